@@ -1,0 +1,126 @@
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+
+/**
+ * What the writer believes the stream's revision to be, as in EventStoreDB:
+ * `no_stream` (the stream must not exist), `any`, `stream_exists`, or the
+ * revision (0-based) of the stream's last event.
+ */
+export type ExpectedRevision = 'no_stream' | 'any' | 'stream_exists' | number;
+export const ExpectedRevisions = { noStream: 'no_stream', any: 'any', streamExists: 'stream_exists' } as const;
+
+/**
+ * A place in the global log (`$all`), opaque to callers: pass back what the
+ * store gave. Text, so that EventStoreDB's 64-bit commit/prepare positions
+ * keep their precision.
+ */
+export type Position = string;
+
+/** An event to append. */
+export interface EventData {
+  /** A UUID chosen by the writer; appending the same ids again at the same expected revision is a no-op. */
+  readonly id: string;
+  readonly type: string;
+  /** A JSON value, or a `Uint8Array` for a non-JSON body. */
+  readonly data: unknown;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** An event as stored. */
+export interface RecordedEvent {
+  readonly streamId: string;
+  /** 0-based revision within its stream. */
+  readonly revision: number;
+  readonly position: Position;
+  readonly id: string;
+  readonly type: string;
+  /** Parsed JSON when `isJson`, else the raw bytes as a `Uint8Array`. */
+  readonly data: unknown;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly isJson: boolean;
+  /** When the store recorded it, ISO-8601 UTC. */
+  readonly created: string;
+}
+
+export interface AppendResult {
+  /** The revision of the stream's last event after the append. */
+  readonly nextExpectedRevision: number;
+  readonly position: Position;
+}
+
+/** The stream was not at the expected revision: someone else moved it first. Read again, decide again. */
+export interface WrongExpectedRevision {
+  readonly _tag: 'WrongExpectedRevision';
+  readonly stream: string;
+  readonly expected: ExpectedRevision;
+  /** The stream's actual last revision, or `no_stream`. */
+  readonly actual: number | 'no_stream';
+  readonly message: string;
+}
+
+/** The store could not be reached or could not write; nothing was recorded. Try again later. */
+export interface StoreUnavailable {
+  readonly _tag: 'StoreUnavailable';
+  readonly message: string;
+  readonly cause?: unknown;
+}
+
+export type AppendError = WrongExpectedRevision | StoreUnavailable;
+export type StoreError = AppendError;
+
+export interface ReadStreamOptions {
+  /** First revision to read. Default: 0. */
+  readonly fromRevision?: number;
+  /** Default: all. */
+  readonly maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Read events strictly after this position. Default: from the start. */
+  readonly after?: Position;
+  /** Default: all (the caller pages with `after`). */
+  readonly maxCount?: number;
+  /** Only streams whose name starts with this text. Default: every stream, system streams (`$…`) excluded. */
+  readonly streamPrefix?: string;
+}
+
+export interface SubscribeOptions {
+  /** Deliver events strictly after this checkpoint. Default: from the start. */
+  readonly after?: Position;
+  /** Only streams whose name starts with this text. Default: every stream, system streams excluded. */
+  readonly streamPrefix?: string;
+}
+
+export interface SubscriptionHandlers {
+  /** Called once per event, in global order; the next event waits for the returned promise. */
+  readonly onEvent: (event: RecordedEvent) => void | Promise<void>;
+  /** Called when the subscription stops for good because of an error (the adapter retries passing faults itself). */
+  readonly onError?: (error: StoreUnavailable | Error) => void;
+}
+
+export interface Subscription {
+  /** Stops delivering; resolves once no handler is running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The event-store port (DESIGN §3). Adapters: SQLite (`sqlite:…`) and
+ * EventStoreDB (`esdb://…`). Both pass `test/contract/eventStoreContract.ts`.
+ */
+export interface EventStore {
+  /** A short name for logs: `sqlite`, `esdb`. */
+  readonly kind: string;
+  /** Appends atomically at the expected revision. An empty batch checks the revision and appends nothing. */
+  append(
+    stream: string,
+    events: readonly EventData[],
+    options: { readonly expectedRevision: ExpectedRevision },
+  ): TE.TaskEither<AppendError, AppendResult>;
+  /** The stream's events in revision order; a stream that does not exist reads as empty. */
+  readStream(stream: string, options?: ReadStreamOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
+  /** Events of every stream in global order. */
+  readAll(options?: ReadAllOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
+  /** Catches up from the checkpoint, then delivers new events live, until stopped. */
+  subscribe(options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription;
+  /** Releases the connection; stops every subscription. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,123 @@
+import * as t from 'io-ts';
+
+/** An ISO-8601 UTC timestamp as text, e.g. `2026-11-28T10:59:19.000Z`. */
+export interface IsoDateBrand {
+  readonly IsoDate: unique symbol;
+}
+const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** Codec of an ISO-8601 timestamp with a time zone (`Z` or an offset). */
+export const IsoDate = t.brand(
+  t.string,
+  (s): s is t.Branded<string, IsoDateBrand> => isoPattern.test(s) && !Number.isNaN(Date.parse(s)),
+  'IsoDate',
+);
+export type IsoDate = t.TypeOf<typeof IsoDate>;
+
+/** Turns a `Date` into the `IsoDate` the events carry. */
+export const isoDate = (d: Date): IsoDate => d.toISOString() as IsoDate;
+
+export interface JobIdBrand {
+  readonly JobId: unique symbol;
+}
+/** The pattern a job id must match: 1–128 characters of `[A-Za-z0-9._:-]`. */
+export const jobIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Codec of a job id (DESIGN §4): 1–128 characters of `[A-Za-z0-9._:-]`. */
+export const JobId = t.brand(t.string, (s): s is t.Branded<string, JobIdBrand> => jobIdPattern.test(s), 'JobId');
+export type JobId = t.TypeOf<typeof JobId>;
+
+export interface PositiveIntBrand {
+  readonly PositiveInt: unique symbol;
+}
+/** A positive integer (1, 2, …). */
+export const PositiveInt = t.brand(
+  t.number,
+  (n): n is t.Branded<number, PositiveIntBrand> => Number.isInteger(n) && n >= 1,
+  'PositiveInt',
+);
+export type PositiveInt = t.TypeOf<typeof PositiveInt>;
+const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, 'NonNegative');
+const Percent = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 100, 'Percent');
+
+/** An error as recorded in `JobErrored`: whatever an action threw, normalised. */
+export const ErrorInfo = t.intersection([
+  t.type({ name: t.string, message: t.string }),
+  t.partial({ stack: t.string }),
+]);
+export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
+
+/** Why a job went back to `initial`. */
+export const ResetReason = t.keyof({ retry: null, manual: null, recovered: null });
+export type ResetReason = t.TypeOf<typeof ResetReason>;
+export const ResetReasons = { retry: 'retry', manual: 'manual', recovered: 'recovered' } as const;
+
+export const JobEnqueuedData = t.intersection([
+  t.type({
+    jobId: JobId,
+    workerName: t.string,
+    queue: t.string,
+    payload: t.unknown,
+    maxAttempts: PositiveInt,
+    enqueuedAt: IsoDate,
+  }),
+  t.partial({ runAt: IsoDate, priority: t.number, enqueuedBy: t.string }),
+]);
+export const JobStartedData = t.type({
+  attempt: PositiveInt,
+  workerId: t.string,
+  backgroundJobId: t.string,
+  startedAt: IsoDate,
+});
+export const JobProgressedData = t.intersection([
+  t.type({ attempt: PositiveInt, at: IsoDate }),
+  t.partial({ percent: Percent, message: t.string }),
+]);
+export const JobCompletedData = t.intersection([
+  t.type({ attempt: PositiveInt, completedAt: IsoDate, durationMs: NonNegative }),
+  t.partial({ result: t.unknown }),
+]);
+export const JobErroredData = t.intersection([
+  t.type({ attempt: PositiveInt, erroredAt: IsoDate, error: ErrorInfo }),
+  t.partial({ durationMs: NonNegative, retryAt: IsoDate }),
+]);
+export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
+export const JobCancelledData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
+
+const event = <T extends string, D extends t.Mixed>(type: T, data: D) =>
+  t.type({ type: t.literal(type), data }, type);
+
+export const JobEnqueued = event('JobEnqueued', JobEnqueuedData);
+export type JobEnqueued = t.TypeOf<typeof JobEnqueued>;
+export const JobStarted = event('JobStarted', JobStartedData);
+export type JobStarted = t.TypeOf<typeof JobStarted>;
+export const JobProgressed = event('JobProgressed', JobProgressedData);
+export type JobProgressed = t.TypeOf<typeof JobProgressed>;
+export const JobCompleted = event('JobCompleted', JobCompletedData);
+export type JobCompleted = t.TypeOf<typeof JobCompleted>;
+export const JobErrored = event('JobErrored', JobErroredData);
+export type JobErrored = t.TypeOf<typeof JobErrored>;
+export const JobReset = event('JobReset', JobResetData);
+export type JobReset = t.TypeOf<typeof JobReset>;
+export const JobCancelled = event('JobCancelled', JobCancelledData);
+export type JobCancelled = t.TypeOf<typeof JobCancelled>;
+
+/** Every event of a job stream. The `type` literals are a public contract (DESIGN §4). */
+export const JobEvent = t.union(
+  [JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled],
+  'JobEvent',
+);
+export type JobEvent = t.TypeOf<typeof JobEvent>;
+export type JobEventType = JobEvent['type'];
+
+/** The seven event type names, as a companion object of `JobEventType`. */
+export const JobEventTypes = {
+  JobEnqueued: 'JobEnqueued',
+  JobStarted: 'JobStarted',
+  JobProgressed: 'JobProgressed',
+  JobCompleted: 'JobCompleted',
+  JobErrored: 'JobErrored',
+  JobReset: 'JobReset',
+  JobCancelled: 'JobCancelled',
+} as const satisfies { [K in JobEventType]: K };
+
+/** True when `type` is one of the seven job event types. */
+export const isJobEventType = (type: string): type is JobEventType => Object.hasOwn(JobEventTypes, type);

@@ -1,0 +1,39 @@
+export {
+  ErrorInfo,
+  IsoDate,
+  isoDate,
+  JobCancelled,
+  JobCompleted,
+  JobEnqueued,
+  JobErrored,
+  JobEvent,
+  JobEventTypes,
+  JobId,
+  jobIdPattern,
+  JobProgressed,
+  JobReset,
+  JobStarted,
+  PositiveInt,
+  ResetReason,
+  ResetReasons,
+  isJobEventType,
+} from './events.js';
+export type { JobEventType } from './events.js';
+export { evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
+export type { JobState, JobStatus, JobView } from './state.js';
+export {
+  attemptsLeft,
+  cancel,
+  recordProgress,
+  replay,
+  resetToInitialState,
+  setToCompleted,
+  setToErrored,
+  setToInitialState,
+  setToInProgress,
+  Transitions,
+} from './transitions.js';
+export type { EnqueueInput, InvalidHistory, Transition, TransitionRejected } from './transitions.js';
+export { defaultRetryPolicy, hangfireDelayMs, planRetry } from './retry.js';
+export type { RetryPolicy } from './retry.js';
+export { jobCategory, jobIdOfStream, jobStreamName, jobStreamPrefix } from './streams.js';

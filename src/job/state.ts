@@ -1,0 +1,168 @@
+import type { ErrorInfo, IsoDate, JobEvent, JobId, ResetReason } from './events.js';
+
+/** The four states of the original design, plus `cancelled`. */
+export const JobStatuses = {
+  initial: 'initial',
+  in_progress: 'in_progress',
+  errored: 'errored',
+  completed: 'completed',
+  cancelled: 'cancelled',
+} as const;
+export type JobStatus = (typeof JobStatuses)[keyof typeof JobStatuses];
+
+/**
+ * The current state of one job, folded from its stream: what the original
+ * design kept in its Job entity.
+ */
+export interface JobView {
+  readonly jobId: JobId;
+  readonly workerName: string;
+  readonly queue: string;
+  readonly payload: unknown;
+  readonly maxAttempts: number;
+  readonly status: JobStatus;
+  /** The number of the latest attempt (1-based); 0 before the first start. */
+  readonly attempts: number;
+  /**
+   * `attempts` at the last manual reset: a manual retry grants a fresh budget
+   * of `maxAttempts` attempts counted from here.
+   */
+  readonly attemptBase: number;
+  readonly enqueuedAt: IsoDate;
+  readonly runAt?: IsoDate;
+  readonly priority?: number;
+  readonly enqueuedBy?: string;
+  /** The broker message id of the dispatch that started the current attempt. */
+  readonly backgroundJobId?: string;
+  readonly workerId?: string;
+  readonly startedAt?: IsoDate;
+  readonly completedAt?: IsoDate;
+  readonly erroredAt?: IsoDate;
+  readonly cancelledAt?: IsoDate;
+  readonly durationMs?: number;
+  readonly lastError?: ErrorInfo & { readonly attempt: number };
+  /** Present while the job is `errored` and another attempt is scheduled. */
+  readonly retryAt?: IsoDate;
+  readonly progress?: { readonly at: IsoDate; readonly percent?: number; readonly message?: string };
+  readonly result?: unknown;
+  readonly lastReset?: { readonly at: IsoDate; readonly reason: ResetReason; readonly by?: string };
+  readonly cancelReason?: string;
+  readonly updatedAt: IsoDate;
+}
+
+/** No stream yet, or the folded view. */
+export type JobState = { readonly status: 'none' } | JobView;
+
+export const initialJobState: JobState = { status: 'none' };
+
+export const isJobView = (s: JobState): s is JobView => s.status !== 'none';
+
+/** A job that will not move again by itself: completed, cancelled, or errored with no retry scheduled. */
+export const isFinal = (s: JobState): boolean =>
+  s.status === 'completed' || s.status === 'cancelled' || (s.status === 'errored' && s.retryAt === undefined);
+
+const omit = <T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> => {
+  const copy = { ...o };
+  for (const k of keys) delete copy[k];
+  return copy;
+};
+
+/**
+ * Applies one event to the state. Total: it trusts the event (the write side
+ * decided it); `replay` checks a history against the transition table.
+ */
+export const evolve = (state: JobState, event: JobEvent): JobState => {
+  if (event.type === 'JobEnqueued') {
+    const d = event.data;
+    return {
+      jobId: d.jobId,
+      workerName: d.workerName,
+      queue: d.queue,
+      payload: d.payload,
+      maxAttempts: d.maxAttempts,
+      status: 'initial',
+      attempts: 0,
+      attemptBase: 0,
+      enqueuedAt: d.enqueuedAt,
+      ...(d.runAt !== undefined ? { runAt: d.runAt } : {}),
+      ...(d.priority !== undefined ? { priority: d.priority } : {}),
+      ...(d.enqueuedBy !== undefined ? { enqueuedBy: d.enqueuedBy } : {}),
+      updatedAt: d.enqueuedAt,
+    };
+  }
+  if (!isJobView(state)) return state;
+  switch (event.type) {
+    case 'JobStarted': {
+      const d = event.data;
+      return {
+        ...omit(state, 'progress', 'result', 'completedAt', 'durationMs', 'retryAt'),
+        status: 'in_progress',
+        attempts: d.attempt,
+        workerId: d.workerId,
+        backgroundJobId: d.backgroundJobId,
+        startedAt: d.startedAt,
+        updatedAt: d.startedAt,
+      };
+    }
+    case 'JobProgressed': {
+      const d = event.data;
+      return {
+        ...state,
+        progress: {
+          at: d.at,
+          ...(d.percent !== undefined ? { percent: d.percent } : {}),
+          ...(d.message !== undefined ? { message: d.message } : {}),
+        },
+        updatedAt: d.at,
+      };
+    }
+    case 'JobCompleted': {
+      const d = event.data;
+      return {
+        ...omit(state, 'retryAt'),
+        status: 'completed',
+        completedAt: d.completedAt,
+        durationMs: d.durationMs,
+        ...(d.result !== undefined ? { result: d.result } : {}),
+        updatedAt: d.completedAt,
+      };
+    }
+    case 'JobErrored': {
+      const d = event.data;
+      return {
+        ...omit(state, 'retryAt', 'durationMs'),
+        status: 'errored',
+        attempts: d.attempt,
+        erroredAt: d.erroredAt,
+        ...(d.durationMs !== undefined ? { durationMs: d.durationMs } : {}),
+        lastError: { ...d.error, attempt: d.attempt },
+        ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}),
+        updatedAt: d.erroredAt,
+      };
+    }
+    case 'JobReset': {
+      const d = event.data;
+      return {
+        ...omit(state, 'retryAt', 'cancelReason'),
+        status: 'initial',
+        attemptBase: d.reason === 'manual' ? state.attempts : state.attemptBase,
+        lastReset: { at: d.at, reason: d.reason, ...(d.by !== undefined ? { by: d.by } : {}) },
+        updatedAt: d.at,
+      };
+    }
+    case 'JobCancelled': {
+      const d = event.data;
+      return {
+        ...omit(state, 'retryAt'),
+        status: 'cancelled',
+        cancelledAt: d.at,
+        ...(d.reason !== undefined ? { cancelReason: d.reason } : {}),
+        updatedAt: d.at,
+      };
+    }
+  }
+};
+
+/** Folds a whole history without checking it. */
+export const fold = (events: readonly JobEvent[], from: JobState = initialJobState): JobState =>
+  events.reduce(evolve, from);

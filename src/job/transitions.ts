@@ -1,0 +1,293 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type {
+  ErrorInfo,
+  IsoDate,
+  JobCancelled,
+  JobCompleted,
+  JobEnqueued,
+  JobErrored,
+  JobEvent,
+  JobId,
+  JobProgressed,
+  JobReset,
+  JobStarted,
+  ResetReason,
+} from './events.js';
+import { evolve, initialJobState, isJobView, type JobState, type JobStatus, type JobView } from './state.js';
+
+/** The transition functions, named after the original design's methods. */
+export const Transitions = {
+  setToInitialState: 'setToInitialState',
+  setToInProgress: 'setToInProgress',
+  recordProgress: 'recordProgress',
+  setToCompleted: 'setToCompleted',
+  setToErrored: 'setToErrored',
+  resetToInitialState: 'resetToInitialState',
+  cancel: 'cancel',
+} as const;
+export type Transition = (typeof Transitions)[keyof typeof Transitions];
+
+/** A transition the state machine refuses, with a reason a person can read. */
+export interface TransitionRejected {
+  readonly _tag: 'TransitionRejected';
+  readonly transition: Transition;
+  /** `none` when the job has no stream. */
+  readonly status: JobStatus | 'none';
+  readonly jobId?: string;
+  readonly message: string;
+}
+
+const reject = (transition: Transition, state: JobState, message: string): E.Either<TransitionRejected, never> =>
+  E.left({
+    _tag: 'TransitionRejected',
+    transition,
+    status: state.status,
+    ...(isJobView(state) ? { jobId: state.jobId } : {}),
+    message,
+  });
+
+const describe = (s: JobView): string => {
+  if (s.status === 'errored') return s.retryAt !== undefined ? `errored (retry due at ${s.retryAt})` : 'errored (failed for good)';
+  if (s.status === 'in_progress') return `in_progress (attempt ${s.attempts})`;
+  return s.status;
+};
+
+const need = <T extends Transition>(transition: T, state: JobState, verb: string): E.Either<TransitionRejected, JobView> =>
+  isJobView(state) ? E.right(state) : reject(transition, state, `cannot ${verb}: the job does not exist (no stream)`);
+
+const one = <A extends JobEvent>(e: A): E.Either<TransitionRejected, readonly [A]> => E.right([e] as const);
+
+/** Input of `setToInitialState`: the enqueue. */
+export interface EnqueueInput {
+  readonly jobId: JobId;
+  readonly workerName: string;
+  readonly queue: string;
+  readonly payload: unknown;
+  readonly maxAttempts: JobEnqueued['data']['maxAttempts'];
+  readonly enqueuedAt: IsoDate;
+  readonly runAt?: IsoDate;
+  readonly priority?: number;
+  readonly enqueuedBy?: string;
+}
+
+/** Enqueue: only from no stream. Enqueueing an existing id is rejected here; the conductor treats it as "already there". */
+export const setToInitialState = (
+  state: JobState,
+  input: EnqueueInput,
+): E.Either<TransitionRejected, readonly [JobEnqueued]> => {
+  if (isJobView(state))
+    return reject('setToInitialState', state, `cannot enqueue job "${state.jobId}": it exists already (${describe(state)})`);
+  const data: JobEnqueued['data'] = {
+    jobId: input.jobId,
+    workerName: input.workerName,
+    queue: input.queue,
+    payload: input.payload,
+    maxAttempts: input.maxAttempts,
+    enqueuedAt: input.enqueuedAt,
+    ...(input.runAt !== undefined ? { runAt: input.runAt } : {}),
+    ...(input.priority !== undefined ? { priority: input.priority } : {}),
+    ...(input.enqueuedBy !== undefined ? { enqueuedBy: input.enqueuedBy } : {}),
+  };
+  return one({ type: 'JobEnqueued', data });
+};
+
+/** Start: only from `initial`; the attempt is the previous one plus one. */
+export const setToInProgress = (
+  state: JobState,
+  input: { readonly workerId: string; readonly backgroundJobId: string; readonly startedAt: IsoDate },
+): E.Either<TransitionRejected, readonly [JobStarted]> =>
+  E.chain((s: JobView) =>
+    s.status !== 'initial'
+      ? reject('setToInProgress', s, `cannot start job "${s.jobId}": it is ${describe(s)}, not initial`)
+      : one<JobStarted>({
+          type: 'JobStarted',
+          data: {
+            attempt: (s.attempts + 1) as JobStarted['data']['attempt'],
+            workerId: input.workerId,
+            backgroundJobId: input.backgroundJobId,
+            startedAt: input.startedAt,
+          },
+        }),
+  )(need('setToInProgress', state, 'start the job'));
+
+const inAttempt = (transition: Transition, s: JobView, attempt: number, verb: string) =>
+  s.status !== 'in_progress'
+    ? reject(transition, s, `cannot ${verb} job "${s.jobId}" attempt ${attempt}: it is ${describe(s)}, not in_progress`)
+    : s.attempts !== attempt
+      ? reject(transition, s, `cannot ${verb} job "${s.jobId}" attempt ${attempt}: attempt ${s.attempts} is the one in progress`)
+      : E.right(s);
+
+/** Progress report of the attempt in progress. */
+export const recordProgress = (
+  state: JobState,
+  input: { readonly attempt: number; readonly at: IsoDate; readonly percent?: number; readonly message?: string },
+): E.Either<TransitionRejected, readonly [JobProgressed]> =>
+  E.chain((s: JobView) =>
+    E.chain(() =>
+      one<JobProgressed>({
+        type: 'JobProgressed',
+        data: {
+          attempt: input.attempt as JobProgressed['data']['attempt'],
+          at: input.at,
+          ...(input.percent !== undefined ? { percent: input.percent } : {}),
+          ...(input.message !== undefined ? { message: input.message } : {}),
+        },
+      }),
+    )(inAttempt('recordProgress', s, input.attempt, 'record progress of')),
+  )(need('recordProgress', state, 'record progress'));
+
+/** Complete: only the attempt in progress. */
+export const setToCompleted = (
+  state: JobState,
+  input: { readonly attempt: number; readonly completedAt: IsoDate; readonly durationMs: number; readonly result?: unknown },
+): E.Either<TransitionRejected, readonly [JobCompleted]> =>
+  E.chain((s: JobView) =>
+    E.chain(() =>
+      one<JobCompleted>({
+        type: 'JobCompleted',
+        data: {
+          attempt: input.attempt as JobCompleted['data']['attempt'],
+          completedAt: input.completedAt,
+          durationMs: input.durationMs,
+          ...(input.result !== undefined ? { result: input.result } : {}),
+        },
+      }),
+    )(inAttempt('setToCompleted', s, input.attempt, 'complete')),
+  )(need('setToCompleted', state, 'complete the job'));
+
+/** Attempts left in the current budget after `attempt` (a manual reset grants a fresh budget). */
+export const attemptsLeft = (s: JobView, attempt: number): number => s.maxAttempts - (attempt - s.attemptBase);
+
+/**
+ * Error: the attempt in progress failed, or (from `initial`) the job cannot
+ * start at all, in which case no retry may be scheduled. A retry may only be
+ * scheduled while attempts remain.
+ */
+export const setToErrored = (
+  state: JobState,
+  input: {
+    readonly attempt: number;
+    readonly erroredAt: IsoDate;
+    readonly error: ErrorInfo;
+    readonly durationMs?: number;
+    readonly retryAt?: IsoDate;
+  },
+): E.Either<TransitionRejected, readonly [JobErrored]> =>
+  E.chain((s: JobView) => {
+    if (s.status === 'initial') {
+      if (input.attempt !== s.attempts + 1)
+        return reject('setToErrored', s, `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: the next attempt is ${s.attempts + 1}`);
+      if (input.retryAt !== undefined)
+        return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}" that could not start`);
+    } else {
+      const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
+      if (E.isLeft(ok)) return ok;
+    }
+    if (input.retryAt !== undefined && attemptsLeft(s, input.attempt) <= 0)
+      return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}": attempt ${input.attempt} was the last of ${s.maxAttempts}`);
+    return one<JobErrored>({
+      type: 'JobErrored',
+      data: {
+        attempt: input.attempt as JobErrored['data']['attempt'],
+        erroredAt: input.erroredAt,
+        error: input.error,
+        ...(input.durationMs !== undefined ? { durationMs: input.durationMs } : {}),
+        ...(input.retryAt !== undefined ? { retryAt: input.retryAt } : {}),
+      },
+    });
+  })(need('setToErrored', state, 'fail the job'));
+
+/**
+ * Back to `initial`. `retry`: an errored job whose retry is due (`at` ≥
+ * `retryAt`). `recovered`: an errored job with a retry scheduled, taken up
+ * early by recovery. `manual`: an errored, completed or cancelled job, with a
+ * fresh budget of attempts.
+ */
+export const resetToInitialState = (
+  state: JobState,
+  input: { readonly at: IsoDate; readonly reason: ResetReason; readonly by?: string },
+): E.Either<TransitionRejected, readonly [JobReset]> =>
+  E.chain((s: JobView) => {
+    const event = one<JobReset>({
+      type: 'JobReset',
+      data: { at: input.at, reason: input.reason, ...(input.by !== undefined ? { by: input.by } : {}) },
+    });
+    if (input.reason === 'manual')
+      return s.status === 'errored' || s.status === 'completed' || s.status === 'cancelled'
+        ? event
+        : reject('resetToInitialState', s, `cannot retry job "${s.jobId}": it is ${describe(s)}; only errored, completed or cancelled jobs can be retried`);
+    if (s.status !== 'errored' || s.retryAt === undefined)
+      return reject('resetToInitialState', s, `cannot reset job "${s.jobId}" for a scheduled retry: it is ${describe(s)}`);
+    if (input.reason === 'retry' && Date.parse(input.at) < Date.parse(s.retryAt))
+      return reject('resetToInitialState', s, `cannot reset job "${s.jobId}" for its retry at ${input.at}: the retry is due at ${s.retryAt}`);
+    return event;
+  })(need('resetToInitialState', state, 'reset the job'));
+
+/** Cancel: a job that is waiting (`initial`) or `errored`. A running attempt cannot be cancelled by an event. */
+export const cancel = (
+  state: JobState,
+  input: { readonly at: IsoDate; readonly reason?: string; readonly by?: string },
+): E.Either<TransitionRejected, readonly [JobCancelled]> =>
+  E.chain((s: JobView) =>
+    s.status === 'initial' || s.status === 'errored'
+      ? one<JobCancelled>({
+          type: 'JobCancelled',
+          data: {
+            at: input.at,
+            ...(input.reason !== undefined ? { reason: input.reason } : {}),
+            ...(input.by !== undefined ? { by: input.by } : {}),
+          },
+        })
+      : reject('cancel', s, `cannot cancel job "${s.jobId}": it is ${describe(s)}; only initial or errored jobs can be cancelled`),
+  )(need('cancel', state, 'cancel the job'));
+
+/** What the transition that produced `event` is; used to check histories. */
+const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionRejected, readonly JobEvent[]> => {
+  switch (event.type) {
+    case 'JobEnqueued':
+      return setToInitialState(state, event.data);
+    case 'JobStarted': {
+      const r = setToInProgress(state, event.data);
+      return E.isRight(r) && r.right[0].data.attempt !== event.data.attempt
+        ? reject('setToInProgress', state, `attempt ${event.data.attempt} started where attempt ${r.right[0].data.attempt} was next`)
+        : r;
+    }
+    case 'JobProgressed':
+      return recordProgress(state, event.data);
+    case 'JobCompleted':
+      return setToCompleted(state, event.data);
+    case 'JobErrored':
+      return setToErrored(state, event.data);
+    case 'JobReset':
+      return resetToInitialState(state, event.data);
+    case 'JobCancelled':
+      return cancel(state, event.data);
+  }
+};
+
+/** A history that breaks the transition table, with the index of the first offending event. */
+export interface InvalidHistory {
+  readonly _tag: 'InvalidHistory';
+  readonly index: number;
+  readonly event: JobEvent;
+  readonly rejection: TransitionRejected;
+  readonly message: string;
+}
+
+/** Folds a history, checking every event against the transition table. */
+export const replay = (events: readonly JobEvent[]): E.Either<InvalidHistory, JobState> => {
+  let state: JobState = initialJobState;
+  for (const [index, event] of events.entries()) {
+    const r = transitionOf(state, event);
+    if (E.isLeft(r))
+      return E.left({
+        _tag: 'InvalidHistory',
+        index,
+        event,
+        rejection: r.left,
+        message: `event ${index} (${event.type}) is not a valid transition: ${r.left.message}`,
+      });
+    state = evolve(state, event);
+  }
+  return E.right(state);
+};
