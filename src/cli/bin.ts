@@ -1,0 +1,11 @@
+import { runCli } from './main.js';
+
+// The process entry of `jobtrail`: the only place that calls process.exit.
+const code = await runCli(process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+});
+process.exitCode = code;
+// Let stdout drain, then leave even if a library left a handle open.
+setTimeout(() => process.exit(code), 50).unref();

@@ -1,0 +1,116 @@
+import type { JobView } from '../job/index.js';
+import type { RecordedJobEvent } from '../jobStore/index.js';
+
+const ms = (n: number): string => {
+  if (n < 1000) return `${Math.round(n)}ms`;
+  if (n < 60_000) return `${(n / 1000).toFixed(n < 10_000 ? 2 : 1)}s`;
+  if (n < 3_600_000) return `${Math.floor(n / 60_000)}m${Math.round((n % 60_000) / 1000)}s`;
+  return `${Math.floor(n / 3_600_000)}h${Math.round((n % 3_600_000) / 60_000)}m`;
+};
+
+/** A duration for people: `12ms`, `1.25s`, `3m4s`. */
+export const formatDuration = ms;
+
+const json = (v: unknown): string => {
+  const text = JSON.stringify(v);
+  return text === undefined ? '' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
+};
+
+/** What an event says, in one line. */
+const summary = (e: RecordedJobEvent['event']): string => {
+  switch (e.type) {
+    case 'JobEnqueued':
+      return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''} payload=${json(e.data.payload)}`;
+    case 'JobStarted':
+      return `by ${e.data.workerId} (message ${e.data.backgroundJobId})`;
+    case 'JobProgressed':
+      return [e.data.percent !== undefined ? `${e.data.percent}%` : '', e.data.message ?? ''].filter(Boolean).join(' ');
+    case 'JobCompleted':
+      return `in ${ms(e.data.durationMs)}${e.data.result !== undefined ? ` result=${json(e.data.result)}` : ''}`;
+    case 'JobErrored':
+      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.retryAt ? ` — retry at ${e.data.retryAt}` : ' — no retry'}`;
+    case 'JobReset':
+      return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
+    case 'JobCancelled':
+      return `${e.data.reason ?? ''}${e.data.by ? ` by ${e.data.by}` : ''}`.trim();
+  }
+};
+
+/** The time an event happened, from its own data. */
+export const eventTime = (e: RecordedJobEvent['event']): string => {
+  switch (e.type) {
+    case 'JobEnqueued':
+      return e.data.enqueuedAt;
+    case 'JobStarted':
+      return e.data.startedAt;
+    case 'JobCompleted':
+      return e.data.completedAt;
+    case 'JobErrored':
+      return e.data.erroredAt;
+    default:
+      return e.data.at;
+  }
+};
+
+const attemptOf = (e: RecordedJobEvent['event']): number | undefined => ('attempt' in e.data ? e.data.attempt : undefined);
+
+/**
+ * The replayed timeline: every event with its revision, time, time since the
+ * previous event, attempt, and the error with its stack where there is one.
+ */
+export const formatHistory = (events: readonly RecordedJobEvent[], options: { readonly stacks?: boolean } = {}): string => {
+  const lines: string[] = [];
+  let previous: number | undefined;
+  for (const r of events) {
+    const at = eventTime(r.event);
+    const t = Date.parse(at);
+    const delta = previous === undefined ? '' : `+${ms(t - previous)}`;
+    previous = t;
+    const attempt = attemptOf(r.event);
+    lines.push(
+      `${String(r.revision).padStart(4)}  ${at}  ${delta.padStart(9)}  ${attempt !== undefined ? `#${attempt}`.padEnd(4) : '    '}  ${r.event.type.padEnd(13)}  ${summary(r.event)}`,
+    );
+    if (r.event.type === 'JobErrored' && options.stacks !== false && r.event.data.error.stack)
+      for (const l of r.event.data.error.stack.split('\n').slice(1, 8)) lines.push(`${' '.repeat(54)}${l.trim()}`);
+  }
+  return lines.join('\n');
+};
+
+/** A job's view, as `key: value` lines. */
+export const formatView = (v: JobView): string => {
+  const rows: [string, unknown][] = [
+    ['job', v.jobId],
+    ['status', v.status + (v.status === 'errored' ? (v.retryAt ? ` (retry at ${v.retryAt})` : ' (failed for good)') : '')],
+    ['worker', v.workerName],
+    ['queue', v.queue],
+    ['attempts', `${v.attempts} of ${v.maxAttempts}${v.attemptBase > 0 ? ` (after a manual retry at attempt ${v.attemptBase})` : ''}`],
+    ['backgroundJobId', v.backgroundJobId],
+    ['enqueued', v.enqueuedAt],
+    ['runAt', v.runAt],
+    ['started', v.startedAt],
+    ['completed', v.completedAt],
+    ['errored', v.erroredAt],
+    ['cancelled', v.cancelledAt],
+    ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
+    ['progress', v.progress ? `${v.progress.percent ?? ''}${v.progress.percent !== undefined ? '%' : ''} ${v.progress.message ?? ''}`.trim() : undefined],
+    ['last error', v.lastError ? `${v.lastError.name}: ${v.lastError.message} (attempt ${v.lastError.attempt})` : undefined],
+    ['payload', json(v.payload)],
+    ['result', v.result !== undefined ? json(v.result) : undefined],
+  ];
+  return rows
+    .filter(([, value]) => value !== undefined && value !== '')
+    .map(([k, value]) => `${k.padEnd(16)}${String(value)}`)
+    .join('\n');
+};
+
+/** Jobs as a table, one line each. */
+export const formatJobTable = (views: readonly JobView[]): string => {
+  if (views.length === 0) return '(no jobs)';
+  const header = `${'JOB'.padEnd(38)} ${'WORKER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'ATT'.padStart(3)}  UPDATED`;
+  return [
+    header,
+    ...views.map(
+      (v) => `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
+    ),
+  ].join('\n');
+};

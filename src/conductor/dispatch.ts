@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import {
+  isoDate,
+  isJobView,
+  planRetry,
+  resetToInitialState,
+  setToErrored,
+  type JobView,
+} from '../job/index.js';
+import { Dispositions, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
+import { WorkMessage, workQueueName } from '../broker/workMessage.js';
+import type { JobStore, LoadedJob } from '../jobStore/index.js';
+import type { Logger } from '../log/index.js';
+import { EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
+
+/** What the conductor needs: the job streams, the broker, the workers, a clock. */
+export interface ConductorDeps extends ExecuteDeps {
+  readonly broker: Broker;
+  readonly registry: WorkerRegistry;
+  readonly log: Logger;
+}
+
+/**
+ * Publishes the dispatch of `attempt` of a job to its work queue, after
+ * `delayMs`. Every dispatch gets a new message id: it becomes the
+ * `backgroundJobId` of the attempt it starts.
+ */
+export const publishAttempt = async (
+  deps: Pick<ConductorDeps, 'broker'>,
+  view: Pick<JobView, 'jobId' | 'queue'>,
+  attempt: number,
+  delayMs = 0,
+): Promise<E.Either<string, void>> => {
+  const r = await deps.broker.publish(workQueueName(view.queue), {
+    body: Buffer.from(JSON.stringify({ jobId: view.jobId, attempt })),
+    messageId: randomUUID(),
+    delayMs: Math.max(0, Math.ceil(delayMs)),
+    contentType: 'application/json',
+  })();
+  return E.isRight(r) ? E.right(undefined) : E.left(r.left.message);
+};
+
+/** The set of attempts this process is running, so that stop and a lost connection can abort them. */
+export interface RunningAttempts {
+  add(controller: AbortController): () => void;
+  abortAll(reason: string): void;
+  readonly size: number;
+}
+
+export const makeRunningAttempts = (): RunningAttempts => {
+  const running = new Set<AbortController>();
+  return {
+    add: (c) => {
+      running.add(c);
+      return () => running.delete(c);
+    },
+    abortAll: (reason) => {
+      for (const c of running) c.abort(reason);
+    },
+    get size() {
+      return running.size;
+    },
+  };
+};
+
+const maxConflictRounds = 20;
+
+/**
+ * Handles one delivery of `{jobId, attempt}` (DESIGN §5): reads the job,
+ * decides from its state alone what the delivery means, runs the attempt when
+ * it is due, and settles the delivery only once what it decided is recorded.
+ */
+export const makeWorkHandler =
+  (deps: ConductorDeps, running: RunningAttempts) =>
+  async (delivery: Delivery): Promise<Disposition> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(delivery.body.toString('utf8'));
+    } catch {
+      return Dispositions.deadLetter(`the work message is not JSON: ${delivery.body.subarray(0, 200).toString('utf8')}`);
+    }
+    const message = WorkMessage.decode(parsed);
+    if (E.isLeft(message)) return Dispositions.deadLetter(`invalid work message: ${PathReporter.report(message).join('; ')}`);
+    const { jobId, attempt: k } = message.right;
+    const log = deps.log.child({ jobId, attempt: k, messageId: delivery.messageId });
+    const backgroundJobId = delivery.messageId ?? randomUUID();
+
+    for (let round = 1; round <= maxConflictRounds; round++) {
+      const loaded = await deps.jobs.load(jobId)();
+      if (E.isLeft(loaded)) {
+        // Nothing was recorded: hand the message back after a pause, never ack it.
+        log.warn({ err: loaded.left.message }, 'store unavailable while reading the job; the delivery will be retried');
+        await deps.backoff(round);
+        return Dispositions.requeue;
+      }
+      const job = loaded.right;
+      const s = job.state;
+      if (!isJobView(s)) return Dispositions.deadLetter(`job "${jobId}" has no stream (job-${jobId} does not exist)`);
+
+      if (s.status === 'completed' || s.status === 'cancelled') return Dispositions.ack;
+      if (s.status === 'errored' && s.retryAt === undefined) return Dispositions.ack;
+
+      if (s.status === 'errored') {
+        if (s.attempts === k) {
+          // JobErrored of attempt k was recorded but the message was not acked before
+          // a crash: make sure attempt k+1 is on its way (a second copy is a harmless duplicate).
+          const r = await publishAttempt(deps, s, k + 1, Date.parse(s.retryAt!) - deps.now().getTime());
+          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
+        }
+        if (s.attempts !== k - 1) return Dispositions.ack;
+        const wait = Date.parse(s.retryAt!) - deps.now().getTime();
+        if (wait > 0) {
+          const r = await publishAttempt(deps, s, k, wait);
+          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
+        }
+        const reset = await deps.jobs.transition(job, (st) => resetToInitialState(st, { at: isoDate(deps.now()), reason: 'retry' }), {
+          correlationId: jobId,
+          causationId: backgroundJobId,
+        })();
+        if (E.isLeft(reset)) {
+          if (reset.left._tag === 'StoreUnavailable') return (await deps.backoff(round), Dispositions.requeue);
+          continue;
+        }
+        const started = await runAttempt(deps, running, reset.right, backgroundJobId, log);
+        if (started === 'conflict') continue;
+        return started;
+      }
+
+      if (s.status === 'in_progress') {
+        if (s.attempts !== k || !delivery.redelivered) return Dispositions.ack;
+        // RabbitMQ redelivers only after the holder's channel closed: the process
+        // running attempt k is gone. Record it, then treat it as any failure.
+        const lost = await recordLost(deps, job, s, backgroundJobId);
+        if (lost === 'conflict') continue;
+        return lost;
+      }
+
+      // initial
+      if (s.attempts !== k - 1) return Dispositions.ack;
+      if (s.attempts === 0 && s.runAt !== undefined) {
+        const wait = Date.parse(s.runAt) - deps.now().getTime();
+        if (wait > 0) {
+          const r = await publishAttempt(deps, s, k, wait);
+          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
+        }
+      }
+      const started = await runAttempt(deps, running, job, backgroundJobId, log);
+      if (started === 'conflict') continue;
+      return started;
+    }
+    log.warn('the job kept moving under this delivery; handing it back');
+    return Dispositions.requeue;
+  };
+
+const recordLost = async (
+  deps: ConductorDeps,
+  job: LoadedJob,
+  s: JobView,
+  causationId: string,
+): Promise<Disposition | 'conflict'> => {
+  const now = deps.now();
+  const retryAt = planRetry(s, s.attempts, {
+    retryable: true,
+    now,
+    random: deps.random(),
+    delayMs: (n, r) => deps.registry.get(s.workerName)?.retryDelay(n, r) ?? 0,
+  });
+  const r = await deps.jobs.transition(
+    job,
+    (st) =>
+      setToErrored(st, {
+        attempt: s.attempts,
+        erroredAt: isoDate(now),
+        error: {
+          name: EngineErrors.WorkerLost,
+          message: `attempt ${s.attempts} was lost: its delivery came back after the process running it (${s.workerId ?? 'unknown'}) went away`,
+        },
+        ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
+        ...(retryAt !== undefined ? { retryAt } : {}),
+      }),
+    { correlationId: job.jobId, causationId },
+  )();
+  if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? Dispositions.requeue : 'conflict';
+  return settleErrored(deps, s, s.attempts, retryAt);
+};
+
+/** Publish before ack: the next attempt is on its way before this delivery is let go. */
+const settleErrored = async (
+  deps: ConductorDeps,
+  view: Pick<JobView, 'jobId' | 'queue'>,
+  attempt: number,
+  retryAt: string | undefined,
+): Promise<Disposition> => {
+  if (retryAt === undefined) return Dispositions.ack;
+  for (let tries = 1; ; tries++) {
+    const r = await publishAttempt(deps, view, attempt + 1, Date.parse(retryAt) - deps.now().getTime());
+    if (E.isRight(r)) return Dispositions.ack;
+    // Without the ack the message comes back and the second case of DESIGN §5
+    // step 2 publishes the retry then; keep trying here first.
+    if (!(await deps.backoff(tries))) return Dispositions.requeue;
+  }
+};
+
+const runAttempt = async (
+  deps: ConductorDeps,
+  running: RunningAttempts,
+  job: LoadedJob,
+  backgroundJobId: string,
+  log: Logger,
+): Promise<Disposition | 'conflict'> => {
+  const s = job.state as JobView;
+  const worker = deps.registry.get(s.workerName);
+  if (!worker) {
+    const r = await recordCannotStart(deps, job, { name: EngineErrors.UnknownWorker, message: deps.registry.describeUnknown(s.workerName) }, backgroundJobId);
+    if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? Dispositions.requeue : 'conflict';
+    log.warn({ workerName: s.workerName }, 'unknown worker: recorded as errored');
+    return Dispositions.ack;
+  }
+  const controller = new AbortController();
+  const release = running.add(controller);
+  try {
+    const outcome = await worker.execute(deps, { job: { ...job, state: s }, backgroundJobId, signal: controller.signal });
+    switch (outcome._tag) {
+      case 'Completed':
+        return Dispositions.ack;
+      case 'Errored':
+        return settleErrored(deps, s, outcome.attempt, outcome.retryAt);
+      case 'Conflict':
+        return 'conflict';
+      case 'Unavailable':
+        log.warn({ err: outcome.error.message }, 'store unavailable at start; the delivery will be retried');
+        await deps.backoff(1);
+        return Dispositions.requeue;
+      case 'Abandoned':
+        // Not recorded here: leave the message unacked so its redelivery records
+        // WorkerLost and retries. Requeue marks it redelivered for whoever takes it.
+        log.warn({ reason: outcome.reason }, 'attempt abandoned');
+        return Dispositions.requeue;
+    }
+  } finally {
+    release();
+  }
+};

@@ -1,0 +1,108 @@
+import { hostname } from 'node:os';
+import * as E from 'fp-ts/lib/Either.js';
+import { isoDate, isJobView, planRetry, setToErrored, type JobView } from '../job/index.js';
+import { EngineErrors } from '../worker/index.js';
+import { publishAttempt, type ConductorDeps } from './dispatch.js';
+
+/** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
+export const makeWorkerId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Whether the process named by a `workerId` is certainly gone: it ran on this
+ * host and its pid is not alive, or it is an earlier life of this very pid.
+ * A worker on another host cannot be judged from here.
+ */
+export const isWorkerGone = (workerId: string | undefined, self: string): boolean => {
+  if (workerId === undefined) return true;
+  const [host, pidText] = workerId.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid)) return false;
+  if (pid === process.pid) return workerId !== self;
+  return !isAlive(pid);
+};
+
+export interface RecoveryReport {
+  readonly dispatched: number;
+  readonly lost: number;
+  readonly skipped: number;
+}
+
+/**
+ * Start-up recovery for a broker that keeps nothing across restarts (the
+ * in-process one): for every job that is not final, puts back what a crash
+ * lost. `initial` and `errored` with a retry: the next attempt is dispatched
+ * (a duplicate dispatch is harmless). `in_progress` whose process is gone:
+ * recorded as `WorkerLost` and retried.
+ */
+export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>): Promise<RecoveryReport> => {
+  let dispatched = 0;
+  let lost = 0;
+  let skipped = 0;
+  for (const jobId of jobIds) {
+    for (let round = 0; round < 5; round++) {
+      const loaded = await deps.jobs.load(jobId)();
+      if (E.isLeft(loaded)) throw new Error(`recovery could not read job "${jobId}": ${loaded.left.message}`);
+      const s = loaded.right.state;
+      if (!isJobView(s)) break;
+      if (s.status === 'initial') {
+        const delay = s.attempts === 0 && s.runAt !== undefined ? Date.parse(s.runAt) - deps.now().getTime() : 0;
+        await mustPublish(deps, s, s.attempts + 1, delay);
+        dispatched++;
+        break;
+      }
+      if (s.status === 'errored' && s.retryAt !== undefined) {
+        await mustPublish(deps, s, s.attempts + 1, Date.parse(s.retryAt) - deps.now().getTime());
+        dispatched++;
+        break;
+      }
+      if (s.status !== 'in_progress' || !isWorkerGone(s.workerId, deps.workerId)) {
+        skipped++;
+        break;
+      }
+      const now = deps.now();
+      const retryAt = planRetry(s, s.attempts, {
+        retryable: true,
+        now,
+        random: deps.random(),
+        delayMs: (n, r) => deps.registry.get(s.workerName)?.retryDelay(n, r) ?? 0,
+      });
+      const r = await deps.jobs.transition(
+        loaded.right,
+        (st) =>
+          setToErrored(st, {
+            attempt: s.attempts,
+            erroredAt: isoDate(now),
+            error: {
+              name: EngineErrors.WorkerLost,
+              message: `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
+            },
+            ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
+            ...(retryAt !== undefined ? { retryAt } : {}),
+          }),
+        { correlationId: jobId, causationId: `recovery:${deps.workerId}` },
+      )();
+      if (E.isLeft(r)) {
+        if (r.left._tag === 'StoreUnavailable') throw new Error(`recovery could not record job "${jobId}": ${r.left.message}`);
+        continue;
+      }
+      lost++;
+      if (retryAt !== undefined) await mustPublish(deps, s, s.attempts + 1, Date.parse(retryAt) - now.getTime());
+      break;
+    }
+  }
+  return { dispatched, lost, skipped };
+};
+
+const mustPublish = async (deps: ConductorDeps, view: JobView, attempt: number, delayMs: number) => {
+  const r = await publishAttempt(deps, view, attempt, delayMs);
+  if (E.isLeft(r)) throw new Error(`recovery could not dispatch job "${view.jobId}": ${r.left}`);
+};

@@ -1,0 +1,1 @@
+export { ConfigError, EnvConfig, readEnvConfig } from './config.js';

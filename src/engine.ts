@@ -1,0 +1,392 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  cancel as cancelTransition,
+  isFinal,
+  isJobView,
+  isoDate,
+  jobIdOfStream,
+  jobStreamPrefix,
+  resetToInitialState,
+  type JobState,
+  type JobStatus,
+  type JobView,
+  type TransitionRejected,
+} from './job/index.js';
+import { makeEventStore, type EventStore } from './eventStore/index.js';
+import { enqueueQueueName, makeBroker, rejectedQueueName, workQueueName, type Broker, type Consumer } from './broker/index.js';
+import { makeJobStore, type JobStore, type LoadedJob, type RecordedJobEvent } from './jobStore/index.js';
+import { makeWorkerRegistry, type Worker, type WorkerRegistry } from './worker/index.js';
+import {
+  enqueueJob,
+  makeRunningAttempts,
+  makeWorkerId,
+  makeEnqueueCommandHandler,
+  makeWorkHandler,
+  publishAttempt,
+  recoverJobs,
+  type ConductorDeps,
+  type Enqueued,
+  type EnqueueOptions,
+  type RecoveryReport,
+} from './conductor/index.js';
+import { silentLogger, type Logger } from './log/index.js';
+
+/** The engine's version, recorded in every event's metadata. */
+export const engineVersion = '0.1.0';
+
+/** Default store URL: a SQLite file under the working directory. */
+export const defaultStoreUrl = 'sqlite:./.jobtrail/events.db';
+/** Default broker URL: the in-process broker. */
+export const defaultBrokerUrl = 'memory';
+
+export interface EngineOptions {
+  /** A store URL (`sqlite:<path>`, `sqlite::memory:`, `esdb://…`) or an adapter. Default: `sqlite:./.jobtrail/events.db`. */
+  readonly store?: string | EventStore;
+  /** A broker URL (`memory`, `amqp://…`) or an adapter. Default: `memory`. */
+  readonly broker?: string | Broker;
+  /** The workers this process can run. Default: none (an engine that only enqueues and queries). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly workers?: readonly Worker<any>[];
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** How long `stop` lets running actions finish before aborting them. Default: 25 000 ms. */
+  readonly gracePeriodMs?: number;
+  /**
+   * Recover what a crash left behind at `start` (dispatch `initial` jobs and
+   * due retries, record `WorkerLost` for attempts of dead processes). Needed
+   * when the broker keeps nothing across restarts. Default: true for `memory`.
+   */
+  readonly recover?: boolean;
+  /**
+   * Consume enqueue commands of the wire contract from `jobtrail.enqueue`
+   * (DESIGN §7). Every process that does must register every worker a
+   * producer may name (commands naming others are rejected). Default: true
+   * unless the broker is `memory`.
+   */
+  readonly acceptCommands?: boolean;
+  /** Largest enqueue command accepted, in bytes. Default: 1 MiB. */
+  readonly maxCommandBytes?: number;
+  /** Clock, for tests. Default: the system clock. */
+  readonly now?: () => Date;
+  /** Random draws in [0, 1), for tests. Default: `Math.random`. */
+  readonly random?: () => number;
+}
+
+export interface ListJobsFilter {
+  readonly status?: JobStatus;
+  readonly workerName?: string;
+  /** Default: 100. */
+  readonly limit?: number;
+}
+
+/** Who asked for a manual action, for the record. */
+export interface ActionOptions {
+  readonly by?: string;
+  readonly reason?: string;
+}
+
+/** A retry or cancel the state machine refused (e.g. cancelling a completed job). */
+export class TransitionRejectedError extends Error {
+  constructor(readonly rejection: TransitionRejected) {
+    super(rejection.message);
+    this.name = 'TransitionRejectedError';
+  }
+}
+
+/** The job does not exist. */
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`job "${jobId}" does not exist (no stream job-${jobId})`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export interface Engine {
+  readonly store: EventStore;
+  readonly broker: Broker;
+  readonly registry: WorkerRegistry;
+  readonly workerId: string;
+  /** Records the job and dispatches it; throws `EnqueueRejectedError` with a reason when refused. */
+  enqueue(workerName: string, payload: unknown, options?: EnqueueOptions): Promise<Enqueued>;
+  /** Recovers (if enabled) and starts consuming the work queues of the registered workers. */
+  start(): Promise<RecoveryReport | undefined>;
+  /** Stops taking work, lets running actions finish for the grace period, then aborts them (recorded as `Interrupted`, retried). */
+  stop(options?: { readonly gracePeriodMs?: number }): Promise<void>;
+  /** `stop`, then closes the store and broker the engine opened. */
+  close(options?: { readonly gracePeriodMs?: number }): Promise<void>;
+  getJob(jobId: string): Promise<JobView | undefined>;
+  listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
+  /** The replay of what happened: every event with its revision, position, time and metadata. */
+  history(jobId: string): Promise<readonly RecordedJobEvent[]>;
+  /** `resetToInitialState` (manual) and a new dispatch; a fresh budget of attempts. */
+  retry(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /** Cancels an `initial` or `errored` job. */
+  cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /** Resolves when every given job is final (completed, cancelled, or failed for good), checking as events arrive. */
+  waitForFinal(jobIds: readonly string[], options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView) => void }): Promise<readonly JobView[]>;
+}
+
+const unwrapRead = async <A>(task: () => Promise<E.Either<{ message: string }, A>>): Promise<A> => {
+  const r = await task();
+  if (E.isLeft(r)) throw new Error(r.left.message);
+  return r.right;
+};
+
+/** The composition root: picks adapters from URLs and wires the conductor. */
+export const createEngine = async (options: EngineOptions = {}): Promise<Engine> => {
+  const ownsStore = typeof options.store !== 'object';
+  const ownsBroker = typeof options.broker !== 'object';
+  const store = typeof options.store === 'object' ? options.store : await makeEventStore(options.store ?? defaultStoreUrl);
+  let broker: Broker;
+  try {
+    broker = typeof options.broker === 'object' ? options.broker : await makeBroker(options.broker ?? defaultBrokerUrl);
+  } catch (error) {
+    if (ownsStore) await store.close();
+    throw error;
+  }
+  const registry = makeWorkerRegistry(options.workers ?? []);
+  const log = options.logger ?? silentLogger;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const workerId = makeWorkerId(randomBytes(4).toString('hex'));
+  const jobs: JobStore = makeJobStore(store, { engineVersion, origin: workerId });
+  const gracePeriodMs = options.gracePeriodMs ?? 25_000;
+  let forced = false;
+  const deps: ConductorDeps = {
+    jobs,
+    broker,
+    registry,
+    log,
+    now,
+    random,
+    workerId,
+    backoff: async (tries) => {
+      if (forced) return false;
+      await sleep(Math.min(5_000, 50 * 2 ** Math.min(tries, 7)));
+      return !forced;
+    },
+  };
+  const running = makeRunningAttempts();
+  const handler = makeWorkHandler(deps, running);
+  let consumers: Consumer[] = [];
+  let unlisten: (() => void) | undefined;
+  let started = false;
+
+  const scanJobIds = async (): Promise<string[]> => {
+    const ids = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const page = await unwrapRead(store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after ? { after } : {}) }));
+      for (const e of page) {
+        const id = jobIdOfStream(e.streamId);
+        if (id !== undefined) ids.add(id);
+      }
+      const last = page[page.length - 1];
+      if (!last) return [...ids];
+      after = last.position;
+    }
+  };
+
+  const getJob = async (jobId: string) => {
+    const loaded = await unwrapRead(jobs.load(jobId));
+    return isJobView(loaded.state) ? loaded.state : undefined;
+  };
+
+  const act = async (jobId: string, decide: (s: JobState) => E.Either<TransitionRejected, readonly import('./job/index.js').JobEvent[]>, by: string | undefined) => {
+    for (;;) {
+      const loaded: LoadedJob = await unwrapRead(jobs.load(jobId));
+      if (!isJobView(loaded.state)) throw new JobNotFoundError(jobId);
+      const r = await jobs.transition(loaded, decide, { correlationId: jobId, causationId: `manual:${randomBytes(4).toString('hex')}`, ...(by !== undefined ? { by } : {}) })();
+      if (E.isRight(r)) return r.right.state as JobView;
+      if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
+      if (r.left._tag === 'StoreUnavailable') throw new Error(r.left.message);
+    }
+  };
+
+  const engine: Engine = {
+    store,
+    broker,
+    registry,
+    workerId,
+    enqueue: async (workerName, payload, enqueueOptions) => {
+      const r = await enqueueJob(deps, workerName, payload, enqueueOptions);
+      if (E.isLeft(r)) throw r.left;
+      return r.right;
+    },
+    start: async () => {
+      if (started) return undefined;
+      started = true;
+      forced = false;
+      let report: RecoveryReport | undefined;
+      const head = await latestPosition();
+      if (options.recover ?? broker.kind === 'memory') {
+        report = await recoverJobs(deps, await scanJobIds());
+        log.info({ ...report }, 'recovery done');
+      }
+      if (broker.kind === 'memory') watchOtherWriters(head);
+      // A lost connection takes the deliveries of its channels with it: abort
+      // their actions; whoever gets the redeliveries records WorkerLost.
+      unlisten = broker.onConnectionChange?.((connected) => {
+        if (!connected) running.abortAll('lost');
+      });
+      for (const queue of registry.queues) {
+        const prefetch = Math.max(...registry.workers.filter((w) => w.queue === queue).map((w) => w.concurrency));
+        consumers.push(await broker.consume(workQueueName(queue), handler, { prefetch }));
+      }
+      if (options.acceptCommands ?? broker.kind !== 'memory') {
+        const commands = makeEnqueueCommandHandler(deps, { ...(options.maxCommandBytes !== undefined ? { maxBytes: options.maxCommandBytes } : {}) });
+        consumers.push(await broker.consume(enqueueQueueName, commands, { prefetch: 50, deadLetterQueue: rejectedQueueName }));
+      }
+      log.info({ queues: registry.queues, workers: registry.names, workerId }, 'engine started');
+      return report;
+    },
+    stop: async (stopOptions) => {
+      if (!started) return;
+      started = false;
+      const grace = stopOptions?.gracePeriodMs ?? gracePeriodMs;
+      const stopping = Promise.all(consumers.map((c) => c.stop()));
+      consumers = [];
+      const timer = setTimeout(() => {
+        forced = true;
+        log.warn({ running: running.size, gracePeriodMs: grace }, 'grace period over: aborting running actions');
+        running.abortAll('shutdown');
+      }, grace);
+      try {
+        await stopping;
+      } finally {
+        clearTimeout(timer);
+        unlisten?.();
+        await watcher?.stop();
+        watcher = undefined;
+      }
+    },
+    close: async (closeOptions) => {
+      await engine.stop(closeOptions);
+      if (ownsBroker) await broker.close();
+      if (ownsStore) await store.close();
+    },
+    getJob,
+    listJobs: async (filter = {}) => {
+      const limit = filter.limit ?? 100;
+      const out: JobView[] = [];
+      for (const id of (await scanJobIds()).reverse()) {
+        const view = await getJob(id);
+        if (!view) continue;
+        if (filter.status !== undefined && view.status !== filter.status) continue;
+        if (filter.workerName !== undefined && view.workerName !== filter.workerName) continue;
+        out.push(view);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+    history: (jobId) => unwrapRead(jobs.history(jobId)),
+    retry: async (jobId, actionOptions = {}) => {
+      const view = await act(
+        jobId,
+        (s) => resetToInitialState(s, { at: isoDate(now()), reason: 'manual', ...(actionOptions.by !== undefined ? { by: actionOptions.by } : {}) }),
+        actionOptions.by,
+      );
+      const published = await publishAttempt(deps, view, view.attempts + 1);
+      if (E.isLeft(published))
+        throw new Error(`job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`);
+      return view;
+    },
+    cancel: (jobId, actionOptions = {}) =>
+      act(
+        jobId,
+        (s) =>
+          cancelTransition(s, {
+            at: isoDate(now()),
+            ...(actionOptions.reason !== undefined ? { reason: actionOptions.reason } : {}),
+            ...(actionOptions.by !== undefined ? { by: actionOptions.by } : {}),
+          }),
+        actionOptions.by,
+      ),
+    waitForFinal: async (jobIds, waitOptions = {}) => {
+      const pending = new Set(jobIds);
+      const views = new Map<string, JobView>();
+      let resolveDone!: () => void;
+      const done = new Promise<void>((r) => (resolveDone = r));
+      const check = async (id: string) => {
+        const view = await getJob(id);
+        if (!view) return;
+        waitOptions.onChange?.(view);
+        if (isFinal(view)) {
+          views.set(id, view);
+          pending.delete(id);
+          if (pending.size === 0) resolveDone();
+        }
+      };
+      const subscription = store.subscribe(
+        { streamPrefix: jobStreamPrefix, ...(await latestPosition()) },
+        {
+          onEvent: async (e) => {
+            const id = jobIdOfStream(e.streamId);
+            if (id !== undefined && pending.has(id)) await check(id);
+          },
+        },
+      );
+      const timeout = new AbortController();
+      try {
+        for (const id of [...pending]) await check(id);
+        if (pending.size > 0) {
+          const timeoutMs = waitOptions.timeoutMs;
+          await (timeoutMs === undefined
+            ? done
+            : Promise.race([
+                done,
+                sleep(timeoutMs, undefined, { signal: timeout.signal }).then(() => {
+                  throw new Error(`${pending.size} of ${jobIds.length} jobs were not final after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(', ')}`);
+                }),
+              ]));
+        }
+      } finally {
+        timeout.abort();
+        await subscription.stop();
+      }
+      return jobIds.map((id) => views.get(id)!);
+    },
+  };
+
+  /**
+   * The in-process broker only carries this process's dispatches. Jobs that
+   * other processes sharing the store enqueue or retry (the CLI, another
+   * `jobtrail run`) are seen in the store and dispatched here; a duplicate
+   * dispatch is harmless.
+   */
+  let watcher: { stop(): Promise<void> } | undefined;
+  const watchOtherWriters = (head: { after?: string }) => {
+    watcher = store.subscribe(
+      { streamPrefix: jobStreamPrefix, ...head },
+      {
+        onEvent: async (e) => {
+          if (e.metadata['origin'] === workerId) return;
+          if (e.type !== 'JobEnqueued' && !(e.type === 'JobReset' && (e.data as { reason?: string }).reason === 'manual')) return;
+          const id = jobIdOfStream(e.streamId);
+          if (id === undefined) return;
+          const view = await getJob(id).catch(() => undefined);
+          if (!view || view.status !== 'initial') return;
+          const delay = view.attempts === 0 && view.runAt !== undefined ? Date.parse(view.runAt) - now().getTime() : 0;
+          const r = await publishAttempt(deps, view, view.attempts + 1, delay);
+          if (E.isLeft(r)) log.error({ jobId: id, err: r.left }, 'could not dispatch a job enqueued by another process');
+        },
+        onError: (error) => log.error({ err: error.message }, 'stopped watching the store for jobs of other processes'),
+      },
+    );
+  };
+
+  /** The position to subscribe after so that only new events arrive (we check current state ourselves). */
+  const latestPosition = async (): Promise<{ after?: string }> => {
+    let after: string | undefined;
+    for (;;) {
+      const page = await unwrapRead(store.readAll({ ...(after ? { after } : {}), maxCount: 10_000 }));
+      const last = page[page.length - 1];
+      if (!last) return after ? { after } : {};
+      after = last.position;
+    }
+  };
+
+  return engine;
+};

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import {
+  evolve,
+  initialJobState,
+  JobEvent,
+  jobStreamName,
+  type JobState,
+  type TransitionRejected,
+} from '../job/index.js';
+import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
+
+/** A job event as stored, with where and when. */
+export interface RecordedJobEvent {
+  readonly event: JobEvent;
+  readonly revision: number;
+  readonly position: string;
+  readonly id: string;
+  readonly created: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** A job's folded state and the revision it was read at (`no_stream` when it has no stream). */
+export interface LoadedJob {
+  readonly jobId: string;
+  readonly state: JobState;
+  readonly revision: number | 'no_stream';
+}
+
+/** Where an event came from: EventStoreDB's own metadata keys, so `$by_correlation_id` works. */
+export interface Causation {
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** Who asked (a dashboard user, the CLI); recorded in metadata as `by`. */
+  readonly by?: string;
+}
+
+/** An event in the store that no longer decodes: a defect, reported with its stream and revision. */
+export class UndecodableEventError extends Error {
+  constructor(
+    readonly stream: string,
+    readonly revision: number,
+    readonly type: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`event ${stream}@${revision} (${type}) does not decode: ${problems.join('; ')}`);
+    this.name = 'UndecodableEventError';
+  }
+}
+
+/** Decodes one stored event of a job stream; throws `UndecodableEventError` when it does not decode. */
+export const decodeJobEvent = (e: RecordedEvent): JobEvent => {
+  const decoded = JobEvent.decode({ type: e.type, data: e.data });
+  if (E.isLeft(decoded)) throw new UndecodableEventError(e.streamId, e.revision, e.type, PathReporter.report(decoded));
+  return decoded.right;
+};
+
+export type TransitionError = AppendError | TransitionRejected;
+
+/**
+ * Job streams over the event-store port: read and fold, append a decision at
+ * the revision that was read. Every event is validated by the io-ts codec on
+ * the way in and on the way out.
+ */
+export interface JobStore {
+  load(jobId: string): TE.TaskEither<StoreUnavailable, LoadedJob>;
+  history(jobId: string): TE.TaskEither<StoreUnavailable, readonly RecordedJobEvent[]>;
+  /**
+   * Appends `events` at `job.revision`. `WrongExpectedRevision` means another
+   * process moved the job first: load again and decide again.
+   */
+  append(job: LoadedJob, events: readonly JobEvent[], causation: Causation): TE.TaskEither<AppendError, LoadedJob>;
+  /** Runs a transition function on the loaded state and appends what it decided. */
+  transition(
+    job: LoadedJob,
+    decide: (state: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>,
+    causation: Causation,
+  ): TE.TaskEither<TransitionError, LoadedJob>;
+}
+
+/**
+ * Makes the job repository. `engineVersion`, and `origin` (the writing
+ * process's worker id) when given, go into every event's metadata.
+ */
+export const makeJobStore = (store: EventStore, options: { readonly engineVersion: string; readonly origin?: string }): JobStore => {
+  const history = (jobId: string) =>
+    pipe(
+      store.readStream(jobStreamName(jobId)),
+      TE.map((events) =>
+        events.map(
+          (e): RecordedJobEvent => ({
+            event: decodeJobEvent(e),
+            revision: e.revision,
+            position: e.position,
+            id: e.id,
+            created: e.created,
+            metadata: e.metadata,
+          }),
+        ),
+      ),
+    );
+
+  const load = (jobId: string) =>
+    pipe(
+      store.readStream(jobStreamName(jobId)),
+      TE.map((events): LoadedJob => {
+        let state: JobState = initialJobState;
+        for (const e of events) state = evolve(state, decodeJobEvent(e));
+        const last = events[events.length - 1];
+        return { jobId, state, revision: last === undefined ? 'no_stream' : last.revision };
+      }),
+    );
+
+  const append = (job: LoadedJob, events: readonly JobEvent[], causation: Causation) => {
+    for (const e of events) {
+      const valid = JobEvent.decode(JobEvent.encode(e));
+      if (E.isLeft(valid)) throw new TypeError(`refusing to append an invalid ${e.type}: ${PathReporter.report(valid).join('; ')}`);
+    }
+    const metadata = {
+      $correlationId: causation.correlationId,
+      $causationId: causation.causationId,
+      engineVersion: options.engineVersion,
+      ...(options.origin !== undefined ? { origin: options.origin } : {}),
+      ...(causation.by !== undefined ? { by: causation.by } : {}),
+    };
+    return pipe(
+      store.append(
+        jobStreamName(job.jobId),
+        events.map((e) => ({ id: randomUUID(), type: e.type, data: JobEvent.encode(e).data, metadata })),
+        { expectedRevision: job.revision },
+      ),
+      TE.map(
+        (r): LoadedJob => ({
+          jobId: job.jobId,
+          state: events.reduce(evolve, job.state),
+          revision: r.nextExpectedRevision,
+        }),
+      ),
+    );
+  };
+
+  return {
+    load,
+    history,
+    append,
+    transition: (job, decide, causation) =>
+      pipe(
+        TE.fromEither(decide(job.state)),
+        TE.chainW((events) => append(job, events, causation)),
+      ),
+  };
+};

@@ -1,0 +1,255 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import {
+  isoDate,
+  isJobView,
+  planRetry,
+  recordProgress,
+  setToCompleted,
+  setToErrored,
+  setToInProgress,
+  type ErrorInfo,
+  type IsoDate,
+  type JobEvent,
+  type JobState,
+  type JobView,
+  type TransitionRejected,
+} from '../job/index.js';
+import type { StoreUnavailable } from '../eventStore/eventStore.js';
+import type { Causation, JobStore, LoadedJob, TransitionError } from '../jobStore/index.js';
+import { EngineErrors, normaliseError } from './failures.js';
+import type { JobContext, Worker } from './worker.js';
+
+/** What `execute` needs from the engine. */
+export interface ExecuteDeps {
+  readonly jobs: JobStore;
+  readonly now: () => Date;
+  readonly random: () => number;
+  /** `host:pid:random` of this process. */
+  readonly workerId: string;
+  /** Waits before retrying an append the store could not take; resolves false when the engine gives up (forced stop). */
+  readonly backoff: (tries: number) => Promise<boolean>;
+}
+
+/** Why the engine aborted a running action from outside. */
+export const AbortReasons = {
+  /** The process is shutting down and the grace period is over: recorded as `Interrupted`, retried. */
+  shutdown: 'shutdown',
+  /** The broker connection that delivered the attempt is gone: nothing is recorded here; whoever gets the redelivery records `WorkerLost`. */
+  lost: 'lost',
+} as const;
+export type AbortReason = (typeof AbortReasons)[keyof typeof AbortReasons];
+
+/** One attempt to run: the job as read (status `initial`) and the delivery that asked for it. */
+export interface AttemptInput {
+  readonly job: LoadedJob & { readonly state: JobView };
+  /** The broker message id of the dispatch: recorded as `backgroundJobId`. */
+  readonly backgroundJobId: string;
+  /** Aborted by the engine with an `AbortReason`. */
+  readonly signal: AbortSignal;
+}
+
+/** How the attempt ended, for the conductor to settle the delivery. */
+export type AttemptOutcome =
+  /** `JobCompleted` recorded. */
+  | { readonly _tag: 'Completed'; readonly job: LoadedJob }
+  /** `JobErrored` recorded; when `retryAt` is set the next attempt must be published before the ack. */
+  | { readonly _tag: 'Errored'; readonly job: LoadedJob; readonly attempt: number; readonly retryAt: IsoDate | undefined }
+  /** Someone moved the job before it started: read again, decide again. */
+  | { readonly _tag: 'Conflict' }
+  /** The store could not record the start: nothing happened; settle the delivery for a later try. */
+  | { readonly _tag: 'Unavailable'; readonly error: StoreUnavailable }
+  /** Started, but its end could not be recorded here (delivery lost, another process took the attempt over, or the engine gave up): do not ack. */
+  | { readonly _tag: 'Abandoned'; readonly attempt: number; readonly reason: string };
+
+const toError = (name: string, message: string): ErrorInfo => ({ name, message });
+
+const causedBy = (input: AttemptInput, causationId: string): Causation => ({
+  correlationId: input.job.jobId,
+  causationId,
+});
+
+/** Records that the job cannot start at all (unknown worker, invalid payload): `JobErrored`, no retry. */
+export const recordCannotStart = async (
+  deps: Pick<ExecuteDeps, 'jobs' | 'now'>,
+  job: LoadedJob,
+  error: ErrorInfo,
+  causationId: string,
+): Promise<E.Either<TransitionError, LoadedJob>> => {
+  const attempt = isJobView(job.state) ? job.state.attempts + 1 : 1;
+  return deps.jobs.transition(
+    job,
+    (s) => setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error }),
+    { correlationId: job.jobId, causationId },
+  )();
+};
+
+type Ended =
+  | { readonly kind: 'result'; readonly value: unknown }
+  | { readonly kind: 'thrown'; readonly error: unknown }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'aborted'; readonly reason: AbortReason };
+
+/**
+ * The original design's `Execute`, implemented once: decodes the payload,
+ * records `JobStarted` at the revision read, runs `action`, and records
+ * `JobCompleted` or `JobErrored` (with the retry plan). Never throws for what
+ * the action does.
+ */
+export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, input: AttemptInput): Promise<AttemptOutcome> => {
+  const view = input.job.state;
+  const decoded = worker.payload.decode(view.payload);
+  if (E.isLeft(decoded)) {
+    const r = await recordCannotStart(
+      deps,
+      input.job,
+      toError(EngineErrors.InvalidPayload, `the payload does not match worker "${worker.name}": ${PathReporter.report(decoded).join('; ')}`),
+      input.backgroundJobId,
+    );
+    if (E.isRight(r)) return { _tag: 'Errored', job: r.right, attempt: view.attempts + 1, retryAt: undefined };
+    return r.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: r.left } : { _tag: 'Conflict' };
+  }
+
+  const started = await deps.jobs.transition(
+    input.job,
+    (s) => setToInProgress(s, { workerId: deps.workerId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
+    causedBy(input, input.backgroundJobId),
+  )();
+  if (E.isLeft(started)) return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
+
+  let current: LoadedJob = started.right;
+  const attempt = (current.state as JobView).attempts;
+  const startedAt = deps.now();
+  const attemptCause = causedBy(input, `${input.backgroundJobId}:${attempt}`);
+
+  // Appends made during the attempt (progress, then the end) are serialised,
+  // each at the revision the previous one left, so they never race each other.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const next = chain.then(f, f);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+
+  /**
+   * Appends what `decide` returns for the attempt in progress; retries while
+   * the store is unavailable; on a conflict reloads and decides again, since
+   * only another process taking the attempt over moves a running job.
+   */
+  const record = (decide: (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>): Promise<E.Either<string, LoadedJob>> =>
+    serial(async () => {
+      for (let tries = 1; ; tries++) {
+        const r = await deps.jobs.transition(current, decide, attemptCause)();
+        if (E.isRight(r)) {
+          current = r.right;
+          return E.right(r.right);
+        }
+        const err = r.left;
+        if (err._tag === 'TransitionRejected') return E.left(err.message);
+        if (err._tag === 'WrongExpectedRevision') {
+          const reloaded = await deps.jobs.load(current.jobId)();
+          if (E.isRight(reloaded)) current = reloaded.right;
+          continue;
+        }
+        if (!(await deps.backoff(tries))) return E.left(`the store stayed unavailable: ${err.message}`);
+      }
+    });
+
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(input.signal.reason);
+  if (input.signal.aborted) onOuterAbort();
+  else input.signal.addEventListener('abort', onOuterAbort, { once: true });
+
+  const ctx: JobContext = {
+    jobId: input.job.jobId,
+    attempt,
+    signal: controller.signal,
+    progress: async (percent, message) => {
+      if (controller.signal.aborted) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
+      const r = await record((s) =>
+        recordProgress(s, {
+          attempt,
+          at: isoDate(deps.now()),
+          ...(percent !== undefined ? { percent: Math.max(0, Math.min(100, percent)) } : {}),
+          ...(message !== undefined ? { message: String(message) } : {}),
+        }),
+      );
+      if (E.isLeft(r)) throw new Error(`progress of job "${input.job.jobId}" not recorded: ${r.left}`);
+    },
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await new Promise<Ended>((resolve) => {
+    controller.signal.addEventListener(
+      'abort',
+      () => {
+        const reason = controller.signal.reason;
+        resolve(reason === 'timeout' ? { kind: 'timeout' } : { kind: 'aborted', reason: reason === AbortReasons.lost ? 'lost' : 'shutdown' });
+      },
+      { once: true },
+    );
+    if (worker.timeoutMs !== undefined) timer = setTimeout(() => controller.abort('timeout'), worker.timeoutMs);
+    let running: Promise<unknown>;
+    try {
+      // User code is wrapped once, here: whatever it throws or rejects with is caught.
+      running = Promise.resolve(worker.action(decoded.right, ctx));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (value) => resolve({ kind: 'result', value }),
+      (error: unknown) => resolve({ kind: 'thrown', error }),
+    );
+  });
+  clearTimeout(timer);
+  input.signal.removeEventListener('abort', onOuterAbort);
+  // A late result of an action that was timed out or aborted is never recorded.
+  if (ended.kind !== 'aborted' && ended.kind !== 'timeout' && !controller.signal.aborted) controller.abort('settled');
+
+  if (ended.kind === 'aborted' && ended.reason === 'lost')
+    return { _tag: 'Abandoned', attempt, reason: 'the broker connection that delivered this attempt was lost' };
+
+  const durationMs = Math.max(0, deps.now().getTime() - startedAt.getTime());
+  if (ended.kind === 'result') {
+    const result = ended.value === undefined ? undefined : toJson(ended.value);
+    const r = await record((s) =>
+      setToCompleted(s, { attempt, completedAt: isoDate(deps.now()), durationMs, ...(result !== undefined ? { result } : {}) }),
+    );
+    return E.isRight(r) ? { _tag: 'Completed', job: r.right } : { _tag: 'Abandoned', attempt, reason: r.left };
+  }
+
+  const [error, retryable] =
+    ended.kind === 'timeout'
+      ? [toError(EngineErrors.Timeout, `attempt ${attempt} ran past the worker's timeout of ${worker.timeoutMs} ms and was aborted`), true]
+      : ended.kind === 'aborted'
+        ? [toError(EngineErrors.Interrupted, `attempt ${attempt} was aborted because the process shut down (${deps.workerId})`), true]
+        : [normaliseError(ended.error), safeRetryable(worker, ended.error)];
+  const retryAt = planRetry(view, attempt, {
+    retryable,
+    now: deps.now(),
+    random: deps.random(),
+    delayMs: (n, random) => worker.retryDelay(n, random),
+  });
+  const r = await record((s) =>
+    setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error, durationMs, ...(retryAt !== undefined ? { retryAt } : {}) }),
+  );
+  return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left };
+};
+
+const safeRetryable = <P>(worker: Worker<P>, error: unknown): boolean => {
+  try {
+    return worker.isRetryable(error);
+  } catch {
+    return true;
+  }
+};
+
+/** An action's result as JSON (what is recorded), or a note when it is not serialisable. */
+const toJson = (value: unknown): unknown => {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  } catch (error) {
+    return { unserialisableResult: String((error as Error).message) };
+  }
+};

@@ -1,0 +1,51 @@
+import type { ErrorInfo } from '../job/index.js';
+
+/**
+ * Throw this (or a subclass) from an action to fail the job for good: no
+ * further attempt is scheduled, whatever attempts remain.
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** The error names the engine itself records in `JobErrored`. */
+export const EngineErrors = {
+  /** The job's `workerName` is not registered in the process that received it. No retry. */
+  UnknownWorker: 'UnknownWorker',
+  /** The payload failed the worker's codec. No retry. */
+  InvalidPayload: 'InvalidPayload',
+  /** The process running the attempt died or lost its delivery; recorded by whoever got the redelivery. Retried. */
+  WorkerLost: 'WorkerLost',
+  /** The action ran past the worker's `timeoutMs`. Retried. */
+  Timeout: 'Timeout',
+  /** The process shut down and aborted the action after its grace period. Retried. */
+  Interrupted: 'Interrupted',
+} as const;
+export type EngineError = (typeof EngineErrors)[keyof typeof EngineErrors];
+
+const stringify = (value: unknown): string => {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+};
+
+/**
+ * Whatever an action threw, as `{name, message, stack}`: an `Error` keeps its
+ * own; a string, an object or `undefined` becomes a readable message.
+ */
+export const normaliseError = (thrown: unknown): ErrorInfo => {
+  if (thrown instanceof Error) {
+    const name = typeof thrown.name === 'string' && thrown.name !== '' ? thrown.name : 'Error';
+    const message = typeof thrown.message === 'string' ? thrown.message : stringify(thrown.message);
+    return typeof thrown.stack === 'string' ? { name, message, stack: thrown.stack } : { name, message };
+  }
+  const kind = thrown === null ? 'null' : typeof thrown;
+  return { name: 'NonErrorThrown', message: `the action threw a ${kind} instead of an Error: ${stringify(thrown).slice(0, 2000)}` };
+};

@@ -1,0 +1,164 @@
+import * as t from 'io-ts';
+import { hangfireDelayMs } from '../job/index.js';
+import { executeAttempt, type AttemptInput, type AttemptOutcome, type ExecuteDeps } from './execute.js';
+import { NonRetryableError } from './failures.js';
+
+/** What an action gets besides its payload. */
+export interface JobContext {
+  readonly jobId: string;
+  /** 1-based. */
+  readonly attempt: number;
+  /**
+   * Aborted when the attempt must stop: its timeout passed, the process is
+   * shutting down past its grace period, or the process lost the delivery.
+   * Long actions should check it and stop early.
+   */
+  readonly signal: AbortSignal;
+  /** Records a `JobProgressed` event (percent 0–100 and/or a message). */
+  progress(percent?: number, message?: string): Promise<void>;
+}
+
+/** Any JSON value: the default payload codec. */
+export const JsonPayload = new t.Type<unknown, unknown, unknown>(
+  'JsonPayload',
+  (u): u is unknown => u !== undefined,
+  (u, c) => {
+    try {
+      return JSON.stringify(u) === undefined ? t.failure(u, c, 'the payload is not a JSON value') : t.success(u);
+    } catch (error) {
+      return t.failure(u, c, `the payload is not a JSON value: ${(error as Error).message}`);
+    }
+  },
+  t.identity,
+);
+
+/** The options of a worker; `defineWorker` takes them as they are. */
+export interface WorkerOptions<P> {
+  /** Unique across the registry; recorded as `workerName`; used to find the worker at execution time. */
+  readonly name: string;
+  /** io-ts codec of the payload. Default: any JSON value. */
+  readonly payload?: t.Type<P, unknown, unknown>;
+  /** The work itself; throws (rejects) when the job cannot be completed. Its resolved value is recorded as `result`. */
+  readonly action: (payload: P, ctx: JobContext) => Promise<unknown>;
+  /** The named queue (`jobtrail.work.<queue>`). Default: `default`. */
+  readonly queue?: string;
+  /** Attempts in all. Default: 10. */
+  readonly maxAttempts?: number;
+  /** Delay in ms before the attempt after `attempt` failed; `random` in [0, 1). Default: Hangfire's `(n−1)^4 + 15 + random(0..29)·n` seconds. */
+  readonly retryDelay?: (attempt: number, random: number) => number;
+  /** Abort and fail the attempt (`Timeout`) after this many ms. Default: none. */
+  readonly timeoutMs?: number;
+  /** Attempts of this worker running at once in one process. Default: 10. */
+  readonly concurrency?: number;
+  /** Whether a thrown error may be retried. Default: everything but `NonRetryableError`. */
+  readonly isRetryable?: (error: unknown) => boolean;
+}
+
+/**
+ * A background job type. Subclass it and give `name` and `action`, or use
+ * `defineWorker`. The engine runs it; the state of each job is recorded by the
+ * engine around `action` (the original design's `Execute`), which workers do
+ * not implement.
+ */
+export abstract class Worker<P = unknown> {
+  /** Unique across the registry; recorded as `workerName`. */
+  abstract readonly name: string;
+  /** io-ts codec of the payload. Default: any JSON value. */
+  readonly payload: t.Type<P, unknown, unknown> = JsonPayload as t.Type<P, unknown, unknown>;
+  /** Default: `default`. */
+  readonly queue: string = 'default';
+  /** Default: 10. */
+  readonly maxAttempts: number = 10;
+  /** Default: none. */
+  readonly timeoutMs: number | undefined = undefined;
+  /** Default: 10. */
+  readonly concurrency: number = 10;
+
+  /** The work; throws when the job cannot be completed. */
+  abstract action(payload: P, ctx: JobContext): Promise<unknown>;
+
+  /** Delay in ms before the next attempt after `attempt` failed. Default: Hangfire's. */
+  retryDelay(attempt: number, random: number): number {
+    return hangfireDelayMs(attempt, random);
+  }
+
+  /** Default: everything but `NonRetryableError`. */
+  isRetryable(error: unknown): boolean {
+    return !(error instanceof NonRetryableError);
+  }
+
+  /**
+   * The original design's `Execute`: records `JobStarted`, calls `action`,
+   * records `JobCompleted` or `JobErrored`. Implemented once, here, as a
+   * read-only own property, so a subclass cannot replace it by accident (a
+   * method of that name in a subclass is a compile error and is shadowed).
+   */
+  declare readonly execute: (deps: ExecuteDeps, input: AttemptInput) => Promise<AttemptOutcome>;
+
+  constructor() {
+    Object.defineProperty(this, 'execute', {
+      value: (deps: ExecuteDeps, input: AttemptInput) => executeAttempt(this, deps, input),
+      writable: false,
+      enumerable: false,
+      configurable: false,
+    });
+  }
+}
+
+class DefinedWorker<P> extends Worker<P> {
+  override readonly name: string;
+  override readonly payload: t.Type<P, unknown, unknown>;
+  override readonly queue: string;
+  override readonly maxAttempts: number;
+  override readonly timeoutMs: number | undefined;
+  override readonly concurrency: number;
+  readonly #options: WorkerOptions<P>;
+
+  constructor(options: WorkerOptions<P>) {
+    super();
+    this.#options = options;
+    this.name = options.name;
+    this.payload = options.payload ?? (JsonPayload as t.Type<P, unknown, unknown>);
+    this.queue = options.queue ?? 'default';
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.timeoutMs = options.timeoutMs;
+    this.concurrency = options.concurrency ?? 10;
+  }
+
+  override action(payload: P, ctx: JobContext): Promise<unknown> {
+    return this.#options.action(payload, ctx);
+  }
+
+  override retryDelay(attempt: number, random: number): number {
+    return this.#options.retryDelay ? this.#options.retryDelay(attempt, random) : super.retryDelay(attempt, random);
+  }
+
+  override isRetryable(error: unknown): boolean {
+    return this.#options.isRetryable ? this.#options.isRetryable(error) : super.isRetryable(error);
+  }
+}
+
+/** Declares a worker from its options (see `WorkerOptions` for the defaults). */
+export const defineWorker = <P = unknown>(options: WorkerOptions<P>): Worker<P> => new DefinedWorker(options);
+
+/** A problem with a worker's declaration: thrown when the registry is built. */
+export class InvalidWorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidWorkerError';
+  }
+}
+
+const queuePattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Checks what TypeScript cannot: a worker's settings are usable. */
+export const validateWorker = (w: Worker<unknown>): void => {
+  const problems: string[] = [];
+  if (typeof w.name !== 'string' || w.name.trim() === '' || w.name.length > 200) problems.push('name must be 1–200 characters');
+  if (typeof w.action !== 'function') problems.push('action must be a function');
+  if (!queuePattern.test(w.queue)) problems.push(`queue "${w.queue}" must be 1–100 characters of [A-Za-z0-9._-]`);
+  if (!Number.isInteger(w.maxAttempts) || w.maxAttempts < 1) problems.push(`maxAttempts must be a whole number ≥ 1, got ${w.maxAttempts}`);
+  if (!Number.isInteger(w.concurrency) || w.concurrency < 1) problems.push(`concurrency must be a whole number ≥ 1, got ${w.concurrency}`);
+  if (w.timeoutMs !== undefined && !(w.timeoutMs > 0)) problems.push(`timeoutMs must be > 0, got ${w.timeoutMs}`);
+  if (problems.length > 0) throw new InvalidWorkerError(`worker "${String(w.name)}": ${problems.join('; ')}`);
+};

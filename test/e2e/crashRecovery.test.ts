@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as E from 'fp-ts/lib/Either.js';
+import { createEngine } from '../../src/engine.js';
+import { replay } from '../../src/job/index.js';
+import { sleeper } from '../fixtures/workers.js';
+import { spawnJobtrail } from '../support/cli.js';
+
+const test = suite('crash recovery in the embedded mode');
+const dir = mkdtempSync(join(tmpdir(), 'jobtrail-crash-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a run process killed with SIGKILL mid-run: a new process on the same file finishes every job, none completes twice', async () => {
+  const store = `sqlite:${join(dir, 'events.db')}`;
+  // This process only enqueues and reads (it starts no consumer).
+  const engine = await createEngine({ store, workers: [sleeper] });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++)
+      ids.push((await engine.enqueue('sleeper', { ms: 150 + (i % 5) * 50, value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` })).jobId);
+
+    const args = ['run', '--store', store, '--workers', 'test/fixtures/workers.ts'];
+    const first = spawnJobtrail(args);
+    let firstErr = '';
+    first.stderr!.on('data', (d) => (firstErr += d));
+    const firstExit = once(first, 'exit');
+    // Wait until some jobs completed and some are running, then kill without warning.
+    let views = await Promise.all(ids.map((id) => engine.getJob(id)));
+    for (let i = 0; i < 200 && first.exitCode === null && !(views.some((v) => v?.status === 'completed') && views.some((v) => v?.status === 'in_progress')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      views = await Promise.all(ids.map((id) => engine.getJob(id)));
+    }
+    assert.is(first.exitCode, null, `the first run process exited by itself: ${firstErr}`);
+    first.kill('SIGKILL');
+    await firstExit;
+    // Read after the exit: the dead process writes nothing more.
+    views = await Promise.all(ids.map((id) => engine.getJob(id)));
+    const runningAtKill = views.filter((v) => v?.status === 'in_progress').length;
+    const completedAtKill = views.filter((v) => v?.status === 'completed').length;
+    assert.ok(runningAtKill > 0, 'some jobs were running when the process was killed');
+    assert.ok(completedAtKill < ids.length, 'some jobs were left to do');
+
+    const second = spawnJobtrail(args);
+    const secondExit = once(second, 'exit');
+    try {
+      const final = await engine.waitForFinal(ids, { timeoutMs: 60_000 });
+      assert.ok(final.every((v) => v.status === 'completed'), final.filter((v) => v.status !== 'completed').map((v) => `${v.jobId}:${v.status}`).join(' '));
+    } finally {
+      second.kill('SIGTERM');
+      await secondExit;
+    }
+
+    let lost = 0;
+    for (const id of ids) {
+      const events = (await engine.history(id)).map((e) => e.event);
+      const checked = replay(events);
+      assert.ok(E.isRight(checked), E.isLeft(checked) ? `${id}: ${checked.left.message}` : '');
+      assert.is(events.filter((e) => e.type === 'JobCompleted').length, 1, `${id} completed once`);
+      const startedAttempts = events.flatMap((e) => (e.type === 'JobStarted' ? [e.data.attempt] : []));
+      assert.is(new Set(startedAttempts).size, startedAttempts.length, `${id}: no attempt started twice`);
+      lost += events.filter((e) => e.type === 'JobErrored' && e.data.error.name === 'WorkerLost').length;
+    }
+    assert.is(lost, runningAtKill, 'every attempt running at the kill is recorded as WorkerLost');
+  } finally {
+    await engine.close();
+  }
+});
+
+test.run();

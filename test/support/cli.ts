@@ -1,0 +1,38 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+/** `bin/jobtrail.js`, the command as a user runs it. */
+export const jobtrailBin = fileURLToPath(new URL('../../bin/jobtrail.js', import.meta.url));
+
+export interface Ran {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `jobtrail …` in a child process and collects its output. Killed after `timeoutMs` (default 60 s). */
+export const runJobtrail = (args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawnJobtrail(args, options);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+
+/** Starts `jobtrail …` without waiting; the caller ends it. */
+export const spawnJobtrail = (args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): ChildProcess =>
+  spawn(process.execPath, [jobtrailBin, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, JOBTRAIL_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
