@@ -5,10 +5,22 @@ export interface IsoDateBrand {
   readonly IsoDate: unique symbol;
 }
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * The day exists and the hour is 00–23. `Date.parse` alone rolls `2026-02-30`
+ * over to March 2 and takes hour 24, which other languages reading the events refuse.
+ */
+const isCalendarTime = (s: string): boolean => {
+  const field = (from: number, to: number): number => Number(s.slice(from, to));
+  const [year, month, date, hour] = [field(0, 4), field(5, 7), field(8, 10), field(11, 13)] as const;
+  const day = new Date(0);
+  day.setUTCFullYear(year, month - 1, date);
+  return hour <= 23 && day.getUTCMonth() === month - 1 && day.getUTCDate() === date;
+};
 /** Codec of an ISO-8601 timestamp with a time zone (`Z` or an offset). */
 export const IsoDate = t.brand(
   t.string,
-  (s): s is t.Branded<string, IsoDateBrand> => isoPattern.test(s) && !Number.isNaN(Date.parse(s)),
+  (s): s is t.Branded<string, IsoDateBrand> =>
+    isoPattern.test(s) && !Number.isNaN(Date.parse(s)) && isCalendarTime(s),
   'IsoDate',
 );
 export type IsoDate = t.TypeOf<typeof IsoDate>;

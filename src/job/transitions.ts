@@ -124,15 +124,17 @@ export const recordProgress = (
 ): E.Either<TransitionRejected, readonly [JobProgressed]> =>
   E.chain((s: JobView) =>
     E.chain(() =>
-      one<JobProgressed>({
-        type: 'JobProgressed',
-        data: {
-          attempt: input.attempt as JobProgressed['data']['attempt'],
-          at: input.at,
-          ...(input.percent !== undefined ? { percent: input.percent } : {}),
-          ...(input.message !== undefined ? { message: input.message } : {}),
-        },
-      }),
+      input.percent !== undefined && !(input.percent >= 0 && input.percent <= 100)
+        ? reject('recordProgress', s, `cannot record progress of job "${s.jobId}" attempt ${input.attempt}: percent ${input.percent} is not between 0 and 100`)
+        : one<JobProgressed>({
+            type: 'JobProgressed',
+            data: {
+              attempt: input.attempt as JobProgressed['data']['attempt'],
+              at: input.at,
+              ...(input.percent !== undefined ? { percent: input.percent } : {}),
+              ...(input.message !== undefined ? { message: input.message } : {}),
+            },
+          }),
     )(inAttempt('recordProgress', s, input.attempt, 'record progress of')),
   )(need('recordProgress', state, 'record progress'));
 
@@ -176,9 +178,9 @@ export const setToErrored = (
   E.chain((s: JobView) => {
     if (s.status === 'initial') {
       if (input.attempt !== s.attempts + 1)
-        return reject('setToErrored', s, `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: the next attempt is ${s.attempts + 1}`);
+        return reject('setToErrored', s, `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: it is initial and its next attempt is ${s.attempts + 1}`);
       if (input.retryAt !== undefined)
-        return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}" that could not start`);
+        return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}": it is initial and could not start, so it is not retried`);
     } else {
       const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
       if (E.isLeft(ok)) return ok;
@@ -248,8 +250,8 @@ const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionReje
       return setToInitialState(state, event.data);
     case 'JobStarted': {
       const r = setToInProgress(state, event.data);
-      return E.isRight(r) && r.right[0].data.attempt !== event.data.attempt
-        ? reject('setToInProgress', state, `attempt ${event.data.attempt} started where attempt ${r.right[0].data.attempt} was next`)
+      return E.isRight(r) && isJobView(state) && r.right[0].data.attempt !== event.data.attempt
+        ? reject('setToInProgress', state, `cannot start job "${state.jobId}" as attempt ${event.data.attempt}: it is initial and its next attempt is ${r.right[0].data.attempt}`)
         : r;
     }
     case 'JobProgressed':
