@@ -8,3 +8,5 @@ export type { Enqueued, EnqueueOptions } from './conductor/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';
 export type { JobEvent, JobEventType, JobState, JobStatus, JobView } from './job/index.js';
 export type { RecordedJobEvent } from './jobStore/index.js';
+export { createProducer, EnqueueCommandRejectedError, ProducerError } from './producer/index.js';
+export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';

@@ -13,7 +13,7 @@ import { Dispositions, type Broker, type Delivery, type Disposition } from '../b
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { JobStore, LoadedJob } from '../jobStore/index.js';
 import type { Logger } from '../log/index.js';
-import { EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
+import { AbortReasons, EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
@@ -123,7 +123,7 @@ export const makeWorkHandler =
           if (reset.left._tag === 'StoreUnavailable') return (await deps.backoff(round), Dispositions.requeue);
           continue;
         }
-        const started = await runAttempt(deps, running, reset.right, backgroundJobId, log);
+        const started = await runAttempt(deps, running, reset.right, backgroundJobId, delivery.lost, log);
         if (started === 'conflict') continue;
         return started;
       }
@@ -146,7 +146,7 @@ export const makeWorkHandler =
           return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
         }
       }
-      const started = await runAttempt(deps, running, job, backgroundJobId, log);
+      const started = await runAttempt(deps, running, job, backgroundJobId, delivery.lost, log);
       if (started === 'conflict') continue;
       return started;
     }
@@ -208,6 +208,7 @@ const runAttempt = async (
   running: RunningAttempts,
   job: LoadedJob,
   backgroundJobId: string,
+  lost: AbortSignal | undefined,
   log: Logger,
 ): Promise<Disposition | 'conflict'> => {
   const s = job.state as JobView;
@@ -220,6 +221,11 @@ const runAttempt = async (
   }
   const controller = new AbortController();
   const release = running.add(controller);
+  // The broker gave up this delivery (channel closed, stop gave up): stop the
+  // action and record nothing; whoever gets the redelivery records WorkerLost.
+  const onLost = () => controller.abort(AbortReasons.lost);
+  if (lost?.aborted) onLost();
+  else lost?.addEventListener('abort', onLost, { once: true });
   try {
     const outcome = await worker.execute(deps, { job: { ...job, state: s }, backgroundJobId, signal: controller.signal });
     switch (outcome._tag) {
@@ -240,6 +246,7 @@ const runAttempt = async (
         return Dispositions.requeue;
     }
   } finally {
+    lost?.removeEventListener('abort', onLost);
     release();
   }
 };
