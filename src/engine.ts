@@ -223,7 +223,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       const head = await latestPosition();
       if (options.recover ?? broker.kind === 'memory') {
         report = await recoverJobs(deps, await scanJobIds());
-        log.info({ ...report }, 'recovery done');
+        log.info({ dispatched: report.dispatched, lost: report.lost, skipped: report.skipped }, 'recovery done');
       }
       if (broker.kind === 'memory') watchOtherWriters(head);
       // A lost connection takes the deliveries of its channels with it: abort

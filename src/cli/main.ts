@@ -105,7 +105,13 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
           const recovered = await engine.start();
           if (recovered && recovered.dispatched + recovered.lost > 0)
             io.out(`recovered ${recovered.dispatched} waiting and ${recovered.lost} interrupted jobs from an earlier run`);
-          await runDemo(engine, { emails: opts.emails, imports: opts.imports, timeoutMs: opts.timeout, out: io.out });
+          await runDemo(engine, {
+            emails: opts.emails,
+            imports: opts.imports,
+            timeoutMs: opts.timeout,
+            out: io.out,
+            ...(recovered ? { recovered: recovered.jobIds } : {}),
+          });
           io.out('');
           io.out('look closer: jobtrail list --status errored · jobtrail show <jobId> · jobtrail history <jobId>');
         },

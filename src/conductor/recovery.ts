@@ -34,6 +34,8 @@ export interface RecoveryReport {
   readonly dispatched: number;
   readonly lost: number;
   readonly skipped: number;
+  /** The jobs recovery put back on their way (dispatched, or recorded lost and retried). */
+  readonly jobIds: readonly string[];
 }
 
 /**
@@ -47,6 +49,7 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
   let dispatched = 0;
   let lost = 0;
   let skipped = 0;
+  const recovered: string[] = [];
   for (const jobId of jobIds) {
     for (let round = 0; round < 5; round++) {
       const loaded = await deps.jobs.load(jobId)();
@@ -57,11 +60,13 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         const delay = s.attempts === 0 && s.runAt !== undefined ? Date.parse(s.runAt) - deps.now().getTime() : 0;
         await mustPublish(deps, s, s.attempts + 1, delay);
         dispatched++;
+        recovered.push(jobId);
         break;
       }
       if (s.status === 'errored' && s.retryAt !== undefined) {
         await mustPublish(deps, s, s.attempts + 1, Date.parse(s.retryAt) - deps.now().getTime());
         dispatched++;
+        recovered.push(jobId);
         break;
       }
       if (s.status !== 'in_progress' || !isWorkerGone(s.workerId, deps.workerId)) {
@@ -95,11 +100,12 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         continue;
       }
       lost++;
+      recovered.push(jobId);
       if (retryAt !== undefined) await mustPublish(deps, s, s.attempts + 1, Date.parse(retryAt) - now.getTime());
       break;
     }
   }
-  return { dispatched, lost, skipped };
+  return { dispatched, lost, skipped, jobIds: recovered };
 };
 
 const mustPublish = async (deps: ConductorDeps, view: JobView, attempt: number, delayMs: number) => {

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly out: (line: string) => void;
   /** Show a progress bar (on a terminal). Default: whether stderr is a TTY. */
   readonly progressBar?: boolean;
+  /** Jobs of an earlier, interrupted run that recovery put back on their way: waited for too. */
+  readonly recovered?: readonly string[];
 }
 
 export interface DemoSummary {
@@ -56,6 +58,11 @@ export const runDemo = async (engine: Engine, options: DemoOptions): Promise<Dem
     ids.push(r.jobId);
   }
   out(`enqueued ${ids.length} jobs (${imports} CSV imports, ${emails} emails) as demo-${run}-*`);
+  const earlier = (options.recovered ?? []).filter((id) => !ids.includes(id));
+  if (earlier.length > 0) {
+    out(`also finishing ${earlier.length} jobs that an earlier run left unfinished`);
+    ids.push(...earlier);
+  }
 
   const useBar = options.progressBar ?? process.stderr.isTTY === true;
   const bar = useBar
