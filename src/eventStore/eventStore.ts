@@ -42,7 +42,7 @@ export interface RecordedEvent {
 }
 
 export interface AppendResult {
-  /** The revision of the stream's last event after the append. */
+  /** The revision of the stream's last event after the append; `-1` when the stream still does not exist (an empty batch). */
   readonly nextExpectedRevision: number;
   readonly position: Position;
 }

@@ -1,0 +1,394 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import { checkAppendInput, checkCount, type CheckedEvent } from '../checkAppendInput.js';
+import type {
+  AppendError,
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreUnavailable,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionHandlers,
+  WrongExpectedRevision,
+} from '../eventStore.js';
+import { runSubscription, type EventSource } from '../runSubscription.js';
+
+/** Options of {@link makeEmbeddedEventStore}. */
+export interface EmbeddedEventStoreOptions {
+  /** A file path (its parent directory is created), or `:memory:` for a private in-memory store. */
+  readonly path: string;
+  /** How long an operation waits for another connection's lock before it fails with `StoreUnavailable`. Default: 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** How often a live subscription looks for events that other connections appended to the same file. Default: 100 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+/** The SQLite event store: the {@link EventStore} port plus the connection, for tables kept beside the events. */
+export interface EmbeddedEventStore extends EventStore {
+  readonly kind: 'sqlite';
+  /**
+   * The store's own connection, so that in-process components (the projection
+   * runtime, {@link makeSqliteLease}) keep their tables in the same file and
+   * can write them in one transaction with their reads. Tables whose names
+   * start with `es_` belong to the store.
+   */
+  readonly database: Database.Database;
+}
+
+type SqliteError = InstanceType<typeof Database.SqliteError>;
+
+interface StreamRow {
+  readonly stream_key: number;
+  readonly revision: number;
+}
+
+interface EventRow {
+  readonly position: number;
+  readonly name: string;
+  readonly revision: number;
+  readonly event_id: Buffer;
+  readonly type: string;
+  readonly data: string | Buffer;
+  readonly metadata: string | null;
+  readonly is_json: number;
+  readonly created: number;
+}
+
+// Stream names are interned to integer keys (DESIGN §4): the event rows and
+// their index are keyed by (stream_key, revision) and by the global position,
+// so a producer's random stream names touch only the small streams index.
+const schema = `
+CREATE TABLE IF NOT EXISTS es_streams (
+  stream_key INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  revision INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS es_events (
+  position INTEGER PRIMARY KEY,
+  stream_key INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  event_id BLOB NOT NULL,
+  type TEXT NOT NULL,
+  data ANY NOT NULL,
+  metadata TEXT,
+  is_json INTEGER NOT NULL,
+  created INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS es_events_by_stream ON es_events (stream_key, revision);
+CREATE INDEX IF NOT EXISTS es_events_by_id ON es_events (stream_key, event_id);
+`;
+
+const eventColumns = 'e.position, s.name, e.revision, e.event_id, e.type, e.data, e.metadata, e.is_json, e.created';
+const pageSize = 500;
+/** The position before every event. */
+const startPosition = '0';
+
+const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
+const transientCodes = /^SQLITE_(BUSY|LOCKED)/;
+const isSqliteError = (e: unknown): e is SqliteError => e instanceof Database.SqliteError;
+
+const uuidBytes = (id: string): Buffer => Buffer.from(id.replaceAll('-', ''), 'hex');
+const uuidText = (bytes: Buffer): string => {
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+
+const decodePosition = (position: string | undefined): number => {
+  if (position === undefined) return 0;
+  if (typeof position !== 'string' || !/^\d{1,15}$/.test(position)) {
+    throw new TypeError(
+      `not a position of the sqlite event store: ${JSON.stringify(position)}; pass back a position this store gave`,
+    );
+  }
+  return Number(position);
+};
+
+const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+  streamId: row.name,
+  revision: row.revision,
+  position: String(row.position),
+  id: uuidText(row.event_id),
+  type: row.type,
+  data: row.is_json === 1 ? JSON.parse(row.data as string) : new Uint8Array(row.data as Buffer),
+  metadata: row.metadata === null ? {} : JSON.parse(row.metadata),
+  isJson: row.is_json === 1,
+  created: new Date(row.created).toISOString(),
+});
+
+const wrongExpectedRevision = (
+  stream: string,
+  expected: ExpectedRevision,
+  actual: number | 'no_stream',
+): WrongExpectedRevision => ({
+  _tag: 'WrongExpectedRevision',
+  stream,
+  expected,
+  actual,
+  message: `stream "${stream}" is at revision ${actual}, not ${expected}: another writer moved it first; read it again and decide again`,
+});
+
+/**
+ * Opens (and creates) an event store in a SQLite file with EventStoreDB's
+ * semantics (DESIGN §3): revisions from 0, expected revisions, idempotent
+ * appends of the same event ids, a global position, system streams (`$…`)
+ * left out of `readAll` and `subscribe` unless the prefix asks for them.
+ *
+ * Several processes may share one file (WAL mode and a busy timeout); a
+ * subscription sees other processes' appends by polling, and its own
+ * process's appends at once. Throws when the file cannot be opened.
+ */
+export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): EmbeddedEventStore => {
+  const { path, busyTimeoutMs = 5000, pollIntervalMs = 100 } = options;
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`path must be a file path or ":memory:"; got ${JSON.stringify(path)}`);
+  }
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    // The log is the record of every job (DESIGN §2): a commit must survive a power loss, not only a crash.
+    db.pragma('synchronous = FULL');
+    db.exec(schema);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+
+  const selectStream = db.prepare<[string], StreamRow>('SELECT stream_key, revision FROM es_streams WHERE name = ?');
+  const insertStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?)');
+  const updateStream = db.prepare<[number, number]>('UPDATE es_streams SET revision = ? WHERE stream_key = ?');
+  const insertEvent = db.prepare<[number, number, Buffer, string, string | Buffer, string | null, number, number]>(
+    'INSERT INTO es_events (stream_key, revision, event_id, type, data, metadata, is_json, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const eventAt = db.prepare<[number, number], { event_id: Buffer; position: number }>(
+    'SELECT event_id, position FROM es_events WHERE stream_key = ? AND revision = ?',
+  );
+  const eventWithId = db.prepare<[number, Buffer], { revision: number; position: number }>(
+    'SELECT revision, position FROM es_events INDEXED BY es_events_by_id WHERE stream_key = ? AND event_id = ? ORDER BY revision DESC LIMIT 1',
+  );
+  const selectStreamEvents = db.prepare<[string, number, number], EventRow>(
+    `SELECT ${eventColumns} FROM es_streams s JOIN es_events e ON e.stream_key = s.stream_key
+     WHERE s.name = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
+  );
+  // CROSS JOIN makes SQLite walk the events in position order and look each stream up by key.
+  const selectAllUser = db.prepare<[number, number], EventRow>(
+    `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
+     WHERE e.position > ? AND substr(s.name, 1, 1) <> '$' ORDER BY e.position LIMIT ?`,
+  );
+  const selectAllPrefixed = db.prepare<{ after: number; prefix: string; limit: number }, EventRow>(
+    `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
+     WHERE e.position > @after AND substr(s.name, 1, length(@prefix)) = @prefix ORDER BY e.position LIMIT @limit`,
+  );
+
+  const write = (stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): AppendResult => {
+    const first = (row?.revision ?? -1) + 1;
+    const last = first + events.length - 1;
+    let key: number;
+    if (row) {
+      key = row.stream_key;
+      updateStream.run(last, key);
+    } else {
+      key = Number(insertStream.run(stream, last).lastInsertRowid);
+    }
+    const created = Date.now();
+    let position = 0;
+    for (let i = 0; i < events.length; i += 1) {
+      const event = events[i] as CheckedEvent;
+      const bytes = event.bytes;
+      const data = bytes === undefined ? (event.json as string) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const metadata = event.metadata === undefined ? null : JSON.stringify(event.metadata);
+      const info = insertEvent.run(key, first + i, uuidBytes(event.id), event.type, data, metadata, event.isJson ? 1 : 0, created);
+      position = info.lastInsertRowid as number;
+    }
+    return { nextExpectedRevision: last, position: String(position) };
+  };
+
+  // EventStoreDB's commit check (its IndexWriter.CheckCommit), run inside one write transaction.
+  const appendInTransaction = db.transaction(
+    (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, AppendResult> => {
+      const row = selectStream.get(stream);
+      const current = row?.revision ?? -1;
+      const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
+      const at = (revision: number, position: number) => E.right({ nextExpectedRevision: revision, position: String(position) });
+
+      if (events.length === 0) {
+        const matches =
+          expected === 'any' ||
+          (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
+        if (!matches) return conflict();
+        return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : E.right({ nextExpectedRevision: -1, position: startPosition });
+      }
+
+      if (expected === 'any' || expected === 'stream_exists') {
+        if (!row) return expected === 'any' ? E.right(write(stream, row, events)) : conflict();
+        // The first id decides: new means a new append; seen means a retry, and then every id must have been seen.
+        let found = eventWithId.get(row.stream_key, uuidBytes((events[0] as CheckedEvent).id));
+        if (!found) return E.right(write(stream, row, events));
+        for (const event of events.slice(1)) {
+          found = eventWithId.get(row.stream_key, uuidBytes(event.id));
+          if (!found) return conflict();
+        }
+        return at(found.revision, found.position);
+      }
+
+      const from = expected === 'no_stream' ? -1 : expected;
+      if (from === current) return E.right(write(stream, row, events));
+      if (from > current || !row) return conflict();
+      // A stale expected revision is a retry when the same ids follow it, in order; otherwise a conflict.
+      let revision = from;
+      let position = 0;
+      for (const event of events) {
+        revision += 1;
+        const stored = eventAt.get(row.stream_key, revision);
+        if (!stored || !stored.event_id.equals(uuidBytes(event.id))) return conflict();
+        position = stored.position;
+      }
+      return at(revision, position);
+    },
+  );
+
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const location = inMemory ? 'in memory' : `at ${path}`;
+
+  const unavailable = (what: string, cause?: SqliteError): StoreUnavailable => ({
+    _tag: 'StoreUnavailable',
+    message:
+      cause === undefined
+        ? `sqlite event store ${location}: ${what}: the store is closed; open a new one`
+        : transientCodes.test(cause.code)
+          ? `sqlite event store ${location}: ${what}: ${cause.code}, another connection held the lock longer than ${busyTimeoutMs} ms; try again`
+          : `sqlite event store ${location}: ${what}: ${cause.code} (${cause.message}); check the file and the disk, then try again`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+  const guarded = <A>(what: string, op: () => A): E.Either<StoreUnavailable, A> => {
+    if (closed) return E.left(unavailable(what));
+    try {
+      return E.right(op());
+    } catch (e) {
+      if (isSqliteError(e) && unavailableCodes.test(e.code)) return E.left(unavailable(what, e));
+      throw e;
+    }
+  };
+
+  const readPage = (after: number, limit: number, prefix: string | undefined): readonly RecordedEvent[] =>
+    (prefix === undefined || prefix === ''
+      ? selectAllUser.all(after, limit)
+      : selectAllPrefixed.all({ after, prefix, limit })
+    ).map(toRecordedEvent);
+
+  const waiters = new Set<() => void>();
+  const notify = (): void => {
+    for (const wake of [...waiters]) wake();
+  };
+  const waitForChange = (signal: AbortSignal, poll: boolean): Promise<void> =>
+    new Promise((done) => {
+      let timer: NodeJS.Timeout | undefined;
+      const wake = () => {
+        waiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        if (timer !== undefined) clearTimeout(timer);
+        done();
+      };
+      if (signal.aborted) return wake();
+      waiters.add(wake);
+      signal.addEventListener('abort', wake);
+      if (poll) timer = setTimeout(wake, pollIntervalMs);
+    });
+
+  const source =
+    (options: SubscribeOptions): EventSource =>
+    async function* (signal) {
+      let after = decodePosition(options.after);
+      while (!signal.aborted) {
+        if (closed) throw unavailable('subscribe');
+        let page: readonly RecordedEvent[];
+        let transientFailure = false;
+        try {
+          page = readPage(after, pageSize, options.streamPrefix);
+        } catch (e) {
+          if (!isSqliteError(e) || !unavailableCodes.test(e.code)) throw e;
+          if (!transientCodes.test(e.code)) throw unavailable('subscribe', e);
+          page = [];
+          transientFailure = true;
+        }
+        if (page.length === 0) {
+          // Other processes' appends are seen only by polling; this process's appends wake the wait at once.
+          await waitForChange(signal, !inMemory || transientFailure);
+          continue;
+        }
+        for (const event of page) {
+          if (signal.aborted) return;
+          yield event;
+          after = Number(event.position);
+        }
+        // Reads and synchronous handlers settle in microtasks only: let timers and I/O run between pages,
+        // or a long catch-up would starve the process (broker heartbeats included).
+        await setImmediate();
+      }
+    };
+
+  const subscriptions = new Set<Subscription>();
+
+  return {
+    kind: 'sqlite',
+    database: db,
+
+    append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
+      const checked = checkAppendInput(stream, events, expectedRevision);
+      return async () => {
+        const outcome = guarded(`append to "${stream}"`, () => appendInTransaction.immediate(stream, checked, expectedRevision));
+        const result = E.flattenW(outcome);
+        if (E.isRight(result) && checked.length > 0) notify();
+        return result;
+      };
+    },
+
+    readStream: (stream: string, options: ReadStreamOptions = {}) => {
+      checkCount('fromRevision', options.fromRevision);
+      checkCount('maxCount', options.maxCount);
+      return async () =>
+        guarded(`read stream "${stream}"`, () =>
+          selectStreamEvents.all(stream, options.fromRevision ?? 0, options.maxCount ?? -1).map(toRecordedEvent),
+        );
+    },
+
+    readAll: (options: ReadAllOptions = {}) => {
+      const after = decodePosition(options.after);
+      checkCount('maxCount', options.maxCount);
+      return async () => guarded('read all', () => readPage(after, options.maxCount ?? -1, options.streamPrefix));
+    },
+
+    subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
+      decodePosition(options.after);
+      const subscription = runSubscription(source(options), handlers);
+      const handle: Subscription = {
+        stop: async () => {
+          subscriptions.delete(handle);
+          await subscription.stop();
+        },
+      };
+      subscriptions.add(handle);
+      return handle;
+    },
+
+    close: () => {
+      closing ??= (async () => {
+        await Promise.all([...subscriptions].map((s) => s.stop()));
+        closed = true;
+        db.close();
+      })();
+      return closing;
+    },
+  };
+};

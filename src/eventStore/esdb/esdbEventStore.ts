@@ -1,0 +1,397 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ANY,
+  BACKWARDS,
+  binaryEvent,
+  CancelledError,
+  convertToCommandError,
+  DeadlineExceededError,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  isCommandError,
+  jsonEvent,
+  NO_STREAM,
+  NotLeaderError,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  streamNameFilter,
+  TimeoutError,
+  UnavailableError,
+  UnknownError,
+  WrongExpectedVersionError,
+  type AppendExpectedRevision,
+  type EventData as EsdbEventData,
+  type JSONType,
+  type Position as EsdbPosition,
+  type RecordedEvent as EsdbRecordedEvent,
+} from '@eventstore/db-client';
+import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import { checkAppendInput, checkCount, type CheckedEvent } from '../checkAppendInput.js';
+import type {
+  AppendError,
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreUnavailable,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionHandlers,
+  WrongExpectedRevision,
+} from '../eventStore.js';
+import { runSubscription, type EventSource } from '../runSubscription.js';
+import { matchesStreamPrefix } from '../streamNames.js';
+
+/** Options of {@link makeEsdbEventStore}. */
+export interface EsdbEventStoreOptions {
+  /** EventStoreDB's connection string: `esdb://host:2113?tls=false`, `esdb+discover://…`. */
+  readonly connectionString: string;
+  /** Attempts of one operation when the server is unavailable, not the leader or too slow. Default: 4. */
+  readonly maxAttempts?: number;
+  /** The first pause between attempts; it doubles each time, up to 5 s. Default: 200 ms. */
+  readonly retryBaseDelayMs?: number;
+  /** Attempts in a row to resubscribe a dropped subscription before it stops with `StoreUnavailable`. Default: 10. */
+  readonly resubscribeAttempts?: number;
+}
+
+const pageSize = 500;
+const maxDelayMs = 5000;
+
+/** `"<commit>/<prepare>"`: EventStoreDB's 64-bit positions as text, so they keep their precision. */
+const encodePosition = (p: EsdbPosition): string => `${p.commit}/${p.prepare}`;
+
+const decodePosition = (position: string): EsdbPosition => {
+  const match = typeof position === 'string' ? /^(\d{1,20})\/(\d{1,20})$/.exec(position) : null;
+  if (!match) {
+    throw new TypeError(
+      `not a position of the EventStoreDB event store: ${JSON.stringify(position)}; pass back a position this store gave ("<commit>/<prepare>")`,
+    );
+  }
+  return { commit: BigInt(match[1] as string), prepare: BigInt(match[2] as string) };
+};
+
+const comparePositions = (a: EsdbPosition, b: EsdbPosition): number =>
+  a.commit !== b.commit ? (a.commit < b.commit ? -1 : 1) : a.prepare === b.prepare ? 0 : a.prepare < b.prepare ? -1 : 1;
+
+const toNumber = (revision: bigint): number => {
+  if (revision > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError(`stream revision ${revision} is beyond what jobtrail can hold (${Number.MAX_SAFE_INTEGER})`);
+  }
+  return Number(revision);
+};
+
+/** The actual revision of a conflict: a revision, or `no_stream` (the client says `no_stream` or, from gRPC metadata, `-1`). */
+const actualRevision = (current: bigint | 'no_stream' | undefined): number | 'no_stream' =>
+  current === undefined || current === 'no_stream' || current < 0n ? 'no_stream' : toNumber(current);
+
+const toEsdbExpected = (expected: ExpectedRevision): AppendExpectedRevision =>
+  expected === 'no_stream' ? NO_STREAM : expected === 'any' ? ANY : expected === 'stream_exists' ? STREAM_EXISTS : BigInt(expected);
+
+const toEsdbEvent = (event: CheckedEvent): EsdbEventData =>
+  event.isJson
+    ? jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata })
+    : binaryEvent({ id: event.id, type: event.type, data: event.bytes as Uint8Array, metadata: event.metadata });
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+interface RawEvent {
+  readonly event: EsdbRecordedEvent;
+  readonly commitPosition: bigint | undefined;
+}
+
+const toRecordedEvent = ({ event, commitPosition }: RawEvent): RecordedEvent => {
+  // Servers before 22.6 give no position on stream reads; the commit position is the best there is.
+  const position =
+    event.position ?? (commitPosition === undefined ? undefined : { commit: commitPosition, prepare: commitPosition });
+  if (position === undefined) {
+    throw new Error(
+      `EventStoreDB returned event ${event.revision} of "${event.streamId}" without a position; jobtrail needs EventStoreDB 22.6 or later`,
+    );
+  }
+  return {
+    streamId: event.streamId,
+    revision: toNumber(event.revision),
+    position: encodePosition(position),
+    id: event.id,
+    type: event.type,
+    data: event.isJson ? event.data : new Uint8Array(event.data),
+    metadata: isPlainObject(event.metadata) ? event.metadata : {},
+    isJson: event.isJson,
+    created: event.created.toISOString(),
+  };
+};
+
+/** Every error the client raises, as its own class (some paths hand back raw gRPC errors). */
+const asCommandError = (thrown: unknown): Error =>
+  thrown instanceof Error ? convertToCommandError(thrown) : new Error(String(thrown), { cause: thrown });
+
+/**
+ * Faults worth another attempt. A plain `Error` from the client that is not
+ * one of its command errors comes from reaching the cluster (discovery).
+ */
+const isPassing = (error: Error): boolean =>
+  error instanceof UnavailableError ||
+  error instanceof NotLeaderError ||
+  error instanceof DeadlineExceededError ||
+  error instanceof TimeoutError ||
+  error instanceof CancelledError ||
+  error instanceof UnknownError ||
+  (!isCommandError(error) && error.constructor === Error);
+
+/**
+ * The event store on EventStoreDB through `@eventstore/db-client` 6.x
+ * (DESIGN §3). Event ids pass through, so a retried append is idempotent;
+ * passing faults are retried with backoff, then reported as
+ * `StoreUnavailable`. Positions are `"<commit>/<prepare>"`. `readAll` filters
+ * by stream prefix on the client (the 6.x client reads `$all` unfiltered),
+ * so a rare prefix over a long log reads all of it; subscriptions filter on
+ * the server. Needs EventStoreDB 22.6 or later (positions on stream reads).
+ * The connection is made on first use.
+ */
+export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore => {
+  const { connectionString, maxAttempts = 4, retryBaseDelayMs = 200, resubscribeAttempts = 10 } = options;
+  const client = EventStoreDBClient.connectionString(connectionString);
+  const backoff = (attempt: number): number =>
+    Math.min(retryBaseDelayMs * 2 ** (attempt - 1), maxDelayMs) * (0.8 + Math.random() * 0.4);
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const unavailable = (what: string, cause?: Error): StoreUnavailable => ({
+    _tag: 'StoreUnavailable',
+    message:
+      cause === undefined
+        ? `EventStoreDB: ${what}: the store is closed; open a new one`
+        : `EventStoreDB: ${what}: ${cause.constructor.name} (${cause.message}) after ${maxAttempts} attempts; check that the server is up and reachable, then try again`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+  /** Runs `op`, again after passing faults; other errors are defects and are thrown. */
+  const withRetry = async <A>(what: string, op: () => Promise<A>): Promise<E.Either<StoreUnavailable, A>> => {
+    for (let attempt = 1; ; attempt += 1) {
+      if (closed) return E.left(unavailable(what));
+      try {
+        return E.right(await op());
+      } catch (thrown) {
+        const error = asCommandError(thrown);
+        if (!isPassing(error)) throw error;
+        if (attempt >= maxAttempts) return E.left(unavailable(what, error));
+        await sleep(backoff(attempt));
+      }
+    }
+  };
+
+  const collect = async (reading: AsyncIterable<{ event?: EsdbRecordedEvent; commitPosition?: bigint }>) => {
+    const events: RawEvent[] = [];
+    for await (const resolved of reading) {
+      if (resolved.event) events.push({ event: resolved.event, commitPosition: resolved.commitPosition });
+    }
+    return events;
+  };
+
+  const readStreamRaw = async (stream: string, fromRevision: number, maxCount: number | undefined): Promise<RawEvent[]> => {
+    try {
+      return await collect(
+        client.readStream(stream, {
+          direction: FORWARDS,
+          fromRevision: fromRevision === 0 ? START : BigInt(fromRevision),
+          ...(maxCount === undefined ? {} : { maxCount }),
+        }),
+      );
+    } catch (thrown) {
+      if (asCommandError(thrown) instanceof StreamNotFoundError) return [];
+      throw thrown;
+    }
+  };
+
+  const lastEventRaw = async (stream: string): Promise<RawEvent | undefined> => {
+    try {
+      const [last] = await collect(client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }));
+      return last;
+    } catch (thrown) {
+      if (asCommandError(thrown) instanceof StreamNotFoundError) return undefined;
+      throw thrown;
+    }
+  };
+
+  const conflict = (stream: string, expected: ExpectedRevision, actual: number | 'no_stream'): WrongExpectedRevision => ({
+    _tag: 'WrongExpectedRevision',
+    stream,
+    expected,
+    actual,
+    message: `stream "${stream}" is at revision ${actual}, not ${expected}: another writer moved it first; read it again and decide again`,
+  });
+
+  type Appended = E.Either<WrongExpectedRevision, AppendResult>;
+
+  // EventStoreDB would write an empty transaction to check the revision, and its client reports "no stream"
+  // as revision 0 on success; reading the stream's last event answers the same question exactly.
+  const checkRevision = async (stream: string, expected: ExpectedRevision): Promise<Appended> => {
+    const last = await lastEventRaw(stream);
+    const current = last === undefined ? -1 : toNumber(last.event.revision);
+    const matches =
+      expected === 'any' ||
+      (expected === 'no_stream' ? last === undefined : expected === 'stream_exists' ? last !== undefined : expected === current);
+    if (!matches) return E.left(conflict(stream, expected, last === undefined ? 'no_stream' : current));
+    return E.right({
+      nextExpectedRevision: current,
+      position: last === undefined ? '0/0' : toRecordedEvent(last).position,
+    });
+  };
+
+  const appendOnce = async (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): Promise<Appended> => {
+    try {
+      const result = await client.appendToStream(stream, events.map(toEsdbEvent), {
+        expectedRevision: toEsdbExpected(expected),
+      });
+      if (!result.success) {
+        // Only with throwOnAppendFailure=false in the connection string; the client then garbles the actual revision.
+        const last = await lastEventRaw(stream);
+        return E.left(conflict(stream, expected, last === undefined ? 'no_stream' : toNumber(last.event.revision)));
+      }
+      const position = result.position ?? (await lastEventRaw(stream))?.event.position;
+      if (position === undefined) throw new Error(`EventStoreDB acknowledged the append to "${stream}" without a position`);
+      return E.right({ nextExpectedRevision: toNumber(result.nextExpectedRevision), position: encodePosition(position) });
+    } catch (thrown) {
+      const error = asCommandError(thrown);
+      if (error instanceof WrongExpectedVersionError) return E.left(conflict(stream, expected, actualRevision(error.actualVersion)));
+      throw error;
+    }
+  };
+
+  const sourceOf =
+    (options: SubscribeOptions): EventSource =>
+    async function* (signal) {
+      let last = options.after === undefined ? undefined : decodePosition(options.after);
+      const prefix = options.streamPrefix;
+      const filter =
+        prefix === undefined || prefix === '' ? streamNameFilter({ regex: '^[^$]' }) : streamNameFilter({ prefixes: [prefix] });
+      let failures = 0;
+      while (!signal.aborted) {
+        if (closed) throw unavailable('subscribe');
+        // fromPosition is exclusive for subscriptions: resuming from the last delivered event repeats nothing.
+        const subscription = client.subscribeToAll({ fromPosition: last ?? START, filter });
+        const cancel = () => {
+          void subscription.unsubscribe().catch(() => undefined);
+          subscription.destroy();
+        };
+        signal.addEventListener('abort', cancel, { once: true });
+        subscription.on('confirmation', () => {
+          failures = 0;
+        });
+        let failure: Error | undefined;
+        try {
+          for await (const resolved of subscription) {
+            const event = resolved.event;
+            if (event === undefined || !matchesStreamPrefix(event.streamId, prefix)) continue;
+            if (last !== undefined && comparePositions(event.position, last) <= 0) continue;
+            failures = 0;
+            yield toRecordedEvent({ event, commitPosition: resolved.commitPosition });
+            last = event.position;
+          }
+        } catch (thrown) {
+          failure = asCommandError(thrown);
+        } finally {
+          signal.removeEventListener('abort', cancel);
+          if (!subscription.destroyed) cancel();
+        }
+        if (signal.aborted) return;
+        if (failure !== undefined && !isPassing(failure)) throw failure;
+        // Dropped (or ended by the server): resubscribe from the last event delivered, after a pause.
+        failures += 1;
+        if (failures > resubscribeAttempts) {
+          throw unavailable(`subscription dropped ${resubscribeAttempts} times in a row`, failure ?? new Error('the server ended the subscription'));
+        }
+        await sleep(backoff(failures), undefined, { signal }).catch(() => undefined);
+      }
+    };
+
+  const subscriptions = new Set<Subscription>();
+
+  return {
+    kind: 'esdb',
+
+    append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
+      const checked = checkAppendInput(stream, events, expectedRevision);
+      return async () =>
+        E.flattenW(
+          await withRetry(`append to "${stream}"`, () =>
+            checked.length === 0 ? checkRevision(stream, expectedRevision) : appendOnce(stream, checked, expectedRevision),
+          ),
+        );
+    },
+
+    readStream: (stream: string, options: ReadStreamOptions = {}): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]> => {
+      checkCount('fromRevision', options.fromRevision);
+      checkCount('maxCount', options.maxCount);
+      return async () => {
+        if (options.maxCount === 0) return E.right([]);
+        const raw = await withRetry(`read stream "${stream}"`, () =>
+          readStreamRaw(stream, options.fromRevision ?? 0, options.maxCount),
+        );
+        return E.map((events: RawEvent[]) => events.map(toRecordedEvent))(raw);
+      };
+    },
+
+    readAll: (options: ReadAllOptions = {}): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]> => {
+      const after = options.after === undefined ? undefined : decodePosition(options.after);
+      checkCount('maxCount', options.maxCount);
+      const limit = options.maxCount ?? Number.POSITIVE_INFINITY;
+      const readAllRaw = async (): Promise<RawEvent[]> => {
+        const found: RawEvent[] = [];
+        // readAll's fromPosition is inclusive; the port's `after` is not: skip up to `floor`.
+        let floor = after;
+        while (found.length < limit) {
+          const reading = client.readAll({ fromPosition: floor ?? START, maxCount: pageSize, direction: FORWARDS });
+          let read = 0;
+          try {
+            for await (const resolved of reading) {
+              read += 1;
+              const event = resolved.event;
+              if (event === undefined || (floor !== undefined && comparePositions(event.position, floor) <= 0)) continue;
+              floor = event.position;
+              if (!matchesStreamPrefix(event.streamId, options.streamPrefix)) continue;
+              found.push({ event, commitPosition: resolved.commitPosition });
+              if (found.length >= limit) break;
+            }
+          } finally {
+            await reading.cancel().catch(() => undefined);
+          }
+          if (read < pageSize) break;
+        }
+        return found;
+      };
+      return async () => {
+        if (limit === 0) return E.right([]);
+        return E.map((events: RawEvent[]) => events.map(toRecordedEvent))(await withRetry('read all', readAllRaw));
+      };
+    },
+
+    subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
+      if (options.after !== undefined) decodePosition(options.after);
+      const subscription = runSubscription(sourceOf(options), handlers);
+      const handle: Subscription = {
+        stop: async () => {
+          subscriptions.delete(handle);
+          await subscription.stop();
+        },
+      };
+      subscriptions.add(handle);
+      return handle;
+    },
+
+    close: () => {
+      closing ??= (async () => {
+        await Promise.all([...subscriptions].map((s) => s.stop()));
+        closed = true;
+        await client.dispose();
+      })();
+      return closing;
+    },
+  };
+};

@@ -1,0 +1,71 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RecordedEvent, StoreUnavailable, Subscription, SubscriptionHandlers } from './eventStore.js';
+
+/**
+ * Where a subscription's events come from: an adapter's catch-up-then-live
+ * source. It yields events in global order and returns when `signal` aborts;
+ * it throws to end the subscription for good (a `StoreUnavailable` once the
+ * adapter has given up retrying, or an `Error`).
+ */
+export type EventSource = (signal: AbortSignal) => AsyncIterable<RecordedEvent>;
+
+const insideHandler = new AsyncLocalStorage<symbol>();
+
+const asError = (thrown: unknown): Error =>
+  thrown instanceof Error ? thrown : new Error(`subscription handler threw a non-Error: ${String(thrown)}`, { cause: thrown });
+
+const isStoreUnavailable = (value: unknown): value is StoreUnavailable =>
+  typeof value === 'object' && value !== null && (value as { _tag?: unknown })._tag === 'StoreUnavailable';
+
+const report = (handlers: SubscriptionHandlers, error: StoreUnavailable | Error): void => {
+  const warn = (e: StoreUnavailable | Error) =>
+    process.emitWarning(e instanceof Error ? e : new Error(e.message, { cause: e.cause }), {
+      type: 'JobtrailSubscriptionStopped',
+    });
+  // A subscription that stops for good must be seen, even without onError or when onError throws.
+  if (!handlers.onError) return warn(error);
+  try {
+    handlers.onError(error);
+  } catch (thrown) {
+    warn(asError(thrown));
+  }
+};
+
+/**
+ * Runs a subscription: pulls events from `source` and hands them to
+ * `handlers.onEvent` one at a time, each awaited before the next. A handler
+ * that throws stops the subscription and goes to `onError` (default: a
+ * process warning), as does a source that throws. `stop()` resolves once no
+ * handler runs; called from inside a handler, it resolves at once (waiting
+ * for itself would never end) and the subscription ends when that handler
+ * returns.
+ */
+export const runSubscription = (source: EventSource, handlers: SubscriptionHandlers): Subscription => {
+  const controller = new AbortController();
+  const token = Symbol('subscription');
+  const loop = (async () => {
+    try {
+      for await (const event of source(controller.signal)) {
+        if (controller.signal.aborted) return;
+        try {
+          await insideHandler.run(token, () => handlers.onEvent(event));
+        } catch (thrown) {
+          controller.abort();
+          report(handlers, asError(thrown));
+          return;
+        }
+      }
+    } catch (thrown) {
+      if (controller.signal.aborted) return;
+      controller.abort();
+      report(handlers, isStoreUnavailable(thrown) ? thrown : asError(thrown));
+    }
+  })();
+  return {
+    stop: async () => {
+      controller.abort();
+      if (insideHandler.getStore() === token) return;
+      await loop;
+    },
+  };
+};

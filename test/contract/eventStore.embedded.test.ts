@@ -1,0 +1,192 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  makeEmbeddedEventStore,
+  makeEventStore,
+  makeSqliteLease,
+  type EmbeddedEventStore,
+  type EventStore,
+  type RecordedEvent,
+  type StoreUnavailable,
+} from '../../src/eventStore/index.js';
+import { anEvent, failsWith, left, right, sleep, someEvents, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
+import { eventStoreContract } from './eventStoreContract.js';
+
+const temporaryDirectories: string[] = [];
+const temporaryDirectory = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'jobtrail-events-'));
+  temporaryDirectories.push(dir);
+  return dir;
+};
+const removeTemporaryDirectories = (): void => {
+  for (const dir of temporaryDirectories.splice(0)) rmSync(dir, { recursive: true, force: true });
+};
+
+eventStoreContract('sqlite in memory (sqlite::memory:)', () => makeEventStore('sqlite::memory:'));
+eventStoreContract('sqlite file', async () => makeEmbeddedEventStore({ path: join(temporaryDirectory(), 'events.db') }));
+
+const test = suite('embedded event store');
+const opened: (EventStore | Database.Database)[] = [];
+const open = (path: string, options: { busyTimeoutMs?: number; pollIntervalMs?: number } = {}): EmbeddedEventStore => {
+  const store = makeEmbeddedEventStore({ path, ...options });
+  opened.push(store);
+  return store;
+};
+test.after.each(async () => {
+  for (const handle of opened.splice(0)) {
+    if ('kind' in handle) await handle.close();
+    else if (handle.open) handle.close();
+  }
+});
+test.after(removeTemporaryDirectories);
+
+test('two stores on one file: each sees the other through readStream, conflicts and subscribe (polling)', async () => {
+  const path = join(temporaryDirectory(), 'shared.db');
+  const a = open(path, { pollIntervalMs: 20 });
+  const b = open(path, { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  const stream = `${prefix}.x`;
+  const seenByA: RecordedEvent[] = [];
+  const seenByB: RecordedEvent[] = [];
+  const subA = a.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void seenByA.push(e) });
+  const subB = b.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void seenByB.push(e) });
+  const [first, second, third] = someEvents(3);
+  await right(b.append(stream, [first!], { expectedRevision: 'no_stream' }));
+  await waitFor('A to see B’s append', () => seenByA.length === 1, 2000);
+  const conflict = await left(a.append(stream, [anEvent()], { expectedRevision: 'no_stream' }));
+  assert.equal(conflict, { ...conflict, _tag: 'WrongExpectedRevision', actual: 0 });
+  await right(a.append(stream, [second!, third!], { expectedRevision: 0 }));
+  await waitFor('B to see A’s append', () => seenByB.length === 3, 2000);
+  await waitFor('A to see its own append', () => seenByA.length === 3, 2000);
+  assert.equal(seenByA.map((e) => e.id), [first!.id, second!.id, third!.id]);
+  assert.equal(seenByB.map((e) => e.id), seenByA.map((e) => e.id));
+  assert.equal(
+    (await right(b.readStream(stream))).map((e) => e.id),
+    seenByA.map((e) => e.id),
+  );
+  await Promise.all([subA.stop(), subB.stop()]);
+});
+
+test('an append in the same process reaches a subscriber at once, without waiting for the poll', async () => {
+  const store = open(join(temporaryDirectory(), 'live.db'), { pollIntervalMs: 60_000 });
+  const prefix = uniqueStream();
+  const seen: RecordedEvent[] = [];
+  const subscription = store.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void seen.push(e) });
+  await sleep(20);
+  await right(store.append(`${prefix}.x`, [anEvent()], { expectedRevision: 'no_stream' }));
+  await waitFor('the live event', () => seen.length === 1, 1000);
+  await subscription.stop();
+});
+
+test('a write lock held by another connection longer than the busy timeout is StoreUnavailable, not a throw', async () => {
+  const path = join(temporaryDirectory(), 'busy.db');
+  const store = open(path, { busyTimeoutMs: 50 });
+  const stream = uniqueStream();
+  await right(store.append(stream, [anEvent()], { expectedRevision: 'no_stream' }));
+  const locker = new Database(path);
+  opened.push(locker);
+  locker.exec('BEGIN IMMEDIATE');
+  const started = Date.now();
+  const error = await left(store.append(stream, [anEvent()], { expectedRevision: 0 }));
+  assert.is(error._tag, 'StoreUnavailable');
+  assert.ok(Date.now() - started >= 40, 'it waited for the busy timeout');
+  assert.ok((error as StoreUnavailable).cause instanceof Database.SqliteError);
+  assert.is((await right(store.readStream(stream))).length, 1, 'readers are not blocked (WAL)');
+  locker.exec('ROLLBACK');
+  assert.is((await right(store.append(stream, [anEvent()], { expectedRevision: 0 }))).nextExpectedRevision, 1);
+});
+
+test('an idempotent re-append returns exactly the first result, position included', async () => {
+  const store = open(':memory:');
+  const stream = uniqueStream();
+  await right(store.append(uniqueStream(), [anEvent()], { expectedRevision: 'any' }));
+  const batch = someEvents(3);
+  const first = await right(store.append(stream, batch, { expectedRevision: 'no_stream' }));
+  await right(store.append(uniqueStream(), [anEvent()], { expectedRevision: 'any' }));
+  assert.equal(await right(store.append(stream, batch, { expectedRevision: 'no_stream' })), first);
+  assert.equal(await right(store.append(stream, batch, { expectedRevision: 'any' })), first);
+  assert.equal(await right(store.append(stream, batch, { expectedRevision: 'stream_exists' })), first);
+  const [last] = await right(store.readStream(stream, { fromRevision: 2 }));
+  assert.is(first.position, last?.position);
+});
+
+test('a file store creates its directory and keeps its events across reopening', async () => {
+  const path = join(temporaryDirectory(), 'nested', 'deeper', 'events.db');
+  const stream = uniqueStream();
+  const event = anEvent({ kept: true });
+  const first = makeEmbeddedEventStore({ path });
+  await right(first.append(stream, [event], { expectedRevision: 'no_stream' }));
+  await first.close();
+  assert.ok(existsSync(path));
+  const second = open(path);
+  const [read] = await right(second.readStream(stream));
+  assert.equal([read?.id, read?.data], [event.id, { kept: true }]);
+  assert.is(second.database.pragma('journal_mode', { simple: true }), 'wal');
+});
+
+test('a closed store answers StoreUnavailable', async () => {
+  const store = makeEmbeddedEventStore({ path: ':memory:' });
+  await store.close();
+  assert.is((await left(store.append(uniqueStream(), [anEvent()], { expectedRevision: 'any' })))._tag, 'StoreUnavailable');
+  assert.is((await left(store.readStream(uniqueStream())))._tag, 'StoreUnavailable');
+  assert.is((await left(store.readAll()))._tag, 'StoreUnavailable');
+  await store.close();
+});
+
+test('close stops subscriptions and waits for a running handler', async () => {
+  const store = makeEmbeddedEventStore({ path: ':memory:' });
+  const prefix = uniqueStream();
+  await right(store.append(`${prefix}.x`, [anEvent()], { expectedRevision: 'no_stream' }));
+  let finished = false;
+  let started = false;
+  store.subscribe(
+    { streamPrefix: prefix },
+    {
+      onEvent: async () => {
+        started = true;
+        await sleep(100);
+        finished = true;
+      },
+    },
+  );
+  await waitFor('the handler to start', () => started);
+  await store.close();
+  assert.ok(finished);
+});
+
+test('a position of another store kind is a TypeError', async () => {
+  const store = open(':memory:');
+  assert.ok(await failsWith(() => store.readAll({ after: '12/12' }), TypeError));
+  assert.ok(await failsWith(() => store.append('', [], { expectedRevision: 'any' }), TypeError));
+  assert.ok(await failsWith(() => store.append(uniqueStream(), [], { expectedRevision: -1 }), TypeError));
+});
+
+test('a lease in the file: one holder at a time, renewable, free once expired or released', async () => {
+  const path = join(temporaryDirectory(), 'lease.db');
+  let now = 1_000_000;
+  const clock = () => now;
+  const one = makeSqliteLease(open(path).database, { name: 'projections', holder: 'one', ttlMs: 1000, now: clock });
+  const two = makeSqliteLease(open(path).database, { name: 'projections', holder: 'two', ttlMs: 1000, now: clock });
+  const other = makeSqliteLease(open(path).database, { name: 'other', holder: 'two', ttlMs: 1000, now: clock });
+  assert.equal(two.currentHolder(), { _tag: 'Right', right: undefined });
+  assert.equal(one.tryAcquire(), { _tag: 'Right', right: true });
+  assert.equal(two.tryAcquire(), { _tag: 'Right', right: false });
+  assert.equal(other.tryAcquire(), { _tag: 'Right', right: true }, 'names are independent');
+  assert.equal(two.currentHolder(), { _tag: 'Right', right: { holder: 'one', expiresAt: 1_001_000 } });
+  now += 900;
+  assert.equal(one.tryAcquire(), { _tag: 'Right', right: true }, 'renewed');
+  now += 900;
+  assert.equal(two.tryAcquire(), { _tag: 'Right', right: false }, 'the renewal still holds');
+  now += 200;
+  assert.equal(two.tryAcquire(), { _tag: 'Right', right: true }, 'expired, taken over');
+  assert.equal(one.tryAcquire(), { _tag: 'Right', right: false });
+  assert.equal(two.release(), { _tag: 'Right', right: undefined });
+  assert.equal(one.currentHolder(), { _tag: 'Right', right: undefined });
+  assert.equal(one.tryAcquire(), { _tag: 'Right', right: true });
+});
+
+test.run();
