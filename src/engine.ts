@@ -379,13 +379,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
 
   /** The position to subscribe after so that only new events arrive (we check current state ourselves). */
   const latestPosition = async (): Promise<{ after?: string }> => {
-    let after: string | undefined;
-    for (;;) {
-      const page = await unwrapRead(store.readAll({ ...(after ? { after } : {}), maxCount: 10_000 }));
-      const last = page[page.length - 1];
-      if (!last) return after ? { after } : {};
-      after = last.position;
-    }
+    const head = await unwrapRead(store.headPosition());
+    return head === undefined ? {} : { after: head };
   };
 
   return engine;

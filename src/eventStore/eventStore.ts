@@ -119,6 +119,12 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
   /** Events of every stream in global order. */
   readAll(options?: ReadAllOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
+  /**
+   * The position of the last event in the global log (system streams
+   * included), or `undefined` when the log is empty: subscribe `after` it to
+   * get only what comes next.
+   */
+  headPosition(): TE.TaskEither<StoreUnavailable, Position | undefined>;
   /** Catches up from the checkpoint, then delivers new events live, until stopped. */
   subscribe(options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription;
   /** Releases the connection; stops every subscription. */

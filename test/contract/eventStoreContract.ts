@@ -47,6 +47,27 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
   };
   const lengthOf = async (stream: string) => (await right(store.readStream(stream))).length;
 
+  // ---- the head of the log ----
+
+  test('headPosition: a subscription after it gets only what is appended later', async () => {
+    const stream = uniqueStream();
+    const before = anEvent({ n: 'before' });
+    const later = anEvent({ n: 'later' });
+    await right(append(stream, [before], 'no_stream'));
+    const head = await right(store.headPosition());
+    assert.type(head, 'string');
+    const seen: string[] = [];
+    const subscription = store.subscribe({ streamPrefix: stream, ...(head !== undefined ? { after: head } : {}) }, { onEvent: (e) => void seen.push(e.id) });
+    try {
+      await right(append(stream, [later], 0));
+      await waitFor('the later event', () => seen.length >= 1);
+      await sleep(200);
+      assert.equal(seen, [later.id]);
+    } finally {
+      await subscription.stop();
+    }
+  });
+
   // ---- revisions and expected revisions ----
 
   test('revisions start at 0 per stream and a batch takes consecutive revisions', async () => {

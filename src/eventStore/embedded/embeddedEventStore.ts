@@ -169,6 +169,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const insertEvent = db.prepare<[number, number, Buffer, string, string | Buffer, string | null, number, number]>(
     'INSERT INTO es_events (stream_key, revision, event_id, type, data, metadata, is_json, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  const selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM es_events');
   const eventAt = db.prepare<[number, number], { event_id: Buffer; position: number }>(
     'SELECT event_id, position FROM es_events WHERE stream_key = ? AND revision = ?',
   );
@@ -368,6 +369,12 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       checkCount('maxCount', options.maxCount);
       return async () => guarded('read all', () => readPage(after, options.maxCount ?? -1, options.streamPrefix));
     },
+
+    headPosition: () => async () =>
+      guarded('read the head position', () => {
+        const row = selectHead.get();
+        return row?.position == null ? undefined : String(row.position);
+      }),
 
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       decodePosition(options.after);

@@ -372,6 +372,17 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
       };
     },
 
+    headPosition: (): TE.TaskEither<StoreUnavailable, string | undefined> => async () =>
+      withRetry('read the head position', async () => {
+        const reading = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+        try {
+          for await (const resolved of reading) if (resolved.event) return encodePosition(resolved.event.position);
+          return undefined;
+        } finally {
+          await reading.cancel().catch(() => undefined);
+        }
+      }),
+
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       if (options.after !== undefined) decodePosition(options.after);
       const subscription = runSubscription(sourceOf(options), handlers);
