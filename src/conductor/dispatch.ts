@@ -11,7 +11,7 @@ import {
 } from '../job/index.js';
 import { Dispositions, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
-import type { JobStore, LoadedJob } from '../jobStore/index.js';
+import type { LoadedJob } from '../jobStore/index.js';
 import type { Logger } from '../log/index.js';
 import { AbortReasons, EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 

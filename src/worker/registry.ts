@@ -15,6 +15,7 @@ export interface WorkerRegistry {
  * Builds the registry; throws `InvalidWorkerError` when two workers share a
  * name (naming both) or a worker's settings are unusable.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds workers of every payload type
 export const makeWorkerRegistry = (workers: readonly Worker<any>[]): WorkerRegistry => {
   const byName = new Map<string, Worker<unknown>>();
   for (const w of workers) {

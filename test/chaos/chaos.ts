@@ -1,0 +1,192 @@
+// The chaos test (npm run test:chaos): several `jobtrail run` processes on the
+// local RabbitMQ and one SQLite store; some thousands of jobs; meanwhile worker
+// processes are killed with SIGKILL (and replaced), every AMQP connection is
+// closed from the server side, and the RabbitMQ app is restarted. Then, from
+// the event store alone: every job is final, nothing completed or started
+// twice, every stream folds through the state machine, and every WorkerLost
+// is explained by a kill or a connection drop. One summary line of figures.
+//
+//   npm run test:chaos [-- --jobs 3000 --workers 3 --kills 4 --timeout 300]
+import { randomUUID } from 'node:crypto';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import * as E from 'fp-ts/lib/Either.js';
+import { createEngine } from '../../src/engine.js';
+import { replay, type JobEvent } from '../../src/job/index.js';
+import { spawnJobtrail } from '../support/cli.js';
+import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
+import { makeChaosWorker } from './chaosWorkers.js';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '3000' },
+    workers: { type: 'string', default: '3' },
+    kills: { type: 'string', default: '4' },
+    timeout: { type: 'string', default: '300' },
+  },
+});
+const jobCount = Number(values.jobs);
+const workerCount = Number(values.workers);
+const killCount = Number(values.kills);
+const timeoutMs = Number(values.timeout) * 1000;
+const exec = promisify(execFile);
+const rabbitmqctl = (...args: string[]) => exec('rabbitmqctl', args, { timeout: 60_000 });
+const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const queue = `chaos-${randomUUID()}`;
+const dir = mkdtempSync(join(tmpdir(), 'jobtrail-chaos-'));
+const store = `sqlite:${join(dir, 'events.db')}`;
+const began = Date.now();
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly exited: Promise<unknown>;
+  killedAt?: number;
+}
+const procs: Proc[] = [];
+const startWorker = (): Proc => {
+  const child = spawnJobtrail(['run', '--store', store, '--broker', rabbitUrl, '--workers', 'test/chaos/chaosWorkers.ts'], {
+    env: { JOBTRAIL_TEST_QUEUE: queue, JOBTRAIL_LOG_LEVEL: 'error' },
+  });
+  child.stderr!.on('data', () => undefined);
+  child.stdout!.on('data', () => undefined);
+  const p: Proc = { child, pid: child.pid!, exited: once(child, 'exit') };
+  procs.push(p);
+  return p;
+};
+
+const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeChaosWorker(queue)], acceptCommands: false });
+const drops: number[] = [];
+let failures = 0;
+const fail = (what: string) => {
+  failures++;
+  log(`FAIL ${what}`);
+};
+
+try {
+  for (let i = 0; i < workerCount; i++) startWorker();
+  // A deterministic mix: durations 0–90 ms, one job in 25 slow (0.6–1.5 s) so kills catch work in flight,
+  // 10% failing their first attempt, 3% failing for good.
+  const designedToFail = new Set<string>();
+  const ids: string[] = [];
+  for (let i = 0; i < jobCount; i++) {
+    const jobId = `chaos-${i}`;
+    const failAlways = i % 33 === 7;
+    if (failAlways) designedToFail.add(jobId);
+    await engine.enqueue('chaos', { ms: i % 25 === 0 ? 600 + (i % 10) * 100 : (i * 37) % 90, failFirst: i % 10 === 3, failAlways }, { jobId });
+    ids.push(jobId);
+  }
+  log(`enqueued ${jobCount} jobs on ${queue}; ${workerCount} worker processes`);
+
+  const finished = engine.waitForFinal(ids, { timeoutMs });
+  let done = false;
+  void finished.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  const killOne = async () => {
+    const alive = procs.filter((p) => p.killedAt === undefined && p.child.exitCode === null);
+    const victim = alive[Math.floor(Math.random() * alive.length)];
+    if (!victim) return;
+    victim.killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    startWorker();
+    log(`killed ${victim.pid}, started a replacement`);
+  };
+  // The schedule of faults, interleaved: kills, a server-side close of every connection, an app restart.
+  const plan: (() => Promise<void>)[] = [];
+  for (let k = 0; k < killCount; k++) {
+    plan.push(killOne);
+    if (k === 0)
+      plan.push(async () => {
+        drops.push(Date.now());
+        await rabbitmqctl('close_all_connections', 'jobtrail chaos test');
+        log('closed every AMQP connection from the server side');
+      });
+    if (k === 1)
+      plan.push(async () => {
+        drops.push(Date.now());
+        await rabbitmqctl('stop_app');
+        await sleep(2000);
+        await rabbitmqctl('start_app');
+        await rabbitmqctl('await_startup');
+        log('restarted the RabbitMQ app');
+      });
+  }
+  for (const step of plan) {
+    if (done) break;
+    await sleep(1500);
+    if (done) break;
+    await step();
+  }
+  const executedFaults = plan.length;
+  const views = await finished;
+
+  // ---- checks, from the event store alone ----
+  const killedPids = new Set(procs.filter((p) => p.killedAt !== undefined).map((p) => p.pid));
+  let lost = 0;
+  let duplicated = 0;
+  let invalid = 0;
+  let workerLost = 0;
+  let unexplained = 0;
+  for (const view of views) {
+    const id = view.jobId;
+    if (designedToFail.has(id) ? !(view.status === 'errored' && view.retryAt === undefined && view.attempts === 3) : view.status !== 'completed') {
+      lost++;
+      fail(`${id} ended ${view.status} after ${view.attempts} attempts`);
+    }
+    const history = await engine.history(id);
+    const events: JobEvent[] = history.map((h) => h.event);
+    const checked = replay(events);
+    if (E.isLeft(checked)) {
+      invalid++;
+      fail(`${id}: ${checked.left.message}`);
+    }
+    const completions = events.filter((e) => e.type === 'JobCompleted').length;
+    const starts = events.flatMap((e) => (e.type === 'JobStarted' ? [e.data.attempt] : []));
+    if (completions > 1 || new Set(starts).size !== starts.length) {
+      duplicated++;
+      fail(`${id}: ${completions} completions, attempts started ${starts.join(',')}`);
+    }
+    for (const h of history) {
+      const e = h.event;
+      if (e.type !== 'JobErrored' || e.data.error.name !== 'WorkerLost') continue;
+      workerLost++;
+      const started = events.find((x): x is Extract<JobEvent, { type: 'JobStarted' }> => x.type === 'JobStarted' && x.data.attempt === e.data.attempt);
+      const pid = Number(started?.data.workerId.split(':')[1]);
+      const startedAt = Date.parse(started?.data.startedAt ?? '');
+      const erroredAt = Date.parse(e.data.erroredAt);
+      const byKill = killedPids.has(pid);
+      const byDrop = drops.some((d) => startedAt <= d + 1000 && erroredAt >= d);
+      if (!byKill && !byDrop) {
+        unexplained++;
+        fail(`${id}: attempt ${e.data.attempt} recorded WorkerLost, but ${started?.data.workerId} was not killed and no connection dropped while it ran`);
+      }
+    }
+  }
+  // Every attempt a killed process left running is accounted for: none is still in progress.
+  const stuck = views.filter((v) => v.status === 'in_progress').length;
+  if (stuck > 0) fail(`${stuck} jobs still in progress`);
+  const wallS = ((Date.now() - began) / 1000).toFixed(1);
+  console.log(
+    `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
+  );
+  if (killedPids.size < Math.min(2, killCount) || drops.length < 2) fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
+} catch (error) {
+  fail(`the chaos run failed: ${(error as Error).stack ?? String(error)}`);
+} finally {
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(30_000)])));
+  await engine.close({ gracePeriodMs: 0 });
+  await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(failures === 0 ? '1 passed, 0 failed' : '0 passed, 1 failed');
+process.exit(failures === 0 ? 0 : 1);
