@@ -1,0 +1,130 @@
+// job-view: one state per job stream (partition `job-<jobId>`), the job view
+// of DESIGN §1. It must equal `fold(events)` of src/job/state.ts for every
+// valid history: the same fields, present and absent in the same cases.
+//
+// EventStoreDB projection language: plain JavaScript (ES5 on purpose, so the
+// V8 engine of old servers, Jint of current ones and jobtrail's embedded
+// runtime all read it alike), no modules, deterministic, no clock.
+// Query: the state of partition `job-<jobId>`. `outputState()` makes
+// EventStoreDB write every new state to `$projections-job-view-job-<jobId>-result`
+// and link it from `$projections-job-view-result`, which dashboards subscribe to.
+
+function copyOwn(from, to) {
+  for (var key in from) {
+    if (Object.prototype.hasOwnProperty.call(from, key)) to[key] = from[key];
+  }
+  return to;
+}
+
+function drop(state, keys) {
+  for (var i = 0; i < keys.length; i++) delete state[keys[i]];
+}
+
+function isView(state) {
+  return state !== null && typeof state === 'object' && typeof state.status === 'string' && state.status !== 'none';
+}
+
+fromCategory('job')
+  .foreachStream()
+  .when({
+    $init: function () {
+      return { status: 'none' };
+    },
+
+    JobEnqueued: function (state, event) {
+      var d = event.body;
+      var view = {
+        jobId: d.jobId,
+        workerName: d.workerName,
+        queue: d.queue,
+        payload: d.payload,
+        maxAttempts: d.maxAttempts,
+        status: 'initial',
+        attempts: 0,
+        attemptBase: 0,
+        enqueuedAt: d.enqueuedAt
+      };
+      if (d.runAt !== undefined) view.runAt = d.runAt;
+      if (d.priority !== undefined) view.priority = d.priority;
+      if (d.enqueuedBy !== undefined) view.enqueuedBy = d.enqueuedBy;
+      view.updatedAt = d.enqueuedAt;
+      return view;
+    },
+
+    JobStarted: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      drop(state, ['progress', 'result', 'completedAt', 'durationMs', 'retryAt']);
+      state.status = 'in_progress';
+      state.attempts = d.attempt;
+      state.workerId = d.workerId;
+      state.backgroundJobId = d.backgroundJobId;
+      state.startedAt = d.startedAt;
+      state.updatedAt = d.startedAt;
+      return state;
+    },
+
+    JobProgressed: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      var progress = { at: d.at };
+      if (d.percent !== undefined) progress.percent = d.percent;
+      if (d.message !== undefined) progress.message = d.message;
+      state.progress = progress;
+      state.updatedAt = d.at;
+      return state;
+    },
+
+    JobCompleted: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      drop(state, ['retryAt']);
+      state.status = 'completed';
+      state.completedAt = d.completedAt;
+      state.durationMs = d.durationMs;
+      if (d.result !== undefined) state.result = d.result;
+      state.updatedAt = d.completedAt;
+      return state;
+    },
+
+    JobErrored: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      drop(state, ['retryAt', 'durationMs']);
+      state.status = 'errored';
+      state.attempts = d.attempt;
+      state.erroredAt = d.erroredAt;
+      if (d.durationMs !== undefined) state.durationMs = d.durationMs;
+      var lastError = copyOwn(d.error, {});
+      lastError.attempt = d.attempt;
+      state.lastError = lastError;
+      if (d.retryAt !== undefined) state.retryAt = d.retryAt;
+      state.updatedAt = d.erroredAt;
+      return state;
+    },
+
+    JobReset: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      drop(state, ['retryAt', 'cancelReason']);
+      state.status = 'initial';
+      if (d.reason === 'manual') state.attemptBase = state.attempts;
+      var lastReset = { at: d.at, reason: d.reason };
+      if (d.by !== undefined) lastReset.by = d.by;
+      state.lastReset = lastReset;
+      state.updatedAt = d.at;
+      return state;
+    },
+
+    JobCancelled: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      drop(state, ['retryAt']);
+      state.status = 'cancelled';
+      state.cancelledAt = d.at;
+      if (d.reason !== undefined) state.cancelReason = d.reason;
+      state.updatedAt = d.at;
+      return state;
+    }
+  })
+  .outputState();

@@ -1,0 +1,40 @@
+export { makeEmbeddedProjectionQueries } from './embeddedProjectionQueries.js';
+export type { EmbeddedProjectionQueries, EmbeddedProjectionQueriesOptions, PartitionPage } from './embeddedProjectionQueries.js';
+export { installProjections, makeEsdbProjectionQueries } from './esdbProjections.js';
+export type { EsdbProjectionQueriesOptions, InstalledProjection, InstallProjectionsOptions } from './esdbProjections.js';
+export { describeFault, makeMemoryProjection, makeProjectionEngine, ProjectionDefinitionError, projectionHash } from './projectionEngine.js';
+export type {
+  MemoryProjection,
+  PartitionStorage,
+  Partitioning,
+  ProjectionChanges,
+  ProjectionEngine,
+  ProjectionEngineOptions,
+  ProjectionEvent,
+  ProjectionFault,
+  ProjectionInfo,
+  ProjectionRun,
+  ProjectionSource,
+} from './projectionEngine.js';
+export { builtInProjectionFiles, ProjectionNames, projectionNameOf, projectionsDir, readProjectionFiles } from './projectionFiles.js';
+export type { ProjectionFile, ProjectionName } from './projectionFiles.js';
+export { InvalidCursor, InvalidJobViewState, ProjectionWaitTimeout, toJobView, waitForState } from './projectionQueries.js';
+export type {
+  JobDashboard,
+  JobDashboardWorker,
+  JobViewFilter,
+  JobViewPage,
+  ProjectionChange,
+  ProjectionQueries,
+  WaitForOptions,
+} from './projectionQueries.js';
+export { projectionsLeaseName, runProjections } from './projectionRuntime.js';
+export type {
+  ProjectionLogger,
+  ProjectionRunStatus,
+  ProjectionsHandle,
+  ProjectionStore,
+  RunProjectionsOptions,
+} from './projectionRuntime.js';
+export { ProjectionStatuses } from './projectionTables.js';
+export type { ProjectionStatus, SqliteDatabase } from './projectionTables.js';

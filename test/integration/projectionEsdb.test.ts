@@ -1,0 +1,80 @@
+// The projection files installed in a real EventStoreDB (projections on,
+// `$by_category` running), read through makeEsdbProjectionQueries. Runs when
+// ESDB_URL is set (e.g. esdb://localhost:2113?tls=false); says so when not.
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import { fold, type JobEvent, type JobView } from '../../src/job/index.js';
+import { installProjections, makeEsdbProjectionQueries, type JobDashboard, type ProjectionChange } from '../../src/projections/index.js';
+import { asJson, readFixture } from '../support/projectionFixtures.js';
+import { recountDashboard } from '../support/projectionRecount.js';
+
+const test = suite('projections in EventStoreDB');
+const url = process.env.ESDB_URL;
+
+if (url === undefined || url === '') {
+  console.log('SKIPPED: EventStoreDB projection tests: ESDB_URL is not set (e.g. ESDB_URL=esdb://localhost:2113?tls=false)');
+  test.skip('install, fold, list and subscribe against EventStoreDB', () => undefined);
+} else {
+  test('installs the projections (create, then update); states equal fold and the recount; list and subscribe', async () => {
+    const client = EventStoreDBClient.connectionString(url);
+    const queries = await makeEsdbProjectionQueries({ client, settleMs: 200 });
+    try {
+      const first = await installProjections(client);
+      assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-view']);
+      assert.ok(first.every((p) => !p.emitEnabled), 'no projection needs emit');
+      const again = await installProjections(client);
+      assert.ok(again.every((p) => p.action === 'updated'), 'a second install updates');
+
+      // Unique job ids and worker names: the server keeps what earlier runs wrote.
+      const run = randomUUID().slice(0, 8);
+      const lines = readFixture().map((l) => {
+        const jobId = `${l.streamId.slice('job-'.length)}-${run}`;
+        const data = l.type === 'JobEnqueued' ? { ...(l.data as object), jobId, workerName: `${(l.data as { workerName: string }).workerName}-${run}` } : l.data;
+        return { stream: `job-${jobId}`, type: l.type, data, metadata: l.metadata };
+      });
+      const before = (await queries.getState('job-dashboard')) as JobDashboard | undefined;
+      const views: ProjectionChange[] = [];
+      const stop = queries.subscribe('job-view', (c) => views.push(c));
+      for (const l of lines) await client.appendToStream(l.stream, jsonEvent({ type: l.type, data: l.data as Record<string, unknown>, metadata: l.metadata }));
+
+      const streams = new Map<string, JobEvent[]>();
+      for (const l of lines) streams.set(l.stream, [...(streams.get(l.stream) ?? []), { type: l.type, data: l.data } as JobEvent]);
+      for (const [stream, events] of streams) {
+        const expected = asJson(fold(events));
+        await queries.waitFor('job-view', (s) => isDeepStrictEqual(s, expected), { partition: stream, timeoutMs: 20_000 });
+      }
+      const recount = recountDashboard(lines.map((l) => ({ stream: l.stream, event: { type: l.type, data: l.data } as JobEvent })));
+      const after = (await queries.waitFor(
+        'job-dashboard',
+        (s) => (s as JobDashboard | undefined)?.jobs === (before?.jobs ?? 0) + recount.jobs,
+        { timeoutMs: 20_000 },
+      )) as JobDashboard;
+      for (const status of Object.keys(recount.counts) as Array<keyof JobDashboard['counts']>)
+        assert.is(after.counts[status] - (before?.counts[status] ?? 0), recount.counts[status], `${status} count moved by the recount`);
+
+      const mine = await queries.listJobViews({ workerName: `send-email-${run}`, limit: 2 });
+      const rest = mine.next !== undefined ? await queries.listJobViews({ workerName: `send-email-${run}`, limit: 10, after: mine.next }) : { jobs: [] as JobView[] };
+      const expectedIds = [...streams.entries()].filter(([, es]) => (es[0]?.data as { workerName: string }).workerName === `send-email-${run}`).map(([s]) => s.slice(4));
+      assert.equal([...mine.jobs, ...rest.jobs].map((j) => j.jobId).sort(), expectedIds.sort());
+
+      await waitUntil(() => views.some((c) => c.partition !== undefined && streams.has(c.partition)), 20_000);
+      stop();
+    } finally {
+      await queries.close();
+      await client.dispose();
+    }
+  });
+}
+
+const waitUntil = async (condition: () => boolean, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test.run();

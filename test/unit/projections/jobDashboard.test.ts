@@ -1,0 +1,149 @@
+// projections/job-dashboard.js through the embedded runtime's engine: its
+// counts equal a recount from the streams; its lists stay bounded.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import type { JobEvent } from '../../../src/job/index.js';
+import { makeMemoryProjection, type JobDashboard, type ProjectionEvent } from '../../../src/projections/index.js';
+import { jobHistoriesArb } from '../../support/histories.js';
+import { chunks, fixtureEvents, fixtureHistories, projectionPath, projectionSource, readFixture, toProjectionEvents } from '../../support/projectionFixtures.js';
+import { assertDashboardMatches, bucketRatio, dashboardLimits, exactP95, recountDashboard } from '../../support/projectionRecount.js';
+
+const test = suite('projection job-dashboard');
+const source = projectionSource('job-dashboard');
+const dashboard = () => makeMemoryProjection({ name: 'job-dashboard', source, filename: projectionPath('job-dashboard') });
+
+const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+let position = 0;
+const ev = (stream: string, revision: number, event: JobEvent): ProjectionEvent => ({
+  streamId: stream,
+  revision,
+  type: event.type,
+  data: event.data,
+  isJson: true,
+  position: String((position += 1)),
+});
+const enqueued = (i: number, workerName = 'w'): JobEvent =>
+  ({ type: 'JobEnqueued', data: { jobId: `j${i}`, workerName, queue: 'default', payload: null, maxAttempts: 3, enqueuedAt: at(i) } }) as JobEvent;
+const started = (attempt: number, ms: number): JobEvent =>
+  ({ type: 'JobStarted', data: { attempt, workerId: 'h:1:r', backgroundJobId: `m${ms}`, startedAt: at(ms) } }) as JobEvent;
+const completed = (attempt: number, ms: number, durationMs: number): JobEvent =>
+  ({ type: 'JobCompleted', data: { attempt, completedAt: at(ms), durationMs } }) as JobEvent;
+const errored = (attempt: number, ms: number, message: string, retry: boolean): JobEvent =>
+  ({ type: 'JobErrored', data: { attempt, erroredAt: at(ms), error: { name: 'Error', message }, ...(retry ? { retryAt: at(ms + 1000) } : {}) } }) as JobEvent;
+
+const asPairs = (events: readonly ProjectionEvent[]) =>
+  events.map((e) => ({ stream: e.streamId, event: { type: e.type, data: e.data } as JobEvent }));
+
+test('is a bi-state foreachStream projection of the job category, without result streams or emit', () => {
+  const { info } = dashboard().engine;
+  assert.equal(info.source, { type: 'categories', categories: ['job'] });
+  assert.is(info.partitioning, 'byStream');
+  assert.is(info.biState, true);
+  assert.is(info.outputState, false);
+  assert.is(info.emits, false);
+});
+
+test('fixtures: the dashboard equals a recount from the streams', () => {
+  const p = dashboard();
+  const events = fixtureEvents();
+  assert.is(p.feed(events), undefined, 'no fault');
+  const expected = recountDashboard(asPairs(events));
+  assertDashboardMatches(p.shared(), expected);
+  const d = p.shared() as JobDashboard;
+  assert.is(d.jobs, fixtureHistories(readFixture()).size);
+  assert.equal(d.counts, { initial: 1, in_progress: 1, errored: 1, completed: 4, cancelled: 1 });
+});
+
+test('random valid histories, interleaved and in random batches: the dashboard equals a recount', () => {
+  fc.assert(
+    fc.property(jobHistoriesArb({ maxJobs: 12, maxSteps: 18 }), fc.array(fc.integer({ min: 1, max: 13 }), { minLength: 1, maxLength: 4 }), ({ events }, sizes) => {
+      const p = dashboard();
+      const projected = toProjectionEvents(events);
+      for (const batch of chunks(projected, sizes)) assert.is(p.feed(batch), undefined, 'no fault');
+      assertDashboardMatches(p.shared(), recountDashboard(asPairs(projected)));
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('outstanding jobs: an exact count, at most 1000 listed, the oldest first; room is refilled as jobs move', () => {
+  const p = dashboard();
+  const jobs = 1100;
+  p.feed(Array.from({ length: jobs }, (_, i) => ev(`job-j${i}`, 0, enqueued(i))));
+  let d = p.shared() as JobDashboard;
+  assert.is(d.outstanding.count, jobs);
+  assert.is(d.outstanding.entries.length, dashboardLimits.outstanding);
+  assert.equal(d.outstanding.entries.map((e) => e.jobId), Array.from({ length: 1000 }, (_, i) => `j${i}`), 'the 1000 oldest');
+  // The 50 oldest complete: 50 places free up; a job beyond the list that moves takes one.
+  p.feed(Array.from({ length: 50 }, (_, i) => [ev(`job-j${i}`, 1, started(1, 5000 + i)), ev(`job-j${i}`, 2, completed(1, 6000 + i, 10))]).flat());
+  p.feed([ev('job-j1050', 1, started(1, 7000))]);
+  d = p.shared() as JobDashboard;
+  assert.is(d.outstanding.count, jobs - 50);
+  assert.is(d.outstanding.entries.length, 951);
+  assert.equal(d.outstanding.entries[0], { jobId: 'j50', status: 'initial', workerName: 'w', enqueuedAt: at(50), n: 51 });
+  assert.equal(d.outstanding.entries[950], { jobId: 'j1050', status: 'in_progress', workerName: 'w', enqueuedAt: at(1050), n: 1051 });
+  assert.is(d.counts.completed, 50);
+  assert.is(d.counts.initial, jobs - 51);
+  assert.is(d.counts.in_progress, 1);
+});
+
+test('failures: the newest 100, newest first, messages cut to 500 characters', () => {
+  const p = dashboard();
+  const events: ProjectionEvent[] = [];
+  for (let i = 0; i < 150; i++) {
+    events.push(ev(`job-f${i}`, 0, enqueued(i, i % 2 === 0 ? 'even' : 'odd')));
+    events.push(ev(`job-f${i}`, 1, started(1, 10_000 + i)));
+    events.push(ev(`job-f${i}`, 2, errored(1, 20_000 + i, `failure ${i} ${'x'.repeat(600)}`, i % 3 === 0)));
+  }
+  p.feed(events);
+  const d = p.shared() as JobDashboard;
+  assert.is(d.failures.length, 100);
+  assert.is(d.failures[0]?.jobId, 'j149');
+  assert.is(d.failures[99]?.jobId, 'j50');
+  assert.is(d.failures[0]?.error.message.length, 500);
+  assert.ok(d.failures[0]?.error.message.startsWith('failure 149 '));
+  assert.is(d.workers.even?.errored, 75);
+  assert.is(d.counts.errored, 150);
+  assert.is(d.awaitingRetry, 50);
+  assert.is(d.outstanding.count, 50, 'errored jobs awaiting a retry are outstanding');
+  assertDashboardMatches(d, recountDashboard(asPairs(events)));
+});
+
+test('p95 of many durations is within one bucket (9%) of the exact value, the mean exact', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.double({ min: 0, max: 1e8, noNaN: true, noDefaultInfinity: true })), { minLength: 1, maxLength: 400 }), (raw) => {
+      const durations = raw.map((d) => (Object.is(d, -0) ? 0 : d));
+      const p = dashboard();
+      p.feed(durations.flatMap((ms, i) => [ev(`job-d${i}`, 0, enqueued(i)), ev(`job-d${i}`, 1, started(1, i)), ev(`job-d${i}`, 2, completed(1, i, ms))]));
+      const w = (p.shared() as JobDashboard).workers.w;
+      assert.ok(w !== undefined);
+      if (w === undefined) return;
+      const exact = exactP95(durations);
+      assert.ok(exact < w.durations.p95Ms, `exact ${exact} < bound ${w.durations.p95Ms}`);
+      if (w.durations.p95Ms > 1) assert.ok(exact * bucketRatio >= w.durations.p95Ms * (1 - 1e-12), `exact ${exact} within a bucket of ${w.durations.p95Ms}`);
+      assert.ok(Math.abs(w.durations.meanMs - durations.reduce((a, b) => a + b, 0) / durations.length) <= 1e-6 * Math.max(1, w.durations.meanMs));
+      assert.ok(Object.keys(w.durations.buckets).length <= 8 * 28 + 1, 'a bounded histogram');
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('state stays well under a few MB at its bounds (1000 listed outstanding with long ids, 100 long failures, 50 workers)', () => {
+  const p = dashboard();
+  const events: ProjectionEvent[] = [];
+  const longId = (i: number) => `${'k'.repeat(120)}${String(i).padStart(6, '0')}`.slice(-128);
+  for (let i = 0; i < 3000; i++) events.push(ev(`job-${longId(i)}`, 0, { ...enqueued(i, `worker-${i % 50}`), data: { ...(enqueued(i).data as object), jobId: longId(i), workerName: `worker-${i % 50}` } } as JobEvent));
+  for (let i = 0; i < 200; i++) {
+    events.push(ev(`job-${longId(i)}`, 1, started(1, 9000 + i)));
+    events.push(ev(`job-${longId(i)}`, 2, errored(1, 9500 + i, 'y'.repeat(2000), true)));
+  }
+  p.feed(events);
+  const size = Buffer.byteLength(JSON.stringify(p.shared()));
+  assert.ok(size < 600_000, `shared state is ${size} bytes`);
+  const d = p.shared() as JobDashboard;
+  assert.is(d.outstanding.count, 3000);
+  assert.is(d.outstanding.entries.length, 1000);
+});
+
+test.run();

@@ -1,0 +1,80 @@
+// The same events through @kurrent/projections-testing (KurrentDB's own
+// projection runtime, "gaffer") and through jobtrail's embedded runtime must
+// leave the same states. The package needs Node >= 22, glibc >= 2.38 and its
+// native library; where it does not load, the test says why and is skipped.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { makeMemoryProjection, type ProjectionEvent } from '../../../src/projections/index.js';
+import { jobHistoriesArb } from '../../support/histories.js';
+import { fixtureEvents, projectionSource, toProjectionEvents } from '../../support/projectionFixtures.js';
+
+const test = suite('projections: parity with @kurrent/projections-testing');
+
+interface KurrentTest {
+  feed(event: unknown): { status: string };
+  getState(partition?: string): unknown;
+  getSharedState(): unknown;
+  dispose(): void;
+}
+type CreateProjection = (source: string, options: { engineVersion: 1 | 2 }) => { validate(): unknown; test(): KurrentTest };
+
+const load = async (): Promise<{ createProjection: CreateProjection } | { reason: string }> => {
+  try {
+    const mod = (await import('@kurrent/projections-testing')) as unknown as { createProjection: CreateProjection };
+    // The native runtime loads on first use, not on import.
+    mod.createProjection('fromAll().when({})', { engineVersion: 1 }).validate();
+    return mod;
+  } catch (err) {
+    return { reason: err instanceof Error ? err.message : String(err) };
+  }
+};
+
+const kurrent = await load();
+
+const toKurrent = (e: ProjectionEvent) => ({
+  eventType: e.type,
+  streamId: e.streamId,
+  sequenceNumber: e.revision,
+  isJson: true,
+  data: e.data,
+  metadata: e.metadata ?? {},
+});
+
+if ('reason' in kurrent) {
+  console.log(`SKIPPED: @kurrent/projections-testing did not load: ${kurrent.reason}`);
+  test.skip('job-view and job-dashboard states equal KurrentDB runtime states (fixtures and random histories)', () => undefined);
+} else {
+  const { createProjection } = kurrent;
+  const compare = (events: readonly ProjectionEvent[], engineVersion: 1 | 2) => {
+    const streams = [...new Set(events.map((e) => e.streamId))];
+    for (const name of ['job-view', 'job-dashboard']) {
+      const source = projectionSource(name);
+      const ours = makeMemoryProjection({ name, source });
+      assert.is(ours.feed(events), undefined, `${name}: no fault in our runtime`);
+      const theirs = createProjection(source, { engineVersion }).test();
+      try {
+        for (const e of events) theirs.feed(toKurrent(e));
+        // A bi-state partition may come back as [partitionState, sharedState].
+        const partitionState = (v: unknown) => (ours.engine.info.biState && Array.isArray(v) ? v[0] : v) ?? undefined;
+        for (const s of streams) assert.equal(ours.state(s), partitionState(theirs.getState(s)), `${name} v${engineVersion}: partition ${s}`);
+        if (name === 'job-dashboard') assert.equal(ours.shared(), theirs.getSharedState(), `${name} v${engineVersion}: shared state`);
+      } finally {
+        theirs.dispose();
+      }
+    }
+  };
+
+  test('fixtures: the same states in both runtimes (engine versions 1 and 2)', () => {
+    for (const v of [1, 2] as const) compare(fixtureEvents(), v);
+  });
+
+  test('random histories: the same states in both runtimes', () => {
+    fc.assert(
+      fc.property(jobHistoriesArb({ maxJobs: 5 }), ({ events }) => compare(toProjectionEvents(events), 1)),
+      { numRuns: 30 },
+    );
+  });
+}
+
+test.run();
