@@ -1,13 +1,24 @@
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 
+/** Application headers. Adapters pass on scalar values only (RabbitMQ's own table-valued headers, such as `x-death`, are left out). */
 export type Headers = Readonly<Record<string, string | number | boolean>>;
 
-/** A message to publish. Always persistent and confirmed. */
+/**
+ * A message to publish. Always persistent and confirmed.
+ *
+ * There is deliberately no priority: work queues are RabbitMQ quorum queues,
+ * which in 3.10 deliver in publish order whatever the message's priority. A
+ * job's `priority` (DESIGN §4) is data for dashboards, not a delivery order.
+ */
 export interface OutgoingMessage {
   readonly body: Buffer;
   /** Default: a new UUID. It becomes the delivery's `messageId`. */
   readonly messageId?: string;
-  /** Deliver no earlier than this many milliseconds from now. Default: 0. */
+  /**
+   * Deliver no earlier than this many milliseconds from now. Default: 0.
+   * With RabbitMQ, at most about a second later, as long as some process runs
+   * the adapter's delay router (every RabbitMQ broker does by default).
+   */
   readonly delayMs?: number;
   readonly headers?: Headers;
   readonly correlationId?: string;
@@ -27,6 +38,15 @@ export interface Delivery {
   readonly correlationId: string | undefined;
   readonly replyTo: string | undefined;
   readonly contentType: string | undefined;
+  /**
+   * Aborted when this delivery can no longer be settled by this process (its
+   * channel or connection closed, or `Consumer.stop` gave up waiting for the
+   * handler): the broker gives the message to another consumer, flagged
+   * `redelivered`, and whatever the handler returns is ignored. Work started
+   * for it should stop. Optional so that hand-made deliveries in tests need
+   * not carry one; both adapters always set it.
+   */
+  readonly lost?: AbortSignal;
 }
 
 /** What the handler did with a delivery. */
@@ -36,6 +56,7 @@ export type Disposition =
   /** Moved to the consumer's dead-letter queue with the reason in header `x-jobtrail-error`, body intact. */
   | { readonly _tag: 'DeadLetter'; readonly reason: string };
 
+/** The dispositions a handler returns: `ack`, `requeue`, `deadLetter(reason)`. */
 export const Dispositions = {
   ack: { _tag: 'Ack' } as Disposition,
   requeue: { _tag: 'Requeue' } as Disposition,
@@ -45,6 +66,7 @@ export const Dispositions = {
 /** The header that carries the reason of a dead-lettered message. */
 export const errorHeader = 'x-jobtrail-error';
 
+/** Options of `Broker.consume`. */
 export interface ConsumeOptions {
   /** Most unacked deliveries at once. Default: 1. */
   readonly prefetch?: number;
@@ -52,9 +74,20 @@ export interface ConsumeOptions {
   readonly deadLetterQueue?: string;
 }
 
+/** Options of `Consumer.stop`. */
+export interface StopOptions {
+  /**
+   * How long to wait for running handlers before their deliveries are given
+   * up (they go back to the queue as redelivered, their `lost` signal is
+   * aborted, and what the handlers return later is ignored). Default: no limit.
+   */
+  readonly graceMs?: number;
+}
+
+/** A running subscription to a queue. */
 export interface Consumer {
-  /** Stops taking new deliveries; waits for running handlers; what they did not settle goes back to the queue as redelivered. */
-  stop(): Promise<void>;
+  /** Stops taking new deliveries; waits for running handlers (see `graceMs`); what they did not settle goes back to the queue as redelivered. */
+  stop(options?: StopOptions): Promise<void>;
 }
 
 /** The broker could not take or confirm the message; it may not have been published. */
@@ -66,8 +99,17 @@ export interface BrokerUnavailable {
 
 /** A private address to receive replies on (RabbitMQ's direct reply-to, or an in-process queue). */
 export interface ReplyChannel {
-  /** Put this in `replyTo`. */
+  /**
+   * The `replyTo` that `publish` sets (`amq.rabbitmq.reply-to` in both
+   * adapters; the broker turns it into a private address per request). Send
+   * requests with this channel's `publish`: RabbitMQ routes replies only to
+   * requests published on the channel that consumes them, and
+   * `Broker.publish` throws when given this address.
+   */
   readonly address: string;
+  /** Publishes a request (like `Broker.publish`) whose replies come to this channel's `onReply`; sets `replyTo`. */
+  publish(queue: string, message: OutgoingMessage): TE.TaskEither<BrokerUnavailable, void>;
+  /** Stops receiving; replies that arrive later are dropped. */
   stop(): Promise<void>;
 }
 
@@ -79,7 +121,12 @@ export interface ReplyChannel {
 export interface Broker {
   /** A short name for logs: `memory`, `rabbitmq`. */
   readonly kind: string;
-  /** Publishes to the named queue (declared if needed); resolves when the broker confirmed it. */
+  /**
+   * Publishes to the named queue (declared if needed); resolves when the
+   * broker confirmed it. Throws (a defect) when the queue name is invalid,
+   * or when `replyTo` is the reply channels' `amq.rabbitmq.reply-to`:
+   * publish such requests with `ReplyChannel.publish`.
+   */
   publish(queue: string, message: OutgoingMessage): TE.TaskEither<BrokerUnavailable, void>;
   /** Sends to a reply address (`replyTo` of a delivery); nothing is declared. */
   reply(address: string, message: OutgoingMessage): TE.TaskEither<BrokerUnavailable, void>;

@@ -1,0 +1,22 @@
+export { Dispositions, errorHeader } from './broker.js';
+export type {
+  Broker,
+  BrokerUnavailable,
+  ConsumeOptions,
+  Consumer,
+  Delivery,
+  Disposition,
+  Headers,
+  OutgoingMessage,
+  ReplyChannel,
+  StopOptions,
+} from './broker.js';
+export { enqueueQueueName, rejectedQueueName, WorkMessage, workQueueName } from './workMessage.js';
+export { deadLetterQueueName, directReplyTo, isWorkQueue, workQueuePrefix } from './topology.js';
+export { makeBroker } from './makeBroker.js';
+export { makeMemoryBroker } from './memory/memoryBroker.js';
+export { makeRabbitBroker, queueDeclaration } from './rabbitmq/rabbitBroker.js';
+export type { RabbitBrokerOptions } from './rabbitmq/rabbitBroker.js';
+export { delayExpiredQueueName, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute } from './rabbitmq/delayHops.js';
+export type { DelayHop } from './rabbitmq/delayHops.js';
+export { redactUrl } from './rabbitmq/redactUrl.js';

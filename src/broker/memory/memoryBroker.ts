@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import type * as TE from 'fp-ts/lib/TaskEither.js';
+import {
+  errorHeader,
+  type Broker,
+  type BrokerUnavailable,
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type Disposition,
+  type Headers,
+  type OutgoingMessage,
+  type ReplyChannel,
+  type StopOptions,
+} from '../broker.js';
+import { checkQueueName, deadLetterQueueName, directReplyTo, refuseDirectReplyTo } from '../topology.js';
+
+interface StoredMessage {
+  /** Place in its queue: a requeued message goes back before everything published after it (FIFO). */
+  readonly seq: number;
+  readonly body: Buffer;
+  readonly messageId: string;
+  readonly headers: Headers;
+  readonly correlationId: string | undefined;
+  readonly replyTo: string | undefined;
+  readonly contentType: string;
+  readonly redelivered: boolean;
+}
+
+interface InFlight {
+  readonly message: StoredMessage;
+  readonly lost: AbortController;
+  /** Settled by the handler, or given up by `stop`: later outcomes are ignored. */
+  done: boolean;
+  promise: Promise<void>;
+}
+
+interface ConsumerState {
+  readonly queue: QueueState;
+  readonly handler: (delivery: Delivery) => Promise<Disposition>;
+  readonly prefetch: number;
+  readonly deadLetterQueue: string;
+  readonly inFlight: Set<InFlight>;
+  active: boolean;
+  stopping: Promise<void> | undefined;
+}
+
+interface QueueState {
+  readonly name: string;
+  readonly ready: StoredMessage[];
+  readonly consumers: ConsumerState[];
+  /** Index of the consumer to try first: consumers share a queue round-robin. */
+  next: number;
+  scheduled: boolean;
+}
+
+const unavailable = (message: string): BrokerUnavailable => ({ _tag: 'BrokerUnavailable', message });
+
+const copyBody = (body: Buffer): Buffer => Buffer.from(body);
+
+/**
+ * The in-process broker (`memory`): RabbitMQ's delivery semantics without a
+ * server, for tests and the embedded mode. Nothing survives the process.
+ *
+ * - at-least-once: a delivery that is not acked (requeued, handler threw,
+ *   consumer stopped before settling) comes back flagged `redelivered`;
+ * - FIFO per queue (a requeued message goes back to its place);
+ * - at most `prefetch` unsettled deliveries per consumer; several consumers
+ *   of one queue take turns;
+ * - `delayMs` delivers no earlier than the delay (a timer);
+ * - handlers always run later than the call that made their delivery
+ *   possible, never inside `publish`.
+ */
+export const makeMemoryBroker = (): Broker => {
+  const queues = new Map<string, QueueState>();
+  const timers = new Set<NodeJS.Timeout>();
+  const immediates = new Set<NodeJS.Immediate>();
+  const replyChannels = new Map<string, (delivery: Delivery) => void>();
+  let seq = 0;
+  let closed = false;
+
+  const later = (fn: () => void): void => {
+    const handle = setImmediate(() => {
+      immediates.delete(handle);
+      fn();
+    });
+    immediates.add(handle);
+  };
+
+  const queueOf = (name: string): QueueState => {
+    let q = queues.get(name);
+    if (q === undefined) {
+      q = { name, ready: [], consumers: [], next: 0, scheduled: false };
+      queues.set(name, q);
+    }
+    return q;
+  };
+
+  const schedule = (q: QueueState): void => {
+    if (q.scheduled || closed) return;
+    q.scheduled = true;
+    later(() => {
+      q.scheduled = false;
+      dispatch(q);
+    });
+  };
+
+  const enqueue = (q: QueueState, message: StoredMessage): void => {
+    let i = q.ready.length;
+    while (i > 0 && (q.ready[i - 1] as StoredMessage).seq > message.seq) i -= 1;
+    q.ready.splice(i, 0, message);
+    schedule(q);
+  };
+
+  const store = (message: OutgoingMessage, replyTo: string | undefined): Omit<StoredMessage, 'seq'> => ({
+    body: copyBody(message.body),
+    messageId: message.messageId ?? randomUUID(),
+    headers: { ...(message.headers ?? {}) },
+    correlationId: message.correlationId,
+    replyTo,
+    contentType: message.contentType ?? 'application/json',
+    redelivered: false,
+  });
+
+  const toDelivery = (queue: string, m: Omit<StoredMessage, 'seq'>, lost: AbortSignal): Delivery => ({
+    queue,
+    body: copyBody(m.body),
+    messageId: m.messageId,
+    redelivered: m.redelivered,
+    headers: { ...m.headers },
+    correlationId: m.correlationId,
+    replyTo: m.replyTo,
+    contentType: m.contentType,
+    lost,
+  });
+
+  const dispatch = (q: QueueState): void => {
+    while (q.ready.length > 0 && !closed) {
+      const n = q.consumers.length;
+      let chosen: ConsumerState | undefined;
+      for (let i = 0; i < n; i += 1) {
+        const c = q.consumers[(q.next + i) % n] as ConsumerState;
+        if (c.active && c.inFlight.size < c.prefetch) {
+          chosen = c;
+          q.next = (q.next + i + 1) % n;
+          break;
+        }
+      }
+      if (chosen === undefined) return;
+      deliver(chosen, q.ready.shift() as StoredMessage);
+    }
+  };
+
+  const deliver = (c: ConsumerState, message: StoredMessage): void => {
+    const flight: InFlight = { message, lost: new AbortController(), done: false, promise: Promise.resolve() };
+    c.inFlight.add(flight);
+    const delivery = toDelivery(c.queue.name, message, flight.lost.signal);
+    flight.promise = Promise.resolve()
+      .then(() => c.handler(delivery))
+      .then(
+        (disposition) => settle(c, flight, disposition),
+        () => settle(c, flight, { _tag: 'Requeue' }),
+      );
+  };
+
+  const settle = (c: ConsumerState, flight: InFlight, disposition: Disposition | undefined): void => {
+    if (flight.done) return;
+    flight.done = true;
+    c.inFlight.delete(flight);
+    const m = flight.message;
+    switch (disposition?._tag) {
+      case 'Ack':
+        break;
+      case 'DeadLetter': {
+        const dlq = queueOf(c.deadLetterQueue);
+        seq += 1;
+        enqueue(dlq, { ...m, seq, redelivered: false, headers: { ...m.headers, [errorHeader]: disposition.reason } });
+        break;
+      }
+      default:
+        // Requeue, and anything that is not a disposition: never drop a message by mistake.
+        enqueue(c.queue, { ...m, redelivered: true });
+    }
+    schedule(c.queue);
+  };
+
+  const publishTo = (queue: string, message: OutgoingMessage, replyTo: string | undefined): TE.TaskEither<BrokerUnavailable, void> => {
+    checkQueueName(queue);
+    return async () => {
+      if (closed) return E.left(unavailable(`publish to "${queue}": the memory broker is closed`));
+      const stored = store(message, replyTo);
+      const delayMs = message.delayMs ?? 0;
+      if (delayMs > 0) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          seq += 1;
+          enqueue(queueOf(queue), { ...stored, seq });
+        }, delayMs);
+        timers.add(timer);
+        queueOf(queue); // declared now, as RabbitMQ's adapter declares on first use
+      } else {
+        seq += 1;
+        enqueue(queueOf(queue), { ...stored, seq });
+      }
+      return E.right(undefined);
+    };
+  };
+
+  const stopConsumer = (c: ConsumerState, options: StopOptions = {}): Promise<void> => {
+    if (c.stopping !== undefined) return c.stopping;
+    c.active = false;
+    c.stopping = (async () => {
+      const running = Promise.all([...c.inFlight].map((f) => f.promise));
+      const graceMs = options.graceMs;
+      if (graceMs === undefined || !Number.isFinite(graceMs)) {
+        await running;
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))))]);
+        clearTimeout(timer);
+      }
+      // What the handlers did not settle in time goes back, as RabbitMQ does when a channel closes.
+      for (const flight of [...c.inFlight]) {
+        flight.done = true;
+        c.inFlight.delete(flight);
+        flight.lost.abort();
+        enqueue(c.queue, { ...flight.message, redelivered: true });
+      }
+      const i = c.queue.consumers.indexOf(c);
+      if (i >= 0) c.queue.consumers.splice(i, 1);
+      if (c.queue.next >= c.queue.consumers.length) c.queue.next = 0;
+      schedule(c.queue);
+    })();
+    return c.stopping;
+  };
+
+  const broker: Broker = {
+    kind: 'memory',
+
+    publish: (queue, message) => {
+      refuseDirectReplyTo(queue, message.replyTo);
+      return publishTo(queue, message, message.replyTo);
+    },
+
+    reply: (address, message) => async () => {
+      if (closed) return E.left(unavailable(`reply to "${address}": the memory broker is closed`));
+      const onReply = replyChannels.get(address);
+      const stored = store(message, message.replyTo);
+      if (onReply !== undefined) {
+        const delivery = toDelivery(address, stored, new AbortController().signal);
+        later(() => {
+          if (replyChannels.get(address) === onReply) onReply(delivery);
+        });
+      } else if (queues.has(address)) {
+        seq += 1;
+        enqueue(queueOf(address), { ...stored, seq });
+      }
+      // Otherwise dropped, as RabbitMQ drops a reply to an address nobody listens on.
+      return E.right(undefined);
+    },
+
+    consume: async (queue: string, handler: (delivery: Delivery) => Promise<Disposition>, options: ConsumeOptions = {}): Promise<Consumer> => {
+      checkQueueName(queue);
+      if (closed) throw new Error(`consume "${queue}": the memory broker is closed`);
+      const prefetch = options.prefetch ?? 1;
+      if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`consume "${queue}": prefetch must be a positive integer, got ${prefetch}`);
+      const q = queueOf(queue);
+      const c: ConsumerState = {
+        queue: q,
+        handler,
+        prefetch,
+        deadLetterQueue: options.deadLetterQueue ?? deadLetterQueueName(queue),
+        inFlight: new Set(),
+        active: true,
+        stopping: undefined,
+      };
+      q.consumers.push(c);
+      schedule(q);
+      return { stop: (stopOptions) => stopConsumer(c, stopOptions) };
+    },
+
+    openReplyChannel: async (onReply) => {
+      if (closed) throw new Error('openReplyChannel: the memory broker is closed');
+      const privateAddress = `${directReplyTo}.${randomUUID()}`;
+      const safeOnReply = (delivery: Delivery): void => {
+        try {
+          onReply(delivery);
+        } catch {
+          // A throwing onReply must not break the broker; replies are not acked, so there is nothing to requeue.
+        }
+      };
+      replyChannels.set(privateAddress, safeOnReply);
+      const channel: ReplyChannel = {
+        address: directReplyTo,
+        publish: (queue, message) => publishTo(queue, message, privateAddress),
+        stop: async () => {
+          replyChannels.delete(privateAddress);
+        },
+      };
+      return channel;
+    },
+
+    onConnectionChange: () => () => undefined,
+
+    close: async () => {
+      if (closed) return;
+      await Promise.all([...queues.values()].flatMap((q) => q.consumers.map((c) => stopConsumer(c))));
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const handle of immediates) clearImmediate(handle);
+      immediates.clear();
+      replyChannels.clear();
+      queues.clear();
+    },
+  };
+  return broker;
+};
