@@ -14,12 +14,13 @@ import {
   type JobView,
   type TransitionRejected,
 } from './job/index.js';
-import { makeEventStore, type EventStore } from './eventStore/index.js';
+import { makeEventStore, type EmbeddedEventStore, type EventStore } from './eventStore/index.js';
 import { enqueueQueueName, makeBroker, rejectedQueueName, workQueueName, type Broker, type Consumer } from './broker/index.js';
 import { makeJobStore, type JobStore, type LoadedJob, type RecordedJobEvent } from './jobStore/index.js';
 import { makeWorkerRegistry, type Worker, type WorkerRegistry } from './worker/index.js';
 import {
   enqueueJob,
+  isWorkerGone,
   makeRunningAttempts,
   makeWorkerId,
   makeEnqueueCommandHandler,
@@ -32,6 +33,8 @@ import {
   type RecoveryReport,
 } from './conductor/index.js';
 import { silentLogger, type Logger } from './log/index.js';
+import { makeEsdbProjectionQueries, ProjectionNames, runProjections, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
+import { EventStoreDBClient } from '@eventstore/db-client';
 
 /** The engine's version, recorded in every event's metadata. */
 export const engineVersion = '0.1.0';
@@ -81,6 +84,13 @@ export interface ListJobsFilter {
   readonly limit?: number;
 }
 
+/** The read side: the projections' states, and changes as they happen. */
+export interface Projections {
+  readonly queries: ProjectionQueries;
+  /** In the embedded mode, the in-process runtime (`undefined` with EventStoreDB). */
+  readonly runtime?: ProjectionsHandle;
+}
+
 /** Who asked for a manual action, for the record. */
 export interface ActionOptions {
   readonly by?: string;
@@ -116,8 +126,16 @@ export interface Engine {
   stop(options?: { readonly gracePeriodMs?: number }): Promise<void>;
   /** `stop`, then closes the store and broker the engine opened. */
   close(options?: { readonly gracePeriodMs?: number }): Promise<void>;
+  /** The job's current state, folded from its stream (always exact). */
   getJob(jobId: string): Promise<JobView | undefined>;
+  /** Job views from the `job-view` projection, newest enqueued first. */
   listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
+  /**
+   * The read side (DESIGN §8): `getState('job-dashboard')`, `listJobViews`,
+   * `subscribe(name, onChange)`. Embedded: the in-process runtime (started on
+   * first use, under the store's lease); EventStoreDB: its own projections.
+   */
+  projections(): Promise<Projections>;
   /** The replay of what happened: every event with its revision, position, time and metadata. */
   history(jobId: string): Promise<readonly RecordedJobEvent[]>;
   /** `resetToInitialState` (manual) and a new dispatch; a fresh budget of attempts. */
@@ -174,19 +192,63 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   let unlisten: (() => void) | undefined;
   let started = false;
 
-  const scanJobIds = async (): Promise<string[]> => {
-    const ids = new Set<string>();
-    let after: string | undefined;
-    for (;;) {
-      const page = await unwrapRead(store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after ? { after } : {}) }));
-      for (const e of page) {
-        const id = jobIdOfStream(e.streamId);
-        if (id !== undefined) ids.add(id);
+  let projectionsOpen: Promise<Projections & { close(): Promise<void> }> | undefined;
+  const openProjections = () =>
+    (projectionsOpen ??= (async () => {
+      if (store.kind === 'sqlite' && 'database' in store) {
+        const runtime = await runProjections({
+          store: store as EmbeddedEventStore,
+          holderId: workerId,
+          logger: log,
+          isHolderGone: (holder) => isWorkerGone(holder, workerId),
+        });
+        return { queries: runtime.queries, runtime, close: async () => { await runtime.stop(); await runtime.queries.close(); } };
       }
-      const last = page[page.length - 1];
-      if (!last) return [...ids];
-      after = last.position;
+      if (store.kind === 'esdb' && typeof options.store === 'string') {
+        const client = EventStoreDBClient.connectionString(options.store);
+        const queries = await makeEsdbProjectionQueries({ client, onError: (error) => log.error({ err: String(error) }, 'projection subscription failed') });
+        return { queries, close: async () => { await queries.close(); await client.dispose(); } };
+      }
+      throw new Error(`projections are not available for a ${store.kind} store given as an object; pass its URL`);
+    })());
+
+  /** The projections as of now: the lease holder first folds what the store holds; others read what the holder keeps. */
+  const currentProjections = async () => {
+    const p = await openProjections();
+    if (p.runtime?.isLeader()) await p.runtime.caughtUp({ timeoutMs: 60_000 });
+    return p;
+  };
+
+  /**
+   * Every job that may need recovery: those the job-view projection holds as
+   * `initial`, `in_progress` or `errored`, plus every job with an event past
+   * the projection's checkpoint (the state another process kept may lag).
+   */
+  const outstandingJobIds = async (): Promise<string[]> => {
+    const { queries, runtime } = await currentProjections();
+    const ids = new Set<string>();
+    for (const status of ['initial', 'in_progress', 'errored'] as const) {
+      let after: string | undefined;
+      do {
+        const page = await queries.listJobViews({ status, limit: 1000, ...(after !== undefined ? { after } : {}) });
+        for (const j of page.jobs) ids.add(j.jobId);
+        after = page.next;
+      } while (after !== undefined);
     }
+    if (runtime) {
+      let after = runtime.queries.checkpoint(ProjectionNames.jobView);
+      for (;;) {
+        const page = await unwrapRead(store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) }));
+        for (const e of page) {
+          const id = jobIdOfStream(e.streamId);
+          if (id !== undefined) ids.add(id);
+        }
+        const last = page[page.length - 1];
+        if (!last) break;
+        after = last.position;
+      }
+    }
+    return [...ids];
   };
 
   const getJob = async (jobId: string) => {
@@ -222,7 +284,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       let report: RecoveryReport | undefined;
       const head = await latestPosition();
       if (options.recover ?? broker.kind === 'memory') {
-        report = await recoverJobs(deps, await scanJobIds());
+        report = await recoverJobs(deps, await outstandingJobIds());
         log.info({ dispatched: report.dispatched, lost: report.lost, skipped: report.skipped }, 'recovery done');
       }
       if (broker.kind === 'memory') watchOtherWriters(head);
@@ -264,22 +326,31 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     },
     close: async (closeOptions) => {
       await engine.stop(closeOptions);
+      if (projectionsOpen) await (await projectionsOpen.catch(() => undefined))?.close();
       if (ownsBroker) await broker.close();
       if (ownsStore) await store.close();
     },
     getJob,
     listJobs: async (filter = {}) => {
-      const limit = filter.limit ?? 100;
+      const { queries } = await currentProjections();
+      const wanted = filter.limit ?? 100;
       const out: JobView[] = [];
-      for (const id of (await scanJobIds()).reverse()) {
-        const view = await getJob(id);
-        if (!view) continue;
-        if (filter.status !== undefined && view.status !== filter.status) continue;
-        if (filter.workerName !== undefined && view.workerName !== filter.workerName) continue;
-        out.push(view);
-        if (out.length >= limit) break;
-      }
+      let after: string | undefined;
+      do {
+        const page = await queries.listJobViews({
+          limit: Math.min(1000, wanted - out.length),
+          ...(filter.status !== undefined ? { status: filter.status } : {}),
+          ...(filter.workerName !== undefined ? { workerName: filter.workerName } : {}),
+          ...(after !== undefined ? { after } : {}),
+        });
+        out.push(...page.jobs);
+        after = page.next;
+      } while (after !== undefined && out.length < wanted);
       return out;
+    },
+    projections: async () => {
+      const { queries, runtime } = await currentProjections();
+      return runtime ? { queries, runtime } : { queries };
     },
     history: (jobId) => unwrapRead(jobs.history(jobId)),
     retry: async (jobId, actionOptions = {}) => {

@@ -19,4 +19,4 @@ export { makeRabbitBroker, queueDeclaration } from './rabbitmq/rabbitBroker.js';
 export type { RabbitBrokerOptions } from './rabbitmq/rabbitBroker.js';
 export { delayExpiredQueueName, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute } from './rabbitmq/delayHops.js';
 export type { DelayHop } from './rabbitmq/delayHops.js';
-export { redactUrl } from './rabbitmq/redactUrl.js';
+export { redactUrl } from '../log/index.js';

@@ -1,7 +1,7 @@
 import type { Broker } from './broker.js';
 import { makeMemoryBroker } from './memory/memoryBroker.js';
 import { makeRabbitBroker, type RabbitBrokerOptions } from './rabbitmq/rabbitBroker.js';
-import { redactUrl } from './rabbitmq/redactUrl.js';
+import { redactUrl } from '../log/index.js';
 
 /**
  * The broker a URL names (`--broker`, `JOBTRAIL_BROKER`):

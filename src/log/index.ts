@@ -1,2 +1,3 @@
-export { makeLogger, redactUrl, silentLogger } from './logger.js';
+export { makeLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export { makeScrubber, redactUrl } from './redactUrl.js';

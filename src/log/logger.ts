@@ -1,10 +1,9 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { redactUrl } from './redactUrl.js';
 
 /** The structured logger the engine writes to: one JSON line per event (pino's interface). */
 export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'child'>;
 
-/** Hides the password of a URL (`amqp://user:***@host`), for logs and error messages. */
-export const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1***@');
 
 /**
  * A pino logger writing JSON lines to stderr (so stdout stays for command

@@ -38,6 +38,12 @@ export interface PartitionPage {
 export interface EmbeddedProjectionQueries extends ProjectionQueries {
   /** A projection's partitions and their states, by partition name, paged (limit default 50, at most 1000). */
   listPartitions(name: string, options?: { readonly limit?: number; readonly after?: string }): Promise<PartitionPage>;
+  /**
+   * The position of the last event the projection's kept state includes
+   * (`undefined` before the first): its state is exact up to there, whichever
+   * process committed it.
+   */
+  checkpoint(name: string): string | undefined;
   /** Delivers the changes of the batch committed as `version` of projection `name` (`biState`: deliver its shared state only). */
   publish(name: string, version: number, changes: ProjectionChanges, biState: boolean): void;
 }
@@ -126,6 +132,8 @@ export const makeEmbeddedProjectionQueries = (options: EmbeddedProjectionQueries
   );
 
   const queries: EmbeddedProjectionQueries = {
+    checkpoint: (name) => tables.projection.get(name)?.checkpoint ?? undefined,
+
     getState: async (name, partition) => {
       if (partition === undefined) return parse(tables.projection.get(name)?.state);
       return parse(tables.partition.get(name, partition)?.state);

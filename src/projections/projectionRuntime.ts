@@ -42,6 +42,8 @@ export interface RunProjectionsOptions {
   readonly holderId?: string;
   /** How long the lease lasts unless renewed (it is renewed every third of this). Default: 10 000 ms. */
   readonly leaseTtlMs?: number;
+  /** Whether a lease holder is known to be dead (its lease is taken over at once). Default: never known. */
+  readonly isHolderGone?: (holder: string) => boolean;
   /** How often a process without the lease tries to take it. Default: 1000 ms. */
   readonly leaseRetryMs?: number;
   /** Events per transaction, at most. Default: 500. */
@@ -174,7 +176,13 @@ export const runProjections = async (options: RunProjectionsOptions): Promise<Pr
 
   const files = await readProjectionFiles(options.files ?? builtInProjectionFiles);
   const tables: ProjectionTables = makeProjectionTables(db);
-  const lease: SqliteLease = makeSqliteLease(db, { name: projectionsLeaseName, holder: holderId, ttlMs: leaseTtlMs, now });
+  const lease: SqliteLease = makeSqliteLease(db, {
+    name: projectionsLeaseName,
+    holder: holderId,
+    ttlMs: leaseTtlMs,
+    now,
+    ...(options.isHolderGone !== undefined ? { isHolderGone: options.isHolderGone } : {}),
+  });
   const queries: EmbeddedProjectionQueries = makeEmbeddedProjectionQueries({
     database: db,
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),

@@ -189,4 +189,20 @@ test('a lease in the file: one holder at a time, renewable, free once expired or
   assert.equal(one.tryAcquire(), { _tag: 'Right', right: true });
 });
 
+test('a lease whose holder is known to be gone is taken over at once; a live one is not', async () => {
+  const path = join(temporaryDirectory(), 'lease-gone.db');
+  const gone = new Set<string>();
+  const lease = (holder: string) =>
+    makeSqliteLease(open(path).database, { name: 'projections', holder, ttlMs: 60_000, isHolderGone: (h) => gone.has(h) });
+  const dead = lease('dead');
+  const alive = lease('alive');
+  const third = lease('third');
+  assert.equal(dead.tryAcquire(), { _tag: 'Right', right: true });
+  assert.equal(alive.tryAcquire(), { _tag: 'Right', right: false }, 'not expired, holder not known to be gone');
+  gone.add('dead');
+  assert.equal(alive.tryAcquire(), { _tag: 'Right', right: true }, 'taken over before expiry');
+  assert.equal(third.tryAcquire(), { _tag: 'Right', right: false }, 'the new holder is alive');
+  assert.equal(dead.tryAcquire(), { _tag: 'Right', right: false });
+});
+
 test.run();

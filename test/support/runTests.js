@@ -4,9 +4,10 @@
 // the files by a regular expression on their path, e.g. `npm test -- unit/`.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const uvuBin = require.resolve('uvu').replace(/dist[\/]index.js$/, 'bin.js');
+const uvuBin = join(dirname(dirname(require.resolve('uvu'))), 'bin.js');
 const pattern = process.argv[2] ?? '\\.test\\.ts$';
 const limitMs = Number(process.env.JOBTRAIL_TEST_TIMEOUT_MS ?? 30 * 60 * 1000);
 
@@ -30,7 +31,8 @@ child.on('exit', (code, signal) => {
   const total = num('Total');
   const passed = num('Passed');
   const skipped = num('Skipped');
-  const failed = Math.max(0, total - passed - skipped) + (code === 0 ? 0 : total === passed + skipped ? 1 : 0);
+  // uvu's Total counts the tests that ran (passed or failed), not the skipped ones.
+  const failed = Math.max(0, total - passed) + (code !== 0 && total === passed ? 1 : 0);
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   if (total === 0) {
     console.error('no test ran');

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import * as amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
-import { makeScrubber, redactUrl } from './redactUrl.js';
+import { makeScrubber, redactUrl } from '../../log/index.js';
 
 /** One established AMQP connection; `generation` grows by one per (re)connection. */
 export interface LiveConnection {

@@ -12,6 +12,12 @@ export interface SqliteLeaseOptions {
   readonly ttlMs?: number;
   /** The clock, in milliseconds since the epoch. Default: `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Whether a holder is known to be dead (e.g. its process on this host is
+   * gone): its lease is then taken over at once instead of after it expires.
+   * Default: never known.
+   */
+  readonly isHolderGone?: (holder: string) => boolean;
 }
 
 /** Who holds a lease now. */
@@ -40,7 +46,7 @@ const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READ
  * must agree (they run on one machine: SQLite's WAL needs a local file).
  */
 export const makeSqliteLease = (database: Database.Database, options: SqliteLeaseOptions): SqliteLease => {
-  const { name, holder, ttlMs = 10_000, now = Date.now } = options;
+  const { name, holder, ttlMs = 10_000, now = Date.now, isHolderGone } = options;
   database.exec(`CREATE TABLE IF NOT EXISTS es_leases (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -51,6 +57,10 @@ export const makeSqliteLease = (database: Database.Database, options: SqliteLeas
     `INSERT INTO es_leases (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
      WHERE es_leases.holder = excluded.holder OR es_leases.expires_at <= @now`,
+  );
+  // Compare-and-swap on the holder, so two processes taking over a dead one's lease cannot both win.
+  const takeOver = database.prepare<{ name: string; holder: string; previous: string; expiresAt: number }>(
+    'UPDATE es_leases SET holder = @holder, expires_at = @expiresAt WHERE name = @name AND holder = @previous',
   );
   const remove = database.prepare<[string, string]>('DELETE FROM es_leases WHERE name = ? AND holder = ?');
   const select = database.prepare<[string, number], { holder: string; expires_at: number }>(
@@ -76,7 +86,11 @@ export const makeSqliteLease = (database: Database.Database, options: SqliteLeas
     tryAcquire: () =>
       guarded('acquire', () => {
         const t = now();
-        return acquire.run({ name, holder, now: t, expiresAt: t + ttlMs }).changes === 1;
+        if (acquire.run({ name, holder, now: t, expiresAt: t + ttlMs }).changes === 1) return true;
+        const current = select.get(name, t);
+        return current !== undefined && isHolderGone?.(current.holder) === true
+          ? takeOver.run({ name, holder, previous: current.holder, expiresAt: t + ttlMs }).changes === 1
+          : false;
       }),
     release: () =>
       guarded('release', () => {

@@ -8,7 +8,7 @@ export const redactUrl = (url: string): string => {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '<an unparsable broker URL>';
+    return '<an unparsable URL>';
   }
 };
 
