@@ -7,6 +7,8 @@ import { demoWorkers, runDemo } from '../demo/index.js';
 import { InvalidWorkerError, loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { formatHistory, formatJobTable, formatView } from './format.js';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { installProjections, projectionsDir } from '../projections/index.js';
 
 /** A failure the user can fix: printed without a stack, exit code 1 (2 for usage). */
 class UserError extends Error {
@@ -254,6 +256,28 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
         }, { recover: false });
       });
   }
+
+  program
+    .command('projections')
+    .description('manage the read-side projections')
+    .command('install')
+    .description("create jobtrail's projections (job-view, job-dashboard) in EventStoreDB, or update them when they exist")
+    .addOption(storeOption())
+    .option('--reset', 'fold every event again with the new code after an update')
+    .action(async (opts: Common & { reset?: boolean }) => {
+      const url = opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl;
+      if (!/^esdb(\+discover)?:\/\//.test(url)) {
+        io.out(`the store ${redactUrl(url)} is embedded: its projections run in-process from projections/*.js; nothing to install`);
+        return;
+      }
+      const client = EventStoreDBClient.connectionString(url);
+      try {
+        for (const p of await installProjections(client, projectionsDir, { ...(opts.reset ? { reset: true } : {}) }))
+          io.out(`${p.action} ${p.name} (emitEnabled: ${p.emitEnabled}${p.reset ? ', reset' : ''})`);
+      } finally {
+        await client.dispose();
+      }
+    });
 
   try {
     await program.parseAsync(['node', 'jobtrail', ...argv]);
