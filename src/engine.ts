@@ -69,6 +69,8 @@ export interface EngineOptions {
    * unless the broker is `memory`.
    */
   readonly acceptCommands?: boolean;
+  /** Where enqueue commands come from; refused ones go to `<commandQueue>.rejected`. Default: `jobtrail.enqueue` (the wire contract's). */
+  readonly commandQueue?: string;
   /** Largest enqueue command accepted, in bytes. Default: 1 MiB. */
   readonly maxCommandBytes?: number;
   /** Clock, for tests. Default: the system clock. */
@@ -299,7 +301,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       }
       if (options.acceptCommands ?? broker.kind !== 'memory') {
         const commands = makeEnqueueCommandHandler(deps, { ...(options.maxCommandBytes !== undefined ? { maxBytes: options.maxCommandBytes } : {}) });
-        consumers.push(await broker.consume(enqueueQueueName, commands, { prefetch: 50, deadLetterQueue: rejectedQueueName }));
+        const commandQueue = options.commandQueue ?? enqueueQueueName;
+        const rejectedQueue = commandQueue === enqueueQueueName ? rejectedQueueName : `${commandQueue}.rejected`;
+        consumers.push(await broker.consume(commandQueue, commands, { prefetch: 50, deadLetterQueue: rejectedQueue }));
       }
       log.info({ queues: registry.queues, workers: registry.names, workerId }, 'engine started');
       return report;

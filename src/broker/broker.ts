@@ -66,6 +66,13 @@ export const Dispositions = {
 /** The header that carries the reason of a dead-lettered message. */
 export const errorHeader = 'x-jobtrail-error';
 
+/** Longest reason kept in `x-jobtrail-error` (AMQP headers must fit in 64 KiB; a reason quoting huge input is cut). */
+export const maxErrorHeaderLength = 2000;
+
+/** The reason as it goes into the header: cut to `maxErrorHeaderLength` characters, marked when cut. */
+export const errorHeaderValue = (reason: string): string =>
+  reason.length <= maxErrorHeaderLength ? reason : `${reason.slice(0, maxErrorHeaderLength - 30)}… (${reason.length} characters in all)`;
+
 /** Options of `Broker.consume`. */
 export interface ConsumeOptions {
   /** Most unacked deliveries at once. Default: 1. */

@@ -1,4 +1,4 @@
-export { Dispositions, errorHeader } from './broker.js';
+export { Dispositions, errorHeader, errorHeaderValue, maxErrorHeaderLength } from './broker.js';
 export type {
   Broker,
   BrokerUnavailable,

@@ -1,4 +1,4 @@
-import type { JobView } from '../job/index.js';
+import { evolve, initialJobState, isJobView, type JobState, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 
 const ms = (n: number): string => {
@@ -16,8 +16,8 @@ const json = (v: unknown): string => {
   return text === undefined ? '' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
 };
 
-/** What an event says, in one line. */
-const summary = (e: RecordedJobEvent['event']): string => {
+/** What an event says, in one line (the text `formatHistory` prints after the event type). */
+export const eventSummary = (e: RecordedJobEvent['event']): string => {
   switch (e.type) {
     case 'JobEnqueued':
       return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''} payload=${json(e.data.payload)}`;
@@ -52,15 +52,24 @@ export const eventTime = (e: RecordedJobEvent['event']): string => {
   }
 };
 
-const attemptOf = (e: RecordedJobEvent['event']): number | undefined => ('attempt' in e.data ? e.data.attempt : undefined);
+/** The attempt an event belongs to, when it carries one. */
+export const attemptOf = (e: RecordedJobEvent['event']): number | undefined => ('attempt' in e.data ? e.data.attempt : undefined);
 
 /**
  * The replayed timeline: every event with its revision, time, time since the
  * previous event, attempt, and the error with its stack where there is one.
  */
-export const formatHistory = (events: readonly RecordedJobEvent[], options: { readonly stacks?: boolean } = {}): string => {
+export const formatHistory = (
+  events: readonly RecordedJobEvent[],
+  options: {
+    /** Print the first lines of error stacks. Default: true. */
+    readonly stacks?: boolean;
+    /** The time of the event before the first one given (for its `+delta` when printing a history in parts). Default: none. */
+    readonly previousTime?: string;
+  } = {},
+): string => {
   const lines: string[] = [];
-  let previous: number | undefined;
+  let previous: number | undefined = options.previousTime !== undefined ? Date.parse(options.previousTime) : undefined;
   for (const r of events) {
     const at = eventTime(r.event);
     const t = Date.parse(at);
@@ -68,7 +77,7 @@ export const formatHistory = (events: readonly RecordedJobEvent[], options: { re
     previous = t;
     const attempt = attemptOf(r.event);
     lines.push(
-      `${String(r.revision).padStart(4)}  ${at}  ${delta.padStart(9)}  ${attempt !== undefined ? `#${attempt}`.padEnd(4) : '    '}  ${r.event.type.padEnd(13)}  ${summary(r.event)}`,
+      `${String(r.revision).padStart(4)}  ${at}  ${delta.padStart(9)}  ${attempt !== undefined ? `#${attempt}`.padEnd(4) : '    '}  ${r.event.type.padEnd(13)}  ${eventSummary(r.event)}`,
     );
     if (r.event.type === 'JobErrored' && options.stacks !== false && r.event.data.error.stack)
       for (const l of r.event.data.error.stack.split('\n').slice(1, 8)) lines.push(`${' '.repeat(54)}${l.trim()}`);
@@ -113,4 +122,38 @@ export const formatJobTable = (views: readonly JobView[]): string => {
       (v) => `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
     ),
   ].join('\n');
+};
+
+/** One event of a history as a JSON line (what `history --json` prints). */
+export const historyJsonLine = (e: RecordedJobEvent): string =>
+  JSON.stringify({ revision: e.revision, position: e.position, id: e.id, created: e.created, type: e.event.type, data: e.event.data, metadata: e.metadata });
+
+/** A job as it was at some moment: its view folded from the events up to then, and the last of those events. */
+export interface ViewAt {
+  readonly view: JobView;
+  /** The last event folded (`view` is the state right after it). */
+  readonly last: RecordedJobEvent;
+  /** How many events were folded, of how many the history holds. */
+  readonly folded: number;
+  readonly total: number;
+}
+
+/**
+ * Folds the history up to `at`, by each event's own time (`eventTime`): the
+ * longest prefix of events that happened at or before `at`, so the result is
+ * a state the job really passed through. `undefined` when the job did not
+ * exist yet at `at` (its first event is later).
+ */
+export const viewAt = (events: readonly RecordedJobEvent[], at: Date): ViewAt | undefined => {
+  const limit = at.getTime();
+  let state: JobState = initialJobState;
+  let last: RecordedJobEvent | undefined;
+  let folded = 0;
+  for (const r of events) {
+    if (Date.parse(eventTime(r.event)) > limit) break;
+    state = evolve(state, r.event);
+    last = r;
+    folded++;
+  }
+  return last !== undefined && isJobView(state) ? { view: state, last, folded, total: events.length } : undefined;
 };

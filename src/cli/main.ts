@@ -2,11 +2,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, readEnvConfig, type EnvConfig } from '../config/index.js';
 import { createEngine, defaultBrokerUrl, defaultStoreUrl, JobNotFoundError, TransitionRejectedError, type Engine } from '../engine.js';
 import { EnqueueRejectedError } from '../conductor/index.js';
-import { JobStatuses, type JobStatus } from '../job/index.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { evolve, initialJobState, isFinal, IsoDate, JobStatuses, type JobState, type JobStatus } from '../job/index.js';
 import { demoWorkers, runDemo } from '../demo/index.js';
 import { InvalidWorkerError, loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
-import { formatHistory, formatJobTable, formatView } from './format.js';
+import { checkBinding, DashboardConfigError, followJob, runDashboard, type DashboardHandle } from '../dashboard/index.js';
+import { eventTime, formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { installProjections, projectionsDir } from '../projections/index.js';
 
@@ -33,6 +35,45 @@ const parsePositiveInt = (what: string) => (text: string): number => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
   return n;
+};
+
+const parsePort = (text: string): number => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65_535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got ${JSON.stringify(text)}`);
+  return n;
+};
+
+/** `--at`: an ISO-8601 time with a time zone; anything else is a usage error naming the format. */
+const parseAt = (text: string): Date => {
+  if (E.isLeft(IsoDate.decode(text)))
+    throw new UserError(`--at takes an ISO-8601 time with a time zone, e.g. 2026-11-28T10:59:19Z or 2026-11-28T11:59:19.250+01:00; got ${JSON.stringify(text)}`, 2);
+  return new Date(text);
+};
+
+/** Resolves at the first SIGINT or SIGTERM with its name, or with `undefined` once `abort` is aborted (its listeners then removed). */
+const untilSignal = (abort?: AbortSignal): Promise<NodeJS.Signals | undefined> =>
+  new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals | undefined) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      abort?.removeEventListener('abort', onAbort);
+      resolve(signal);
+    };
+    const onSignal = (signal: NodeJS.Signals) => done(signal);
+    const onAbort = () => done(undefined);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    abort?.addEventListener('abort', onAbort);
+  });
+
+/** `runDashboard`, with its refusals (a non-loopback host without a token, a port in use) turned into errors the user can fix. */
+const startDashboard = async (options: Parameters<typeof runDashboard>[0]): Promise<DashboardHandle> => {
+  try {
+    return await runDashboard(options);
+  } catch (error) {
+    if (error instanceof DashboardConfigError) throw new UserError(error.message, 2);
+    throw error;
+  }
 };
 
 const statusChoices = Object.values(JobStatuses);
@@ -99,7 +140,9 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .option('--emails <n>', 'email jobs to enqueue', parsePositiveInt('--emails'), 300)
     .option('--imports <n>', 'CSV import jobs to enqueue', parsePositiveInt('--imports'), 4)
     .option('--timeout <ms>', 'give up after this many milliseconds', parsePositiveInt('--timeout'), 120_000)
-    .action(async (opts: Common & { emails: number; imports: number; timeout: number }) => {
+    .option('--dashboard', 'serve the web dashboard while the demo runs, and keep serving it on the demo\'s data afterwards until Ctrl-C')
+    .option('--port <n>', 'the dashboard\'s port (with --dashboard; 0 picks a free one)', parsePort, 7070)
+    .action(async (opts: Common & { emails: number; imports: number; timeout: number; dashboard?: boolean; port: number }) => {
       io.out(`jobtrail demo: store ${redactUrl(opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl)}, in-process broker`);
       await withEngine(
         { ...opts, broker: 'memory' },
@@ -107,15 +150,28 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
           const recovered = await engine.start();
           if (recovered && recovered.dispatched + recovered.lost > 0)
             io.out(`recovered ${recovered.dispatched} waiting and ${recovered.lost} interrupted jobs from an earlier run`);
-          await runDemo(engine, {
-            emails: opts.emails,
-            imports: opts.imports,
-            timeoutMs: opts.timeout,
-            out: io.out,
-            ...(recovered ? { recovered: recovered.jobIds } : {}),
-          });
-          io.out('');
-          io.out('look closer: jobtrail list --status errored · jobtrail show <jobId> · jobtrail history <jobId>');
+          const token = config.JOBTRAIL_DASHBOARD_TOKEN;
+          const dashboard = opts.dashboard
+            ? await startDashboard({ engine, port: opts.port, ...(token !== undefined ? { token } : {}), logger: logger('warn') })
+            : undefined;
+          try {
+            if (dashboard) io.out(`dashboard: ${dashboard.url}${token !== undefined ? ' (sign in with ?token=<JOBTRAIL_DASHBOARD_TOKEN>)' : ''}`);
+            await runDemo(engine, {
+              emails: opts.emails,
+              imports: opts.imports,
+              timeoutMs: opts.timeout,
+              out: io.out,
+              ...(recovered ? { recovered: recovered.jobIds } : {}),
+            });
+            io.out('');
+            io.out('look closer: jobtrail list --status errored · jobtrail show <jobId> · jobtrail history <jobId>');
+            if (dashboard) {
+              io.out(`the dashboard keeps serving the demo's jobs at ${dashboard.url} — Ctrl-C stops`);
+              await untilSignal();
+            }
+          } finally {
+            await dashboard?.stop();
+          }
         },
         { workers: demoWorkers as Worker<unknown>[] },
       );
@@ -220,16 +276,93 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .description("replay a job's history: every event, its revision, time, time since the previous one, attempt, and errors with stacks")
     .argument('<jobId>')
     .addOption(storeOption())
-    .option('--json', 'print the events as JSON lines')
-    .action(async (jobId: string, opts: Common & { json?: boolean }) => {
+    .option('--json', 'print the events as JSON lines (with --at: the view as JSON)')
+    .option('-f, --follow', 'keep printing new events as they are appended, until the job is final (completed, cancelled, or failed for good); then exit 0')
+    .option('--at <time>', "print the job's view as it was at this ISO-8601 time (e.g. 2026-11-28T10:59:19Z), folded from the events that happened by then")
+    .action(async (jobId: string, opts: Common & { json?: boolean; follow?: boolean; at?: string }) => {
+      if (opts.follow && opts.at !== undefined) throw new UserError('--follow and --at do not go together: --at shows a moment of the past, --follow waits for what comes next', 2);
+      const at = opts.at !== undefined ? parseAt(opts.at) : undefined;
       await withEngine({ ...opts, broker: 'memory' }, async (engine) => {
+        if (opts.follow) {
+          exitCode = await followHistory(engine, jobId, opts.json === true);
+          return;
+        }
         const events = await engine.history(jobId);
         if (events.length === 0) throw new JobNotFoundError(jobId);
-        io.out(
-          opts.json
-            ? events.map((e) => JSON.stringify({ revision: e.revision, position: e.position, id: e.id, created: e.created, type: e.event.type, data: e.event.data, metadata: e.metadata })).join('\n')
-            : formatHistory(events),
-        );
+        if (at !== undefined) {
+          const past = viewAt(events, at);
+          if (past === undefined)
+            throw new UserError(`job "${jobId}" did not exist yet at ${at.toISOString()}: it was enqueued at ${eventTime(events[0]!.event)}`);
+          const lastAt = eventTime(past.last.event);
+          io.out(
+            opts.json
+              ? JSON.stringify({ at: at.toISOString(), revision: past.last.revision, lastEvent: past.last.event.type, lastEventAt: lastAt, view: past.view }, null, 2)
+              : `as of ${at.toISOString()}: revision ${past.last.revision} (${past.last.event.type} at ${lastAt}), ${past.folded} of ${past.total} events\n${formatView(past.view)}`,
+          );
+          return;
+        }
+        io.out(opts.json ? events.map(historyJsonLine).join('\n') : formatHistory(events));
+      }, { recover: false });
+    });
+
+  /** Prints the history, then each new event, until the job is final (0) or a signal stops it (130). */
+  const followHistory = async (engine: Engine, jobId: string, json: boolean): Promise<number> => {
+    let state: JobState = initialJobState;
+    let previous: string | undefined;
+    let settle!: (outcome: { final: true } | { error: Error }) => void;
+    const outcome = new Promise<{ final: true } | { error: Error }>((resolve) => (settle = resolve));
+    const follow = await followJob(engine.store, jobId, {
+      onEvent: (r) => {
+        io.out(json ? historyJsonLine(r) : formatHistory([r], previous !== undefined ? { previousTime: previous } : {}));
+        previous = eventTime(r.event);
+        state = evolve(state, r.event);
+        if (isFinal(state)) settle({ final: true });
+      },
+      onError: (error) => settle({ error: new Error(`following job "${jobId}" stopped: ${error.message}`) }),
+    });
+    const stopWaiting = new AbortController();
+    try {
+      if (follow.revision < 0) throw new JobNotFoundError(jobId);
+      const signal = untilSignal(stopWaiting.signal).then((name) => ({ signal: name }));
+      const r = await Promise.race([outcome, signal]);
+      if ('error' in r) throw r.error;
+      if ('signal' in r) {
+        io.err(`jobtrail history: ${r.signal ?? 'stopped'}: stopped following ${jobId} (status ${state.status})`);
+        return 130;
+      }
+      return 0;
+    } finally {
+      stopWaiting.abort();
+      await follow.stop();
+    }
+  };
+
+  program
+    .command('dashboard')
+    .description('serve the web dashboard (overview, jobs by status, each job\'s replayed history, retry and cancel) until SIGINT or SIGTERM')
+    .addOption(storeOption())
+    .addOption(brokerOption())
+    .option('--host <address>', 'the address to bind; any but loopback requires a token', '127.0.0.1')
+    .option('--port <n>', 'the TCP port (0 picks a free one)', parsePort, 7070)
+    .option('--token <secret>', 'require this token (at least 16 characters) for every page and action [env JOBTRAIL_DASHBOARD_TOKEN]')
+    .action(async (opts: Common & { host: string; port: number; token?: string }) => {
+      const token = opts.token ?? config.JOBTRAIL_DASHBOARD_TOKEN;
+      try {
+        checkBinding(opts.host, token);
+      } catch (error) {
+        if (error instanceof DashboardConfigError) throw new UserError(error.message, 2);
+        throw error;
+      }
+      await withEngine(opts, async (engine) => {
+        const dashboard = await startDashboard({ engine, host: opts.host, port: opts.port, ...(token !== undefined ? { token } : {}), logger: logger('warn') });
+        try {
+          io.out(`jobtrail dashboard: ${dashboard.url} (store ${engine.store.kind}, broker ${engine.broker.kind}); Ctrl-C stops`);
+          if (token !== undefined) io.out(`the dashboard requires its token: sign in once at ${dashboard.url}?token=<token>, or send "Authorization: Bearer <token>"`);
+          const signal = await untilSignal();
+          io.err(`jobtrail dashboard: ${signal}: stopping`);
+        } finally {
+          await dashboard.stop();
+        }
       }, { recover: false });
     });
 

@@ -72,7 +72,21 @@ const maxConflictRounds = 20;
  * decides from its state alone what the delivery means, runs the attempt when
  * it is due, and settles the delivery only once what it decided is recorded.
  */
-export const makeWorkHandler =
+export const makeWorkHandler = (deps: ConductorDeps, running: RunningAttempts) => {
+  const handle = makeHandler(deps, running);
+  // A defect (an event that no longer decodes, a bug) would bring the same message
+  // back forever: dead-letter it with the reason, where people can see it.
+  return async (delivery: Delivery): Promise<Disposition> => {
+    try {
+      return await handle(delivery);
+    } catch (error) {
+      deps.log.error({ err: (error as Error)?.stack ?? String(error), messageId: delivery.messageId }, 'work handler failed');
+      return Dispositions.deadLetter(`the work message could not be handled: ${(error as Error)?.message ?? String(error)}`);
+    }
+  };
+};
+
+const makeHandler =
   (deps: ConductorDeps, running: RunningAttempts) =>
   async (delivery: Delivery): Promise<Disposition> => {
     let parsed: unknown;

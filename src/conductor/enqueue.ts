@@ -14,8 +14,23 @@ import {
   type PositiveInt,
 } from '../job/index.js';
 import type { JobStore, LoadedJob } from '../jobStore/index.js';
-import type { WorkerRegistry } from '../worker/index.js';
+import { quote, type WorkerRegistry } from '../worker/index.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
+
+/** Deepest nesting of arrays and objects accepted in a command (deeper input breaks recursive JSON tools downstream). */
+export const maxCommandDepth = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` levels; iterative, so any depth is safe to check. */
+export const nestsDeeperThan = (value: unknown, max: number): boolean => {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+};
 
 /** Options of an enqueue (all optional; the defaults come from the worker). */
 export interface EnqueueOptions {
@@ -76,24 +91,25 @@ const validateOptions = (
 ): E.Either<EnqueueRejectedError, { jobId: JobId; queue: string; maxAttempts: PositiveInt; runAt?: IsoDate; payload: unknown }> => {
   const worker = registry.get(workerName);
   if (!worker) return reject('UnknownWorker', registry.describeUnknown(workerName));
+  if (nestsDeeperThan(payload, maxCommandDepth)) return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
   const decoded = worker.payload.decode(payload);
   if (E.isLeft(decoded))
     return reject('InvalidPayload', `the payload does not match worker "${workerName}": ${PathReporter.report(decoded).join('; ')}`);
   const jobId = options.jobId ?? uuidv7();
   if (typeof jobId !== 'string' || !jobIdPattern.test(jobId))
-    return reject('InvalidOptions', `invalid jobId ${JSON.stringify(jobId)}: use 1–128 characters of [A-Za-z0-9._:-]`);
+    return reject('InvalidOptions', `invalid jobId ${quote(jobId)}: use 1–128 characters of [A-Za-z0-9._:-]`);
   const queue = options.queue ?? worker.queue;
   if (typeof queue !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(queue))
-    return reject('InvalidOptions', `invalid queue ${JSON.stringify(queue)}: use 1–100 characters of [A-Za-z0-9._-]`);
+    return reject('InvalidOptions', `invalid queue ${quote(queue)}: use 1–100 characters of [A-Za-z0-9._-]`);
   const maxAttempts = options.maxAttempts ?? worker.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000)
-    return reject('InvalidOptions', `invalid maxAttempts ${JSON.stringify(maxAttempts)}: use a whole number from 1 to 1000`);
+    return reject('InvalidOptions', `invalid maxAttempts ${quote(maxAttempts)}: use a whole number from 1 to 1000`);
   if (options.priority !== undefined && !Number.isFinite(options.priority))
-    return reject('InvalidOptions', `invalid priority ${JSON.stringify(options.priority)}: use a number`);
+    return reject('InvalidOptions', `invalid priority ${quote(options.priority)}: use a number`);
   let runAt: IsoDate | undefined;
   if (options.runAt !== undefined) {
     const text = options.runAt instanceof Date ? (Number.isNaN(options.runAt.getTime()) ? 'Invalid Date' : options.runAt.toISOString()) : options.runAt;
-    if (!IsoDate.is(text)) return reject('InvalidOptions', `invalid runAt ${JSON.stringify(text)}: use ISO-8601 with a time zone, e.g. ${now.toISOString()}`);
+    if (!IsoDate.is(text)) return reject('InvalidOptions', `invalid runAt ${quote(text)}: use ISO-8601 with a time zone, e.g. ${now.toISOString()}`);
     runAt = isoDate(new Date(text));
   }
   // What is recorded is the payload as the producer sent it, checked by the codec

@@ -6,7 +6,7 @@ import { jobIdPattern } from '../job/index.js';
 import { Dispositions, type Delivery, type Disposition } from '../broker/broker.js';
 import type { Logger } from '../log/index.js';
 import type { ConductorDeps } from './dispatch.js';
-import { enqueueJob, type EnqueueOptions } from './enqueue.js';
+import { enqueueJob, maxCommandDepth, nestsDeeperThan, type EnqueueOptions } from './enqueue.js';
 
 /**
  * The enqueue command of the public wire contract (DESIGN §7): JSON published
@@ -58,6 +58,7 @@ export const parseEnqueueCommand = (
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     return E.left(`the command must be a JSON object with workerName and payload, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   if (!Object.hasOwn(parsed, 'payload')) return E.left('the command has no payload (use {} for none)');
+  if (nestsDeeperThan(parsed, maxCommandDepth)) return E.left(`the command nests arrays or objects deeper than ${maxCommandDepth} levels`);
   const decoded = EnqueueCommand.decode(parsed);
   if (E.isLeft(decoded)) return E.left(`invalid command: ${PathReporter.report(decoded).join('; ')}`);
   const command = decoded.right;
@@ -79,8 +80,21 @@ export const parseEnqueueCommand = (
  * answered when it has `replyTo`); an accepted one is recorded, dispatched,
  * answered, then acked. Nothing is acked that was not recorded.
  */
-export const makeEnqueueCommandHandler =
-  (deps: ConductorDeps, options: { readonly maxBytes?: number } = {}) =>
+export const makeEnqueueCommandHandler = (deps: ConductorDeps, options: { readonly maxBytes?: number } = {}) => {
+  const handle = makeHandler(deps, options);
+  // A command that makes the handler throw would come back forever: dead-letter it with the defect.
+  return async (delivery: Delivery): Promise<Disposition> => {
+    try {
+      return await handle(delivery);
+    } catch (error) {
+      deps.log.error({ err: (error as Error)?.stack ?? String(error), messageId: delivery.messageId }, 'enqueue command handler failed');
+      return Dispositions.deadLetter(`the command could not be handled: ${(error as Error)?.message ?? String(error)}`);
+    }
+  };
+};
+
+const makeHandler =
+  (deps: ConductorDeps, options: { readonly maxBytes?: number }) =>
   async (delivery: Delivery): Promise<Disposition> => {
     const log: Logger = deps.log.child({ messageId: delivery.messageId, queue: delivery.queue });
     const answer = async (reply: EnqueueReply) => {

@@ -25,6 +25,8 @@ export interface ProducerOptions {
   readonly broker: string | Broker;
   /** Default: 30 000 ms. */
   readonly replyTimeoutMs?: number;
+  /** Where commands go. Default: `jobtrail.enqueue` (the wire contract's). */
+  readonly commandQueue?: string;
 }
 
 /** The conductor refused the command; `reason` is its answer. Nothing was recorded. */
@@ -67,6 +69,7 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
   const owns = typeof options.broker === 'string';
   const broker = typeof options.broker === 'string' ? await makeBroker(options.broker) : options.broker;
   const pending = new Map<string, (d: Delivery) => void>();
+  const commandQueue = options.commandQueue ?? enqueueQueueName;
   let replies: Promise<ReplyChannel> | undefined;
   const replyChannel = () =>
     (replies ??= broker.openReplyChannel((d) => {
@@ -90,7 +93,7 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     if (body === undefined) throw new ProducerError('the payload is not JSON-serialisable');
     const message: OutgoingMessage = { body: Buffer.from(body), messageId: jobId, contentType: 'application/json' };
     if (!o.awaitReply) {
-      const r = await broker.publish(enqueueQueueName, message)();
+      const r = await broker.publish(commandQueue, message)();
       if (E.isLeft(r)) throw new ProducerError(`the enqueue command for job "${jobId}" was not confirmed by the broker: ${r.left.message}`);
       return { jobId };
     }
@@ -101,12 +104,12 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     const answered = new Promise<Delivery>((resolve, reject) => {
       pending.set(correlationId, resolve);
       timer = setTimeout(
-        () => reject(new ProducerError(`no answer to the enqueue command for job "${jobId}" within ${timeoutMs} ms (is a jobtrail run process consuming ${enqueueQueueName}?)`)),
+        () => reject(new ProducerError(`no answer to the enqueue command for job "${jobId}" within ${timeoutMs} ms (is a jobtrail run process consuming ${commandQueue}?)`)),
         timeoutMs,
       );
     });
     try {
-      const r = await channel.publish(enqueueQueueName, { ...message, correlationId })();
+      const r = await channel.publish(commandQueue, { ...message, correlationId })();
       if (E.isLeft(r)) throw new ProducerError(`the enqueue command for job "${jobId}" was not confirmed by the broker: ${r.left.message}`);
       const d = await answered;
       let parsed: unknown;

@@ -49,3 +49,14 @@ export const normaliseError = (thrown: unknown): ErrorInfo => {
   const kind = thrown === null ? 'null' : typeof thrown;
   return { name: 'NonErrorThrown', message: `the action threw a ${kind} instead of an Error: ${stringify(thrown).slice(0, 2000)}` };
 };
+
+/** A user-supplied value quoted for an error message, cut after `max` characters (default 200) so a huge input makes no huge message. */
+export const quote = (value: unknown, max = 200): string => {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length} characters)`;
+};

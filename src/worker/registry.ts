@@ -1,3 +1,4 @@
+import { quote } from './failures.js';
 import { InvalidWorkerError, validateWorker, type Worker } from './worker.js';
 
 /** The workers of one process, by name. */
@@ -34,6 +35,6 @@ export const makeWorkerRegistry = (workers: readonly Worker<any>[]): WorkerRegis
     workers: [...byName.values()],
     queues: [...new Set([...byName.values()].map((w) => w.queue))].sort(),
     describeUnknown: (name) =>
-      `unknown worker ${JSON.stringify(name)}; registered: ${names.length > 0 ? names.join(', ') : '(none)'}`,
+      `unknown worker ${quote(name)}; registered: ${names.length > 0 ? names.join(', ') : '(none)'}`,
   };
 };

@@ -7,6 +7,7 @@ import {
   directReplyTo,
   Dispositions,
   errorHeader,
+  maxErrorHeaderLength,
   type Broker,
   type Delivery,
   type Disposition,
@@ -389,6 +390,29 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
     await deadConsumer.stop();
     assert.equal(parse(dead[0] as Delivery), 'r');
     assert.is((dead[0] as Delivery).headers[errorHeader], 'rejected');
+  });
+
+  test('a dead-letter reason quoting huge input is cut to fit a header, the body kept whole', async (ctx) => {
+    const broker = await open(ctx);
+    const q = queue(ctx);
+    const dlq = queue(ctx);
+    const reason = `unknown worker "${'x'.repeat(300_000)}"`;
+    const consumer = await broker.consume(q, async () => Dispositions.deadLetter(reason), { deadLetterQueue: dlq });
+    const big = Buffer.from(JSON.stringify({ workerName: 'x'.repeat(300_000) }));
+    await expectRight(broker.publish(q, { body: big }));
+    const dead: Delivery[] = [];
+    const deadConsumer = await broker.consume(dlq, async (d) => {
+      dead.push(d);
+      return Dispositions.ack;
+    });
+    await waitFor(() => dead.length === 1, 5_000, 'the dead-lettered message');
+    await consumer.stop();
+    await deadConsumer.stop();
+    const header = String((dead[0] as Delivery).headers[errorHeader]);
+    assert.ok(header.length <= maxErrorHeaderLength, `header of ${header.length} characters`);
+    assert.ok(header.startsWith('unknown worker "xxx'), header.slice(0, 40));
+    assert.match(header, `(${reason.length} characters in all)`);
+    assert.ok((dead[0] as Delivery).body.equals(big), 'the body is intact');
   });
 
   test('a reply channel receives the replies to the requests it publishes', async (ctx) => {

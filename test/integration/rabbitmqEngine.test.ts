@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type * as amqp from 'amqplib';
 import { makeEventStore, type EventStore } from '../../src/eventStore/index.js';
-import { makeRabbitBroker, rejectedQueueName, type Broker } from '../../src/broker/index.js';
+import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/index.js';
 import { defineWorker, type Worker } from '../../src/worker/index.js';
@@ -42,10 +42,11 @@ const queueOf = (ctx: Ctx) => {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const engineOn = async (ctx: Ctx, workers: Worker<any>[], connectionName = `jobtrail-test-${randomUUID()}`) => {
+const engineOn = async (ctx: Ctx, workers: Worker<any>[], connectionName = `jobtrail-test-${randomUUID()}`, commandQueue?: string) => {
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName, minReconnectDelayMs: 100, maxReconnectDelayMs: 500 });
   ctx.brokers.push(broker);
-  const engine = await createEngine({ store: ctx.store, broker, workers });
+  if (commandQueue !== undefined && commandQueue !== 'jobtrail.enqueue') ctx.queues.push(commandQueue, `${commandQueue}.rejected`);
+  const engine = await createEngine({ store: ctx.store, broker, workers, ...(commandQueue !== undefined ? { commandQueue } : { acceptCommands: false }) });
   ctx.engines.push(engine);
   return engine;
 };
@@ -62,7 +63,7 @@ const everyHistoryValid = async (engine: Engine, ids: readonly string[]) => {
 test('a producer with plain amqplib enqueues per DESIGN §7; replies arrive; a re-published messageId is one job', async (ctx) => {
   const queue = queueOf(ctx);
   const w = defineWorker({ name: `wire-${queue}`, queue, payload: t.type({ n: t.number }), action: async (p) => p.n * 2 });
-  const engine = await engineOn(ctx, [w]);
+  const engine = await engineOn(ctx, [w], undefined, 'jobtrail.enqueue');
   await engine.start();
   const raw = await openRawChannel();
   try {
@@ -108,7 +109,8 @@ test('a producer with plain amqplib enqueues per DESIGN §7; replies arrive; a r
 test('malformed commands all end in jobtrail.enqueue.rejected with a reason and the body intact; valid ones between them complete', async (ctx) => {
   const queue = queueOf(ctx);
   const w = defineWorker({ name: `strict-${queue}`, queue, payload: t.type({ to: t.string }), action: async () => 'sent' });
-  const engine = await engineOn(ctx, [w]);
+  const commandQueue = `${queue}.enqueue`;
+  const engine = await engineOn(ctx, [w], undefined, commandQueue);
   await engine.start();
   const deep = '['.repeat(100_000) + ']'.repeat(100_000);
   const cases: { name: string; body: Buffer; contentType?: string; reason: RegExp }[] = [
@@ -134,8 +136,8 @@ test('malformed commands all end in jobtrail.enqueue.rejected with a reason and 
   const raw = await openRawChannel();
   const rejected = new Map<string, { reason: string; body: Buffer }>();
   try {
-    await raw.channel.assertQueue(rejectedQueueName, { durable: true });
-    await raw.channel.consume(rejectedQueueName, (m: amqp.ConsumeMessage | null) => {
+    await raw.channel.assertQueue(`${commandQueue}.rejected`, { durable: true });
+    await raw.channel.consume(`${commandQueue}.rejected`, (m: amqp.ConsumeMessage | null) => {
       if (!m) return;
       raw.channel.ack(m);
       const id = m.properties.messageId as string | undefined;
@@ -143,12 +145,12 @@ test('malformed commands all end in jobtrail.enqueue.rejected with a reason and 
     });
     const good: string[] = [];
     cases.forEach((c, i) => {
-      raw.channel.sendToQueue('jobtrail.enqueue', c.body, { persistent: true, messageId: `bad-${queue}-${i}`, contentType: c.contentType ?? 'application/json' });
+      raw.channel.sendToQueue(commandQueue, c.body, { persistent: true, messageId: `bad-${queue}-${i}`, contentType: c.contentType ?? 'application/json' });
       const jobId = `good-${queue}-${i}`;
       good.push(jobId);
-      raw.channel.sendToQueue('jobtrail.enqueue', Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })), { persistent: true, contentType: 'application/json' });
+      raw.channel.sendToQueue(commandQueue, Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })), { persistent: true, contentType: 'application/json' });
     });
-    await waitFor(() => rejected.size === cases.length, 20_000, `all ${cases.length} malformed commands in ${rejectedQueueName}`);
+    await waitFor(() => rejected.size === cases.length, 20_000, `all ${cases.length} malformed commands in ${commandQueue}.rejected`);
     cases.forEach((c, i) => {
       const r = rejected.get(`bad-${queue}-${i}`)!;
       assert.match(r.reason, c.reason, `${c.name}: ${r.reason}`);
@@ -165,9 +167,10 @@ test('malformed commands all end in jobtrail.enqueue.rejected with a reason and 
 test('createProducer: enqueues with a confirm, awaits the reply, and surfaces a rejection', async (ctx) => {
   const queue = queueOf(ctx);
   const w = defineWorker({ name: `produced-${queue}`, queue, payload: t.type({ id: t.number }), action: async (p) => p.id });
-  const engine = await engineOn(ctx, [w]);
+  const commandQueue = `${queue}.enqueue`;
+  const engine = await engineOn(ctx, [w], undefined, commandQueue);
   await engine.start();
-  const producer = await createProducer({ broker: rabbitUrl, replyTimeoutMs: 10_000 });
+  const producer = await createProducer({ broker: rabbitUrl, replyTimeoutMs: 10_000, commandQueue });
   try {
     const a = await producer.enqueue(w.name, { id: 1 }, { awaitReply: true, jobId: `p-${queue}` });
     assert.equal(a, { jobId: `p-${queue}`, created: true });

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import {
   errorHeader,
+  errorHeaderValue,
   type Broker,
   type BrokerUnavailable,
   type ConsumeOptions,
@@ -175,7 +176,7 @@ export const makeMemoryBroker = (): Broker => {
       case 'DeadLetter': {
         const dlq = queueOf(c.deadLetterQueue);
         seq += 1;
-        enqueue(dlq, { ...m, seq, redelivered: false, headers: { ...m.headers, [errorHeader]: disposition.reason } });
+        enqueue(dlq, { ...m, seq, redelivered: false, headers: { ...m.headers, [errorHeader]: errorHeaderValue(disposition.reason) } });
         break;
       }
       default:

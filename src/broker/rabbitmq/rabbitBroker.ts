@@ -3,6 +3,7 @@ import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   errorHeader,
+  errorHeaderValue,
   type Broker,
   type BrokerUnavailable,
   type ConsumeOptions,
@@ -347,7 +348,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
                 contentEncoding: p.contentEncoding ?? undefined,
                 type: p.type ?? undefined,
                 timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
-                headers: { ...(p.headers ?? {}), [errorHeader]: disposition.reason },
+                headers: { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(disposition.reason) },
               },
               Date.now() + timeoutMs,
             );
