@@ -11,7 +11,7 @@ import {
 } from '../job/index.js';
 import { Dispositions, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
-import type { LoadedJob } from '../jobStore/index.js';
+import type { LoadedJob, TransitionError } from '../jobStore/index.js';
 import type { Logger } from '../log/index.js';
 import { AbortReasons, EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
@@ -168,12 +168,18 @@ const makeHandler =
     return Dispositions.requeue;
   };
 
-const recordLost = async (
+/**
+ * Records attempt `s.attempts` as `WorkerLost` (the process running it is
+ * gone), with a retry when attempts remain. Returns the retry time, or the
+ * append's error.
+ */
+export const recordWorkerLost = async (
   deps: ConductorDeps,
   job: LoadedJob,
   s: JobView,
   causationId: string,
-): Promise<Disposition | 'conflict'> => {
+  message: string,
+): Promise<E.Either<TransitionError, string | undefined>> => {
   const now = deps.now();
   const retryAt = planRetry(s, s.attempts, {
     retryable: true,
@@ -187,17 +193,25 @@ const recordLost = async (
       setToErrored(st, {
         attempt: s.attempts,
         erroredAt: isoDate(now),
-        error: {
-          name: EngineErrors.WorkerLost,
-          message: `attempt ${s.attempts} was lost: its delivery came back after the process running it (${s.workerId ?? 'unknown'}) went away`,
-        },
+        error: { name: EngineErrors.WorkerLost, message },
         ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
         ...(retryAt !== undefined ? { retryAt } : {}),
       }),
     { correlationId: job.jobId, causationId },
   )();
+  return E.isLeft(r) ? r : E.right(retryAt);
+};
+
+const recordLost = async (deps: ConductorDeps, job: LoadedJob, s: JobView, causationId: string): Promise<Disposition | 'conflict'> => {
+  const r = await recordWorkerLost(
+    deps,
+    job,
+    s,
+    causationId,
+    `attempt ${s.attempts} was lost: its delivery came back after the process running it (${s.workerId ?? 'unknown'}) went away`,
+  );
   if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? Dispositions.requeue : 'conflict';
-  return settleErrored(deps, s, s.attempts, retryAt);
+  return settleErrored(deps, s, s.attempts, r.right);
 };
 
 /** Publish before ack: the next attempt is on its way before this delivery is let go. */

@@ -1,6 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
 import * as E from 'fp-ts/lib/Either.js';
-import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import {
   initialJobState,
@@ -182,13 +181,3 @@ export const enqueueJob = async (
   }
   return E.right({ jobId: v.jobId, created: false, job: view });
 };
-
-/** io-ts codec of `EnqueueOptions` as JSON (CLI and wire input). */
-export const EnqueueOptionsJson = t.partial({
-  jobId: t.string,
-  queue: t.string,
-  maxAttempts: t.number,
-  runAt: t.string,
-  priority: t.number,
-  enqueuedBy: t.string,
-});

@@ -1,6 +1,6 @@
 export { makeRunningAttempts, makeWorkHandler, publishAttempt } from './dispatch.js';
 export type { ConductorDeps, RunningAttempts } from './dispatch.js';
-export { enqueueJob, EnqueueErrors, EnqueueOptionsJson, EnqueueRejectedError } from './enqueue.js';
+export { enqueueJob, EnqueueErrors, EnqueueRejectedError } from './enqueue.js';
 export type { Enqueued, EnqueueErrorTag, EnqueueOptions } from './enqueue.js';
 export { isWorkerGone, makeWorkerId, recoverJobs } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { isoDate, isJobView, planRetry, setToErrored, type JobView } from '../job/index.js';
-import { EngineErrors } from '../worker/index.js';
-import { publishAttempt, type ConductorDeps } from './dispatch.js';
+import { isJobView, type JobView } from '../job/index.js';
+import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
 export const makeWorkerId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
@@ -73,35 +72,21 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         skipped++;
         break;
       }
-      const now = deps.now();
-      const retryAt = planRetry(s, s.attempts, {
-        retryable: true,
-        now,
-        random: deps.random(),
-        delayMs: (n, r) => deps.registry.get(s.workerName)?.retryDelay(n, r) ?? 0,
-      });
-      const r = await deps.jobs.transition(
+      const r = await recordWorkerLost(
+        deps,
         loaded.right,
-        (st) =>
-          setToErrored(st, {
-            attempt: s.attempts,
-            erroredAt: isoDate(now),
-            error: {
-              name: EngineErrors.WorkerLost,
-              message: `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
-            },
-            ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
-            ...(retryAt !== undefined ? { retryAt } : {}),
-          }),
-        { correlationId: jobId, causationId: `recovery:${deps.workerId}` },
-      )();
+        s,
+        `recovery:${deps.workerId}`,
+        `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
+      );
       if (E.isLeft(r)) {
         if (r.left._tag === 'StoreUnavailable') throw new Error(`recovery could not record job "${jobId}": ${r.left.message}`);
         continue;
       }
+      const retryAt = r.right;
       lost++;
       recovered.push(jobId);
-      if (retryAt !== undefined) await mustPublish(deps, s, s.attempts + 1, Date.parse(retryAt) - now.getTime());
+      if (retryAt !== undefined) await mustPublish(deps, s, s.attempts + 1, Date.parse(retryAt) - deps.now().getTime());
       break;
     }
   }

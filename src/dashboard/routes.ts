@@ -1,0 +1,88 @@
+import { jobIdPattern } from '../job/index.js';
+import { HttpError } from './http.js';
+
+/** The actions a page can post. */
+export const DashboardActions = { retry: 'retry', cancel: 'cancel' } as const;
+/** `retry` or `cancel`. */
+export type DashboardAction = (typeof DashboardActions)[keyof typeof DashboardActions];
+
+/** What a request asks for. */
+export type Route =
+  | { readonly kind: 'overview' }
+  | { readonly kind: 'list' }
+  | { readonly kind: 'job'; readonly jobId: string }
+  | { readonly kind: 'login' }
+  | { readonly kind: 'apiOverview' }
+  | { readonly kind: 'apiList' }
+  | { readonly kind: 'apiJob'; readonly jobId: string }
+  | { readonly kind: 'action'; readonly jobId: string; readonly action: DashboardAction }
+  | { readonly kind: 'overviewEvents' }
+  | { readonly kind: 'jobEvents'; readonly jobId: string }
+  | { readonly kind: 'asset'; readonly name: string };
+
+/** The methods each kind of route answers. */
+export const methodsOf = (route: Route): readonly string[] =>
+  route.kind === 'action' ? ['POST'] : route.kind === 'login' ? ['POST'] : route.kind === 'overviewEvents' || route.kind === 'jobEvents' ? ['GET'] : ['GET', 'HEAD'];
+
+const checkJobId = (id: string): string => {
+  if (!jobIdPattern.test(id))
+    throw new HttpError(400, `not a job id: ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id)}; a job id is 1–128 characters of [A-Za-z0-9._:-]`);
+  return id;
+};
+
+const idParam = (url: URL): string => {
+  const id = url.searchParams.get('id');
+  if (id === null) throw new HttpError(400, `${url.pathname} needs the job id as ?id=<jobId>`);
+  return checkJobId(id);
+};
+
+const isAction = (s: string | undefined): s is DashboardAction => s === 'retry' || s === 'cancel';
+
+/**
+ * The route of a path, or `undefined` for an unknown path. Job ids go in the
+ * path (`/jobs/<id>`), or, for the ids `.` and `..` that a URL cannot carry
+ * as a path segment, in the query (`/job?id=..`).
+ */
+export const routeOf = (url: URL): Route | undefined => {
+  let parts: string[];
+  try {
+    parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, `the path is not valid percent-encoding: ${JSON.stringify(url.pathname.slice(0, 200))}`);
+  }
+  const [a, b, c, d, ...rest] = parts;
+  if (rest.length > 0) return undefined;
+  if (a === '' && b === undefined) return { kind: 'overview' };
+  if (a === 'jobs' && b === undefined) return { kind: 'list' };
+  if (a === 'jobs' && b !== undefined && c === undefined) return { kind: 'job', jobId: checkJobId(b) };
+  if (a === 'job' && b === undefined) return { kind: 'job', jobId: idParam(url) };
+  if (a === 'login' && b === undefined) return { kind: 'login' };
+  if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
+  if (a === 'api') {
+    if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
+    if (b === 'jobs' && c === undefined) return { kind: 'apiList' };
+    if (b === 'jobs' && c !== undefined && d === undefined) return { kind: 'apiJob', jobId: checkJobId(c) };
+    if (b === 'jobs' && c !== undefined && isAction(d)) return { kind: 'action', jobId: checkJobId(c), action: d };
+    if (b === 'job' && c === undefined) return { kind: 'apiJob', jobId: idParam(url) };
+    if (b === 'job' && isAction(c) && d === undefined) return { kind: 'action', jobId: idParam(url), action: c };
+  }
+  if (a === 'events') {
+    if (b === 'overview' && c === undefined) return { kind: 'overviewEvents' };
+    if (b === 'jobs' && c !== undefined && d === undefined) return { kind: 'jobEvents', jobId: checkJobId(c) };
+    if (b === 'job' && c === undefined) return { kind: 'jobEvents', jobId: idParam(url) };
+  }
+  return undefined;
+};
+
+const dotSegment = (id: string): boolean => id === '.' || id === '..';
+
+/** The URL of a job's page. */
+export const jobPath = (jobId: string): string => (dotSegment(jobId) ? `/job?id=${encodeURIComponent(jobId)}` : `/jobs/${encodeURIComponent(jobId)}`);
+
+/** The URL an action of a job is posted to. */
+export const actionPath = (jobId: string, action: DashboardAction): string =>
+  dotSegment(jobId) ? `/api/job/${action}?id=${encodeURIComponent(jobId)}` : `/api/jobs/${encodeURIComponent(jobId)}/${action}`;
+
+/** The URL of a job's live events, after a revision. */
+export const jobEventsPath = (jobId: string, after: number): string =>
+  dotSegment(jobId) ? `/events/job?id=${encodeURIComponent(jobId)}&after=${after}` : `/events/jobs/${encodeURIComponent(jobId)}?after=${after}`;
