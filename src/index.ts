@@ -10,3 +10,5 @@ export type { JobEvent, JobEventType, JobState, JobStatus, JobView } from './job
 export type { RecordedJobEvent } from './jobStore/index.js';
 export { createProducer, EnqueueCommandRejectedError, ProducerError } from './producer/index.js';
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';
+export { runDashboard } from './dashboard/index.js';
+export type { DashboardHandle, DashboardOptions } from './dashboard/index.js';
