@@ -33,8 +33,7 @@ import {
   type RecoveryReport,
 } from './conductor/index.js';
 import { silentLogger, type Logger } from './log/index.js';
-import { makeEsdbProjectionQueries, ProjectionNames, runProjections, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { ProjectionNames, runProjections, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
 
 /** The engine's version, recorded in every event's metadata. */
 export const engineVersion = '0.1.0';
@@ -144,7 +143,11 @@ export interface Engine {
   retry(jobId: string, options?: ActionOptions): Promise<JobView>;
   /** Cancels an `initial` or `errored` job. */
   cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
-  /** Resolves when every given job is final (completed, cancelled, or failed for good), checking as events arrive. */
+  /**
+   * Resolves when every given job is final (completed, cancelled, or failed for
+   * good), checking as events that end a job arrive; `onChange` sees each job
+   * as it becomes final.
+   */
   waitForFinal(jobIds: readonly string[], options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView) => void }): Promise<readonly JobView[]>;
 }
 
@@ -194,31 +197,58 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   let unlisten: (() => void) | undefined;
   let started = false;
 
-  let projectionsOpen: Promise<Projections & { close(): Promise<void> }> | undefined;
-  const openProjections = () =>
-    (projectionsOpen ??= (async () => {
-      if (store.kind === 'sqlite' && 'database' in store) {
-        const runtime = await runProjections({
-          store: store as EmbeddedEventStore,
-          holderId: workerId,
-          logger: log,
-          isHolderGone: (holder) => isWorkerGone(holder, workerId),
-        });
-        return { queries: runtime.queries, runtime, close: async () => { await runtime.stop(); await runtime.queries.close(); } };
-      }
-      if (store.kind === 'esdb' && typeof options.store === 'string') {
-        const client = EventStoreDBClient.connectionString(options.store);
-        const queries = await makeEsdbProjectionQueries({ client, onError: (error) => log.error({ err: String(error) }, 'projection subscription failed') });
-        return { queries, close: async () => { await queries.close(); await client.dispose(); } };
-      }
-      throw new Error(`projections are not available for a ${store.kind} store given as an object; pass its URL`);
-    })());
+  type OpenProjections = Projections & { close(): Promise<void> };
+  const makeProjections = async (): Promise<OpenProjections> => {
+    if (store.kind === 'sqlite' && 'database' in store) {
+      const runtime = await runProjections({
+        store: store as EmbeddedEventStore,
+        holderId: workerId,
+        logger: log,
+        isHolderGone: (holder) => isWorkerGone(holder, workerId),
+      });
+      return {
+        queries: runtime.queries,
+        runtime,
+        close: async () => {
+          await runtime.stop();
+          await runtime.queries.close();
+        },
+      };
+    }
+    if (store.kind === 'esdb' && typeof options.store === 'string') {
+      const [{ EventStoreDBClient }, { makeEsdbProjectionQueries }] = await Promise.all([import('@eventstore/db-client'), import('./projections/esdb.js')]);
+      const client = EventStoreDBClient.connectionString(options.store);
+      const queries = await makeEsdbProjectionQueries({ client, onError: (error) => log.error({ err: String(error) }, 'projection subscription failed') });
+      return {
+        queries,
+        close: async () => {
+          await queries.close();
+          await client.dispose();
+        },
+      };
+    }
+    throw new Error(`projections are not available for a ${store.kind} store given as an object; pass its URL`);
+  };
+  /** Opened on first use by a reader (listJobs, a dashboard); a worker process that only runs jobs does not fold them. */
+  let projectionsOpen: Promise<OpenProjections> | undefined;
+  const openProjections = () => (projectionsOpen ??= makeProjections());
 
-  /** The projections as of now: the lease holder first folds what the store holds; others read what the holder keeps. */
-  const currentProjections = async () => {
-    const p = await openProjections();
+  /** The lease holder first folds what the store holds; others read what the holder keeps. */
+  const caughtUp = async (p: OpenProjections) => {
     if (p.runtime?.isLeader()) await p.runtime.caughtUp({ timeoutMs: 60_000 });
     return p;
+  };
+  const currentProjections = async () => caughtUp(await openProjections());
+
+  /** Runs `f` on the projections as of now: the open ones, or a runtime opened for it and stopped after. */
+  const withProjections = async <A>(f: (p: OpenProjections) => Promise<A>): Promise<A> => {
+    if (projectionsOpen) return f(await currentProjections());
+    const p = await makeProjections();
+    try {
+      return await f(await caughtUp(p));
+    } finally {
+      await p.close();
+    }
   };
 
   /**
@@ -226,8 +256,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
    * `initial`, `in_progress` or `errored`, plus every job with an event past
    * the projection's checkpoint (the state another process kept may lag).
    */
-  const outstandingJobIds = async (): Promise<string[]> => {
-    const { queries, runtime } = await currentProjections();
+  const outstandingJobIds = (): Promise<string[]> => withProjections(async ({ queries, runtime }) => {
     const ids = new Set<string>();
     for (const status of ['initial', 'in_progress', 'errored'] as const) {
       let after: string | undefined;
@@ -251,7 +280,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       }
     }
     return [...ids];
-  };
+  });
 
   const getJob = async (jobId: string) => {
     const loaded = await unwrapRead(jobs.load(jobId));
@@ -399,7 +428,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         {
           onEvent: async (e) => {
             const id = jobIdOfStream(e.streamId);
-            if (id !== undefined && pending.has(id)) await check(id);
+            // Only an event that can end a job is worth reading the job for.
+            const ending = e.type === 'JobCompleted' || e.type === 'JobCancelled' || (e.type === 'JobErrored' && (e.data as { retryAt?: string }).retryAt === undefined);
+            if (ending && id !== undefined && pending.has(id)) await check(id);
           },
         },
       );

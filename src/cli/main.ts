@@ -9,8 +9,7 @@ import { InvalidWorkerError, loadWorkers, type Worker } from '../worker/index.js
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { checkBinding, DashboardConfigError, followJob, runDashboard, type DashboardHandle } from '../dashboard/index.js';
 import { eventTime, formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
-import { EventStoreDBClient } from '@eventstore/db-client';
-import { installProjections, projectionsDir } from '../projections/index.js';
+import { projectionsDir } from '../projections/index.js';
 
 /** A failure the user can fix: printed without a stack, exit code 1 (2 for usage). */
 class UserError extends Error {
@@ -404,6 +403,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
         io.out(`the store ${redactUrl(url)} is embedded: its projections run in-process from projections/*.js; nothing to install`);
         return;
       }
+      const [{ EventStoreDBClient }, { installProjections }] = await Promise.all([import('@eventstore/db-client'), import('../projections/esdb.js')]);
       const client = EventStoreDBClient.connectionString(url);
       try {
         for (const p of await installProjections(client, projectionsDir, { ...(opts.reset ? { reset: true } : {}) }))

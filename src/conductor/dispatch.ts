@@ -102,7 +102,12 @@ const makeHandler =
     const backgroundJobId = delivery.messageId ?? randomUUID();
 
     for (let round = 1; round <= maxConflictRounds; round++) {
-      const loaded = await deps.jobs.load(jobId)();
+      // The hot path: this process enqueued or last moved the job, and attempt k is
+      // due from `initial`. The start is an append at the cached revision, so a
+      // stale cache is caught by the conflict. Every other decision reads the stream.
+      const cached = round === 1 ? deps.jobs.cached(jobId) : undefined;
+      const fresh = cached !== undefined && cached.state.status === 'initial' && cached.state.attempts === k - 1 && cached.state.runAt === undefined;
+      const loaded = fresh ? E.right(cached) : await deps.jobs.load(jobId)();
       if (E.isLeft(loaded)) {
         // Nothing was recorded: hand the message back after a pause, never ack it.
         log.warn({ err: loaded.left.message }, 'store unavailable while reading the job; the delivery will be retried');

@@ -1,6 +1,5 @@
 import { makeEmbeddedEventStore } from './embedded/embeddedEventStore.js';
 import type { EventStore } from './eventStore.js';
-import { makeEsdbEventStore } from './esdb/esdbEventStore.js';
 
 export { ExpectedRevisions } from './eventStore.js';
 export type {
@@ -24,8 +23,6 @@ export { makeEmbeddedEventStore } from './embedded/embeddedEventStore.js';
 export type { EmbeddedEventStore, EmbeddedEventStoreOptions } from './embedded/embeddedEventStore.js';
 export { makeSqliteLease } from './embedded/sqliteLease.js';
 export type { LeaseHolder, SqliteLease, SqliteLeaseOptions } from './embedded/sqliteLease.js';
-export { makeEsdbEventStore } from './esdb/esdbEventStore.js';
-export type { EsdbEventStoreOptions } from './esdb/esdbEventStore.js';
 export { categoryOf, isSystemStream, matchesStreamPrefix } from './streamNames.js';
 export { isUuid } from './checkAppendInput.js';
 
@@ -47,6 +44,8 @@ export const makeEventStore = async (url: string): Promise<EventStore> => {
     return makeEmbeddedEventStore({ path });
   }
   if (typeof url === 'string' && (url.startsWith('esdb://') || url.startsWith('esdb+discover://'))) {
+    // Loaded on demand: the EventStoreDB client (gRPC) costs the embedded mode nothing.
+    const { makeEsdbEventStore } = await import('./esdb/esdbEventStore.js');
     return makeEsdbEventStore({ connectionString: url });
   }
   throw new Error(`unknown event store URL ${JSON.stringify(url)}; use ${acceptedForms}`);

@@ -66,7 +66,14 @@ export type TransitionError = AppendError | TransitionRejected;
  * the way in and on the way out.
  */
 export interface JobStore {
+  /** Reads the stream and folds it: exact. */
   load(jobId: string): TE.TaskEither<StoreUnavailable, LoadedJob>;
+  /**
+   * The job as this process last read or wrote it, if it still remembers it.
+   * It may be stale (another process may have moved the job since): use it
+   * only to decide an append, whose expected revision then catches staleness.
+   */
+  cached(jobId: string): LoadedJob | undefined;
   history(jobId: string): TE.TaskEither<StoreUnavailable, readonly RecordedJobEvent[]>;
   /**
    * Appends `events` at `job.revision`. `WrongExpectedRevision` means another
@@ -83,9 +90,21 @@ export interface JobStore {
 
 /**
  * Makes the job repository. `engineVersion`, and `origin` (the writing
- * process's worker id) when given, go into every event's metadata.
+ * process's worker id) when given, go into every event's metadata. It
+ * remembers the last `cacheSize` jobs it read or wrote (default 10 000).
  */
-export const makeJobStore = (store: EventStore, options: { readonly engineVersion: string; readonly origin?: string }): JobStore => {
+export const makeJobStore = (
+  store: EventStore,
+  options: { readonly engineVersion: string; readonly origin?: string; readonly cacheSize?: number },
+): JobStore => {
+  const cacheSize = options.cacheSize ?? 10_000;
+  const recent = new Map<string, LoadedJob>();
+  const remember = (job: LoadedJob): LoadedJob => {
+    recent.delete(job.jobId);
+    recent.set(job.jobId, job);
+    if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
+    return job;
+  };
   const history = (jobId: string) =>
     pipe(
       store.readStream(jobStreamName(jobId)),
@@ -110,14 +129,14 @@ export const makeJobStore = (store: EventStore, options: { readonly engineVersio
         let state: JobState = initialJobState;
         for (const e of events) state = evolve(state, decodeJobEvent(e));
         const last = events[events.length - 1];
-        return { jobId, state, revision: last === undefined ? 'no_stream' : last.revision };
+        return remember({ jobId, state, revision: last === undefined ? 'no_stream' : last.revision });
       }),
     );
 
   const append = (job: LoadedJob, events: readonly JobEvent[], causation: Causation) => {
     for (const e of events) {
-      const valid = JobEvent.decode(JobEvent.encode(e));
-      if (E.isLeft(valid)) throw new TypeError(`refusing to append an invalid ${e.type}: ${PathReporter.report(valid).join('; ')}`);
+      // The codec checks every event on its way in (`is` is the cheap check; the decoder reports why).
+      if (!JobEvent.is(e)) throw new TypeError(`refusing to append an invalid ${(e as { type: string }).type}: ${PathReporter.report(JobEvent.decode(e)).join("; ")}`);
     }
     const metadata = {
       $correlationId: causation.correlationId,
@@ -132,18 +151,24 @@ export const makeJobStore = (store: EventStore, options: { readonly engineVersio
         events.map((e) => ({ id: randomUUID(), type: e.type, data: JobEvent.encode(e).data, metadata })),
         { expectedRevision: job.revision },
       ),
-      TE.map(
-        (r): LoadedJob => ({
-          jobId: job.jobId,
-          state: events.reduce(evolve, job.state),
-          revision: r.nextExpectedRevision,
-        }),
+      TE.bimap(
+        (error) => {
+          if (error._tag === 'WrongExpectedRevision') recent.delete(job.jobId);
+          return error;
+        },
+        (r): LoadedJob =>
+          remember({
+            jobId: job.jobId,
+            state: events.reduce(evolve, job.state),
+            revision: r.nextExpectedRevision,
+          }),
       ),
     );
   };
 
   return {
     load,
+    cached: (jobId) => recent.get(jobId),
     history,
     append,
     transition: (job, decide, causation) =>

@@ -1,7 +1,5 @@
 export { makeEmbeddedProjectionQueries } from './embeddedProjectionQueries.js';
 export type { EmbeddedProjectionQueries, EmbeddedProjectionQueriesOptions, PartitionPage } from './embeddedProjectionQueries.js';
-export { installProjections, makeEsdbProjectionQueries } from './esdbProjections.js';
-export type { EsdbProjectionQueriesOptions, InstalledProjection, InstallProjectionsOptions } from './esdbProjections.js';
 export { describeFault, makeMemoryProjection, makeProjectionEngine, ProjectionDefinitionError, projectionHash } from './projectionEngine.js';
 export type {
   MemoryProjection,

@@ -1,5 +1,5 @@
 import { suite } from 'uvu';
-import { makeEsdbEventStore } from '../../src/eventStore/index.js';
+import { makeEsdbEventStore } from '../../src/eventStore/esdb/index.js';
 import { eventStoreContract } from './eventStoreContract.js';
 
 // The only place the tests read the environment: EventStoreDB runs when ESDB_URL names it.

@@ -4,7 +4,8 @@
 // eventStore.esdb.test.ts (ESDB_URL).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeEsdbEventStore, type EventStore, type RecordedEvent } from '../../src/eventStore/index.js';
+import { type EventStore, type RecordedEvent } from '../../src/eventStore/index.js';
+import { makeEsdbEventStore } from '../../src/eventStore/esdb/index.js';
 import { startFakeEsdb, type FakeEsdb } from '../support/eventStoreFakeEsdb.js';
 import { anEvent, right, sleep, someEvents, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
 import { eventStoreContract } from './eventStoreContract.js';

@@ -3,7 +3,8 @@
 // after the retries, never as throws.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeEsdbEventStore, type EventStore, type StoreUnavailable } from '../../src/eventStore/index.js';
+import { type EventStore, type StoreUnavailable } from '../../src/eventStore/index.js';
+import { makeEsdbEventStore } from '../../src/eventStore/esdb/index.js';
 import { anEvent, failsWith, left, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
 
 const test = suite('EventStoreDB adapter, server unreachable');

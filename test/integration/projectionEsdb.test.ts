@@ -7,7 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { fold, type JobEvent, type JobView } from '../../src/job/index.js';
-import { installProjections, makeEsdbProjectionQueries, type JobDashboard, type ProjectionChange } from '../../src/projections/index.js';
+import { type JobDashboard, type ProjectionChange } from '../../src/projections/index.js';
+import { installProjections, makeEsdbProjectionQueries } from '../../src/projections/esdb.js';
 import { asJson, readFixture } from '../support/projectionFixtures.js';
 import { recountDashboard } from '../support/projectionRecount.js';
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
+import { setImmediate as setImmediateCallback } from 'node:timers';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
@@ -94,6 +95,9 @@ const startPosition = '0';
 const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
 const transientCodes = /^SQLITE_(BUSY|LOCKED)/;
 const isSqliteError = (e: unknown): e is SqliteError => e instanceof Database.SqliteError;
+
+/** Most appends committed in one transaction (group commit). */
+const maxAppendsPerCommit = 1000;
 
 const uuidBytes = (id: string): Buffer => Buffer.from(id.replaceAll('-', ''), 'hex');
 const uuidText = (bytes: Buffer): string => {
@@ -339,6 +343,58 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       }
     };
 
+  // Group commit: the appends asked for in one turn of the event loop (by many
+  // jobs at once) share one write transaction and one sync to disk. Each keeps
+  // its own expected-revision check, in order, inside a savepoint of its own, so
+  // one append's conflict or defect leaves the others as they would be alone.
+  interface PendingAppend {
+    readonly stream: string;
+    readonly events: readonly CheckedEvent[];
+    readonly expected: ExpectedRevision;
+    readonly resolve: (result: E.Either<AppendError, AppendResult>) => void;
+    readonly reject: (defect: unknown) => void;
+  }
+  type Settled = { readonly ok: E.Either<WrongExpectedRevision, AppendResult> } | { readonly defect: unknown };
+  let pending: PendingAppend[] = [];
+  let flushScheduled = false;
+  const commitBatch = db.transaction((batch: readonly PendingAppend[]): Settled[] =>
+    batch.map((p): Settled => {
+      try {
+        return { ok: appendInTransaction(p.stream, p.events, p.expected) };
+      } catch (e) {
+        // The disk or the lock failing fails the whole transaction; anything else is this append's defect.
+        if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
+        return { defect: e };
+      }
+    }),
+  );
+  const flush = (): void => {
+    flushScheduled = false;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, maxAppendsPerCommit);
+      pending = pending.slice(batch.length);
+      let outcome: E.Either<StoreUnavailable, Settled[]>;
+      try {
+        outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () => commitBatch.immediate(batch));
+      } catch (defect) {
+        for (const p of batch) p.reject(defect);
+        continue;
+      }
+      if (E.isLeft(outcome)) {
+        for (const p of batch) p.resolve(outcome);
+        continue;
+      }
+      let appended = false;
+      outcome.right.forEach((settled, i) => {
+        const p = batch[i]!;
+        if ('defect' in settled) return p.reject(settled.defect);
+        if (E.isRight(settled.ok) && p.events.length > 0) appended = true;
+        p.resolve(settled.ok);
+      });
+      if (appended) notify();
+    }
+  };
+
   const subscriptions = new Set<Subscription>();
 
   return {
@@ -347,12 +403,14 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
     append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
       const checked = checkAppendInput(stream, events, expectedRevision);
-      return async () => {
-        const outcome = guarded(`append to "${stream}"`, () => appendInTransaction.immediate(stream, checked, expectedRevision));
-        const result = E.flattenW(outcome);
-        if (E.isRight(result) && checked.length > 0) notify();
-        return result;
-      };
+      return () =>
+        new Promise((resolve, reject) => {
+          pending.push({ stream, events: checked, expected: expectedRevision, resolve, reject });
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediateCallback(flush);
+          }
+        });
     },
 
     readStream: (stream: string, options: ReadStreamOptions = {}) => {
