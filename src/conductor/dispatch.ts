@@ -252,6 +252,9 @@ const runAttempt = async (
     log.warn({ workerName: s.workerName }, 'unknown worker: recorded as errored');
     return Dispositions.ack;
   }
+  // The delivery is already gone (its channel closed while the job was read): do not start
+  // an attempt whose end could not be settled; the redelivery starts it instead.
+  if (lost?.aborted) return Dispositions.requeue;
   const controller = new AbortController();
   const release = running.add(controller);
   // The broker gave up this delivery (channel closed, stop gave up): stop the

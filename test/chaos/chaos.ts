@@ -27,6 +27,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '3' },
     kills: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '300' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const jobCount = Number(values.jobs);
@@ -62,7 +63,7 @@ const startWorker = (): Proc => {
 };
 
 const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeChaosWorker(queue)], acceptCommands: false });
-const drops: number[] = [];
+const drops: { from: number; to: number }[] = [];
 let failures = 0;
 const fail = (what: string) => {
   failures++;
@@ -70,8 +71,7 @@ const fail = (what: string) => {
 };
 
 try {
-  for (let i = 0; i < workerCount; i++) startWorker();
-  // A deterministic mix: durations 0–90 ms, one job in 25 slow (0.6–1.5 s) so kills catch work in flight,
+  // A deterministic mix: durations 0–600 ms, one job in 25 slow (2–4 s) so kills catch work in flight,
   // 10% failing their first attempt, 3% failing for good.
   const designedToFail = new Set<string>();
   const ids: string[] = [];
@@ -79,10 +79,12 @@ try {
     const jobId = `chaos-${i}`;
     const failAlways = i % 33 === 7;
     if (failAlways) designedToFail.add(jobId);
-    await engine.enqueue('chaos', { ms: i % 25 === 0 ? 600 + (i % 10) * 100 : (i * 37) % 90, failFirst: i % 10 === 3, failAlways }, { jobId });
+    await engine.enqueue('chaos', { ms: i % 25 === 0 ? 2000 + (i % 10) * 200 : (i * 37) % 600, failFirst: i % 10 === 3, failAlways }, { jobId });
     ids.push(jobId);
   }
-  log(`enqueued ${jobCount} jobs on ${queue}; ${workerCount} worker processes`);
+  // The workers start once everything is enqueued, so the faults land on a full backlog.
+  for (let i = 0; i < workerCount; i++) startWorker();
+  log(`enqueued ${jobCount} jobs on ${queue}; started ${workerCount} worker processes`);
 
   const finished = engine.waitForFinal(ids, { timeoutMs });
   let done = false;
@@ -106,17 +108,19 @@ try {
     plan.push(killOne);
     if (k === 0)
       plan.push(async () => {
-        drops.push(Date.now());
+        const from = Date.now();
         await rabbitmqctl('close_all_connections', 'jobtrail chaos test');
+        drops.push({ from, to: Date.now() + 1000 });
         log('closed every AMQP connection from the server side');
       });
     if (k === 1)
       plan.push(async () => {
-        drops.push(Date.now());
+        const from = Date.now();
         await rabbitmqctl('stop_app');
         await sleep(2000);
         await rabbitmqctl('start_app');
         await rabbitmqctl('await_startup');
+        drops.push({ from, to: Date.now() + 1000 });
         log('restarted the RabbitMQ app');
       });
   }
@@ -164,7 +168,8 @@ try {
       const startedAt = Date.parse(started?.data.startedAt ?? '');
       const erroredAt = Date.parse(e.data.erroredAt);
       const byKill = killedPids.has(pid);
-      const byDrop = drops.some((d) => startedAt <= d + 1000 && erroredAt >= d);
+      // A drop loses the deliveries of attempts that started before the connection came back and ended after it went.
+      const byDrop = drops.some((d) => startedAt <= d.to && erroredAt >= d.from);
       if (!byKill && !byDrop) {
         unexplained++;
         fail(`${id}: attempt ${e.data.attempt} recorded WorkerLost, but ${started?.data.workerId} was not killed and no connection dropped while it ran`);
@@ -186,7 +191,8 @@ try {
   await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(30_000)])));
   await engine.close({ gracePeriodMs: 0 });
   await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep) log(`kept the store: ${store}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 console.log(failures === 0 ? '1 passed, 0 failed' : '0 passed, 1 failed');
 process.exit(failures === 0 ? 0 : 1);
