@@ -7,6 +7,7 @@ import {
   isJobView,
   isoDate,
   jobIdOfStream,
+  jobStreamName,
   jobStreamPrefix,
   resetToInitialState,
   type JobState,
@@ -33,7 +34,7 @@ import {
   type RecoveryReport,
 } from './conductor/index.js';
 import { silentLogger, type Logger } from './log/index.js';
-import { ProjectionNames, runProjections, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
+import { ProjectionNames, runProjections, toJobView, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
 
 /** The engine's version, recorded in every event's metadata. */
 export const engineVersion = '0.1.0';
@@ -127,7 +128,11 @@ export interface Engine {
   stop(options?: { readonly gracePeriodMs?: number }): Promise<void>;
   /** `stop`, then closes the store and broker the engine opened. */
   close(options?: { readonly gracePeriodMs?: number }): Promise<void>;
-  /** The job's current state, folded from its stream (always exact). */
+  /**
+   * The job's view from the `job-view` projection (DESIGN §8). Where this
+   * process holds the projections' lease it first folds every event the store
+   * held when asked; elsewhere it reads what the holder keeps.
+   */
   getJob(jobId: string): Promise<JobView | undefined>;
   /** Job views from the `job-view` projection, newest enqueued first. */
   listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
@@ -282,7 +287,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     return [...ids];
   });
 
-  const getJob = async (jobId: string) => {
+  /** The job folded from its own stream: exact, for the engine's own decisions. */
+  const readJob = async (jobId: string) => {
     const loaded = await unwrapRead(jobs.load(jobId));
     return isJobView(loaded.state) ? loaded.state : undefined;
   };
@@ -363,7 +369,11 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       if (ownsBroker) await broker.close();
       if (ownsStore) await store.close();
     },
-    getJob,
+    getJob: async (jobId) => {
+      const { queries } = await currentProjections();
+      const partition = jobStreamName(jobId);
+      return toJobView(partition, await queries.getState(ProjectionNames.jobView, partition));
+    },
     listJobs: async (filter = {}) => {
       const { queries } = await currentProjections();
       const wanted = filter.limit ?? 100;
@@ -414,7 +424,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       let resolveDone!: () => void;
       const done = new Promise<void>((r) => (resolveDone = r));
       const check = async (id: string) => {
-        const view = await getJob(id);
+        const view = await readJob(id);
         if (!view) return;
         waitOptions.onChange?.(view);
         if (isFinal(view)) {
@@ -472,7 +482,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
           if (e.type !== 'JobEnqueued' && !(e.type === 'JobReset' && (e.data as { reason?: string }).reason === 'manual')) return;
           const id = jobIdOfStream(e.streamId);
           if (id === undefined) return;
-          const view = await getJob(id).catch(() => undefined);
+          const view = await readJob(id).catch(() => undefined);
           if (!view || view.status !== 'initial') return;
           const delay = view.attempts === 0 && view.runAt !== undefined ? Date.parse(view.runAt) - now().getTime() : 0;
           const r = await publishAttempt(deps, view, view.attempts + 1, delay);

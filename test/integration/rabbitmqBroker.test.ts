@@ -183,7 +183,9 @@ test('while RabbitMQ is unreachable, a publish waits for it, and fails clearly a
   assert.ok(E.isLeft(failed), 'the publish fails');
   if (E.isLeft(failed)) {
     assert.is(failed.left._tag, 'BrokerUnavailable');
-    assert.match(failed.left.message, /no connection to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.* within 2500 ms/);
+    // Which of the two clear failures depends on whether the loss was seen before the publish was sent (a race under load).
+    assert.match(failed.left.message, /no connection to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.* within 2500 ms|did not confirm within 2500 ms/, failed.left.message);
+    assert.not.match(failed.left.message, /guest:guest/);
   }
   assert.ok(waited >= 2_400 && waited < 5_000, `waited ${waited} ms`);
 
