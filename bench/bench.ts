@@ -1,0 +1,340 @@
+/**
+ * `npm run bench`: jobtrail side by side with its two strongest Node peers,
+ * in one run, on the same job counts, with a no-op action.
+ *
+ * Systems: jobtrail embedded (SQLite file + in-process broker), jobtrail on
+ * RabbitMQ (SQLite file + local RabbitMQ), BullMQ (local Redis), Graphile
+ * Worker default and batched (local PostgreSQL), and raw amqplib on the same
+ * RabbitMQ as the ceiling. Each run of each scenario is a fresh child process
+ * (`node --import tsx bench/support/child.ts`) on fresh names (queue, schema,
+ * store file) that it deletes afterwards, so its peak RSS is its own. The
+ * child runs both the producer and the worker: jobtrail's embedded mode can
+ * only be one process (its broker is in-process), so every system is run the
+ * same way. Runs are interleaved (round 1 of every system, then round 2…) so
+ * that a drift in the machine's load hits every system alike, and each run
+ * waits for the machine to be quiet first.
+ *
+ * Scenarios (each run once per round, `--runs` rounds, default 3):
+ * - enqueue bulk (batches of 1,000; jobtrail has no bulk API: 1,000
+ *   concurrent `enqueue` calls per batch), then drain that backlog at c=100;
+ * - enqueue one by one (sequential awaits), then drain at c=10;
+ * - a backlog drained at c=1 (a smaller count: `--c1-jobs`);
+ * - end to end at c=100 (worker first; first enqueue to last recorded
+ *   completion), bulk and one by one;
+ * - enqueue-to-start latency at a steady 2,000 jobs/s from an open-loop
+ *   producer (a fixed clock; latency counted from each job's scheduled time).
+ *
+ * Default counts, and why: on this 2-core machine jobtrail runs about 450
+ * jobs/s end to end (every append is its own fsync'd SQLite transaction), and
+ * its RabbitMQ mode about 55 jobs/s one by one; Graphile's default about 120
+ * jobs/s one by one. At the issue's 50,000 jobs one round of every system
+ * takes over an hour, and three rounds half a day. The defaults, 5,000 jobs
+ * per section (1,000 at c=1; 10 s of latency load after 2 s of warm-up),
+ * make the whole run take about 25–30 minutes (more when the machine is busy:
+ * each run waits up to 10 s for it to be quiet). `--jobs 50000` (or
+ * BENCH_JOBS=50000) runs the issue's count. `--quick` is a smoke run: 1,000
+ * jobs, 3 s of latency load, 1 round.
+ *
+ * Figures: median (min–max) over the rounds; the table, then the ratios, and
+ * the same in JSON under bench/results/bench-<timestamp>.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { bullmqVersion, checkPostgres, checkRabbit, checkRedis, type ServiceCheck } from './support/services.js';
+import { parseBenchArgs, positiveInt } from './support/args.js';
+import { cell, num, table } from './support/format.js';
+import { machine, sourceState, writeResults } from './support/results.js';
+import { runInChild } from './support/runChild.js';
+import { spread, type Spread } from './support/stats.js';
+import { waitForQuiet } from './support/quiet.js';
+import type { Scenario } from './support/scenarios.js';
+import { SystemNames, type SystemDefinition, type SystemName } from './support/system.js';
+import { systems } from './systems/index.js';
+
+const usage = `npm run bench -- [options]
+
+  --jobs N              jobs per section (default 5000; env BENCH_JOBS)
+  --c1-jobs N           jobs of the backlog drained at concurrency 1 (default jobs/5)
+  --latency-rate N      offered load of the latency run, jobs/s (default 2000)
+  --latency-seconds N   length of the latency run after the warm-up (default 10)
+  --warmup-seconds N    warm-up of the latency run, not counted (default 2)
+  --runs N              rounds; every figure is the median of them (default 3)
+  --systems a,b         only these (${systems.map((s) => s.name).join(', ')})
+  --quick               smoke run: 1000 jobs, 3 s of latency load, 1 round
+  --no-wait-quiet       do not wait for the machine to be quiet before each run`;
+
+const args = parseBenchArgs(
+  {
+    jobs: { type: 'string' },
+    'c1-jobs': { type: 'string' },
+    'latency-rate': { type: 'string' },
+    'latency-seconds': { type: 'string' },
+    'warmup-seconds': { type: 'string' },
+    runs: { type: 'string' },
+    systems: { type: 'string' },
+    quick: { type: 'boolean' },
+    'no-wait-quiet': { type: 'boolean' },
+  },
+  usage,
+);
+
+const quick = args.quick === true;
+const jobs = positiveInt('--jobs', args.jobs ?? process.env['BENCH_JOBS'], quick ? 1000 : 5_000);
+const config = {
+  jobs,
+  c1Jobs: positiveInt('--c1-jobs', args['c1-jobs'], Math.max(100, Math.round(jobs / 5))),
+  latencyRate: positiveInt('--latency-rate', args['latency-rate'], 2000),
+  latencySeconds: positiveInt('--latency-seconds', args['latency-seconds'], quick ? 3 : 10),
+  warmupSeconds: positiveInt('--warmup-seconds', args['warmup-seconds'], quick ? 1 : 2),
+  runs: positiveInt('--runs', args.runs, quick ? 1 : 3),
+  quick,
+  batchSize: 1000,
+  /** A phase slower than this (jobs/s) is cut off: every run is bounded in time. */
+  slowestRate: 25,
+};
+
+/** The scenarios, and which figures each yields. */
+interface Plan {
+  readonly key: string;
+  readonly title: string;
+  readonly scenario: Scenario;
+}
+
+const plans: readonly Plan[] = [
+  { key: 'bulk', title: 'enqueue bulk, then drain at c=100', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'bulk', concurrency: 100 } },
+  { key: 'one', title: 'enqueue one by one, then drain at c=10', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'one', concurrency: 10 } },
+  { key: 'c1', title: 'drain at c=1', scenario: { kind: 'enqueueDrain', n: config.c1Jobs, enqueue: 'bulk', concurrency: 1 } },
+  { key: 'e2eBulk', title: 'end to end, bulk, c=100', scenario: { kind: 'e2e', n: config.jobs, enqueue: 'bulk', concurrency: 100 } },
+  { key: 'e2eOne', title: 'end to end, one by one, c=100', scenario: { kind: 'e2e', n: config.jobs, enqueue: 'one', concurrency: 100 } },
+  {
+    key: 'latency',
+    title: `latency at ${config.latencyRate}/s, c=100`,
+    scenario: {
+      kind: 'latency',
+      rate: config.latencyRate,
+      seconds: config.latencySeconds + config.warmupSeconds,
+      warmupSeconds: config.warmupSeconds,
+      concurrency: 100,
+    },
+  },
+];
+
+/** The figures of the table, in order: [key, label, unit, higher is better]. */
+const metrics = [
+  ['enqueueBulk', `enqueue bulk (batches of ${config.batchSize}), jobs/s`, 'rate'],
+  ['enqueueOne', 'enqueue one by one, jobs/s', 'rate'],
+  ['drainC1', `process a backlog at c=1 (${config.c1Jobs} jobs), jobs/s`, 'rate'],
+  ['drainC10', 'process a backlog at c=10, jobs/s', 'rate'],
+  ['drainC100', 'process a backlog at c=100, jobs/s', 'rate'],
+  ['e2eBulk', 'end to end c=100, bulk, jobs/s', 'rate'],
+  ['e2eOne', 'end to end c=100, one by one, jobs/s', 'rate'],
+  ['latP50', `latency p50 at ${config.latencyRate}/s, ms`, 'ms'],
+  ['latP90', 'latency p90, ms', 'ms'],
+  ['latP99', 'latency p99, ms', 'ms'],
+  ['latMax', 'latency max, ms', 'ms'],
+  ['latAchieved', 'latency run: completed, jobs/s', 'rate'],
+  ['rssE2eBulk', 'peak RSS, end to end bulk c=100, MB', 'mb'],
+  ['rssLatency', 'peak RSS, latency run, MB', 'mb'],
+  ['rssMax', 'peak RSS, any run, MB', 'mb'],
+] as const;
+type MetricKey = (typeof metrics)[number][0];
+
+const log = (line: string) => console.log(line);
+
+const main = async () => {
+  const started = Date.now();
+  const sourceAtStart = sourceState();
+  log(`jobtrail bench: ${config.jobs} jobs per section, ${config.c1Jobs} at c=1, latency ${config.latencySeconds} s at ${config.latencyRate}/s after ${config.warmupSeconds} s of warm-up, ${config.runs} round(s)${quick ? ' (quick)' : ''}`);
+
+  const checks: Record<'redis' | 'postgres' | 'rabbitmq', ServiceCheck> = {
+    redis: await checkRedis(),
+    postgres: await checkPostgres(),
+    rabbitmq: await checkRabbit(),
+  };
+  const only = args.systems?.split(',').map((s) => s.trim());
+  const skipped: Record<string, string> = {};
+  const active: SystemDefinition[] = [];
+  for (const system of systems) {
+    if (only && !only.includes(system.name)) continue;
+    const missing = system.needs.map((n) => checks[n]).find((c) => !c.ok);
+    if (missing) {
+      skipped[system.name] = missing.why ?? 'a service is missing';
+      log(`  SKIPPED ${system.label}: ${skipped[system.name]}`);
+    } else active.push(system);
+  }
+  if (active.length === 0) throw new Error('no system can run: see the reasons above');
+
+  const values = new Map<SystemName, Map<MetricKey, number[]>>();
+  const record = (system: SystemName, key: MetricKey, value: number | undefined) => {
+    if (value === undefined || !Number.isFinite(value)) return;
+    let bySystem = values.get(system);
+    if (!bySystem) values.set(system, (bySystem = new Map()));
+    bySystem.set(key, [...(bySystem.get(key) ?? []), value]);
+  };
+  const runs: unknown[] = [];
+  const failures: { system: string; scenario: string; round: number; error: string }[] = [];
+
+  for (let round = 1; round <= config.runs; round++) {
+    for (const plan of plans) {
+      for (const system of active) {
+        const quiet = args['no-wait-quiet'] === true ? undefined : await waitForQuiet({ maxWaitMs: 10_000, log });
+        const runId = randomBytes(4).toString('hex');
+        const n = plan.scenario.kind === 'latency' ? plan.scenario.rate * plan.scenario.seconds : plan.scenario.n;
+        const timeoutMs = 2 * (n / config.slowestRate) * 1000 + 120_000;
+        const t0 = Date.now();
+        const outcome = await runInChild({ system: system.name, runId, scenario: plan.scenario, slowestRate: config.slowestRate }, { timeoutMs });
+        const wall = ((Date.now() - t0) / 1000).toFixed(1);
+        if (!outcome.ok) {
+          failures.push({ system: system.name, scenario: plan.key, round, error: outcome.error });
+          log(`  round ${round} ${plan.title.padEnd(40)} ${system.label.padEnd(18)} FAILED (${wall} s): ${outcome.error.split('\n')[0]}`);
+          await system.cleanup(runId).catch((error: unknown) => log(`    cleanup of run ${runId} failed: ${(error as Error).message}`));
+          continue;
+        }
+        const r = outcome.result;
+        runs.push({ round, system: system.name, scenario: plan.key, runId, cpuBusyBefore: quiet?.busy, quiet: quiet?.quiet, ...outcome });
+        record(system.name, 'rssMax', outcome.peakRssMb);
+        let shown = '';
+        switch (plan.key) {
+          case 'bulk':
+            record(system.name, 'enqueueBulk', r.enqueueRate);
+            record(system.name, 'drainC100', r.drainRate);
+            shown = `enqueue ${num(r.enqueueRate ?? NaN)}/s, drain ${num(r.drainRate ?? NaN)}/s`;
+            break;
+          case 'one':
+            record(system.name, 'enqueueOne', r.enqueueRate);
+            record(system.name, 'drainC10', r.drainRate);
+            shown = `enqueue ${num(r.enqueueRate ?? NaN)}/s, drain ${num(r.drainRate ?? NaN)}/s`;
+            break;
+          case 'c1':
+            record(system.name, 'drainC1', r.drainRate);
+            shown = `drain ${num(r.drainRate ?? NaN)}/s`;
+            break;
+          case 'e2eBulk':
+            record(system.name, 'e2eBulk', r.e2eRate);
+            record(system.name, 'rssE2eBulk', outcome.peakRssMb);
+            shown = `${num(r.e2eRate ?? NaN)}/s`;
+            break;
+          case 'e2eOne':
+            record(system.name, 'e2eOne', r.e2eRate);
+            shown = `${num(r.e2eRate ?? NaN)}/s`;
+            break;
+          case 'latency': {
+            const l = r.latency;
+            if (l) {
+              record(system.name, 'latP50', l.p50);
+              record(system.name, 'latP90', l.p90);
+              record(system.name, 'latP99', l.p99);
+              record(system.name, 'latMax', l.max);
+              record(system.name, 'latAchieved', l.achievedRate);
+              shown = `p50 ${num(l.p50)} p99 ${num(l.p99)} max ${num(l.max)} ms, ${l.completed}/${l.scheduled} done at ${num(l.achievedRate)}/s`;
+            }
+            record(system.name, 'rssLatency', outcome.peakRssMb);
+            break;
+          }
+        }
+        const noisy = quiet && !quiet.quiet ? ' [noisy: the machine was busy]' : '';
+        log(`  round ${round} ${plan.title.padEnd(40)} ${system.label.padEnd(18)} ${shown}, peak RSS ${outcome.peakRssMb} MB (${wall} s)${noisy}`);
+      }
+    }
+  }
+
+  const summary: Record<string, Record<string, Spread | undefined>> = {};
+  for (const system of active) {
+    summary[system.name] = Object.fromEntries(metrics.map(([key]) => [key, spread(values.get(system.name)?.get(key) ?? [])]));
+  }
+  const get = (system: SystemName, key: MetricKey) => summary[system]?.[key];
+
+  log('');
+  log(`Figures: median (min–max) of ${config.runs} round(s); ${config.jobs} jobs per section.`);
+  log(
+    table(
+      ['', ...active.map((s) => s.label)],
+      metrics.map(([key, label]) => [label, ...active.map((s) => cell(get(s.name, key)))]),
+    ),
+  );
+  for (const [name, why] of Object.entries(skipped)) log(`${name}: skipped — ${why}`);
+
+  // Ratios of medians, measured in this one run.
+  const ratio = (a: Spread | undefined, b: Spread | undefined) => (a && b && b.median > 0 ? a.median / b.median : undefined);
+  const throughput = ['enqueueBulk', 'enqueueOne', 'drainC1', 'drainC10', 'drainC100', 'e2eBulk', 'e2eOne'] as const;
+  const peers = [SystemNames.bullmq, SystemNames.graphileDefault, SystemNames.graphileBatched] as const;
+  const bestPeer = (key: MetricKey): { name: string; spread: Spread } | undefined => {
+    let best: { name: string; spread: Spread } | undefined;
+    for (const p of peers) {
+      const s = get(p, key);
+      if (s && (!best || s.median > best.spread.median)) best = { name: p, spread: s };
+    }
+    return best;
+  };
+  const ratios: Record<string, Record<string, Record<string, number | undefined>>> = {};
+  const ratioRows: string[][] = [];
+  for (const jt of [SystemNames.jobtrailEmbedded, SystemNames.jobtrailRabbit]) {
+    if (!summary[jt]) continue;
+    ratios[jt] = {};
+    for (const key of throughput) {
+      const r = {
+        bullmq: ratio(get(jt, key), get(SystemNames.bullmq, key)),
+        graphileBatched: ratio(get(jt, key), get(SystemNames.graphileBatched, key)),
+        rawRabbitmq: ratio(get(jt, key), get(SystemNames.rawRabbit, key)),
+        bestPeer: ratio(get(jt, key), bestPeer(key)?.spread),
+      };
+      ratios[jt][key] = r;
+      const show = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(3)}×`);
+      ratioRows.push([`${jt} ${key}`, show(r.bullmq), show(r.graphileBatched), show(r.rawRabbitmq), `${show(r.bestPeer)} (${bestPeer(key)?.name ?? 'none'})`]);
+    }
+  }
+  log('');
+  log('Ratios of medians (jobtrail / other; > 1 means jobtrail is faster):');
+  log(table(['', '/ BullMQ', '/ Graphile batched', '/ raw RabbitMQ', '/ best peer'], ratioRows));
+
+  // The project's targets.
+  const targets: { target: string; value: string; met: boolean | undefined }[] = [];
+  const check = (target: string, value: number | undefined, threshold: number, fmt: (x: number) => string = (x) => `${x.toFixed(3)}×`) =>
+    targets.push({ target, value: value === undefined ? 'n/a' : fmt(value), met: value === undefined ? undefined : value >= threshold });
+  const rq = ratios[SystemNames.jobtrailRabbit];
+  const em = ratios[SystemNames.jobtrailEmbedded];
+  check('RabbitMQ mode, end to end bulk c=100 ≥ 1.0× BullMQ', rq?.['e2eBulk']?.['bullmq'], 1);
+  check('RabbitMQ mode, end to end bulk c=100 ≥ 0.6× raw RabbitMQ', rq?.['e2eBulk']?.['rawRabbitmq'], 0.6);
+  check('embedded mode, end to end bulk c=100 ≥ 1.0× best peer', em?.['e2eBulk']?.['bestPeer'], 1);
+  check('embedded mode, end to end one by one ≥ 1.0× best peer', em?.['e2eOne']?.['bestPeer'], 1);
+  check('RabbitMQ mode, end to end one by one ≥ 1.0× best peer', rq?.['e2eOne']?.['bestPeer'], 1);
+  const p99jt = get(SystemNames.jobtrailRabbit, 'latP99');
+  const p99bull = get(SystemNames.bullmq, 'latP99');
+  targets.push({
+    target: `RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`,
+    value: p99jt && p99bull ? `${num(p99jt.median)} ms vs ${num(p99bull.median)} + 2 ms` : `n/a (jobtrail ${p99jt ? `${num(p99jt.median)} ms` : 'n/a'}, BullMQ ${p99bull ? `${num(p99bull.median)} ms` : 'not measured'})`,
+    met: p99jt && p99bull ? p99jt.median <= p99bull.median + 2 : undefined,
+  });
+  log('');
+  log('Targets:');
+  log(table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.value, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'])));
+  if (failures.length > 0) {
+    log('');
+    log(`${failures.length} run(s) failed:`);
+    for (const f of failures) log(`  ${f.system} ${f.scenario} round ${f.round}: ${f.error.split('\n')[0]}`);
+  }
+
+  const path = writeResults('bench', {
+    kind: 'bench',
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    config,
+    machine: machine(),
+    source: { atStart: sourceAtStart, atEnd: sourceState() },
+    versions: { bullmq: bullmqVersion() },
+    services: checks,
+    skipped,
+    metrics: metrics.map(([key, label, unit]) => ({ key, label, unit })),
+    summary,
+    ratios,
+    targets,
+    failures,
+    runs,
+  });
+  log('');
+  log(`Written to ${path} (${Math.round((Date.now() - started) / 60_000)} min).`);
+};
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import type { Broker, Delivery, Disposition } from '../../src/broker/index.js';
+import type { EventStore } from '../../src/eventStore/index.js';
+
+/** What a counting proxy saw, by operation. */
+export type Counts = Record<string, number>;
+
+const bump = (counts: Counts, key: string, by = 1): void => {
+  counts[key] = (counts[key] ?? 0) + by;
+};
+
+/**
+ * Wraps an event store so that every call is counted (appends, events
+ * appended by type, stream reads, events read, readAll pages, subscriptions)
+ * and `onAppended` hears each successful append. Nothing else changes.
+ */
+export const countingStore = (
+  store: EventStore,
+  counts: Counts,
+  onAppended?: (types: readonly string[]) => void,
+): EventStore => ({
+  ...store,
+  kind: store.kind,
+  append: (stream, events, options) => {
+    const task = store.append(stream, events, options);
+    return async () => {
+      bump(counts, 'store.append');
+      bump(counts, 'store.append.events', events.length);
+      for (const e of events) bump(counts, `store.append.${e.type}`);
+      const r = await task();
+      if (r._tag === 'Right') onAppended?.(events.map((e) => e.type));
+      else bump(counts, `store.append.${r.left._tag}`);
+      return r;
+    };
+  },
+  readStream: (stream, options) => {
+    const task = store.readStream(stream, options);
+    return async () => {
+      bump(counts, 'store.readStream');
+      const r = await task();
+      if (r._tag === 'Right') bump(counts, 'store.readStream.events', r.right.length);
+      return r;
+    };
+  },
+  readAll: (options) => {
+    const task = store.readAll(options);
+    return async () => {
+      bump(counts, 'store.readAll');
+      const r = await task();
+      if (r._tag === 'Right') bump(counts, 'store.readAll.events', r.right.length);
+      return r;
+    };
+  },
+  subscribe: (options, handlers) => {
+    bump(counts, 'store.subscribe');
+    return store.subscribe(options, {
+      ...handlers,
+      onEvent: (event) => {
+        bump(counts, 'store.subscription.events');
+        return handlers.onEvent(event);
+      },
+    });
+  },
+  close: () => store.close(),
+});
+
+/** Wraps a broker so that publishes, deliveries and dispositions are counted. */
+export const countingBroker = (broker: Broker, counts: Counts): Broker => ({
+  ...broker,
+  kind: broker.kind,
+  publish: (queue, message) => {
+    const task = broker.publish(queue, message);
+    return async () => {
+      bump(counts, 'broker.publish');
+      bump(counts, 'broker.publish.bytes', message.body.length);
+      return task();
+    };
+  },
+  consume: (queue, handler, options) =>
+    broker.consume(
+      queue,
+      async (delivery: Delivery): Promise<Disposition> => {
+        bump(counts, 'broker.delivery');
+        if (delivery.redelivered) bump(counts, 'broker.delivery.redelivered');
+        const disposition = await handler(delivery);
+        bump(counts, `broker.settle.${disposition._tag}`);
+        return disposition;
+      },
+      options,
+    ),
+  close: () => broker.close(),
+});

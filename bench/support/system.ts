@@ -1,0 +1,55 @@
+/** What every system under test offers the scenarios (bench/support/scenarios.ts). */
+
+/** A no-op job: its number and when it was (or was scheduled to be) enqueued, wall-clock ms. */
+export interface BenchJob {
+  readonly i: number;
+  readonly t: number;
+}
+
+export interface WorkerHooks {
+  /** Called when the job's action starts (the system's own code has run, the user's is about to). */
+  readonly onStart: (job: BenchJob) => void;
+  /** Called once per job when the system has recorded its completion. */
+  readonly onCompleted: () => void;
+}
+
+export interface SystemUnderTest {
+  /** Enqueues a batch with the system's bulk API (jobtrail: concurrent `enqueue` calls, it has no bulk API). */
+  enqueueBatch(jobs: readonly BenchJob[]): Promise<void>;
+  /** Enqueues one job and resolves when the system accepted it. */
+  enqueueOne(job: BenchJob): Promise<void>;
+  /** Starts consuming at the concurrency the system was opened with. */
+  startWorker(hooks: WorkerHooks): Promise<void>;
+  /** Resolves once every completion reported by `onCompleted` is durably recorded (Graphile reports before its completion is committed). */
+  settle?(): Promise<void>;
+  /** What the system counted (appends, reads, publishes…), for the profile. */
+  counters?(): Record<string, number>;
+  /** Stops the worker, closes connections and deletes what this run created (queue, schema, file). */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly runId: string;
+  readonly concurrency: number;
+}
+
+export interface SystemDefinition {
+  /** Name in tables and JSON. */
+  readonly name: SystemName;
+  readonly label: string;
+  /** Which service it needs (checked before its runs). */
+  readonly needs: readonly ('redis' | 'postgres' | 'rabbitmq')[];
+  open(options: OpenOptions): Promise<SystemUnderTest>;
+  /** Deletes what a run created even if its process was killed. */
+  cleanup(runId: string): Promise<void>;
+}
+
+export const SystemNames = {
+  jobtrailEmbedded: 'jobtrail-embedded',
+  jobtrailRabbit: 'jobtrail-rabbitmq',
+  bullmq: 'bullmq',
+  graphileDefault: 'graphile-default',
+  graphileBatched: 'graphile-batched',
+  rawRabbit: 'raw-rabbitmq',
+} as const;
+export type SystemName = (typeof SystemNames)[keyof typeof SystemNames];

@@ -1,0 +1,109 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as amqp from 'amqplib';
+import { createEngine, defineWorker, type Engine } from '../../src/index.js';
+import { makeEventStore, type EmbeddedEventStore } from '../../src/eventStore/index.js';
+import { makeMemoryBroker, makeRabbitBroker, workQueueName, type Broker } from '../../src/broker/index.js';
+import { countingBroker, countingStore, type Counts } from '../support/counting.js';
+import { serviceUrls } from '../support/services.js';
+import { SystemNames, type BenchJob, type OpenOptions, type SystemDefinition, type SystemUnderTest, type WorkerHooks } from '../support/system.js';
+
+const workerName = 'bench-noop';
+const dirOf = (runId: string) => join(tmpdir(), `jobtrail-bench-${runId}`);
+/** The named queue of the run: the work queue is `jobtrail.work.bench-<runId>`. */
+const queueOf = (runId: string) => `bench-${runId}`;
+
+/**
+ * One engine per run that both enqueues and works, as an embedded
+ * application does (the in-process broker only reaches its own process).
+ * The store is a SQLite file (the embedded default), never `:memory:`.
+ * `recover: false`: recovery at `start` would dispatch the backlog a second
+ * time in the very process that just dispatched it; `acceptCommands: false`
+ * and no delay router, so that the run touches no queue but its own.
+ */
+const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency }: OpenOptions): Promise<SystemUnderTest> => {
+  const dir = dirOf(runId);
+  mkdirSync(dir, { recursive: true });
+  const counts: Counts = {};
+  let hooks: WorkerHooks | undefined;
+  const rawStore = await makeEventStore(`sqlite:${join(dir, 'events.db')}`);
+  // What-if of the profile (bench/profile.ts), never set by `npm run bench`: another SQLite durability level.
+  const whatIfSync = process.env['BENCH_WHATIF_SYNC'];
+  if (whatIfSync !== undefined && 'database' in rawStore) (rawStore as EmbeddedEventStore).database.pragma(`synchronous = ${whatIfSync}`);
+  const store = countingStore(rawStore, counts, (types) => {
+    for (const type of types) if (type === 'JobCompleted') hooks?.onCompleted();
+  });
+  let rawBroker: Broker;
+  try {
+    rawBroker =
+      mode === 'embedded'
+        ? makeMemoryBroker()
+        : await makeRabbitBroker({ url: serviceUrls.rabbitmq, delayRouter: false, onWarning: (m) => console.error(`[jobtrail broker] ${m}`) });
+  } catch (error) {
+    await rawStore.close();
+    throw error;
+  }
+  const broker = countingBroker(rawBroker, counts);
+  const worker = defineWorker<BenchJob>({
+    name: workerName,
+    queue: queueOf(runId),
+    concurrency,
+    action: async (job) => {
+      hooks?.onStart(job);
+      return undefined;
+    },
+  });
+  const engine: Engine = await createEngine({ store, broker, workers: [worker], recover: false, acceptCommands: false });
+  return {
+    enqueueBatch: async (jobs) => {
+      await Promise.all(jobs.map((job) => engine.enqueue(workerName, job)));
+    },
+    enqueueOne: async (job) => {
+      await engine.enqueue(workerName, job);
+    },
+    startWorker: async (h) => {
+      hooks = h;
+      await engine.start();
+    },
+    counters: () => ({ ...counts }),
+    close: async () => {
+      await engine.close({ gracePeriodMs: 5_000 });
+      await rawBroker.close();
+      await rawStore.close();
+      await cleanup(mode, runId);
+    },
+  };
+};
+
+const cleanup = async (mode: 'embedded' | 'rabbitmq', runId: string): Promise<void> => {
+  rmSync(dirOf(runId), { recursive: true, force: true });
+  if (mode !== 'rabbitmq') return;
+  const connection = await amqp.connect(serviceUrls.rabbitmq);
+  try {
+    for (const queue of [workQueueName(queueOf(runId)), `${workQueueName(queueOf(runId))}.dead`]) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.deleteQueue(queue).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+};
+
+export const jobtrailEmbedded: SystemDefinition = {
+  name: SystemNames.jobtrailEmbedded,
+  label: 'jobtrail embedded',
+  needs: [],
+  open: (options) => openJobtrail('embedded', options),
+  cleanup: (runId) => cleanup('embedded', runId),
+};
+
+export const jobtrailRabbit: SystemDefinition = {
+  name: SystemNames.jobtrailRabbit,
+  label: 'jobtrail RabbitMQ',
+  needs: ['rabbitmq'],
+  open: (options) => openJobtrail('rabbitmq', options),
+  cleanup: (runId) => cleanup('rabbitmq', runId),
+};
