@@ -69,3 +69,31 @@ export const runSubscription = (source: EventSource, handlers: SubscriptionHandl
     },
   };
 };
+
+/** The live subscriptions of one store, so that `close()` can stop them all. */
+export interface SubscriptionSet {
+  /** Runs a subscription (see `runSubscription`) and keeps it until it is stopped. */
+  run(source: EventSource, handlers: SubscriptionHandlers): Subscription;
+  /** Stops every subscription still running. */
+  stopAll(): Promise<void>;
+}
+
+export const makeSubscriptionSet = (): SubscriptionSet => {
+  const live = new Set<Subscription>();
+  return {
+    run: (source, handlers) => {
+      const subscription = runSubscription(source, handlers);
+      const handle: Subscription = {
+        stop: async () => {
+          live.delete(handle);
+          await subscription.stop();
+        },
+      };
+      live.add(handle);
+      return handle;
+    },
+    stopAll: async () => {
+      await Promise.all([...live].map((s) => s.stop()));
+    },
+  };
+};

@@ -20,7 +20,7 @@ import type {
   SubscriptionHandlers,
   WrongExpectedRevision,
 } from '../eventStore.js';
-import { runSubscription, type EventSource } from '../runSubscription.js';
+import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 
 /** Options of {@link makeEmbeddedEventStore}. */
 export interface EmbeddedEventStoreOptions {
@@ -395,7 +395,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     }
   };
 
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = makeSubscriptionSet();
 
   return {
     kind: 'sqlite',
@@ -436,20 +436,12 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       decodePosition(options.after);
-      const subscription = runSubscription(source(options), handlers);
-      const handle: Subscription = {
-        stop: async () => {
-          subscriptions.delete(handle);
-          await subscription.stop();
-        },
-      };
-      subscriptions.add(handle);
-      return handle;
+      return subscriptions.run(source(options), handlers);
     },
 
     close: () => {
       closing ??= (async () => {
-        await Promise.all([...subscriptions].map((s) => s.stop()));
+        await subscriptions.stopAll();
         closed = true;
         db.close();
       })();

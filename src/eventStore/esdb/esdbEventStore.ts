@@ -44,7 +44,7 @@ import type {
   SubscriptionHandlers,
   WrongExpectedRevision,
 } from '../eventStore.js';
-import { runSubscription, type EventSource } from '../runSubscription.js';
+import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 import { matchesStreamPrefix } from '../streamNames.js';
 
 /** Options of {@link makeEsdbEventStore}. */
@@ -311,7 +311,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
       }
     };
 
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = makeSubscriptionSet();
 
   return {
     kind: 'esdb',
@@ -385,20 +385,12 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
 
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       if (options.after !== undefined) decodePosition(options.after);
-      const subscription = runSubscription(sourceOf(options), handlers);
-      const handle: Subscription = {
-        stop: async () => {
-          subscriptions.delete(handle);
-          await subscription.stop();
-        },
-      };
-      subscriptions.add(handle);
-      return handle;
+      return subscriptions.run(sourceOf(options), handlers);
     },
 
     close: () => {
       closing ??= (async () => {
-        await Promise.all([...subscriptions].map((s) => s.stop()));
+        await subscriptions.stopAll();
         closed = true;
         await client.dispose();
       })();
