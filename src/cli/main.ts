@@ -166,6 +166,8 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
             io.out('look closer: npx jobtrail list --status errored · npx jobtrail show <jobId> · npx jobtrail history <jobId>');
             if (!dashboard) io.out('see it in the dashboard: npm start -- --dashboard (or npx jobtrail dashboard), then open http://127.0.0.1:7070');
             if (dashboard) {
+              // The projections fold asynchronously: let them take in the demo's last events first.
+              await engine.projections();
               io.out(`the dashboard keeps serving the demo's jobs at ${dashboard.url} — Ctrl-C stops`);
               await untilSignal();
             }
