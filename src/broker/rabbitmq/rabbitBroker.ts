@@ -107,6 +107,57 @@ const publishProperties = (message: OutgoingMessage, replyTo: string | undefined
   timestamp: Math.floor(Date.now() / 1000),
 });
 
+/**
+ * Keeps a channel attached (a consumer's, a reply channel's): attaches, waits
+ * for the channel to end, attaches again, backing off between failures, for as
+ * long as `running()`. The first attach gets `timeoutMs`: its failure aborts
+ * `stopSignal` and rejects `attached`; later failures are retried.
+ */
+const keepAttached = (o: {
+  readonly attach: (timeoutMs: number) => Promise<{ readonly ended: Promise<void> }>;
+  readonly running: () => boolean;
+  readonly stopSignal: AbortController;
+  readonly timeoutMs: number;
+  readonly minDelay: number;
+  readonly maxDelay: number;
+  readonly onRetry: (delay: number, err: unknown) => void;
+  readonly onEnded: () => void;
+}): { readonly attached: Promise<void>; readonly done: Promise<void> } => {
+  let done: Promise<void> = Promise.resolve();
+  const attached = new Promise<void>((resolveFirst, rejectFirst) => {
+    let first = true;
+    const loop = async (): Promise<void> => {
+      let delay = o.minDelay;
+      while (o.running()) {
+        let ended: Promise<void>;
+        try {
+          ({ ended } = await o.attach(first ? o.timeoutMs : Number.POSITIVE_INFINITY));
+        } catch (err) {
+          if (first) {
+            o.stopSignal.abort();
+            rejectFirst(err);
+            return;
+          }
+          if (!o.stopSignal.signal.aborted) o.onRetry(delay, err);
+          await sleep(delay, o.stopSignal.signal);
+          delay = Math.min(o.maxDelay, delay * 2);
+          continue;
+        }
+        if (first) {
+          first = false;
+          resolveFirst();
+        }
+        delay = o.minDelay;
+        await ended;
+        o.onEnded();
+        if (!o.stopSignal.signal.aborted) await sleep(o.minDelay, o.stopSignal.signal);
+      }
+    };
+    done = loop();
+  });
+  return { attached, done };
+};
+
 /** An AMQP channel-level refusal (403 access refused, 404 not found, 406 precondition failed): the same request will fail again. */
 const isRefusal = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -421,37 +472,17 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       return { ended };
     };
 
-    let first = true;
-    let loopDone: Promise<void> = Promise.resolve();
-    const attached = new Promise<void>((resolveFirst, rejectFirst) => {
-      const loop = async (): Promise<void> => {
-        let delay = minDelay;
-        while (!stopSignal.signal.aborted && stopping === undefined) {
-          let ended: Promise<void>;
-          try {
-            ({ ended } = await attach(first ? timeoutMs : Number.POSITIVE_INFINITY));
-          } catch (err) {
-            if (first) {
-              stopSignal.abort();
-              rejectFirst(err);
-              return;
-            }
-            if (!stopSignal.signal.aborted) onWarning(`consumer of "${queue}": could not resubscribe; retrying in ${delay} ms`, err);
-            await sleep(delay, stopSignal.signal);
-            delay = Math.min(maxDelay, delay * 2);
-            continue;
-          }
-          if (first) {
-            first = false;
-            resolveFirst();
-          }
-          delay = minDelay;
-          await ended;
-          current = undefined;
-          if (!stopSignal.signal.aborted) await sleep(minDelay, stopSignal.signal);
-        }
-      };
-      loopDone = loop();
+    const { attached, done: loopDone } = keepAttached({
+      attach,
+      running: () => !stopSignal.signal.aborted && stopping === undefined,
+      stopSignal,
+      timeoutMs,
+      minDelay,
+      maxDelay,
+      onRetry: (delay, err) => onWarning(`consumer of "${queue}": could not resubscribe; retrying in ${delay} ms`, err),
+      onEnded: () => {
+        current = undefined;
+      },
     });
 
     const consumer: Consumer = {
@@ -582,39 +613,20 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         return { ended: confirmed.closed };
       };
 
-      let loopDone: Promise<void> = Promise.resolve();
       let stopping: Promise<void> | undefined;
-      await new Promise<void>((resolveFirst, rejectFirst) => {
-        let first = true;
-        const loop = async (): Promise<void> => {
-          let delay = minDelay;
-          while (!stopSignal.signal.aborted) {
-            let ended: Promise<void>;
-            try {
-              ({ ended } = await attach(first ? timeoutMs : Number.POSITIVE_INFINITY));
-            } catch (err) {
-              if (first) {
-                stopSignal.abort();
-                rejectFirst(err);
-                return;
-              }
-              if (!stopSignal.signal.aborted) onWarning(`reply channel: could not reopen; retrying in ${delay} ms`, err);
-              await sleep(delay, stopSignal.signal);
-              delay = Math.min(maxDelay, delay * 2);
-              continue;
-            }
-            if (first) {
-              first = false;
-              resolveFirst();
-            }
-            delay = minDelay;
-            await ended;
-            current = undefined;
-            if (!stopSignal.signal.aborted) await sleep(minDelay, stopSignal.signal);
-          }
-        };
-        loopDone = loop();
-      }).catch((err: unknown) => {
+      const { attached, done: loopDone } = keepAttached({
+        attach,
+        running: () => !stopSignal.signal.aborted,
+        stopSignal,
+        timeoutMs,
+        minDelay,
+        maxDelay,
+        onRetry: (delay, err) => onWarning(`reply channel: could not reopen; retrying in ${delay} ms`, err),
+        onEnded: () => {
+          current = undefined;
+        },
+      });
+      await attached.catch((err: unknown) => {
         throw new Error(`openReplyChannel on ${connection.redactedUrl} failed: ${scrub(describe(err))}`, { cause: err });
       });
 
