@@ -1,4 +1,4 @@
-import { evolve, initialJobState, isJobView, type JobState, type JobView } from '../job/index.js';
+import { eventTime, evolve, initialJobState, isJobView, type JobState, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 
 const ms = (n: number): string => {
@@ -33,22 +33,6 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
       return `${e.data.reason ?? ''}${e.data.by ? ` by ${e.data.by}` : ''}`.trim();
-  }
-};
-
-/** The time an event happened, from its own data. */
-export const eventTime = (e: RecordedJobEvent['event']): string => {
-  switch (e.type) {
-    case 'JobEnqueued':
-      return e.data.enqueuedAt;
-    case 'JobStarted':
-      return e.data.startedAt;
-    case 'JobCompleted':
-      return e.data.completedAt;
-    case 'JobErrored':
-      return e.data.erroredAt;
-    default:
-      return e.data.at;
   }
 };
 

@@ -3,12 +3,12 @@ import { ConfigError, readEnvConfig, type EnvConfig } from '../config/index.js';
 import { createEngine, defaultBrokerUrl, defaultStoreUrl, JobNotFoundError, TransitionRejectedError, type Engine } from '../engine.js';
 import { EnqueueRejectedError } from '../conductor/index.js';
 import * as E from 'fp-ts/lib/Either.js';
-import { evolve, initialJobState, isFinal, IsoDate, JobStatuses, type JobState, type JobStatus } from '../job/index.js';
+import { eventTime, evolve, initialJobState, isFinal, IsoDate, JobStatuses, type JobState, type JobStatus } from '../job/index.js';
 import { demoWorkers, runDemo } from '../demo/index.js';
 import { InvalidWorkerError, loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { checkBinding, DashboardConfigError, followJob, runDashboard, type DashboardHandle } from '../dashboard/index.js';
-import { eventTime, formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
+import { formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
 import { projectionsDir } from '../projections/index.js';
 
 /** A failure the user can fix: printed without a stack, exit code 1 (2 for usage). */

@@ -1,6 +1,6 @@
-import type { JobView } from '../job/index.js';
+import { eventTime, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
-import { attemptOf, eventSummary, eventTime, formatDuration } from '../cli/format.js';
+import { attemptOf, eventSummary, formatDuration } from '../cli/format.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
 import { actionPath, jobEventsPath, jobPath } from './routes.js';

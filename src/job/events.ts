@@ -133,3 +133,21 @@ export const JobEventTypes = {
 
 /** True when `type` is one of the seven job event types. */
 export const isJobEventType = (type: string): type is JobEventType => Object.hasOwn(JobEventTypes, type);
+
+/** The time an event records as its own (`enqueuedAt`, `startedAt`, …, or `at`). */
+export const eventTime = (e: JobEvent): IsoDate => {
+  switch (e.type) {
+    case 'JobEnqueued':
+      return e.data.enqueuedAt;
+    case 'JobStarted':
+      return e.data.startedAt;
+    case 'JobCompleted':
+      return e.data.completedAt;
+    case 'JobErrored':
+      return e.data.erroredAt;
+    case 'JobProgressed':
+    case 'JobReset':
+    case 'JobCancelled':
+      return e.data.at;
+  }
+};

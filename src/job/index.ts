@@ -1,5 +1,6 @@
 export {
   ErrorInfo,
+  eventTime,
   IsoDate,
   isoDate,
   JobCancelled,
