@@ -10,6 +10,7 @@ import {
   jobStreamName,
   jobStreamPrefix,
   resetToInitialState,
+  type JobEvent,
   type JobState,
   type JobStatus,
   type JobView,
@@ -293,7 +294,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     return isJobView(loaded.state) ? loaded.state : undefined;
   };
 
-  const act = async (jobId: string, decide: (s: JobState) => E.Either<TransitionRejected, readonly import('./job/index.js').JobEvent[]>, by: string | undefined) => {
+  const act = async (jobId: string, decide: (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>, by: string | undefined) => {
     for (;;) {
       const loaded: LoadedJob = await unwrapRead(jobs.load(jobId));
       if (!isJobView(loaded.state)) throw new JobNotFoundError(jobId);
