@@ -59,6 +59,7 @@ const usage = `npm run bench -- [options]
   --warmup-seconds N    warm-up of the latency run, not counted (default 2)
   --runs N              rounds; every figure is the median of them (default 3)
   --systems a,b         only these (${systems.map((s) => s.name).join(', ')})
+  --scenarios a,b       only these (bulk, one, c1, e2eBulk, e2eOne, latency)
   --quick               smoke run: 1000 jobs, 3 s of latency load, 1 round
   --no-wait-quiet       do not wait for the machine to be quiet before each run`;
 
@@ -71,6 +72,7 @@ const args = parseBenchArgs(
     'warmup-seconds': { type: 'string' },
     runs: { type: 'string' },
     systems: { type: 'string' },
+    scenarios: { type: 'string' },
     quick: { type: 'boolean' },
     'no-wait-quiet': { type: 'boolean' },
   },
@@ -99,7 +101,7 @@ interface Plan {
   readonly scenario: Scenario;
 }
 
-const plans: readonly Plan[] = [
+const allPlans: readonly Plan[] = [
   { key: 'bulk', title: 'enqueue bulk, then drain at c=100', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'bulk', concurrency: 100 } },
   { key: 'one', title: 'enqueue one by one, then drain at c=10', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'one', concurrency: 10 } },
   { key: 'c1', title: 'drain at c=1', scenario: { kind: 'enqueueDrain', n: config.c1Jobs, enqueue: 'bulk', concurrency: 1 } },
@@ -117,6 +119,14 @@ const plans: readonly Plan[] = [
     },
   },
 ];
+
+const onlyScenarios = args.scenarios?.split(',').map((s) => s.trim());
+const unknownScenario = onlyScenarios?.find((key) => !allPlans.some((p) => p.key === key));
+if (unknownScenario !== undefined) {
+  console.error(`--scenarios: unknown scenario ${JSON.stringify(unknownScenario)}; known: ${allPlans.map((p) => p.key).join(', ')}`);
+  process.exit(2);
+}
+const plans = onlyScenarios ? allPlans.filter((p) => onlyScenarios.includes(p.key)) : allPlans;
 
 /** The figures of the table, in order: [key, label, unit, higher is better]. */
 const metrics = [
