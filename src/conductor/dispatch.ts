@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import {
@@ -13,7 +14,7 @@ import { Dispositions, type Broker, type Delivery, type Disposition } from '../b
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { LoadedJob, TransitionError } from '../jobStore/index.js';
 import type { Logger } from '../log/index.js';
-import { AbortReasons, EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
+import { EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
@@ -42,25 +43,48 @@ export const publishAttempt = async (
   return E.isRight(r) ? E.right(undefined) : E.left(r.left.message);
 };
 
-/** The set of attempts this process is running, so that stop and a lost connection can abort them. */
+/**
+ * The attempts this process is running, so that stop and a lost connection
+ * can abort them. They share one signal, which `abortAll` aborts and then
+ * replaces for the attempts that start later: one AbortController per
+ * engine, not one per job.
+ */
 export interface RunningAttempts {
-  add(controller: AbortController): () => void;
+  /** Counts an attempt in; its `signal` is aborted by the next `abortAll`; `leave` counts it out (once). */
+  enter(): { readonly signal: AbortSignal; leave(): void };
   abortAll(reason: string): void;
   readonly size: number;
 }
 
 export const makeRunningAttempts = (): RunningAttempts => {
-  const running = new Set<AbortController>();
+  const fresh = () => {
+    const c = new AbortController();
+    // Every running attempt listens to it: as many listeners as the concurrency, not a leak.
+    setMaxListeners(0, c.signal);
+    return c;
+  };
+  let controller = fresh();
+  let size = 0;
   return {
-    add: (c) => {
-      running.add(c);
-      return () => running.delete(c);
+    enter: () => {
+      size += 1;
+      let left = false;
+      return {
+        signal: controller.signal,
+        leave: () => {
+          if (left) return;
+          left = true;
+          size -= 1;
+        },
+      };
     },
     abortAll: (reason) => {
-      for (const c of running) c.abort(reason);
+      const aborted = controller;
+      controller = fresh();
+      aborted.abort(reason);
     },
     get size() {
-      return running.size;
+      return size;
     },
   };
 };
@@ -255,15 +279,16 @@ const runAttempt = async (
   // The delivery is already gone (its channel closed while the job was read): do not start
   // an attempt whose end could not be settled; the redelivery starts it instead.
   if (lost?.aborted) return Dispositions.requeue;
-  const controller = new AbortController();
-  const release = running.add(controller);
-  // The broker gave up this delivery (channel closed, stop gave up): stop the
-  // action and record nothing; whoever gets the redelivery records WorkerLost.
-  const onLost = () => controller.abort(AbortReasons.lost);
-  if (lost?.aborted) onLost();
-  else lost?.addEventListener('abort', onLost, { once: true });
+  const attempt = running.enter();
   try {
-    const outcome = await worker.execute(deps, { job: { ...job, state: s }, backgroundJobId, signal: controller.signal });
+    // A lost delivery (channel closed, stop gave up) stops the action and records
+    // nothing; whoever gets the redelivery records WorkerLost.
+    const outcome = await worker.execute(deps, {
+      job: { ...job, state: s },
+      backgroundJobId,
+      signal: attempt.signal,
+      ...(lost !== undefined ? { lost } : {}),
+    });
     switch (outcome._tag) {
       case 'Completed':
         return Dispositions.ack;
@@ -282,7 +307,6 @@ const runAttempt = async (
         return Dispositions.requeue;
     }
   } finally {
-    lost?.removeEventListener('abort', onLost);
-    release();
+    attempt.leave();
   }
 };

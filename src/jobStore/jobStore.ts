@@ -6,6 +6,7 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import {
   evolve,
   initialJobState,
+  isFinal,
   JobEvent,
   jobStreamName,
   type JobState,
@@ -91,16 +92,19 @@ export interface JobStore {
 /**
  * Makes the job repository. `engineVersion`, and `origin` (the writing
  * process's worker id) when given, go into every event's metadata. It
- * remembers the last `cacheSize` jobs it read or wrote (default 10 000).
+ * remembers the last `cacheSize` unfinished jobs it read or wrote (default
+ * 50 000, a few hundred bytes each): a job that has ended is forgotten, so
+ * the room goes to the backlog, whose dispatches the cache saves a read each.
  */
 export const makeJobStore = (
   store: EventStore,
   options: { readonly engineVersion: string; readonly origin?: string; readonly cacheSize?: number },
 ): JobStore => {
-  const cacheSize = options.cacheSize ?? 10_000;
+  const cacheSize = options.cacheSize ?? 50_000;
   const recent = new Map<string, LoadedJob>();
   const remember = (job: LoadedJob): LoadedJob => {
     recent.delete(job.jobId);
+    if (isFinal(job.state)) return job;
     recent.set(job.jobId, job);
     if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
     return job;
@@ -145,25 +149,22 @@ export const makeJobStore = (
       ...(options.origin !== undefined ? { origin: options.origin } : {}),
       ...(causation.by !== undefined ? { by: causation.by } : {}),
     };
-    return pipe(
-      store.append(
-        jobStreamName(job.jobId),
-        events.map((e) => ({ id: randomUUID(), type: e.type, data: JobEvent.encode(e).data, metadata })),
-        { expectedRevision: job.revision },
-      ),
-      TE.bimap(
-        (error) => {
-          if (error._tag === 'WrongExpectedRevision') recent.delete(job.jobId);
-          return error;
-        },
-        (r): LoadedJob =>
-          remember({
-            jobId: job.jobId,
-            state: events.reduce(evolve, job.state),
-            revision: r.nextExpectedRevision,
-          }),
-      ),
+    const appending = store.append(
+      jobStreamName(job.jobId),
+      events.map((e) => ({ id: randomUUID(), type: e.type, data: JobEvent.encode(e).data, metadata })),
+      { expectedRevision: job.revision },
     );
+    // The hot path of every transition: a plain continuation, not a pipe of TaskEither combinators.
+    return () =>
+      appending().then((r): E.Either<AppendError, LoadedJob> => {
+        if (E.isLeft(r)) {
+          if (r.left._tag === 'WrongExpectedRevision') recent.delete(job.jobId);
+          return r;
+        }
+        let state = job.state;
+        for (const e of events) state = evolve(state, e);
+        return E.right(remember({ jobId: job.jobId, state, revision: r.right.nextExpectedRevision }));
+      });
   };
 
   return {
@@ -171,10 +172,9 @@ export const makeJobStore = (
     cached: (jobId) => recent.get(jobId),
     history,
     append,
-    transition: (job, decide, causation) =>
-      pipe(
-        TE.fromEither(decide(job.state)),
-        TE.chainW((events) => append(job, events, causation)),
-      ),
+    transition: (job, decide, causation) => {
+      const decided = decide(job.state);
+      return E.isLeft(decided) ? TE.left(decided.left) : append(job, decided.right, causation);
+    },
   };
 };

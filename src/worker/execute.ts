@@ -47,6 +47,8 @@ export interface AttemptInput {
   readonly backgroundJobId: string;
   /** Aborted by the engine with an `AbortReason`. */
   readonly signal: AbortSignal;
+  /** The delivery's: aborted when the broker gave the delivery up; the attempt is then aborted as `lost`. */
+  readonly lost?: AbortSignal;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -157,8 +159,13 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
 
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(input.signal.reason);
+  const onLost = () => controller.abort(AbortReasons.lost);
   if (input.signal.aborted) onOuterAbort();
-  else input.signal.addEventListener('abort', onOuterAbort, { once: true });
+  else if (input.lost?.aborted === true) onLost();
+  else {
+    input.signal.addEventListener('abort', onOuterAbort, { once: true });
+    input.lost?.addEventListener('abort', onLost, { once: true });
+  }
 
   const ctx: JobContext = {
     jobId: input.job.jobId,
@@ -203,6 +210,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   });
   clearTimeout(timer);
   input.signal.removeEventListener('abort', onOuterAbort);
+  input.lost?.removeEventListener('abort', onLost);
   // A late result of an action that was timed out or aborted is never recorded.
   if (ended.kind !== 'aborted' && ended.kind !== 'timeout' && !controller.signal.aborted) controller.abort('settled');
 
