@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import {
@@ -31,7 +32,6 @@ interface StoredMessage {
 
 interface InFlight {
   readonly message: StoredMessage;
-  readonly lost: AbortController;
   /** Settled by the handler, or given up by `stop`: later outcomes are ignored. */
   done: boolean;
   promise: Promise<void>;
@@ -43,6 +43,11 @@ interface ConsumerState {
   readonly prefetch: number;
   readonly deadLetterQueue: string;
   readonly inFlight: Set<InFlight>;
+  /**
+   * The `lost` signal of all its deliveries (one controller per consumer, not
+   * per message): aborted when `stop` gives up the deliveries still unsettled.
+   */
+  readonly lost: AbortController;
   active: boolean;
   stopping: Promise<void> | undefined;
 }
@@ -154,9 +159,9 @@ export const makeMemoryBroker = (): Broker => {
   };
 
   const deliver = (c: ConsumerState, message: StoredMessage): void => {
-    const flight: InFlight = { message, lost: new AbortController(), done: false, promise: Promise.resolve() };
+    const flight: InFlight = { message, done: false, promise: Promise.resolve() };
     c.inFlight.add(flight);
-    const delivery = toDelivery(c.queue.name, message, flight.lost.signal);
+    const delivery = toDelivery(c.queue.name, message, c.lost.signal);
     flight.promise = Promise.resolve()
       .then(() => c.handler(delivery))
       .then(
@@ -222,10 +227,10 @@ export const makeMemoryBroker = (): Broker => {
         clearTimeout(timer);
       }
       // What the handlers did not settle in time goes back, as RabbitMQ does when a channel closes.
+      if (c.inFlight.size > 0) c.lost.abort();
       for (const flight of [...c.inFlight]) {
         flight.done = true;
         c.inFlight.delete(flight);
-        flight.lost.abort();
         enqueue(c.queue, { ...flight.message, redelivered: true });
       }
       const i = c.queue.consumers.indexOf(c);
@@ -273,9 +278,12 @@ export const makeMemoryBroker = (): Broker => {
         prefetch,
         deadLetterQueue: options.deadLetterQueue ?? deadLetterQueueName(queue),
         inFlight: new Set(),
+        lost: new AbortController(),
         active: true,
         stopping: undefined,
       };
+      // Every running delivery's attempt listens to it: as many listeners as the prefetch, not a leak.
+      setMaxListeners(0, c.lost.signal);
       q.consumers.push(c);
       schedule(q);
       return { stop: (stopOptions) => stopConsumer(c, stopOptions) };
