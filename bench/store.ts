@@ -2,7 +2,11 @@
  * `npm run bench:store`: the embedded (SQLite file) event store alone.
  *
  * - append rate: single events, one per append (one transaction each), into
- *   new `job-<uuid v7>` streams;
+ *   new `job-<uuid v7>` streams, and the latency of those commits (p50, p99,
+ *   max): each is synced to disk (`synchronous=FULL`), so they are the floor
+ *   of one-by-one enqueues and of enqueue-to-start latency;
+ * - the disk itself: 4 KiB written and `fdatasync`ed in place, as many times
+ *   as there are single appends (p50, p99, max): what no commit can beat;
  * - append rate: batches of 100 events per append;
  * - the batches the engine really makes: one event per append, three appends
  *   per job (JobEnqueued at no_stream, JobStarted at 0, JobCompleted at 1),
@@ -22,7 +26,7 @@
  * The JSON goes to bench/results/store-<timestamp>.json.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -116,6 +120,8 @@ const writeJobs = async (store: EmbeddedEventStore, jobs: number, ids: () => str
 };
 
 const rate = (count: number, ms: number) => count / (ms / 1000);
+/** The `q` quantile of ascending `sorted` (nearest rank). */
+const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
 
 type Figure = { readonly key: string; readonly label: string; readonly values: number[]; note?: string };
 const figures: Figure[] = [];
@@ -126,6 +132,12 @@ const figure = (key: string, label: string): Figure => {
 };
 
 const singles = figure('appendSingle', 'append, 1 event per append (own transaction), events/s');
+const commitP50 = figure('commitP50', 'latency of those appends (a commit synced to disk), p50, ms');
+const commitP99 = figure('commitP99', 'latency of those appends, p99, ms');
+const commitMax = figure('commitMax', 'latency of those appends, max, ms');
+const syncP50 = figure('fdatasyncP50', 'the disk: write 4 KiB + fdatasync, p50, ms');
+const syncP99 = figure('fdatasyncP99', 'the disk: write 4 KiB + fdatasync, p99, ms');
+const syncMax = figure('fdatasyncMax', 'the disk: write 4 KiB + fdatasync, max, ms');
 const batches = figure('appendBatch100', 'append, batches of 100 events, events/s');
 const engineV7 = figure('engineAppends', 'engine pattern: 3 appends of 1 event per job (v7 ids), appends/s');
 const engineJobs = figure('engineJobs', 'engine pattern, jobs/s (3 appends each)');
@@ -152,12 +164,40 @@ const main = async () => {
 
   for (let run = 1; run <= config.runs; run++) {
     await withStore(async (store) => {
+      const latencies = new Float64Array(config.appends);
       const t0 = now();
       for (let i = 0; i < config.appends; i++) {
+        const t = now();
         await mustAppend(store, `job-${uuidv7()}`, [{ id: randomUUID(), type: 'JobEnqueued', data: { i }, metadata: metadata('x') }], 'no_stream');
+        latencies[i] = now() - t;
       }
       singles.values.push(rate(config.appends, now() - t0));
+      const sorted = latencies.sort();
+      commitP50.values.push(quantile(sorted, 0.5));
+      commitP99.values.push(quantile(sorted, 0.99));
+      commitMax.values.push(sorted[sorted.length - 1] ?? NaN);
     });
+    {
+      const dir = mkdtempSync(join(tmpdir(), 'jobtrail-bench-disk-'));
+      const fd = openSync(join(dir, 'sync.bin'), 'w');
+      try {
+        const page = Buffer.alloc(4096, 1);
+        const latencies = new Float64Array(config.appends);
+        for (let i = 0; i < config.appends; i++) {
+          const t = now();
+          writeSync(fd, page, 0, page.length, (i % 256) * page.length);
+          fdatasyncSync(fd);
+          latencies[i] = now() - t;
+        }
+        const sorted = latencies.sort();
+        syncP50.values.push(quantile(sorted, 0.5));
+        syncP99.values.push(quantile(sorted, 0.99));
+        syncMax.values.push(sorted[sorted.length - 1] ?? NaN);
+      } finally {
+        closeSync(fd);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
     await withStore(async (store) => {
       const n = Math.max(1, Math.round(config.appends / 100));
       const t0 = now();
