@@ -476,9 +476,12 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   let watcher: { stop(): Promise<void> } | undefined;
   const watchOtherWriters = (head: { after?: string }) => {
     watcher = store.subscribe(
-      { streamPrefix: jobStreamPrefix, ...head },
+      // Only other processes' jobs matter here: the SQLite store then skips this process's own commits
+      // without reading them back (a large share of the CPU otherwise).
+      { streamPrefix: jobStreamPrefix, ...head, skipOwnAppends: true },
       {
         onEvent: async (e) => {
+          // Still needed: other stores deliver our own events, and so does SQLite for what was appended before the subscription started.
           if (e.metadata['origin'] === workerId) return;
           if (e.type !== 'JobEnqueued' && !(e.type === 'JobReset' && (e.data as { reason?: string }).reason === 'manual')) return;
           const id = jobIdOfStream(e.streamId);

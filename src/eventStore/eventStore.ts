@@ -88,6 +88,15 @@ export interface SubscribeOptions {
   readonly after?: Position;
   /** Only streams whose name starts with this text. Default: every stream, system streams excluded. */
   readonly streamPrefix?: string;
+  /**
+   * A hint for a subscriber that only wants other writers' events: events
+   * appended through this same store instance after the subscription started
+   * *may* be left out (the SQLite store skips its own commits without reading
+   * them back). An adapter that cannot tell whose events they are
+   * (EventStoreDB) delivers them, so the subscriber must still tolerate its
+   * own events. Default: false (every event is delivered).
+   */
+  readonly skipOwnAppends?: boolean;
 }
 
 export interface SubscriptionHandlers {

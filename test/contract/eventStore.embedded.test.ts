@@ -14,6 +14,7 @@ import {
   type StoreUnavailable,
 } from '../../src/eventStore/index.js';
 import { anEvent, failsWith, left, right, sleep, someEvents, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
+import { observeFor } from '../support/waitFor.js';
 import { eventStoreContract } from './eventStoreContract.js';
 
 const temporaryDirectories: string[] = [];
@@ -80,6 +81,141 @@ test('an append in the same process reaches a subscriber at once, without waitin
   await right(store.append(`${prefix}.x`, [anEvent()], { expectedRevision: 'no_stream' }));
   await waitFor('the live event', () => seen.length === 1, 1000);
   await subscription.stop();
+});
+
+/** Resolves with `promise`, or fails the test when it takes longer than `ms`. */
+const within = async <A>(what: string, ms: number, promise: Promise<A>): Promise<A> => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+const ids = (events: readonly { readonly id: string }[]): string[] => events.map((e) => e.id);
+
+test('skipOwnAppends: a subscription sees the other store’s appends in order and none of its own, commits interleaved A, B, A, B…', async () => {
+  const path = join(temporaryDirectory(), 'skip-interleaved.db');
+  const a = open(path, { pollIntervalMs: 20 });
+  const b = open(path, { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  const skipping: RecordedEvent[] = [];
+  const everything: RecordedEvent[] = [];
+  const errors: unknown[] = [];
+  const subSkipping = a.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, { onEvent: (e) => void skipping.push(e), onError: (e) => void errors.push(e) });
+  const subEverything = a.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void everything.push(e), onError: (e) => void errors.push(e) });
+  const fromA: string[] = [];
+  const fromB: string[] = [];
+  for (let i = 0; i < 20; i += 1) {
+    const ownBatch = someEvents(1 + (i % 3));
+    await right(a.append(`${prefix}.a${i}`, ownBatch, { expectedRevision: 'no_stream' }));
+    fromA.push(...ids(ownBatch));
+    const otherBatch = someEvents(1 + (i % 2));
+    await right(b.append(`${prefix}.b${i}`, otherBatch, { expectedRevision: 'no_stream' }));
+    fromB.push(...ids(otherBatch));
+  }
+  // Positions only grow: once B's last event has arrived, every earlier event has had its turn.
+  const all = ids(await right(a.readAll({ streamPrefix: prefix })));
+  await waitFor('B’s last event on the skipping subscription', () => skipping.at(-1)?.id === fromB.at(-1), 5000);
+  await waitFor('every event on the other subscription', () => everything.length === all.length, 5000);
+  await Promise.all([subSkipping.stop(), subEverything.stop()]);
+  assert.equal(ids(skipping), fromB, 'B’s events, in order, and nothing of A’s');
+  assert.equal(ids(everything), all, 'without the hint: everything, in order');
+  assert.equal(all.length, fromA.length + fromB.length);
+  assert.equal(errors, []);
+});
+
+test('skipOwnAppends: a group commit of many own appends, pages of the other store’s events between own commits, and a retry of the other’s append', async () => {
+  const path = join(temporaryDirectory(), 'skip-group.db');
+  const a = open(path, { pollIntervalMs: 20 });
+  const b = open(path, { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  const skipping: RecordedEvent[] = [];
+  const everything: RecordedEvent[] = [];
+  let release!: () => void;
+  const writesDone = new Promise<void>((done) => (release = done));
+  // The first event's handler waits for every write, so that own commits pile up while the subscription is behind.
+  const subSkipping = a.subscribe(
+    { streamPrefix: prefix, skipOwnAppends: true },
+    {
+      onEvent: async (e) => {
+        skipping.push(e);
+        if (skipping.length === 1) await writesDone;
+      },
+    },
+  );
+  const subEverything = a.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void everything.push(e) });
+  const fromB: string[] = [];
+  const appendB = async (stream: string, count: number) => {
+    const events = someEvents(count);
+    await right(b.append(`${prefix}.${stream}`, events, { expectedRevision: 'any' }));
+    fromB.push(...ids(events));
+    return events;
+  };
+  await appendB('first', 1);
+  await waitFor('the first event to be held', () => skipping.length === 1, 5000);
+
+  // 60 appends in one turn of the event loop: one write transaction, 60 contiguous own ranges.
+  await Promise.all(Array.from({ length: 60 }, (_, i) => right(a.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))));
+  await right(a.append(`${prefix}.big`, someEvents(700), { expectedRevision: 'no_stream' }));
+  // More of B's events than a page, between two own commits.
+  await appendB('many', 1200);
+  await right(a.append(`${prefix}.after-many`, someEvents(3), { expectedRevision: 'no_stream' }));
+  // A retries B's append (same ids, same expected revision): nothing is inserted, so nothing of B's is skipped.
+  const retried = await appendB('retried', 2);
+  const retry = await right(a.append(`${prefix}.retried`, retried, { expectedRevision: 'any' }));
+  assert.is(retry.nextExpectedRevision, 1);
+  assert.is((await left(a.append(`${prefix}.retried`, [anEvent()], { expectedRevision: 'no_stream' })))._tag, 'WrongExpectedRevision');
+  await right(a.append(`${prefix}.last-own`, someEvents(1), { expectedRevision: 'no_stream' }));
+  await appendB('last', 1);
+  release();
+
+  const all = ids(await right(a.readAll({ streamPrefix: prefix })));
+  await waitFor('B’s last event on the skipping subscription', () => skipping.at(-1)?.id === fromB.at(-1), 10_000);
+  await waitFor('every event on the other subscription', () => everything.length === all.length, 10_000);
+  await Promise.all([subSkipping.stop(), subEverything.stop()]);
+  assert.equal(ids(skipping), fromB, 'B’s events, in order, and nothing of A’s');
+  assert.equal(ids(everything), all);
+  assert.is(all.length, fromB.length + 60 * 2 + 700 + 3 + 1);
+});
+
+test('skipOwnAppends in memory: nothing of the store’s own appends arrives, and stop does not hang', async () => {
+  const store = open(':memory:');
+  const prefix = uniqueStream();
+  const skipping: RecordedEvent[] = [];
+  const everything: RecordedEvent[] = [];
+  const subSkipping = store.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, { onEvent: (e) => void skipping.push(e) });
+  const subEverything = store.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void everything.push(e) });
+  await right(store.append(`${prefix}.one`, someEvents(3), { expectedRevision: 'no_stream' }));
+  await Promise.all(Array.from({ length: 10 }, (_, i) => right(store.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))));
+  await right(store.append(`${prefix}.big`, someEvents(600), { expectedRevision: 'no_stream' }));
+  await waitFor('every event on the other subscription', () => everything.length === 3 + 20 + 600, 5000);
+  await observeFor(100);
+  assert.is(skipping.length, 0);
+  await within('stopping the skipping subscription', 1000, subSkipping.stop());
+  await subEverything.stop();
+});
+
+test('skipOwnAppends: own appends made before the subscription are still delivered (only later commits are skipped)', async () => {
+  const store = open(join(temporaryDirectory(), 'skip-before.db'), { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  const before = someEvents(2);
+  await right(store.append(`${prefix}.before`, before, { expectedRevision: 'no_stream' }));
+  const skipping: RecordedEvent[] = [];
+  const subscription = store.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, { onEvent: (e) => void skipping.push(e) });
+  await waitFor('the earlier events', () => skipping.length === 2, 5000);
+  await right(store.append(`${prefix}.later`, someEvents(2), { expectedRevision: 'no_stream' }));
+  const other = open(store.database.name, { pollIntervalMs: 20 });
+  const fromOther = anEvent();
+  await right(other.append(`${prefix}.other`, [fromOther], { expectedRevision: 'no_stream' }));
+  await waitFor('the other store’s event', () => skipping.length === 3, 5000);
+  await subscription.stop();
+  assert.equal(ids(skipping), [...ids(before), fromOther.id]);
 });
 
 test('a write lock held by another connection longer than the busy timeout is StoreUnavailable, not a throw', async () => {

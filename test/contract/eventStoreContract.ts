@@ -454,6 +454,25 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     assert.equal(ids(systemOnly.events), [s.id]);
   });
 
+  test('subscribe: skipOwnAppends is only a hint: what it delivers is in global order, and a subscriber without it still gets everything', async () => {
+    const prefix = uniqueStream();
+    const hinted = collector();
+    const plain = collector();
+    const skipping = store.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, hinted);
+    const everything = store.subscribe({ streamPrefix: prefix }, plain);
+    const events = someEvents(5);
+    await right(append(`${prefix}.a`, events.slice(0, 2), 'no_stream'));
+    await Promise.all([right(append(`${prefix}.b`, events.slice(2, 4), 'no_stream')), right(append(`${prefix}.c`, events.slice(4), 'no_stream'))]);
+    await waitFor('every event without the hint', () => plain.events.length >= events.length);
+    await sleep(200);
+    await Promise.all([skipping.stop(), everything.stop()]);
+    const all = ids(await right(store.readAll({ streamPrefix: prefix })));
+    assert.equal(ids(plain.events), all);
+    const delivered = ids(hinted.events);
+    assert.equal(delivered, all.filter((id) => delivered.includes(id)), 'a subsequence of the log, without repeats');
+    assert.equal([...hinted.errors, ...plain.errors], []);
+  });
+
   test('subscribe: a long catch-up with synchronous handlers lets timers run', async () => {
     const prefix = uniqueStream();
     const total = 3000;

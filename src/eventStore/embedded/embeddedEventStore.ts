@@ -91,6 +91,8 @@ const eventColumns = 'e.position, s.name, e.revision, e.event_id, e.type, e.data
 const pageSize = 500;
 /** The position before every event. */
 const startPosition = '0';
+/** An upper bound of reads above every position (positions have at most 15 digits). */
+const noBound = Number.MAX_SAFE_INTEGER;
 
 const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
 const transientCodes = /^SQLITE_(BUSY|LOCKED)/;
@@ -114,6 +116,58 @@ const decodePosition = (position: string | undefined): number => {
   }
   return Number(position);
 };
+
+/** Ascending, disjoint ranges of positions, `from` to `to` inclusive: added at the back, dropped from the front. */
+interface PositionRanges {
+  /** Adds a range above every range held; one that starts right after the last is merged into it. */
+  add(from: number, to: number): void;
+  /** Drops the ranges that start at or before `after + 1` and returns `after` moved past them. */
+  skip(after: number): number;
+  /** Where the first range held starts, or `undefined` when none is. */
+  nextStart(): number | undefined;
+}
+
+const makePositionRanges = (): PositionRanges => {
+  // from0, to0, from1, to1, …; the ranges before `head` are dropped.
+  let bounds: number[] = [];
+  let head = 0;
+  return {
+    add: (from, to) => {
+      const last = bounds.length - 1;
+      if (last > head && bounds[last] === from - 1) bounds[last] = to;
+      else bounds.push(from, to);
+    },
+    skip: (after) => {
+      let passed = after;
+      while (head < bounds.length && (bounds[head] as number) <= passed + 1) {
+        passed = Math.max(passed, bounds[head + 1] as number);
+        head += 2;
+      }
+      if (head === bounds.length) {
+        bounds = [];
+        head = 0;
+      } else if (head >= 1024 && head * 2 >= bounds.length) {
+        bounds = bounds.slice(head);
+        head = 0;
+      }
+      return passed;
+    },
+    nextStart: () => (head < bounds.length ? bounds[head] : undefined),
+  };
+};
+
+/** A live subscription with `skipOwnAppends`: the store's own commits it has not passed yet. */
+interface OwnAppendsSkipper {
+  /** The position the subscription has read or skipped up to. */
+  readonly passed: () => number;
+  readonly own: PositionRanges;
+}
+
+/** An append's outcome inside the write transaction, with the positions it inserted (none for a retry or an empty batch). */
+interface Written {
+  readonly result: AppendResult;
+  readonly inserted?: { readonly from: number; readonly to: number };
+}
 
 const toRecordedEvent = (row: EventRow): RecordedEvent => ({
   streamId: row.name,
@@ -147,7 +201,9 @@ const wrongExpectedRevision = (
  *
  * Several processes may share one file (WAL mode and a busy timeout); a
  * subscription sees other processes' appends by polling, and its own
- * process's appends at once. Throws when the file cannot be opened.
+ * process's appends at once, or not at all with `skipOwnAppends`: it then
+ * jumps over this store's commits without reading them. Throws when the file
+ * cannot be opened.
  */
 export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): EmbeddedEventStore => {
   const { path, busyTimeoutMs = 5000, pollIntervalMs = 100 } = options;
@@ -185,16 +241,16 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
      WHERE s.name = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
   );
   // CROSS JOIN makes SQLite walk the events in position order and look each stream up by key.
-  const selectAllUser = db.prepare<[number, number], EventRow>(
+  const selectAllUser = db.prepare<[number, number, number], EventRow>(
     `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
-     WHERE e.position > ? AND substr(s.name, 1, 1) <> '$' ORDER BY e.position LIMIT ?`,
+     WHERE e.position > ? AND e.position < ? AND substr(s.name, 1, 1) <> '$' ORDER BY e.position LIMIT ?`,
   );
-  const selectAllPrefixed = db.prepare<{ after: number; prefix: string; limit: number }, EventRow>(
+  const selectAllPrefixed = db.prepare<{ after: number; before: number; prefix: string; limit: number }, EventRow>(
     `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
-     WHERE e.position > @after AND substr(s.name, 1, length(@prefix)) = @prefix ORDER BY e.position LIMIT @limit`,
+     WHERE e.position > @after AND e.position < @before AND substr(s.name, 1, length(@prefix)) = @prefix ORDER BY e.position LIMIT @limit`,
   );
 
-  const write = (stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): AppendResult => {
+  const write = (stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): Written => {
     const first = (row?.revision ?? -1) + 1;
     const last = first + events.length - 1;
     let key: number;
@@ -205,6 +261,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       key = Number(insertStream.run(stream, last).lastInsertRowid);
     }
     const created = Date.now();
+    let from = 0;
     let position = 0;
     for (let i = 0; i < events.length; i += 1) {
       const event = events[i] as CheckedEvent;
@@ -213,24 +270,27 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       const metadata = event.metadata === undefined ? null : JSON.stringify(event.metadata);
       const info = insertEvent.run(key, first + i, uuidBytes(event.id), event.type, data, metadata, event.isJson ? 1 : 0, created);
       position = info.lastInsertRowid as number;
+      if (i === 0) from = position;
     }
-    return { nextExpectedRevision: last, position: String(position) };
+    // Under the write lock each rowid is the largest so far plus one: the batch took from..position, nothing else.
+    return { result: { nextExpectedRevision: last, position: String(position) }, inserted: { from, to: position } };
   };
 
   // EventStoreDB's commit check (its IndexWriter.CheckCommit), run inside one write transaction.
   const appendInTransaction = db.transaction(
-    (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, AppendResult> => {
+    (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, Written> => {
       const row = selectStream.get(stream);
       const current = row?.revision ?? -1;
       const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
-      const at = (revision: number, position: number) => E.right({ nextExpectedRevision: revision, position: String(position) });
+      const at = (revision: number, position: number): E.Either<never, Written> =>
+        E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
 
       if (events.length === 0) {
         const matches =
           expected === 'any' ||
           (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
         if (!matches) return conflict();
-        return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : E.right({ nextExpectedRevision: -1, position: startPosition });
+        return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : at(-1, Number(startPosition));
       }
 
       if (expected === 'any' || expected === 'stream_exists') {
@@ -286,17 +346,18 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     }
   };
 
-  const readPage = (after: number, limit: number, prefix: string | undefined): readonly RecordedEvent[] =>
+  /** Events strictly between `after` and `before`, in position order. */
+  const readPage = (after: number, before: number, limit: number, prefix: string | undefined): readonly RecordedEvent[] =>
     (prefix === undefined || prefix === ''
-      ? selectAllUser.all(after, limit)
-      : selectAllPrefixed.all({ after, prefix, limit })
+      ? selectAllUser.all(after, before, limit)
+      : selectAllPrefixed.all({ after, before, prefix, limit })
     ).map(toRecordedEvent);
 
   const waiters = new Set<() => void>();
   const notify = (): void => {
     for (const wake of [...waiters]) wake();
   };
-  const waitForChange = (signal: AbortSignal, poll: boolean): Promise<void> =>
+  const waitForChange = (signal: AbortSignal, options: { readonly poll: boolean; readonly wakeOnOwnAppends: boolean }): Promise<void> =>
     new Promise((done) => {
       let timer: NodeJS.Timeout | undefined;
       const wake = () => {
@@ -306,40 +367,56 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         done();
       };
       if (signal.aborted) return wake();
-      waiters.add(wake);
+      if (options.wakeOnOwnAppends) waiters.add(wake);
       signal.addEventListener('abort', wake);
-      if (poll) timer = setTimeout(wake, pollIntervalMs);
+      if (options.poll) timer = setTimeout(wake, pollIntervalMs);
     });
+
+  const skippers = new Set<OwnAppendsSkipper>();
 
   const source =
     (options: SubscribeOptions): EventSource =>
     async function* (signal) {
       let after = decodePosition(options.after);
-      while (!signal.aborted) {
-        if (closed) throw unavailable('subscribe');
-        let page: readonly RecordedEvent[];
-        let transientFailure = false;
-        try {
-          page = readPage(after, pageSize, options.streamPrefix);
-        } catch (e) {
-          if (!isSqliteError(e) || !unavailableCodes.test(e.code)) throw e;
-          if (!transientCodes.test(e.code)) throw unavailable('subscribe', e);
-          page = [];
-          transientFailure = true;
+      // With skipOwnAppends, flush records each of this store's commits here as it succeeds; the reads
+      // jump over them and read only the gaps between them, which hold the other connections' events.
+      const skipper: OwnAppendsSkipper | undefined =
+        options.skipOwnAppends === true ? { passed: () => after, own: makePositionRanges() } : undefined;
+      if (skipper) skippers.add(skipper);
+      try {
+        while (!signal.aborted) {
+          if (closed) throw unavailable('subscribe');
+          if (skipper) after = skipper.own.skip(after);
+          const before = skipper?.own.nextStart() ?? noBound;
+          let page: readonly RecordedEvent[];
+          try {
+            page = readPage(after, before, pageSize, options.streamPrefix);
+          } catch (e) {
+            if (!isSqliteError(e) || !unavailableCodes.test(e.code)) throw e;
+            if (!transientCodes.test(e.code)) throw unavailable('subscribe', e);
+            await waitForChange(signal, { poll: true, wakeOnOwnAppends: !skipper });
+            continue;
+          }
+          if (page.length === 0 && before === noBound) {
+            // Other processes' appends are seen only by polling; this process's appends wake the wait at once,
+            // unless the subscription skips them (in memory, where no other process writes, it waits for stop).
+            await waitForChange(signal, { poll: !inMemory, wakeOnOwnAppends: !skipper });
+            continue;
+          }
+          for (const event of page) {
+            if (signal.aborted) return;
+            yield event;
+            after = Number(event.position);
+          }
+          // Every position below an own commit was taken before it, under the write lock: the gap up to
+          // `before` is final, and a page shorter than the limit has read it to its end.
+          if (page.length < pageSize && before !== noBound) after = before - 1;
+          // Reads and synchronous handlers settle in microtasks only: let timers and I/O run between pages,
+          // or a long catch-up would starve the process (broker heartbeats included).
+          await setImmediate();
         }
-        if (page.length === 0) {
-          // Other processes' appends are seen only by polling; this process's appends wake the wait at once.
-          await waitForChange(signal, !inMemory || transientFailure);
-          continue;
-        }
-        for (const event of page) {
-          if (signal.aborted) return;
-          yield event;
-          after = Number(event.position);
-        }
-        // Reads and synchronous handlers settle in microtasks only: let timers and I/O run between pages,
-        // or a long catch-up would starve the process (broker heartbeats included).
-        await setImmediate();
+      } finally {
+        if (skipper) skippers.delete(skipper);
       }
     };
 
@@ -354,7 +431,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     readonly resolve: (result: E.Either<AppendError, AppendResult>) => void;
     readonly reject: (defect: unknown) => void;
   }
-  type Settled = { readonly ok: E.Either<WrongExpectedRevision, AppendResult> } | { readonly defect: unknown };
+  type Settled = { readonly ok: E.Either<WrongExpectedRevision, Written> } | { readonly defect: unknown };
   let pending: PendingAppend[] = [];
   let flushScheduled = false;
   const commitBatch = db.transaction((batch: readonly PendingAppend[]): Settled[] =>
@@ -374,6 +451,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       const batch = pending.slice(0, maxAppendsPerCommit);
       pending = pending.slice(batch.length);
       let outcome: E.Either<StoreUnavailable, Settled[]>;
+      // Inside a transaction someone else opened on the connection, "committing" only releases a savepoint:
+      // the positions are not final until that transaction commits, so no subscription may skip them.
+      const committing = !closed && !db.inTransaction;
       try {
         outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () => commitBatch.immediate(batch));
       } catch (defect) {
@@ -385,11 +465,17 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         continue;
       }
       let appended = false;
+      const skipping = committing && skippers.size > 0;
       outcome.right.forEach((settled, i) => {
         const p = batch[i]!;
         if ('defect' in settled) return p.reject(settled.defect);
-        if (E.isRight(settled.ok) && p.events.length > 0) appended = true;
-        p.resolve(settled.ok);
+        if (E.isLeft(settled.ok)) return p.resolve(settled.ok);
+        const { result, inserted } = settled.ok.right;
+        if (p.events.length > 0) appended = true;
+        // Committed, and no subscription can read between the commit and this line: a skipping one
+        // learns of these positions before it could see them.
+        if (skipping && inserted) for (const s of skippers) if (inserted.to > s.passed()) s.own.add(inserted.from, inserted.to);
+        p.resolve(E.right(result));
       });
       if (appended) notify();
     }
@@ -425,7 +511,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     readAll: (options: ReadAllOptions = {}) => {
       const after = decodePosition(options.after);
       checkCount('maxCount', options.maxCount);
-      return async () => guarded('read all', () => readPage(after, options.maxCount ?? -1, options.streamPrefix));
+      return async () => guarded('read all', () => readPage(after, noBound, options.maxCount ?? -1, options.streamPrefix));
     },
 
     headPosition: () => async () =>
