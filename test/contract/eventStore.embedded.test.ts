@@ -72,6 +72,59 @@ test('two stores on one file: each sees the other through readStream, conflicts 
   await Promise.all([subA.stop(), subB.stop()]);
 });
 
+test('two stores on one file taking turns on the same streams: each append is checked against the other’s latest revision', async () => {
+  // Each store remembers the revisions it wrote; the other's commits must make it forget them.
+  const path = join(temporaryDirectory(), 'turns.db');
+  const a = open(path);
+  const b = open(path);
+  const streams = [`${uniqueStream()}.1`, `${uniqueStream()}.2`];
+  for (const stream of streams) await right(a.append(stream, [anEvent()], { expectedRevision: 'no_stream' }));
+  for (let revision = 0; revision < 6; revision += 1) {
+    const [writer, other] = revision % 2 === 0 ? [b, a] : [a, b];
+    for (const stream of streams) {
+      // Behind by one: a conflict that names the true revision.
+      if (revision > 0) {
+        const conflict = await left(other.append(stream, [anEvent()], { expectedRevision: revision - 1 }));
+        assert.equal(conflict, { ...conflict, _tag: 'WrongExpectedRevision', actual: revision });
+      }
+      const r = await right(writer.append(stream, [anEvent()], { expectedRevision: revision }));
+      assert.is(r.nextExpectedRevision, revision + 1);
+    }
+  }
+  for (const stream of streams) {
+    assert.equal((await right(a.readStream(stream))).map((e) => e.revision), [0, 1, 2, 3, 4, 5, 6]);
+  }
+});
+
+test('an append that throws inside a group commit fails alone; the others of its batch are committed', async () => {
+  const store = open(join(temporaryDirectory(), 'defect.db'));
+  const prefix = uniqueStream();
+  await right(store.append(`${prefix}.seed`, [anEvent()], { expectedRevision: 'no_stream' }));
+  // A trigger makes the insert of one stream's event fail, as a defect would, in the middle of a batch.
+  store.database.exec(`CREATE TEMP TRIGGER refuse_bad BEFORE INSERT ON es_events
+    WHEN (SELECT name FROM es_streams WHERE stream_key = NEW.stream_key) = '${prefix}.bad'
+    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+  try {
+    const outcomes = await Promise.allSettled([
+      store.append(`${prefix}.a`, [anEvent()], { expectedRevision: 'no_stream' })(),
+      store.append(`${prefix}.bad`, [anEvent()], { expectedRevision: 'no_stream' })(),
+      store.append(`${prefix}.seed`, [anEvent()], { expectedRevision: 0 })(),
+      store.append(`${prefix}.b`, [anEvent()], { expectedRevision: 'no_stream' })(),
+    ]);
+    assert.equal(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /refused by the test/);
+  } finally {
+    store.database.exec('DROP TRIGGER refuse_bad');
+  }
+  assert.is((await right(store.readStream(`${prefix}.a`))).length, 1);
+  assert.is((await right(store.readStream(`${prefix}.seed`))).length, 2);
+  assert.is((await right(store.readStream(`${prefix}.b`))).length, 1);
+  assert.is((await right(store.readStream(`${prefix}.bad`))).length, 0);
+  // The stream that failed can still be created, and the others go on from the revisions they reached.
+  await right(store.append(`${prefix}.bad`, [anEvent()], { expectedRevision: 'no_stream' }));
+  assert.is((await right(store.append(`${prefix}.seed`, [anEvent()], { expectedRevision: 1 }))).nextExpectedRevision, 2);
+});
+
 test('an append in the same process reaches a subscriber at once, without waiting for the poll', async () => {
   const store = open(join(temporaryDirectory(), 'live.db'), { pollIntervalMs: 60_000 });
   const prefix = uniqueStream();

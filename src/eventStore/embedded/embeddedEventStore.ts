@@ -260,6 +260,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     } else {
       key = Number(insertStream.run(stream, last).lastInsertRowid);
     }
+    rememberStream(stream, { stream_key: key, revision: last });
     const created = Date.now();
     let from = 0;
     let position = 0;
@@ -276,10 +277,31 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     return { result: { nextExpectedRevision: last, position: String(position) }, inserted: { from, to: position } };
   };
 
+  // The streams this connection last read or wrote, with their revision. Exact while no other
+  // connection has committed since (SQLite's data_version tells), checked at the start of each
+  // group commit, under the write lock; dropped whenever a transaction of ours rolls back.
+  const streamCache = new Map<string, StreamRow>();
+  const maxCachedStreams = 100_000;
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  let seenDataVersion: number | undefined;
+  let cacheValid = false;
+  const streamRow = (stream: string): StreamRow | undefined => {
+    if (!cacheValid) return selectStream.get(stream);
+    const cached = streamCache.get(stream);
+    if (cached !== undefined) return cached;
+    const row = selectStream.get(stream);
+    if (row !== undefined) rememberStream(stream, row);
+    return row;
+  };
+  const rememberStream = (stream: string, row: StreamRow): void => {
+    if (!cacheValid) return;
+    if (streamCache.size >= maxCachedStreams) streamCache.clear();
+    streamCache.set(stream, row);
+  };
+
   // EventStoreDB's commit check (its IndexWriter.CheckCommit), run inside one write transaction.
-  const appendInTransaction = db.transaction(
-    (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, Written> => {
-      const row = selectStream.get(stream);
+  const appendChecked = (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, Written> => {
+      const row = streamRow(stream);
       const current = row?.revision ?? -1;
       const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
       const at = (revision: number, position: number): E.Either<never, Written> =>
@@ -318,8 +340,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         position = stored.position;
       }
       return at(revision, position);
-    },
-  );
+  };
+  /** The same, in a savepoint of its own: its partial writes are undone when it throws. */
+  const appendInSavepoint = db.transaction(appendChecked);
 
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -422,8 +445,10 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
   // Group commit: the appends asked for in one turn of the event loop (by many
   // jobs at once) share one write transaction and one sync to disk. Each keeps
-  // its own expected-revision check, in order, inside a savepoint of its own, so
-  // one append's conflict or defect leaves the others as they would be alone.
+  // its own expected-revision check, in order, so one append's conflict leaves
+  // the others as they would be alone. An append that throws (a defect) rolls
+  // the whole batch back, which is then made again with a savepoint per append,
+  // so that the defect fails that append alone.
   interface PendingAppend {
     readonly stream: string;
     readonly events: readonly CheckedEvent[];
@@ -434,10 +459,26 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   type Settled = { readonly ok: E.Either<WrongExpectedRevision, Written> } | { readonly defect: unknown };
   let pending: PendingAppend[] = [];
   let flushScheduled = false;
-  const commitBatch = db.transaction((batch: readonly PendingAppend[]): Settled[] =>
+  class AppendDefect extends Error {}
+  const commitFast = db.transaction((batch: readonly PendingAppend[]): Settled[] => {
+    // Under the write lock now: nobody else can commit until this transaction ends.
+    const version = dataVersion.get() as number;
+    if (version !== seenDataVersion) streamCache.clear();
+    seenDataVersion = version;
+    cacheValid = true;
+    return batch.map((p): Settled => {
+      try {
+        return { ok: appendChecked(p.stream, p.events, p.expected) };
+      } catch (e) {
+        if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
+        throw new AppendDefect('an append of the batch threw', { cause: e });
+      }
+    });
+  });
+  const commitSafe = db.transaction((batch: readonly PendingAppend[]): Settled[] =>
     batch.map((p): Settled => {
       try {
-        return { ok: appendInTransaction(p.stream, p.events, p.expected) };
+        return { ok: appendInSavepoint(p.stream, p.events, p.expected) };
       } catch (e) {
         // The disk or the lock failing fails the whole transaction; anything else is this append's defect.
         if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
@@ -445,6 +486,26 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       }
     }),
   );
+  const commitBatch = (batch: readonly PendingAppend[], committing: boolean): Settled[] => {
+    // Inside a transaction someone else opened on the connection, nothing is final: no cache.
+    if (!committing) return runUncached(() => commitSafe.immediate(batch));
+    try {
+      return commitFast.immediate(batch);
+    } catch (e) {
+      // Rolled back: what the cache learnt in it is not true.
+      streamCache.clear();
+      cacheValid = false;
+      if (!(e instanceof AppendDefect)) throw e;
+      return runUncached(() => commitSafe.immediate(batch));
+    } finally {
+      cacheValid = false;
+    }
+  };
+  const runUncached = <A>(f: () => A): A => {
+    streamCache.clear();
+    cacheValid = false;
+    return f();
+  };
   const flush = (): void => {
     flushScheduled = false;
     while (pending.length > 0) {
@@ -455,7 +516,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       // the positions are not final until that transaction commits, so no subscription may skip them.
       const committing = !closed && !db.inTransaction;
       try {
-        outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () => commitBatch.immediate(batch));
+        outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () => commitBatch(batch, committing));
       } catch (defect) {
         for (const p of batch) p.reject(defect);
         continue;
