@@ -54,7 +54,9 @@ interface ConsumerState {
 
 interface QueueState {
   readonly name: string;
-  readonly ready: StoredMessage[];
+  /** The messages waiting, in order, from `head` on (taking one moves `head`: no shift of a long array). */
+  ready: StoredMessage[];
+  head: number;
   readonly consumers: ConsumerState[];
   /** Index of the consumer to try first: consumers share a queue round-robin. */
   next: number;
@@ -97,7 +99,7 @@ export const makeMemoryBroker = (): Broker => {
   const queueOf = (name: string): QueueState => {
     let q = queues.get(name);
     if (q === undefined) {
-      q = { name, ready: [], consumers: [], next: 0, scheduled: false };
+      q = { name, ready: [], head: 0, consumers: [], next: 0, scheduled: false };
       queues.set(name, q);
     }
     return q;
@@ -114,8 +116,9 @@ export const makeMemoryBroker = (): Broker => {
 
   const enqueue = (q: QueueState, message: StoredMessage): void => {
     let i = q.ready.length;
-    while (i > 0 && (q.ready[i - 1] as StoredMessage).seq > message.seq) i -= 1;
-    q.ready.splice(i, 0, message);
+    while (i > q.head && (q.ready[i - 1] as StoredMessage).seq > message.seq) i -= 1;
+    if (i === q.ready.length) q.ready.push(message);
+    else q.ready.splice(i, 0, message);
     schedule(q);
   };
 
@@ -141,8 +144,21 @@ export const makeMemoryBroker = (): Broker => {
     lost,
   });
 
+  const take = (q: QueueState): StoredMessage => {
+    const message = q.ready[q.head] as StoredMessage;
+    q.head += 1;
+    if (q.head === q.ready.length) {
+      q.ready = [];
+      q.head = 0;
+    } else if (q.head >= 1024 && q.head * 2 >= q.ready.length) {
+      q.ready = q.ready.slice(q.head);
+      q.head = 0;
+    }
+    return message;
+  };
+
   const dispatch = (q: QueueState): void => {
-    while (q.ready.length > 0 && !closed) {
+    while (q.head < q.ready.length && !closed) {
       const n = q.consumers.length;
       let chosen: ConsumerState | undefined;
       for (let i = 0; i < n; i += 1) {
@@ -154,7 +170,7 @@ export const makeMemoryBroker = (): Broker => {
         }
       }
       if (chosen === undefined) return;
-      deliver(chosen, q.ready.shift() as StoredMessage);
+      deliver(chosen, take(q));
     }
   };
 
