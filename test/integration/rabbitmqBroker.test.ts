@@ -323,4 +323,93 @@ test('a delayed message survives the broker being closed: a new broker instance 
   assert.ok(at - sentAt >= 2_500, `delivered ${2_500 - (at - sentAt)} ms early`);
 });
 
+test('acks sent together never take along a delivery whose handler has not decided: only that one comes back', async (ctx) => {
+  const broker = await open(ctx, { delayRouter: false });
+  const q = queue(ctx);
+  const count = 20;
+  const got: Delivery[] = [];
+  const releases = new Map<string, () => void>();
+  const hold = (id: string): Promise<void> =>
+    new Promise<void>((resolve) => {
+      releases.set(id, resolve);
+      ctx.releases.push(resolve);
+    });
+  let requeued = false;
+  // Published before consuming, so that they arrive together and their handlers decide in the same turns.
+  for (let i = 0; i < count; i += 1) await expectRight(broker.publish(q, { body: body(i), messageId: `m${i}` }));
+  const consumer = await broker.consume(
+    q,
+    async (d) => {
+      got.push(d);
+      // m0 and m1 (the lowest delivery tags) wait for the test, m5 waits for ever, m3 is requeued once.
+      if (d.messageId === 'm0' || d.messageId === 'm1' || d.messageId === 'm5') await hold(d.messageId);
+      if (d.messageId === 'm3' && !requeued) {
+        requeued = true;
+        return Dispositions.requeue;
+      }
+      return Dispositions.ack;
+    },
+    { prefetch: count },
+  );
+  await waitFor(() => got.length === count + 1, 5_000, 'every delivery, and m3 once more');
+  await observeFor(100);
+  // Released in the same turn: their acks go together while m5, a higher tag, is still undecided.
+  releases.get('m0')?.();
+  releases.get('m1')?.();
+  await observeFor(200);
+  const m5 = got.find((d) => d.messageId === 'm5');
+  await consumer.stop({ graceMs: 0 });
+  assert.is(m5?.lost?.aborted, true, 'the given-up delivery is flagged lost');
+
+  const raw = await openRawChannel();
+  try {
+    await waitFor(async () => (await raw.channel.checkQueue(q)).messageCount >= 1, 5_000, 'the given-up delivery to be back in the queue');
+    await observeFor(200);
+    const left: Array<[unknown, boolean]> = [];
+    for (;;) {
+      const m = await raw.channel.get(q, { noAck: true });
+      if (m === false) break;
+      left.push([m.properties.messageId, m.fields.redelivered]);
+    }
+    assert.equal(left, [['m5', true]], 'only the delivery whose handler never decided is back');
+  } finally {
+    await raw.close();
+  }
+});
+
+test('a publish RabbitMQ does not confirm in time fails at its own deadline; publishing goes on once confirms flow again', async (ctx) => {
+  const proxy = await startRabbitProxy();
+  ctx.proxies.push(proxy);
+  const broker = await open(ctx, { url: proxy.url(), timeoutMs: 1_000, delayRouter: false });
+  const q = queue(ctx);
+  await expectRight(broker.publish(q, { body: body('before'), messageId: 'before' }));
+
+  proxy.stall(true);
+  const outcomes = await Promise.all(
+    [0, 300, 600].map(async (lag) => {
+      await observeFor(lag);
+      const started = Date.now();
+      const result = await broker.publish(q, { body: body(lag), messageId: `stalled-${lag}` })();
+      return { lag, result, waited: Date.now() - started };
+    }),
+  );
+  proxy.stall(false);
+  for (const { lag, result, waited } of outcomes) {
+    assert.ok(E.isLeft(result) && /did not confirm within 1000 ms/.test(result.left.message), `${lag}: ${JSON.stringify(result)}`);
+    assert.ok(waited >= 990 && waited < 2_000, `the publish started at +${lag} ms failed after ${waited} ms`);
+  }
+
+  await expectRight(broker.publish(q, { body: body('after'), messageId: 'after' }));
+  // Unconfirmed is not lost: RabbitMQ did take these, and their late confirms disturb nothing.
+  const { got, stop } = await collect(broker, q);
+  await waitFor(() => got.length === 5, 5_000, 'all five messages');
+  await observeFor(100);
+  await stop();
+  assert.equal(
+    got.map(([d]) => d.messageId),
+    ['before', 'stalled-0', 'stalled-300', 'stalled-600', 'after'],
+  );
+  assert.ok(!ctx.warnings.some((w) => /publishing: RabbitMQ closed the channel/.test(w)), ctx.warnings.join('\n'));
+});
+
 test.run();

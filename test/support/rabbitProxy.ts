@@ -12,6 +12,8 @@ export interface RabbitProxy {
   drop(): void;
   /** While true, new connections are closed as soon as they open. */
   refuse(refusing: boolean): void;
+  /** While true, nothing RabbitMQ sends reaches the client (confirms and deliveries wait; nothing is lost). */
+  stall(stalling: boolean): void;
   /** How many connections were proxied so far. */
   connections(): number;
   close(): Promise<void>;
@@ -20,7 +22,9 @@ export interface RabbitProxy {
 /** Starts a proxy on a free local port to `upstreamHost:upstreamPort` (default 127.0.0.1:5672). */
 export const startRabbitProxy = async (upstreamHost = '127.0.0.1', upstreamPort = 5672): Promise<RabbitProxy> => {
   const sockets = new Set<net.Socket>();
+  const upstreams = new Map<net.Socket, net.Socket>();
   let refusing = false;
+  let stalling = false;
   let count = 0;
   const server = net.createServer((client) => {
     if (refusing) {
@@ -36,11 +40,13 @@ export const startRabbitProxy = async (upstreamHost = '127.0.0.1', upstreamPort 
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      upstreams.delete(upstream);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstreams.set(upstream, client);
+    if (!stalling) upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -52,6 +58,18 @@ export const startRabbitProxy = async (upstreamHost = '127.0.0.1', upstreamPort 
     },
     refuse: (value) => {
       refusing = value;
+    },
+    stall: (value) => {
+      if (value === stalling) return;
+      stalling = value;
+      for (const [upstream, client] of upstreams) {
+        if (value) {
+          upstream.unpipe(client);
+          upstream.pause();
+        } else {
+          upstream.pipe(client);
+        }
+      }
     },
     connections: () => count,
     close: async () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel, ConsumeMessage, Options } from 'amqplib';
+import { setMaxListeners } from 'node:events';
+import type { Channel, ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
 import * as E from 'fp-ts/lib/Either.js';
 import {
+  Dispositions,
   errorHeader,
   errorHeaderValue,
   type Broker,
@@ -79,16 +81,27 @@ export const queueDeclaration = (queue: string): Options.AssertQueue => {
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
+const noHeaders: Headers = Object.freeze({});
+
+/** The scalar headers of a received message (one shared empty object when it has none). */
+const scalarHeaders = (raw: MessagePropertyHeaders | undefined): Headers => {
+  if (raw === undefined) return noHeaders;
+  let headers: Record<string, string | number | boolean> | undefined;
+  for (const k in raw) {
+    const v: unknown = raw[k];
+    if (Object.hasOwn(raw, k) && isScalar(v)) (headers ??= {})[k] = v;
+  }
+  return headers ?? noHeaders;
+};
+
 const toDelivery = (queue: string, msg: ConsumeMessage, lost: AbortSignal): Delivery => {
   const p = msg.properties;
-  const headers: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(p.headers ?? {})) if (isScalar(v)) headers[k] = v;
   return {
     queue,
     body: msg.content,
     messageId: typeof p.messageId === 'string' ? p.messageId : undefined,
     redelivered: msg.fields.redelivered,
-    headers: headers as Headers,
+    headers: scalarHeaders(p.headers),
     correlationId: typeof p.correlationId === 'string' ? p.correlationId : undefined,
     replyTo: typeof p.replyTo === 'string' ? p.replyTo : undefined,
     contentType: typeof p.contentType === 'string' ? p.contentType : undefined,
@@ -96,11 +109,12 @@ const toDelivery = (queue: string, msg: ConsumeMessage, lost: AbortSignal): Deli
   };
 };
 
-const publishProperties = (message: OutgoingMessage, replyTo: string | undefined, persistent: boolean): Options.Publish => ({
+// amqplib sends no `headers` as an empty table, the same bytes as `{}`.
+const publishProperties = (message: OutgoingMessage, replyTo: string | undefined, persistent: boolean, mandatory: boolean): Options.Publish => ({
   persistent,
-  mandatory: true,
+  mandatory,
   messageId: message.messageId ?? randomUUID(),
-  headers: { ...(message.headers ?? {}) },
+  headers: message.headers === undefined ? undefined : { ...message.headers },
   correlationId: message.correlationId,
   replyTo,
   contentType: message.contentType ?? 'application/json',
@@ -190,29 +204,74 @@ const beforeDeadline = async <A>(deadline: number, work: Promise<A>, describeTim
   }
 };
 
+/** Where publishes get their channel. */
+interface ChannelSource<C> {
+  /** The channel if it is open on the current connection, without waiting. */
+  ready(): C | undefined;
+  /** The channel, waiting for the connection and opening it if need be, until `deadline`. */
+  get(deadline: number): Promise<C>;
+}
+
 /** One channel per connection, opened on first use and reopened when it closed. */
 const makeChannelSlot = <C extends { readonly generation: number; isOpen(): boolean }>(
   connection: RabbitConnection,
   open: (live: LiveConnection) => Promise<C>,
-): ((deadline: number) => Promise<C>) => {
+): ChannelSource<C> => {
   let current: C | undefined;
   let opening: Promise<C> | undefined;
-  return async (deadline) => {
-    const live = await connection.waitForLive(remaining(deadline));
-    if (current !== undefined && current.isOpen() && current.generation === live.generation) return current;
-    opening ??= open(live)
-      .then((c) => (current = c))
-      .finally(() => {
-        opening = undefined;
-      });
-    return beforeDeadline(deadline, opening, () => 'opening a channel took too long');
+  return {
+    ready: () => {
+      const live = connection.current();
+      return live !== undefined && current !== undefined && current.isOpen() && current.generation === live.generation ? current : undefined;
+    },
+    get: async (deadline) => {
+      const live = await connection.waitForLive(remaining(deadline));
+      if (current !== undefined && current.isOpen() && current.generation === live.generation) return current;
+      opening ??= open(live)
+        .then((c) => (current = c))
+        .finally(() => {
+          opening = undefined;
+        });
+      return beforeDeadline(deadline, opening, () => 'opening a channel took too long');
+    },
   };
+};
+
+/**
+ * How many deliveries of a channel share one `lost` signal. Creating an
+ * AbortSignal costs Node 20 several microseconds, as much as the rest of a
+ * delivery's handling in this adapter; sharing one among a few deliveries of
+ * the same channel keeps `Delivery.lost` true to its word (the channel's
+ * close, or `stop` giving up, aborts it for every delivery still unsettled),
+ * while a settled delivery's signal may be aborted too, which nobody hears.
+ * A small group, not the whole channel: listeners a handler leaves behind go
+ * away with its group, and adding or removing a listener stays cheap.
+ */
+const lostGroupSize = 16;
+
+/** A new `lost` controller for a group of deliveries: up to 10 listeners per delivery without Node's leak warning, as for a signal of its own. */
+const makeLostGroup = (): AbortController => {
+  const controller = new AbortController();
+  setMaxListeners(10 * lostGroupSize, controller.signal);
+  return controller;
 };
 
 interface ChannelState {
   readonly channel: Channel;
   open: boolean;
   consumerTag: string | undefined;
+  /** The `lost` controller the next deliveries get, and how many got it so far. */
+  lostGroup: AbortController;
+  lostGroupUsed: number;
+  /**
+   * Delivery tags received on this channel and not settled yet (acks waiting
+   * in `acks` excepted), in the order received, which is the tags' order: the
+   * first is the lowest.
+   */
+  readonly unsettled: Set<number>;
+  /** Deliveries whose handler decided `Ack`, to be acked at the next flush. */
+  acks: ConsumeMessage[];
+  flush: NodeJS.Immediate | undefined;
 }
 
 interface Flight {
@@ -220,8 +279,10 @@ interface Flight {
   readonly message: ConsumeMessage;
   readonly lost: AbortController;
   done: boolean;
-  promise: Promise<void>;
+  promise?: Promise<void>;
 }
+
+const published: E.Either<never, void> = E.right(undefined);
 
 /**
  * The RabbitMQ broker (`amqp://…`, `amqps://…`), on amqplib. Connects before
@@ -235,10 +296,12 @@ interface Flight {
  *   a closed connection or the timeout is `BrokerUnavailable`. While the
  *   connection is down, publishes wait for it up to `timeoutMs`.
  * - Each consumer has its own channel with `prefetch`, acks manually, and
- *   settles a delivery only on the channel that received it. When that
- *   channel or the connection goes, RabbitMQ gives the unsettled deliveries
- *   to other consumers (redelivered), their `lost` signal is aborted, and
- *   the consumer reattaches on a new channel.
+ *   settles a delivery only on the channel that received it, once its
+ *   handler decided. Acks decided in one turn of the event loop leave
+ *   together at its end, as one `multiple` ack where the delivery tags allow.
+ *   When that channel or the connection goes, RabbitMQ gives the unsettled
+ *   deliveries to other consumers (redelivered), their `lost` signal is
+ *   aborted, and the consumer reattaches on a new channel.
  * - `delayMs` goes through the delay queues (`delayHops.ts`) and the delay
  *   router, no server plugin needed.
  * - Reply channels use direct reply-to (`amq.rabbitmq.reply-to`); replies to
@@ -271,6 +334,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
 
   // Declarations run on a channel of their own: RabbitMQ closes the channel
   // that made a refused declaration, which must not take in-flight publishes with it.
+  const unconfirmedMessage = `RabbitMQ did not confirm within ${timeoutMs} ms`;
   const topologyChannel = makeChannelSlot(connection, async (live) => {
     const channel = await live.model.createChannel();
     let open = true;
@@ -280,16 +344,22 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     });
     return { channel, generation: live.generation, isOpen: () => open };
   });
-  const publishChannel = makeChannelSlot(connection, (live) => openConfirmedChannel(live, 'publishing', onWarning));
+  const publishChannel = makeChannelSlot(connection, (live) => openConfirmedChannel(live, { label: 'publishing', onWarning, unconfirmedMessage }));
 
   // Queues are durable, so a declaration holds across reconnections; a
   // publish that comes back unroutable (the queue was deleted) forgets it.
   const declared = new Map<string, Promise<void>>();
+  /** The queues whose declaration RabbitMQ has answered: publishing to them waits for nothing else. */
+  const ready = new Set<string>();
+  const forgetQueue = (queue: string): void => {
+    declared.delete(queue);
+    ready.delete(queue);
+  };
   const ensureQueue = (queue: string, deadline: number): Promise<void> => {
     let done = declared.get(queue);
     if (done === undefined) {
-      done = (async () => {
-        const { channel } = await topologyChannel(deadline);
+      const attempt = (async () => {
+        const { channel } = await topologyChannel.get(deadline);
         try {
           await channel.assertQueue(queue, queueDeclaration(queue));
         } catch (err) {
@@ -297,56 +367,72 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           throw err;
         }
       })();
-      declared.set(queue, done);
-      const attempt = done;
-      attempt.catch(() => {
-        if (declared.get(queue) === attempt) declared.delete(queue);
-      });
+      declared.set(queue, attempt);
+      // Unless the queue was forgotten meanwhile (it came back unroutable, its consumer was cancelled).
+      attempt.then(
+        () => {
+          if (declared.get(queue) === attempt) ready.add(queue);
+        },
+        () => {
+          if (declared.get(queue) === attempt) declared.delete(queue);
+        },
+      );
+      done = attempt;
     }
     return beforeDeadline(deadline, done, () => `declaring queue "${queue}" took longer than ${timeoutMs} ms`);
   };
 
-  /** Declares `queue` and publishes to it on `channel` (default: the shared publishing channel), before `deadline`. */
+  /**
+   * Declares `queue` and publishes to it on the channel of `source` (default:
+   * the shared publishing channel), confirmed before `deadline`. Once the
+   * queue is declared and the channel open, nothing is awaited but the confirm.
+   */
   const sendTo = async (
     queue: string,
     content: Buffer,
     properties: Options.Publish,
     deadline: number,
-    channel: (deadline: number) => Promise<ConfirmedChannel> = publishChannel,
+    source: ChannelSource<ConfirmedChannel> = publishChannel,
   ): Promise<void> => {
     for (let attempt = 1; ; attempt += 1) {
-      await ensureQueue(queue, deadline);
-      const confirmed = await channel(deadline);
+      if (!ready.has(queue)) await ensureQueue(queue, deadline);
+      const confirmed = source.ready() ?? (await source.get(deadline));
       try {
-        await beforeDeadline(deadline, confirmed.send(queue, content, properties), () => `RabbitMQ did not confirm within ${timeoutMs} ms`);
+        await confirmed.send(queue, content, properties, deadline);
         return;
       } catch (err) {
         if (!(err instanceof PublishFailedError && err.reason === 'unroutable')) throw err;
         // Returned unroutable: no queue stored it (the queue was deleted since
         // we declared it), so declaring it again and resending cannot duplicate it.
-        declared.delete(queue);
+        forgetQueue(queue);
         if (attempt >= 2) throw err;
       }
     }
   };
 
   /** Publishes now, or, with a delay, to the first delay hop with the target and due time in headers. */
-  const publishVia = async (
+  const publishVia = (queue: string, message: OutgoingMessage, properties: Options.Publish, source?: ChannelSource<ConfirmedChannel>): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const delayMs = message.delayMs ?? 0;
+    if (!(delayMs > 0)) return sendTo(queue, message.body, properties, deadline, source);
+    return publishDelayed(queue, message, properties, deadline, delayMs, source);
+  };
+
+  const publishDelayed = async (
     queue: string,
     message: OutgoingMessage,
     properties: Options.Publish,
-    channel?: (deadline: number) => Promise<ConfirmedChannel>,
+    deadline: number,
+    delayMs: number,
+    source: ChannelSource<ConfirmedChannel> | undefined,
   ): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    const delayMs = message.delayMs ?? 0;
-    if (!(delayMs > 0)) return sendTo(queue, message.body, properties, deadline, channel);
     const due = Date.now() + delayMs;
     // Declared now so that a bad target fails this publish, not the router later.
     await ensureQueue(queue, deadline);
     const hop = planDelayHop(due - Date.now());
     const hopQueue = hop._tag === 'Hop' ? delayQueueName(hop.level) : delayExpiredQueueName;
     const headers = { ...(properties.headers as Record<string, unknown>), [delayTargetHeader]: queue, [delayDueHeader]: due };
-    return sendTo(hopQueue, message.body, { ...properties, headers }, deadline, channel);
+    return sendTo(hopQueue, message.body, { ...properties, headers }, deadline, source);
   };
 
   /** The adapter's consumer; the public `consume` and the delay router both use it. */
@@ -359,62 +445,143 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     let current: ChannelState | undefined;
     let stopping: Promise<void> | undefined;
 
-    const safely = (state: ChannelState, act: (channel: Channel) => void): void => {
-      // A settlement is sent only on the channel that received the delivery,
-      // and only while it is open: once it closed, RabbitMQ has already put
-      // the message back (redelivered), and a delivery tag sent on another
-      // channel would ack some other message or close that channel.
+    /** Sends an ack or a nack, on the channel that received the delivery and only while it is open. */
+    const sendSettlement = (state: ChannelState, message: ConsumeMessage, settlement: 'ack' | 'ackUpTo' | 'requeue'): void => {
+      // Once the channel closed, RabbitMQ has already put the message back
+      // (redelivered), and a delivery tag sent on another channel would ack
+      // some other message or close that channel.
       if (!state.open) return;
       try {
-        act(state.channel);
+        if (settlement === 'requeue') state.channel.nack(message, false, true);
+        else state.channel.ack(message, settlement === 'ackUpTo');
       } catch (err) {
         onWarning(`consumer of "${queue}": could not settle a delivery; it will be redelivered`, err);
       }
     };
 
-    const settle = async (flight: Flight, disposition: Disposition | undefined): Promise<void> => {
-      if (flight.done) return;
-      flight.done = true;
+    /**
+     * Sends the acks decided since the last flush, which runs at the latest
+     * in the next turn of the event loop (amqplib writes nothing before then
+     * either). The acks of deliveries older than every unsettled one go as
+     * one `basic.ack` with `multiple`: that acks every unsettled tag up to
+     * it, and the only unsettled tags up to it are these, all decided `Ack`.
+     * The others go one by one, so that no delivery whose handler has not
+     * decided (or whose dead-lettering is not confirmed) is ever acked.
+     */
+    const flushAcks = (state: ChannelState): void => {
+      if (state.flush !== undefined) {
+        clearImmediate(state.flush);
+        state.flush = undefined;
+      }
+      const acks = state.acks;
+      if (acks.length === 0) return;
+      state.acks = [];
+      let lowestUnsettled = Number.POSITIVE_INFINITY;
+      for (const tag of state.unsettled) {
+        lowestUnsettled = tag;
+        break;
+      }
+      let upTo: ConsumeMessage | undefined;
+      let covered = 0;
+      for (const message of acks) {
+        const tag = message.fields.deliveryTag;
+        if (tag > lowestUnsettled) {
+          sendSettlement(state, message, 'ack');
+        } else {
+          covered += 1;
+          if (upTo === undefined || tag > upTo.fields.deliveryTag) upTo = message;
+        }
+      }
+      if (upTo !== undefined) sendSettlement(state, upTo, covered > 1 ? 'ackUpTo' : 'ack');
+    };
+
+    // Deferred to the flush, never further: a crash before it is a crash
+    // before the ack, as it always could be (the message comes back, redelivered).
+    const ack = (flight: Flight): void => {
       const { state, message } = flight;
       if (!state.open) return;
+      state.unsettled.delete(message.fields.deliveryTag);
+      state.acks.push(message);
+      state.flush ??= setImmediate(flushAcks, state);
+    };
+
+    const requeue = (flight: Flight): void => {
+      const { state, message } = flight;
+      state.unsettled.delete(message.fields.deliveryTag);
+      sendSettlement(state, message, 'requeue');
+    };
+
+    const deadLetter = async (flight: Flight, reason: string): Promise<void> => {
+      // Copy first (confirmed), ack after: a crash in between leaves two
+      // copies (the original comes back and is dead-lettered again), never none.
+      const p = flight.message.properties;
+      try {
+        await sendTo(
+          deadLetterQueue,
+          flight.message.content,
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: p.messageId ?? randomUUID(),
+            correlationId: p.correlationId ?? undefined,
+            replyTo: p.replyTo ?? undefined,
+            contentType: p.contentType ?? undefined,
+            contentEncoding: p.contentEncoding ?? undefined,
+            type: p.type ?? undefined,
+            timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
+            headers: { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(reason) },
+          },
+          Date.now() + timeoutMs,
+        );
+      } catch (err) {
+        onWarning(`consumer of "${queue}": could not dead-letter a message to "${deadLetterQueue}"; it goes back to "${queue}"`, err);
+        requeue(flight);
+        return;
+      }
+      ack(flight);
+    };
+
+    /** Settles a delivery as its handler decided; a promise only while dead-lettering. */
+    const settle = (flight: Flight, disposition: Disposition | undefined): Promise<void> | undefined => {
+      if (flight.done) return undefined;
+      flight.done = true;
+      if (!flight.state.open) return undefined;
       switch (disposition?._tag) {
         case 'Ack':
-          safely(state, (ch) => ch.ack(message));
-          return;
-        case 'DeadLetter': {
-          // Copy first (confirmed), ack after: a crash in between leaves two
-          // copies (the original comes back and is dead-lettered again), never none.
-          const p = message.properties;
-          try {
-            await sendTo(
-              deadLetterQueue,
-              message.content,
-              {
-                persistent: true,
-                mandatory: true,
-                messageId: p.messageId ?? randomUUID(),
-                correlationId: p.correlationId ?? undefined,
-                replyTo: p.replyTo ?? undefined,
-                contentType: p.contentType ?? undefined,
-                contentEncoding: p.contentEncoding ?? undefined,
-                type: p.type ?? undefined,
-                timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
-                headers: { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(disposition.reason) },
-              },
-              Date.now() + timeoutMs,
-            );
-          } catch (err) {
-            onWarning(`consumer of "${queue}": could not dead-letter a message to "${deadLetterQueue}"; it goes back to "${queue}"`, err);
-            safely(state, (ch) => ch.nack(message, false, true));
-            return;
-          }
-          safely(state, (ch) => ch.ack(message));
-          return;
-        }
+          ack(flight);
+          return undefined;
+        case 'DeadLetter':
+          return deadLetter(flight, disposition.reason);
         default:
           // Requeue, a throw, or anything that is not a disposition: never drop a message by mistake.
-          safely(state, (ch) => ch.nack(message, false, true));
+          requeue(flight);
+          return undefined;
       }
+    };
+
+    const run = async (flight: Flight, delivery: Delivery): Promise<void> => {
+      // The handler starts a microtask later, outside amqplib's frame dispatch.
+      await Promise.resolve();
+      let disposition: Disposition | undefined;
+      try {
+        disposition = await handler(delivery, flight.message);
+      } catch {
+        disposition = Dispositions.requeue;
+      }
+      try {
+        const settling = settle(flight, disposition);
+        if (settling !== undefined) await settling;
+      } catch (err) {
+        onWarning(`consumer of "${queue}": settling a delivery failed`, err);
+      } finally {
+        flights.delete(flight);
+      }
+    };
+
+    /** Sends the acks still waiting, then closes the channel (what it did not settle goes back, redelivered). */
+    const closeChannel = async (state: ChannelState): Promise<void> => {
+      flushAcks(state);
+      await state.channel.close().catch(() => undefined);
     };
 
     const onMessage = (state: ChannelState, message: ConsumeMessage | null): void => {
@@ -423,23 +590,23 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         // queue lost its leader): close the channel so that the attach loop
         // declares the queue again and resubscribes.
         onWarning(`consumer of "${queue}": RabbitMQ cancelled it (queue deleted?); resubscribing`);
-        declared.delete(queue);
-        state.channel.close().catch(() => undefined);
+        forgetQueue(queue);
+        void closeChannel(state);
         return;
       }
+      // Every delivery counts as unsettled until it is, even one left alone
+      // below: a later ack with `multiple` must not take it along.
+      state.unsettled.add(message.fields.deliveryTag);
       // Deliveries that arrive while stopping stay unacked and go back when the channel closes.
       if (stopSignal.signal.aborted || stopping !== undefined || !state.open) return;
-      const flight: Flight = { state, message, lost: new AbortController(), done: false, promise: Promise.resolve() };
+      if (state.lostGroupUsed === lostGroupSize) {
+        state.lostGroup = makeLostGroup();
+        state.lostGroupUsed = 0;
+      }
+      state.lostGroupUsed += 1;
+      const flight: Flight = { state, message, lost: state.lostGroup, done: false };
       flights.add(flight);
-      const delivery = toDelivery(queue, message, flight.lost.signal);
-      flight.promise = Promise.resolve()
-        .then(() => handler(delivery, message))
-        .then(
-          (disposition) => settle(flight, disposition),
-          () => settle(flight, { _tag: 'Requeue' }),
-        )
-        .catch((err: unknown) => onWarning(`consumer of "${queue}": settling a delivery failed`, err))
-        .finally(() => flights.delete(flight));
+      flight.promise = run(flight, toDelivery(queue, message, flight.lost.signal));
     };
 
     /** Opens a channel and subscribes; resolves with a promise of the channel's end. */
@@ -448,11 +615,25 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       const live = await connection.waitForLive(waitMs, stopSignal.signal);
       await ensureQueue(queue, Number.isFinite(deadline) ? deadline : Date.now() + timeoutMs);
       const channel = await live.model.createChannel();
-      const state: ChannelState = { channel, open: true, consumerTag: undefined };
+      const state: ChannelState = {
+        channel,
+        open: true,
+        consumerTag: undefined,
+        lostGroup: makeLostGroup(),
+        lostGroupUsed: 0,
+        unsettled: new Set(),
+        acks: [],
+        flush: undefined,
+      };
       channel.on('error', (err: unknown) => onWarning(`consumer of "${queue}": RabbitMQ closed its channel; its unsettled deliveries go to other consumers`, err));
       const ended = new Promise<void>((resolve) =>
         channel.once('close', () => {
           state.open = false;
+          // Acks not sent yet are moot: RabbitMQ gives every unacked delivery of the channel to another consumer.
+          if (state.flush !== undefined) clearImmediate(state.flush);
+          state.flush = undefined;
+          state.acks = [];
+          state.unsettled.clear();
           for (const flight of flights) if (flight.state === state && !flight.done) flight.lost.abort();
           resolve();
         }),
@@ -463,7 +644,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         state.consumerTag = consumerTag;
       } catch (err) {
         // A 404 here means the queue went away after it was declared: declare it again next time.
-        declared.delete(queue);
+        forgetQueue(queue);
         await channel.close().catch(() => undefined);
         throw err;
       }
@@ -509,7 +690,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           stopSignal.abort();
           // Closing the channel gives back what was not settled, flagged redelivered.
           const last = current;
-          if (last?.open === true) await last.channel.close().catch(() => undefined);
+          if (last?.open === true) await closeChannel(last);
           await loopDone;
           consumers.delete(consumer);
         })();
@@ -552,8 +733,8 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       return async () => {
         if (closed) return E.left(closedError(`publish to "${queue}"`));
         try {
-          await publishVia(queue, message, publishProperties(message, message.replyTo, true));
-          return E.right(undefined);
+          await publishVia(queue, message, publishProperties(message, message.replyTo, true, true));
+          return published;
         } catch (err) {
           return E.left(unavailable(`publish to "${queue}"`, err));
         }
@@ -564,11 +745,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       if (closed) return E.left(closedError(`reply to "${address}"`));
       try {
         const deadline = Date.now() + timeoutMs;
-        const confirmed = await publishChannel(deadline);
+        const confirmed = publishChannel.ready() ?? (await publishChannel.get(deadline));
         // Not persistent, nothing declared: a reply is only useful to a requester that is still listening.
-        const properties = { ...publishProperties(message, message.replyTo, false), mandatory: false };
-        await beforeDeadline(deadline, confirmed.send(address, message.body, properties), () => `RabbitMQ did not confirm within ${timeoutMs} ms`);
-        return E.right(undefined);
+        await confirmed.send(address, message.body, publishProperties(message, message.replyTo, false, false), deadline);
+        return published;
       } catch (err) {
         return E.left(unavailable(`reply to "${address}"`, err));
       }
@@ -588,7 +768,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
 
       const attach = async (waitMs: number): Promise<{ readonly ended: Promise<void> }> => {
         const live = await connection.waitForLive(waitMs, stopSignal.signal);
-        const confirmed = await openConfirmedChannel(live, 'reply channel', onWarning);
+        const confirmed = await openConfirmedChannel(live, { label: 'reply channel', onWarning, unconfirmedMessage });
         try {
           await confirmed.channel.consume(
             directReplyTo,
@@ -631,15 +811,18 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       });
 
       // Requests must leave on the channel that consumes the replies (direct reply-to).
-      const ownChannel = async (deadline: number): Promise<ConfirmedChannel> => {
-        while (current === undefined || !current.isOpen()) {
-          if (stopSignal.signal.aborted) throw new ConnectionUnavailableError('the reply channel is stopped');
-          if (remaining(deadline) <= 0) throw new ConnectionUnavailableError(`the reply channel did not reopen within ${timeoutMs} ms`);
-          const wake = new AbortController();
-          waiting.push(() => wake.abort());
-          await sleep(Math.min(100, remaining(deadline)), wake.signal);
-        }
-        return current;
+      const ownChannel: ChannelSource<ConfirmedChannel> = {
+        ready: () => (current?.isOpen() === true ? current : undefined),
+        get: async (deadline) => {
+          while (current === undefined || !current.isOpen()) {
+            if (stopSignal.signal.aborted) throw new ConnectionUnavailableError('the reply channel is stopped');
+            if (remaining(deadline) <= 0) throw new ConnectionUnavailableError(`the reply channel did not reopen within ${timeoutMs} ms`);
+            const wake = new AbortController();
+            waiting.push(() => wake.abort());
+            await sleep(Math.min(100, remaining(deadline)), wake.signal);
+          }
+          return current;
+        },
       };
 
       const replyChannel: ReplyChannel = {
@@ -649,8 +832,8 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           return async () => {
             if (closed || stopSignal.signal.aborted) return E.left(closedError(`publish to "${queue}" through a reply channel`));
             try {
-              await publishVia(queue, message, publishProperties(message, directReplyTo, true), ownChannel);
-              return E.right(undefined);
+              await publishVia(queue, message, publishProperties(message, directReplyTo, true, true), ownChannel);
+              return published;
             } catch (err) {
               return E.left(unavailable(`publish to "${queue}" through a reply channel`, err));
             }
