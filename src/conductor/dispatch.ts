@@ -13,7 +13,7 @@ import {
 import { Dispositions, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { LoadedJob, TransitionError } from '../jobStore/index.js';
-import type { Logger } from '../log/index.js';
+import { lazyChild, type Logger } from '../log/index.js';
 import { EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
@@ -122,7 +122,7 @@ const makeHandler =
     const message = WorkMessage.decode(parsed);
     if (E.isLeft(message)) return Dispositions.deadLetter(`invalid work message: ${PathReporter.report(message).join('; ')}`);
     const { jobId, attempt: k } = message.right;
-    const log = deps.log.child({ jobId, attempt: k, messageId: delivery.messageId });
+    const log = lazyChild(deps.log, () => ({ jobId, attempt: k, messageId: delivery.messageId }));
     const backgroundJobId = delivery.messageId ?? randomUUID();
 
     for (let round = 1; round <= maxConflictRounds; round++) {

@@ -1,3 +1,3 @@
-export { makeLogger, silentLogger } from './logger.js';
+export { lazyChild, makeLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { makeScrubber, redactUrl } from './redactUrl.js';

@@ -21,3 +21,19 @@ export const makeLogger = (options: { readonly level?: string; readonly name?: s
 
 /** A logger that writes nothing. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/**
+ * A child logger with `bindings`, made only when something is logged: the
+ * hot path (one per delivery) then pays nothing for a logger it rarely uses.
+ */
+export const lazyChild = (parent: Logger, bindings: () => Record<string, unknown>): Logger => {
+  let made: Logger | undefined;
+  const child = (): Logger => (made ??= parent.child(bindings()));
+  return {
+    debug: ((...args: Parameters<Logger['debug']>) => child().debug(...args)) as Logger['debug'],
+    info: ((...args: Parameters<Logger['info']>) => child().info(...args)) as Logger['info'],
+    warn: ((...args: Parameters<Logger['warn']>) => child().warn(...args)) as Logger['warn'],
+    error: ((...args: Parameters<Logger['error']>) => child().error(...args)) as Logger['error'],
+    child: ((...args: Parameters<Logger['child']>) => child().child(...args)) as Logger['child'],
+  };
+};
