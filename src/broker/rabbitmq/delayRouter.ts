@@ -1,6 +1,7 @@
 import type { ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
 import { Dispositions, type Consumer, type Delivery, type Disposition } from '../broker.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader, planDelayHop } from './delayHops.js';
+import { copyProperties } from './properties.js';
 
 /** A handler that also sees the raw AMQP message (every property and header, not only the port's scalar headers). */
 export type RawHandler = (delivery: Delivery, raw: ConsumeMessage) => Promise<Disposition>;
@@ -45,22 +46,7 @@ const withoutHeaders = (headers: MessagePropertyHeaders | undefined, names: read
  * adding `x-death` and `x-first-death-*` headers, removed here so that they
  * do not pile up over many hops).
  */
-const nextProperties = (raw: ConsumeMessage, headers: Record<string, unknown>): Options.Publish => {
-  const p = raw.properties;
-  return {
-    persistent: true,
-    mandatory: true,
-    headers,
-    messageId: p.messageId ?? undefined,
-    correlationId: p.correlationId ?? undefined,
-    replyTo: p.replyTo ?? undefined,
-    contentType: p.contentType ?? undefined,
-    contentEncoding: p.contentEncoding ?? undefined,
-    type: p.type ?? undefined,
-    appId: p.appId ?? undefined,
-    timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
-  };
-};
+const nextProperties = (raw: ConsumeMessage, headers: Record<string, unknown>): Options.Publish => copyProperties(raw.properties, headers);
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {

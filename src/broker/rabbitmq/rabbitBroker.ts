@@ -29,6 +29,7 @@ import {
   planDelayHop,
 } from './delayHops.js';
 import { QueueDeclarationError, runDelayRouter, type RawHandler } from './delayRouter.js';
+import { copyProperties } from './properties.js';
 import { ConnectionUnavailableError, describe, makeRabbitConnection, type LiveConnection, type RabbitConnection } from './rabbitConnection.js';
 
 /** Options of `makeRabbitBroker`. */
@@ -520,16 +521,8 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           deadLetterQueue,
           flight.message.content,
           {
-            persistent: true,
-            mandatory: true,
+            ...copyProperties(p, { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(reason) }),
             messageId: p.messageId ?? randomUUID(),
-            correlationId: p.correlationId ?? undefined,
-            replyTo: p.replyTo ?? undefined,
-            contentType: p.contentType ?? undefined,
-            contentEncoding: p.contentEncoding ?? undefined,
-            type: p.type ?? undefined,
-            timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
-            headers: { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(reason) },
           },
           Date.now() + timeoutMs,
         );
