@@ -44,7 +44,10 @@ export interface Delivery {
    * handler): the broker gives the message to another consumer, flagged
    * `redelivered`, and whatever the handler returns is ignored. Work started
    * for it should stop. Optional so that hand-made deliveries in tests need
-   * not carry one; both adapters always set it.
+   * not carry one; both adapters always set it. Adapters share one signal
+   * among several deliveries (RabbitMQ: groups of 16 of one channel; memory:
+   * one per consumer), so it may also be aborted after this delivery was
+   * settled: listen to it only while the delivery is being handled.
    */
   readonly lost?: AbortSignal;
 }
