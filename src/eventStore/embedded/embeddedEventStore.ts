@@ -51,6 +51,12 @@ interface StreamRow {
   readonly revision: number;
 }
 
+/** Where an append looks up and records a stream's key and revision. */
+interface StreamRows {
+  get(stream: string): StreamRow | undefined;
+  set(stream: string, row: StreamRow): void;
+}
+
 interface EventRow {
   readonly position: number;
   readonly name: string;
@@ -250,7 +256,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
      WHERE e.position > @after AND e.position < @before AND substr(s.name, 1, length(@prefix)) = @prefix ORDER BY e.position LIMIT @limit`,
   );
 
-  const write = (stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): Written => {
+  const write = (rows: StreamRows, stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): Written => {
     const first = (row?.revision ?? -1) + 1;
     const last = first + events.length - 1;
     let key: number;
@@ -260,7 +266,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     } else {
       key = Number(insertStream.run(stream, last).lastInsertRowid);
     }
-    rememberStream(stream, { stream_key: key, revision: last });
+    rows.set(stream, { stream_key: key, revision: last });
     const created = Date.now();
     let from = 0;
     let position = 0;
@@ -279,67 +285,73 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
   // The streams this connection last read or wrote, with their revision. Exact while no other
   // connection has committed since (SQLite's data_version tells), checked at the start of each
-  // group commit, under the write lock; dropped whenever a transaction of ours rolls back.
+  // group commit, under the write lock; dropped whenever a transaction of ours rolls back or
+  // runs without it.
   const streamCache = new Map<string, StreamRow>();
   const maxCachedStreams = 100_000;
   const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   let seenDataVersion: number | undefined;
-  let cacheValid = false;
-  const streamRow = (stream: string): StreamRow | undefined => {
-    if (!cacheValid) return selectStream.get(stream);
-    const cached = streamCache.get(stream);
-    if (cached !== undefined) return cached;
-    const row = selectStream.get(stream);
-    if (row !== undefined) rememberStream(stream, row);
-    return row;
-  };
-  const rememberStream = (stream: string, row: StreamRow): void => {
-    if (!cacheValid) return;
-    if (streamCache.size >= maxCachedStreams) streamCache.clear();
-    streamCache.set(stream, row);
+  const uncachedRows: StreamRows = { get: (stream) => selectStream.get(stream), set: () => undefined };
+  const cachedRows: StreamRows = {
+    get: (stream) => {
+      const cached = streamCache.get(stream);
+      if (cached !== undefined) return cached;
+      const row = selectStream.get(stream);
+      if (row !== undefined) cachedRows.set(stream, row);
+      return row;
+    },
+    set: (stream, row) => {
+      if (streamCache.size >= maxCachedStreams) streamCache.clear();
+      streamCache.set(stream, row);
+    },
   };
 
   // EventStoreDB's commit check (its IndexWriter.CheckCommit), run inside one write transaction.
-  const appendChecked = (stream: string, events: readonly CheckedEvent[], expected: ExpectedRevision): E.Either<WrongExpectedRevision, Written> => {
-      const row = streamRow(stream);
-      const current = row?.revision ?? -1;
-      const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
-      const at = (revision: number, position: number): E.Either<never, Written> =>
-        E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
+  const appendChecked = (
+    rows: StreamRows,
+    stream: string,
+    events: readonly CheckedEvent[],
+    expected: ExpectedRevision,
+  ): E.Either<WrongExpectedRevision, Written> => {
+    const row = rows.get(stream);
+    const current = row?.revision ?? -1;
+    const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
+    const at = (revision: number, position: number): E.Either<never, Written> =>
+      E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
 
-      if (events.length === 0) {
-        const matches =
-          expected === 'any' ||
-          (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
-        if (!matches) return conflict();
-        return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : at(-1, Number(startPosition));
-      }
+    if (events.length === 0) {
+      const matches =
+        expected === 'any' ||
+        (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
+      if (!matches) return conflict();
+      return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : at(-1, Number(startPosition));
+    }
 
-      if (expected === 'any' || expected === 'stream_exists') {
-        if (!row) return expected === 'any' ? E.right(write(stream, row, events)) : conflict();
-        // The first id decides: new means a new append; seen means a retry, and then every id must have been seen.
-        let found = eventWithId.get(row.stream_key, uuidBytes((events[0] as CheckedEvent).id));
-        if (!found) return E.right(write(stream, row, events));
-        for (const event of events.slice(1)) {
-          found = eventWithId.get(row.stream_key, uuidBytes(event.id));
-          if (!found) return conflict();
-        }
-        return at(found.revision, found.position);
+    if (expected === 'any' || expected === 'stream_exists') {
+      if (!row) return expected === 'any' ? E.right(write(rows, stream, row, events)) : conflict();
+      // The first id decides: new means a new append; seen means a retry, and then every id must have been seen.
+      let found = eventWithId.get(row.stream_key, uuidBytes((events[0] as CheckedEvent).id));
+      if (!found) return E.right(write(rows, stream, row, events));
+      for (const event of events.slice(1)) {
+        found = eventWithId.get(row.stream_key, uuidBytes(event.id));
+        if (!found) return conflict();
       }
+      return at(found.revision, found.position);
+    }
 
-      const from = expected === 'no_stream' ? -1 : expected;
-      if (from === current) return E.right(write(stream, row, events));
-      if (from > current || !row) return conflict();
-      // A stale expected revision is a retry when the same ids follow it, in order; otherwise a conflict.
-      let revision = from;
-      let position = 0;
-      for (const event of events) {
-        revision += 1;
-        const stored = eventAt.get(row.stream_key, revision);
-        if (!stored || !stored.event_id.equals(uuidBytes(event.id))) return conflict();
-        position = stored.position;
-      }
-      return at(revision, position);
+    const from = expected === 'no_stream' ? -1 : expected;
+    if (from === current) return E.right(write(rows, stream, row, events));
+    if (from > current || !row) return conflict();
+    // A stale expected revision is a retry when the same ids follow it, in order; otherwise a conflict.
+    let revision = from;
+    let position = 0;
+    for (const event of events) {
+      revision += 1;
+      const stored = eventAt.get(row.stream_key, revision);
+      if (!stored || !stored.event_id.equals(uuidBytes(event.id))) return conflict();
+      position = stored.position;
+    }
+    return at(revision, position);
   };
   /** The same, in a savepoint of its own: its partial writes are undone when it throws. */
   const appendInSavepoint = db.transaction(appendChecked);
@@ -465,10 +477,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     const version = dataVersion.get() as number;
     if (version !== seenDataVersion) streamCache.clear();
     seenDataVersion = version;
-    cacheValid = true;
     return batch.map((p): Settled => {
       try {
-        return { ok: appendChecked(p.stream, p.events, p.expected) };
+        return { ok: appendChecked(cachedRows, p.stream, p.events, p.expected) };
       } catch (e) {
         if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
         throw new AppendDefect('an append of the batch threw', { cause: e });
@@ -478,7 +489,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const commitSafe = db.transaction((batch: readonly PendingAppend[]): Settled[] =>
     batch.map((p): Settled => {
       try {
-        return { ok: appendInSavepoint(p.stream, p.events, p.expected) };
+        return { ok: appendInSavepoint(uncachedRows, p.stream, p.events, p.expected) };
       } catch (e) {
         // The disk or the lock failing fails the whole transaction; anything else is this append's defect.
         if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
@@ -487,24 +498,20 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     }),
   );
   const commitBatch = (batch: readonly PendingAppend[], committing: boolean): Settled[] => {
-    // Inside a transaction someone else opened on the connection, nothing is final: no cache.
-    if (!committing) return runUncached(() => commitSafe.immediate(batch));
-    try {
-      return commitFast.immediate(batch);
-    } catch (e) {
-      // Rolled back: what the cache learnt in it is not true.
-      streamCache.clear();
-      cacheValid = false;
-      if (!(e instanceof AppendDefect)) throw e;
-      return runUncached(() => commitSafe.immediate(batch));
-    } finally {
-      cacheValid = false;
+    if (committing) {
+      try {
+        return commitFast.immediate(batch);
+      } catch (e) {
+        if (!(e instanceof AppendDefect)) {
+          streamCache.clear();
+          throw e;
+        }
+      }
     }
-  };
-  const runUncached = <A>(f: () => A): A => {
+    // Rolled back, or inside a transaction someone else opened on the connection (nothing is
+    // final until it commits): what the cache holds may not be true, and this batch does not update it.
     streamCache.clear();
-    cacheValid = false;
-    return f();
+    return commitSafe.immediate(batch);
   };
   const flush = (): void => {
     flushScheduled = false;
