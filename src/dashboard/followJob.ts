@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore, StoreUnavailable } from '../eventStore/index.js';
 import { jobStreamName } from '../job/index.js';
-import { decodeJobEvent, type RecordedJobEvent } from '../jobStore/index.js';
+import { toRecordedJobEvent, type RecordedJobEvent } from '../jobStore/index.js';
 
 /** A job's stream being followed. */
 export interface JobFollow {
@@ -18,15 +18,6 @@ export interface FollowJobHandlers {
   /** The subscription stopped for good (the store failed). */
   readonly onError?: (error: Error | StoreUnavailable) => void;
 }
-
-const toRecorded = (e: Parameters<typeof decodeJobEvent>[0]): RecordedJobEvent => ({
-  event: decodeJobEvent(e),
-  revision: e.revision,
-  position: e.position,
-  id: e.id,
-  created: e.created,
-  metadata: e.metadata,
-});
 
 /**
  * Delivers a job's whole history, then each event appended to its stream
@@ -47,7 +38,7 @@ export const followJob = async (store: EventStore, jobId: string, handlers: Foll
   if (E.isLeft(read)) throw new Error(read.left.message);
   let delivered = -1;
   for (const e of read.right) {
-    await handlers.onEvent(toRecorded(e));
+    await handlers.onEvent(toRecordedJobEvent(e));
     delivered = e.revision;
   }
   const revision = delivered;
@@ -57,7 +48,7 @@ export const followJob = async (store: EventStore, jobId: string, handlers: Foll
       onEvent: async (e) => {
         if (e.streamId !== stream || e.revision <= delivered) return;
         delivered = e.revision;
-        await handlers.onEvent(toRecorded(e));
+        await handlers.onEvent(toRecordedJobEvent(e));
       },
       ...(handlers.onError !== undefined ? { onError: handlers.onError } : {}),
     },

@@ -1,2 +1,2 @@
-export { decodeJobEvent, makeJobStore, UndecodableEventError } from './jobStore.js';
+export { decodeJobEvent, makeJobStore, toRecordedJobEvent, UndecodableEventError } from './jobStore.js';
 export type { Causation, JobStore, LoadedJob, RecordedJobEvent, TransitionError } from './jobStore.js';

@@ -59,6 +59,16 @@ export const decodeJobEvent = (e: RecordedEvent): JobEvent => {
   return decoded.right;
 };
 
+/** A stored event of a job stream as the job's history shows it: decoded, with where and when. */
+export const toRecordedJobEvent = (e: RecordedEvent): RecordedJobEvent => ({
+  event: decodeJobEvent(e),
+  revision: e.revision,
+  position: e.position,
+  id: e.id,
+  created: e.created,
+  metadata: e.metadata,
+});
+
 export type TransitionError = AppendError | TransitionRejected;
 
 /**
@@ -109,22 +119,7 @@ export const makeJobStore = (
     if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
     return job;
   };
-  const history = (jobId: string) =>
-    pipe(
-      store.readStream(jobStreamName(jobId)),
-      TE.map((events) =>
-        events.map(
-          (e): RecordedJobEvent => ({
-            event: decodeJobEvent(e),
-            revision: e.revision,
-            position: e.position,
-            id: e.id,
-            created: e.created,
-            metadata: e.metadata,
-          }),
-        ),
-      ),
-    );
+  const history = (jobId: string) => pipe(store.readStream(jobStreamName(jobId)), TE.map((events) => events.map(toRecordedJobEvent)));
 
   const load = (jobId: string) =>
     pipe(
