@@ -349,15 +349,15 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
 
   // Queues are durable, so a declaration holds across reconnections; a
   // publish that comes back unroutable (the queue was deleted) forgets it.
-  const declared = new Map<string, Promise<void>>();
-  /** The queues whose declaration RabbitMQ has answered: publishing to them waits for nothing else. */
-  const ready = new Set<string>();
+  /** Per queue: its declaration in flight, or `true` once RabbitMQ answered it (publishing then waits for nothing else). */
+  const declared = new Map<string, Promise<void> | true>();
   const forgetQueue = (queue: string): void => {
     declared.delete(queue);
-    ready.delete(queue);
   };
   const ensureQueue = (queue: string, deadline: number): Promise<void> => {
-    let done = declared.get(queue);
+    const known = declared.get(queue);
+    if (known === true) return Promise.resolve();
+    let done = known;
     if (done === undefined) {
       const attempt = (async () => {
         const { channel } = await topologyChannel.get(deadline);
@@ -372,7 +372,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       // Unless the queue was forgotten meanwhile (it came back unroutable, its consumer was cancelled).
       attempt.then(
         () => {
-          if (declared.get(queue) === attempt) ready.add(queue);
+          if (declared.get(queue) === attempt) declared.set(queue, true);
         },
         () => {
           if (declared.get(queue) === attempt) declared.delete(queue);
@@ -396,7 +396,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     source: ChannelSource<ConfirmedChannel> = publishChannel,
   ): Promise<void> => {
     for (let attempt = 1; ; attempt += 1) {
-      if (!ready.has(queue)) await ensureQueue(queue, deadline);
+      if (declared.get(queue) !== true) await ensureQueue(queue, deadline);
       const confirmed = source.ready() ?? (await source.get(deadline));
       try {
         await confirmed.send(queue, content, properties, deadline);
