@@ -36,7 +36,7 @@ import { now, sleep } from './support/clock.js';
 import { cell, table } from './support/format.js';
 import { rssMb } from './support/memory.js';
 import { machine, sourceState, writeResults } from './support/results.js';
-import { spread, type Spread } from './support/stats.js';
+import { spread, summariseLatencies, type Spread } from './support/stats.js';
 
 const usage = `npm run bench:store -- [options]
 
@@ -120,8 +120,6 @@ const writeJobs = async (store: EmbeddedEventStore, jobs: number, ids: () => str
 };
 
 const rate = (count: number, ms: number) => count / (ms / 1000);
-/** The `q` quantile of ascending `sorted` (nearest rank). */
-const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
 
 type Figure = { readonly key: string; readonly label: string; readonly values: number[]; note?: string };
 const figures: Figure[] = [];
@@ -149,6 +147,14 @@ const readEvents = figure('readStream1000Events', `read a ${config.readStreamLen
 const fold = figure('foldEvents', `projection runtime fold over ${config.foldEvents.toLocaleString('en-US')} events, events/s`);
 const foldWrite = figure('foldSetupEvents', `(setup) writing those events, 1,000 jobs in flight, events/s`);
 
+/** Adds the p50, p99 and max of one run's latencies to their figures. */
+const recordLatencies = (latencies: Float64Array, p50: Figure, p99: Figure, max: Figure) => {
+  const summary = summariseLatencies(latencies);
+  p50.values.push(summary.p50);
+  p99.values.push(summary.p99);
+  max.values.push(summary.max);
+};
+
 const main = async () => {
   const started = Date.now();
   console.log(`jobtrail bench:store: ${config.appends} appends, ${config.jobs} jobs, fold over ${config.foldEvents} events, ${config.runs} run(s)`);
@@ -172,10 +178,7 @@ const main = async () => {
         latencies[i] = now() - t;
       }
       singles.values.push(rate(config.appends, now() - t0));
-      const sorted = latencies.sort();
-      commitP50.values.push(quantile(sorted, 0.5));
-      commitP99.values.push(quantile(sorted, 0.99));
-      commitMax.values.push(sorted[sorted.length - 1] ?? NaN);
+      recordLatencies(latencies, commitP50, commitP99, commitMax);
     });
     {
       const dir = mkdtempSync(join(tmpdir(), 'jobtrail-bench-disk-'));
@@ -189,10 +192,7 @@ const main = async () => {
           fdatasyncSync(fd);
           latencies[i] = now() - t;
         }
-        const sorted = latencies.sort();
-        syncP50.values.push(quantile(sorted, 0.5));
-        syncP99.values.push(quantile(sorted, 0.99));
-        syncMax.values.push(sorted[sorted.length - 1] ?? NaN);
+        recordLatencies(latencies, syncP50, syncP99, syncMax);
       } finally {
         closeSync(fd);
         rmSync(dir, { recursive: true, force: true });
