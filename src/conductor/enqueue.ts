@@ -1,4 +1,3 @@
-import { v7 as uuidv7 } from 'uuid';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../job/index.js';
 import type { JobStore, LoadedJob } from '../jobStore/index.js';
 import { quote, type WorkerRegistry } from '../worker/index.js';
+import { newJobId } from './newJobId.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
 
 /** Deepest nesting of arrays and objects accepted in a command (deeper input breaks recursive JSON tools downstream). */
@@ -94,7 +94,7 @@ const validateOptions = (
   const decoded = worker.payload.decode(payload);
   if (E.isLeft(decoded))
     return reject('InvalidPayload', `the payload does not match worker "${workerName}": ${PathReporter.report(decoded).join('; ')}`);
-  const jobId = options.jobId ?? uuidv7();
+  const jobId = options.jobId ?? newJobId();
   if (typeof jobId !== 'string' || !jobIdPattern.test(jobId))
     return reject('InvalidOptions', `invalid jobId ${quote(jobId)}: use 1–128 characters of [A-Za-z0-9._:-]`);
   const queue = options.queue ?? worker.queue;

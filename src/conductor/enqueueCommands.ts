@@ -1,4 +1,4 @@
-import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
+import { v5 as uuidv5 } from 'uuid';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
@@ -6,6 +6,7 @@ import { jobIdPattern } from '../job/index.js';
 import { Dispositions, type Delivery, type Disposition } from '../broker/broker.js';
 import type { Logger } from '../log/index.js';
 import type { ConductorDeps } from './dispatch.js';
+import { newJobId } from './newJobId.js';
 import { enqueueJob, maxCommandDepth, nestsDeeperThan, type EnqueueOptions } from './enqueue.js';
 
 /**
@@ -70,7 +71,7 @@ export const parseEnqueueCommand = (
       ? jobIdPattern.test(delivery.messageId)
         ? delivery.messageId
         : uuidv5(delivery.messageId, messageIdNamespace)
-      : uuidv7());
+      : newJobId());
   return E.right({ command, jobId });
 };
 

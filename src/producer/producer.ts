@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { newJobId } from '../conductor/newJobId.js';
 import { makeBroker, enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
 
 /** Options of a producer's enqueue: the optional fields of the wire command (DESIGN §7). */
@@ -77,7 +77,7 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     }));
 
   const enqueue: Producer['enqueue'] = async (workerName, payload, o = {}) => {
-    const jobId = o.jobId ?? uuidv7();
+    const jobId = o.jobId ?? newJobId();
     const runAt = o.runAt instanceof Date ? o.runAt.toISOString() : o.runAt;
     const command = {
       workerName,
