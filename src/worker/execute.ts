@@ -126,9 +126,10 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
 
   // Appends made during the attempt (progress, then the end) are serialised,
   // each at the revision the previous one left, so they never race each other.
-  let chain: Promise<unknown> = Promise.resolve();
+  // Most actions record no progress: then nothing is chained at all.
+  let chain: Promise<unknown> | undefined;
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const next = chain.then(f, f);
+    const next = chain === undefined ? f() : chain.then(f, f);
     chain = next.catch(() => undefined);
     return next;
   };
@@ -157,9 +158,22 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       }
     });
 
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(input.signal.reason);
-  const onLost = () => controller.abort(AbortReasons.lost);
+  // How the attempt ends: the first of the action settling, its timeout, the engine's abort
+  // (shutdown) and the delivery being lost. The action's own signal is made only when it
+  // reads `ctx.signal` (most no-op-like actions never do): an AbortController per attempt
+  // costs more than the rest of a short attempt's bookkeeping.
+  let end!: (ended: Ended) => void;
+  const ending = new Promise<Ended>((resolve) => (end = resolve));
+  let stoppedWith: string | undefined;
+  let controller: AbortController | undefined;
+  const stop = (reason: string, ended: Ended | undefined): void => {
+    if (stoppedWith !== undefined) return;
+    stoppedWith = reason;
+    controller?.abort(reason);
+    if (ended !== undefined) end(ended);
+  };
+  const onOuterAbort = () => stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
+  const onLost = () => stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
   if (input.signal.aborted) onOuterAbort();
   else if (input.lost?.aborted === true) onLost();
   else {
@@ -170,9 +184,15 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const ctx: JobContext = {
     jobId: input.job.jobId,
     attempt,
-    signal: controller.signal,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (stoppedWith !== undefined) controller.abort(stoppedWith);
+      }
+      return controller.signal;
+    },
     progress: async (percent, message) => {
-      if (controller.signal.aborted) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
+      if (stoppedWith !== undefined) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
       const r = await record((s) =>
         recordProgress(s, {
           attempt,
@@ -185,17 +205,8 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     },
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  const ended = await new Promise<Ended>((resolve) => {
-    controller.signal.addEventListener(
-      'abort',
-      () => {
-        const reason = controller.signal.reason;
-        resolve(reason === 'timeout' ? { kind: 'timeout' } : { kind: 'aborted', reason: reason === AbortReasons.lost ? 'lost' : 'shutdown' });
-      },
-      { once: true },
-    );
-    if (worker.timeoutMs !== undefined) timer = setTimeout(() => controller.abort('timeout'), worker.timeoutMs);
+  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
+  if (stoppedWith === undefined) {
     let running: Promise<unknown>;
     try {
       // User code is wrapped once, here: whatever it throws or rejects with is caught.
@@ -204,15 +215,17 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       running = Promise.reject(error);
     }
     running.then(
-      (value) => resolve({ kind: 'result', value }),
-      (error: unknown) => resolve({ kind: 'thrown', error }),
+      (value) => end({ kind: 'result', value }),
+      (error: unknown) => end({ kind: 'thrown', error }),
     );
-  });
+  }
+  const ended = await ending;
   clearTimeout(timer);
   input.signal.removeEventListener('abort', onOuterAbort);
   input.lost?.removeEventListener('abort', onLost);
-  // A late result of an action that was timed out or aborted is never recorded.
-  if (ended.kind !== 'aborted' && ended.kind !== 'timeout' && !controller.signal.aborted) controller.abort('settled');
+  // A late result of an action that was timed out or aborted is never recorded; an action
+  // still holding its signal after it settled sees it aborted, as before.
+  stop('settled', undefined);
 
   if (ended.kind === 'aborted' && ended.reason === 'lost')
     return { _tag: 'Abandoned', attempt, reason: 'the broker connection that delivered this attempt was lost' };

@@ -11,6 +11,7 @@ import { enqueueJob, makeRunningAttempts, makeWorkHandler, type ConductorDeps } 
 import { createEngine, TransitionRejectedError, type Engine } from '../../src/engine.js';
 import { replay, type JobView } from '../../src/job/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { waitFor } from '../support/waitFor.js';
 
 interface Ctx {
   store: EventStore;
@@ -287,6 +288,38 @@ test('timeoutMs aborts the signal and records Timeout; a late result of an actio
   assert.is(view!.lastError!.name, 'Timeout');
   await new Promise((r) => setTimeout(r, 250));
   assert.equal(await types(engine, jobId), ['JobEnqueued', 'JobStarted', 'JobErrored']);
+});
+
+test('ctx.signal is made on first use: read only after the timeout it is already aborted; read after the action settled, too', async (ctx) => {
+  const seen: { late?: { aborted: boolean; reason: unknown }; after?: Promise<{ aborted: boolean; reason: unknown }> } = {};
+  const slow = defineWorker({
+    name: 'reads-signal-late',
+    timeoutMs: 30,
+    maxAttempts: 1,
+    action: async (_p, c) => {
+      await new Promise((r) => setTimeout(r, 120));
+      seen.late = { aborted: c.signal.aborted, reason: c.signal.reason };
+    },
+  });
+  const quick = defineWorker({
+    name: 'reads-signal-after',
+    action: async (_p, c) => {
+      // Looked at once the attempt is over (a leaked callback in user code).
+      seen.after = new Promise((resolve) => setTimeout(() => resolve({ aborted: c.signal.aborted, reason: c.signal.reason }), 50));
+      return 'done';
+    },
+  });
+  const engine = await engineOn(ctx, [slow, quick]);
+  await engine.start();
+  const a = await engine.enqueue('reads-signal-late', {});
+  const b = await engine.enqueue('reads-signal-after', {});
+  const [va, vb] = await engine.waitForFinal([a.jobId, b.jobId], { timeoutMs: 5000 });
+  assert.is(va!.lastError!.name, 'Timeout');
+  assert.is(vb!.status, 'completed');
+  await waitFor(() => seen.late !== undefined, 5000, 'the late action to read its signal');
+  assert.equal(seen.late, { aborted: true, reason: 'timeout' });
+  assert.equal(await seen.after, { aborted: true, reason: 'settled' });
+  assert.equal(await types(engine, a.jobId), ['JobEnqueued', 'JobStarted', 'JobErrored']);
 });
 
 test('progress is recorded as JobProgressed events of the attempt', async (ctx) => {
