@@ -72,6 +72,21 @@ test('two stores on one file: each sees the other through readStream, conflicts 
   await Promise.all([subA.stop(), subB.stop()]);
 });
 
+test('no_stream on a stream this store never saw (another store wrote it): a conflict, or the first result for a retry of the same events', async () => {
+  // The store inserts a stream it does not know without looking first; "it was there" must still decide as a lookup would.
+  const path = join(temporaryDirectory(), 'unseen.db');
+  const a = open(path);
+  const b = open(path);
+  const stream = `${uniqueStream()}.x`;
+  const [first, second] = someEvents(2);
+  const written = await right(b.append(stream, [first!, second!], { expectedRevision: 'no_stream' }));
+  const retried = await right(a.append(stream, [first!, second!], { expectedRevision: 'no_stream' }));
+  assert.equal(retried, written);
+  const conflict = await left(open(path).append(stream, [anEvent()], { expectedRevision: 'no_stream' }));
+  assert.equal(conflict, { ...conflict, _tag: 'WrongExpectedRevision', actual: 1 });
+  assert.equal((await right(a.readStream(stream))).map((e) => e.id), [first!.id, second!.id]);
+});
+
 test('two stores on one file taking turns on the same streams: each append is checked against the other’s latest revision', async () => {
   // Each store remembers the revisions it wrote; the other's commits must make it forget them.
   const path = join(temporaryDirectory(), 'turns.db');

@@ -54,6 +54,8 @@ interface StreamRow {
 /** Where an append looks up and records a stream's key and revision. */
 interface StreamRows {
   get(stream: string): StreamRow | undefined;
+  /** What is known without reading the table: `undefined` may still be a stream. */
+  known(stream: string): StreamRow | undefined;
   set(stream: string, row: StreamRow): void;
 }
 
@@ -231,6 +233,8 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
   const selectStream = db.prepare<[string], StreamRow>('SELECT stream_key, revision FROM es_streams WHERE name = ?');
   const insertStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?)');
+  // A stream expected not to exist is inserted without looking first: no change means it exists after all.
+  const insertNewStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?) ON CONFLICT (name) DO NOTHING');
   const updateStream = db.prepare<[number, number]>('UPDATE es_streams SET revision = ? WHERE stream_key = ?');
   const insertEvent = db.prepare<[number, number, Buffer, string, string | Buffer, string | null, number, number]>(
     'INSERT INTO es_events (stream_key, revision, event_id, type, data, metadata, is_json, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -266,6 +270,12 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     } else {
       key = Number(insertStream.run(stream, last).lastInsertRowid);
     }
+    return writeEvents(rows, stream, key, first, events);
+  };
+
+  /** Records the stream at the last of `events` and inserts them from revision `first`; its row is already there. */
+  const writeEvents = (rows: StreamRows, stream: string, key: number, first: number, events: readonly CheckedEvent[]): Written => {
+    const last = first + events.length - 1;
     rows.set(stream, { stream_key: key, revision: last });
     const created = Date.now();
     let from = 0;
@@ -291,8 +301,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const maxCachedStreams = 100_000;
   const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   let seenDataVersion: number | undefined;
-  const uncachedRows: StreamRows = { get: (stream) => selectStream.get(stream), set: () => undefined };
+  const uncachedRows: StreamRows = { get: (stream) => selectStream.get(stream), known: () => undefined, set: () => undefined };
   const cachedRows: StreamRows = {
+    known: (stream) => streamCache.get(stream),
     get: (stream) => {
       const cached = streamCache.get(stream);
       if (cached !== undefined) return cached;
@@ -313,6 +324,11 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     events: readonly CheckedEvent[],
     expected: ExpectedRevision,
   ): E.Either<WrongExpectedRevision, Written> => {
+    if (expected === 'no_stream' && events.length > 0 && rows.known(stream) === undefined) {
+      // The common case of a new stream (every enqueue): one statement instead of a lookup and an insert.
+      const inserted = insertNewStream.run(stream, events.length - 1);
+      if (inserted.changes === 1) return E.right(writeEvents(rows, stream, Number(inserted.lastInsertRowid), 0, events));
+    }
     const row = rows.get(stream);
     const current = row?.revision ?? -1;
     const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
