@@ -8,12 +8,18 @@
  * memory measures the engine, not an ever-growing queue. Every 10 s it prints
  * the throughput of the last 10 s and the RSS; it records the RSS after 10% and
  * after 100% of the jobs and says whether the second stayed within 10% of the
- * first. Bounded in time (`--max-minutes`, default: as long as 100 jobs/s
+ * first. RSS moves in a saw-tooth as V8 grows and shrinks its heap (±15% here
+ * within seconds), so each point is taken after a full garbage collection
+ * (and the sample just before it is printed as well): what is left is what
+ * the process holds, and a leak shows as growth there. Bounded in time (`--max-minutes`, default: as long as 100 jobs/s
  * would take). The JSON goes to bench/results/soak-<timestamp>.json.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createEngine, defineWorker } from '../src/index.js';
 import { makeEventStore } from '../src/eventStore/index.js';
 import { makeMemoryBroker } from '../src/broker/index.js';
@@ -51,6 +57,10 @@ const config = {
   groupSize: 1000,
   sampleSeconds: 10,
 };
+
+// A full, synchronous garbage collection on demand, without restarting node with --expose-gc.
+setFlagsFromString('--expose-gc');
+const fullGc = runInNewContext('gc') as () => void;
 
 interface Sample {
   readonly seconds: number;
@@ -138,6 +148,16 @@ const main = async () => {
         }
       };
     });
+  /** The sample as it is, and then after a full collection (twice, with a turn between, for what the first one freed late). */
+  const settledSample = async (): Promise<{ readonly before: Sample; readonly after: Sample }> => {
+    const before = { ...sample(), ratePerSecond: NaN };
+    fullGc();
+    await sleep(50);
+    fullGc();
+    return { before, after: { ...sample(), ratePerSecond: NaN } };
+  };
+  let rawAt10: Sample | undefined;
+  let rawAt100: Sample | undefined;
   const tenth = Math.ceil(config.jobs / 10);
   try {
     while (enqueued < config.jobs) {
@@ -147,15 +167,15 @@ const main = async () => {
       }
       // Keep the backlog bounded: wait until the jobs in flight drop below it.
       await waitForCompleted(enqueued + config.groupSize - config.backlog);
-      if (rssAt10 === undefined && completed >= tenth) rssAt10 = { ...sample(), ratePerSecond: NaN };
+      if (rssAt10 === undefined && completed >= tenth) ({ before: rawAt10, after: rssAt10 } = await settledSample());
       const group: BenchJob[] = [];
       for (let i = enqueued; i < Math.min(config.jobs, enqueued + config.groupSize); i++) group.push({ i, t: now() });
       await Promise.all(group.map((job) => engine.enqueue('bench-noop', job)));
       enqueued += group.length;
     }
     await waitForCompleted(enqueued);
-    if (completed >= config.jobs) rssAt100 = { ...sample(), ratePerSecond: NaN };
-    if (rssAt10 === undefined && completed >= tenth) rssAt10 = rssAt100;
+    if (completed >= config.jobs) ({ before: rawAt100, after: rssAt100 } = await settledSample());
+    if (rssAt10 === undefined && completed >= tenth) [rawAt10, rssAt10] = [rawAt100, rssAt100];
   } finally {
     clearInterval(timer);
     await engine.close({ gracePeriodMs: 5_000 });
@@ -166,15 +186,21 @@ const main = async () => {
 
   const seconds = (now() - t0) / 1000;
   const ratio = rssAt10 && rssAt100 ? rssAt100.rssMb / rssAt10.rssMb : undefined;
+  const rawRatio = rawAt10 && rawAt100 ? rawAt100.rssMb / rawAt10.rssMb : undefined;
+  const heapRatio = rssAt10 && rssAt100 ? rssAt100.heapUsedMb / rssAt10.heapUsedMb : undefined;
   console.log('');
   console.log(`${completed.toLocaleString('en-US')} jobs in ${seconds.toFixed(0)} s: ${Math.round(completed / seconds)} jobs/s on average`);
   if (stoppedEarly) console.log(stoppedEarly);
-  console.log(`RSS after 10% (${tenth.toLocaleString('en-US')} jobs): ${rssAt10?.rssMb ?? 'n/a'} MB (heap ${rssAt10?.heapUsedMb ?? 'n/a'} MB)`);
-  console.log(`RSS after 100% (${config.jobs.toLocaleString('en-US')} jobs): ${rssAt100?.rssMb ?? 'n/a'} MB (heap ${rssAt100?.heapUsedMb ?? 'n/a'} MB)`);
+  const point = (label: string, raw: Sample | undefined, settled: Sample | undefined) =>
+    console.log(
+      `RSS after ${label}: ${settled?.rssMb ?? 'n/a'} MB after a full GC (heap ${settled?.heapUsedMb ?? 'n/a'} MB); ${raw?.rssMb ?? 'n/a'} MB just before it (heap ${raw?.heapUsedMb ?? 'n/a'} MB)`,
+    );
+  point(`10% (${tenth.toLocaleString('en-US')} jobs)`, rawAt10, rssAt10);
+  point(`100% (${config.jobs.toLocaleString('en-US')} jobs)`, rawAt100, rssAt100);
   console.log(
     ratio === undefined
       ? 'RSS ratio: n/a (the run did not reach both points)'
-      : `RSS ratio 100% / 10%: ${ratio.toFixed(3)} — ${Math.abs(ratio - 1) <= 0.1 ? 'stayed within 10%' : 'did NOT stay within 10%'}`,
+      : `RSS ratio 100% / 10%, after a full GC: ${ratio.toFixed(3)} — ${Math.abs(ratio - 1) <= 0.1 ? 'stayed within 10%' : 'did NOT stay within 10%'} (heap ${heapRatio?.toFixed(3)}; the samples before the GC: ${rawRatio?.toFixed(3)})`,
   );
   console.log(`store calls per job: ${Object.entries(counts).map(([k, v]) => `${k} ${(v / Math.max(1, completed)).toFixed(2)}`).join(', ')}`);
   const path = writeResults('soak', {
@@ -189,6 +215,8 @@ const main = async () => {
     rssAfter10Percent: rssAt10,
     rssAfter100Percent: rssAt100,
     rssRatio: ratio,
+    beforeGc: { rssAfter10Percent: rawAt10, rssAfter100Percent: rawAt100, rssRatio: rawRatio },
+    heapRatio,
     withinTenPercent: ratio === undefined ? undefined : Math.abs(ratio - 1) <= 0.1,
     counts,
     samples,
