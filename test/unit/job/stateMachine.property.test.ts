@@ -12,6 +12,7 @@ import {
   evolve,
   fold,
   initialJobState,
+  eventTime,
   isFinal,
   isJobView,
   JobEvent,
@@ -378,24 +379,6 @@ interface WriteSide {
   model: Model;
 }
 
-/** The time an event records as its own, which the view's `updatedAt` must carry. */
-const timeOf = (e: JobEvent): IsoDate => {
-  switch (e.type) {
-    case 'JobEnqueued':
-      return e.data.enqueuedAt;
-    case 'JobStarted':
-      return e.data.startedAt;
-    case 'JobCompleted':
-      return e.data.completedAt;
-    case 'JobErrored':
-      return e.data.erroredAt;
-    case 'JobProgressed':
-    case 'JobReset':
-    case 'JobCancelled':
-      return e.data.at;
-  }
-};
-
 const statuses: readonly string[] = Object.values(JobStatuses);
 
 /** What must hold of every folded state. */
@@ -435,7 +418,8 @@ const checkState = (s: JobState, last: JobEvent | undefined): void => {
     assert.ok(used < s.maxAttempts, 'a retry is scheduled only while attempts remain');
   }
   assert.is(isFinal(s), s.status === 'completed' || s.status === 'cancelled' || (s.status === 'errored' && s.retryAt === undefined));
-  assert.is(s.updatedAt, last === undefined ? undefined : timeOf(last));
+  // The view carries the time the last event records as its own (`evolve` sets it case by case; `eventTime` reads it).
+  assert.is(s.updatedAt, last === undefined ? undefined : eventTime(last));
 };
 
 /** What must hold of every history the write side leaves. */
