@@ -11,8 +11,8 @@
  * first. RSS moves in a saw-tooth as V8 grows and shrinks its heap (±15% here
  * within seconds), so each point is taken after a full garbage collection
  * (and the sample just before it is printed as well): what is left is what
- * the process holds, and a leak shows as growth there. Bounded in time (`--max-minutes`, default: as long as 100 jobs/s
- * would take). The JSON goes to bench/results/soak-<timestamp>.json.
+ * the process holds, and a leak shows as growth there. Bounded in time
+ * (`--max-minutes`, default: as long as 100 jobs/s would take). The JSON goes to bench/results/soak-<timestamp>.json.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

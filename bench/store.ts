@@ -130,12 +130,15 @@ const figure = (key: string, label: string): Figure => {
 };
 
 const singles = figure('appendSingle', 'append, 1 event per append (own transaction), events/s');
-const commitP50 = figure('commitP50', 'latency of those appends (a commit synced to disk), p50, ms');
-const commitP99 = figure('commitP99', 'latency of those appends, p99, ms');
-const commitMax = figure('commitMax', 'latency of those appends, max, ms');
-const syncP50 = figure('fdatasyncP50', 'the disk: write 4 KiB + fdatasync, p50, ms');
-const syncP99 = figure('fdatasyncP99', 'the disk: write 4 KiB + fdatasync, p99, ms');
-const syncMax = figure('fdatasyncMax', 'the disk: write 4 KiB + fdatasync, max, ms');
+/** The p50, p99 and max of a latency, as three figures (`<key>P50`, `<key>P99`, `<key>Max`). */
+const latencyFigures = (key: string, first: string, then: string) => ({
+  p50: figure(`${key}P50`, `${first}, p50, ms`),
+  p99: figure(`${key}P99`, `${then}, p99, ms`),
+  max: figure(`${key}Max`, `${then}, max, ms`),
+});
+type LatencyFigures = ReturnType<typeof latencyFigures>;
+const commitLatency = latencyFigures('commit', 'latency of those appends (a commit synced to disk)', 'latency of those appends');
+const syncLatency = latencyFigures('fdatasync', 'the disk: write 4 KiB + fdatasync', 'the disk: write 4 KiB + fdatasync');
 const batches = figure('appendBatch100', 'append, batches of 100 events, events/s');
 const engineV7 = figure('engineAppends', 'engine pattern: 3 appends of 1 event per job (v7 ids), appends/s');
 const engineJobs = figure('engineJobs', 'engine pattern, jobs/s (3 appends each)');
@@ -148,11 +151,11 @@ const fold = figure('foldEvents', `projection runtime fold over ${config.foldEve
 const foldWrite = figure('foldSetupEvents', `(setup) writing those events, 1,000 jobs in flight, events/s`);
 
 /** Adds the p50, p99 and max of one run's latencies to their figures. */
-const recordLatencies = (latencies: Float64Array, p50: Figure, p99: Figure, max: Figure) => {
+const recordLatencies = (latencies: Float64Array, figures: LatencyFigures) => {
   const summary = summariseLatencies(latencies);
-  p50.values.push(summary.p50);
-  p99.values.push(summary.p99);
-  max.values.push(summary.max);
+  figures.p50.values.push(summary.p50);
+  figures.p99.values.push(summary.p99);
+  figures.max.values.push(summary.max);
 };
 
 const main = async () => {
@@ -178,7 +181,7 @@ const main = async () => {
         latencies[i] = now() - t;
       }
       singles.values.push(rate(config.appends, now() - t0));
-      recordLatencies(latencies, commitP50, commitP99, commitMax);
+      recordLatencies(latencies, commitLatency);
     });
     {
       const dir = mkdtempSync(join(tmpdir(), 'jobtrail-bench-disk-'));
@@ -192,7 +195,7 @@ const main = async () => {
           fdatasyncSync(fd);
           latencies[i] = now() - t;
         }
-        recordLatencies(latencies, syncP50, syncP99, syncMax);
+        recordLatencies(latencies, syncLatency);
       } finally {
         closeSync(fd);
         rmSync(dir, { recursive: true, force: true });
