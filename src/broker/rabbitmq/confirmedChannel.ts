@@ -145,17 +145,17 @@ export const openConfirmedChannel = async (live: LiveConnection, options: Confir
   // socket is corked at the first and uncorked in the next check phase. amqplib
   // keeps its socket as `connection.stream`; when that is not there (another
   // version), publishes simply go out one write each, as before.
-  const socket = (channel as unknown as { connection?: { stream?: Partial<Pick<Socket, 'cork' | 'uncork'>> } }).connection?.stream;
-  const corkable = typeof socket?.cork === 'function' && typeof socket.uncork === 'function';
+  const stream = (channel as unknown as { connection?: { stream?: Partial<Pick<Socket, 'cork' | 'uncork'>> } }).connection?.stream;
+  const socket = typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Pick<Socket, 'cork' | 'uncork'>) : undefined;
   let corked = false;
   const uncork = (): void => {
     corked = false;
-    socket?.uncork?.();
+    socket?.uncork();
   };
   const corkForThisTurn = (): void => {
-    if (!corkable || corked) return;
+    if (socket === undefined || corked) return;
     corked = true;
-    socket?.cork?.();
+    socket.cork();
     setImmediate(uncork);
   };
 
