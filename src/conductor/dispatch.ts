@@ -66,12 +66,13 @@ export const makeRunningAttempts = (): RunningAttempts => {
   let controller = fresh();
   let size = 0;
   return {
-    enter: () => {
+    // Methods, not arrow properties: tsx names every arrow it creates (an Object.defineProperty each), once per delivery here.
+    enter() {
       size += 1;
       let left = false;
       return {
         signal: controller.signal,
-        leave: () => {
+        leave() {
           if (left) return;
           left = true;
           size -= 1;

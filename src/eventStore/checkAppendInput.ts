@@ -22,6 +22,9 @@ export interface CheckedEvent {
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
 }
 
+// Not a closure per event: tsx names every closure it creates (an Object.defineProperty each).
+const where = (index: number, stream: string): string => `event ${index} of the append to "${stream}"`;
+
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 
@@ -52,20 +55,19 @@ export const checkAppendInput = (
   const checked: CheckedEvent[] = new Array(events.length);
   for (let index = 0; index < events.length; index += 1) {
     const event = events[index] as EventData;
-    const where = () => `event ${index} of the append to "${stream}"`;
     if (!isUuid(event.id)) {
-      throw new TypeError(`${where()}: id must be a UUID (e.g. from uuid's v4 or v7); got ${JSON.stringify(event.id)}`);
+      throw new TypeError(`${where(index, stream)}: id must be a UUID (e.g. from uuid's v4 or v7); got ${JSON.stringify(event.id)}`);
     }
     if (typeof event.type !== 'string' || event.type.length === 0) {
-      throw new TypeError(`${where()}: type must be a non-empty string; got ${JSON.stringify(event.type)}`);
+      throw new TypeError(`${where(index, stream)}: type must be a non-empty string; got ${JSON.stringify(event.type)}`);
     }
     if (event.metadata !== undefined && !isPlainObject(event.metadata)) {
-      throw new TypeError(`${where()}: metadata must be a plain object when present`);
+      throw new TypeError(`${where(index, stream)}: metadata must be a plain object when present`);
     }
     const isJson = !(event.data instanceof Uint8Array);
     const json: unknown = isJson ? JSON.stringify(event.data) : undefined;
     if (isJson && typeof json !== 'string') {
-      throw new TypeError(`${where()}: data must be a JSON value or a Uint8Array; got ${typeof event.data}`);
+      throw new TypeError(`${where(index, stream)}: data must be a JSON value or a Uint8Array; got ${typeof event.data}`);
     }
     checked[index] = {
       id: event.id.toLowerCase(),

@@ -5,13 +5,15 @@ export interface IsoDateBrand {
   readonly IsoDate: unique symbol;
 }
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+// Module-level helpers, not closures made per call: tsx names every closure it creates
+// (esbuild's keepNames, an Object.defineProperty each), a cost on paths run per job.
+const field = (s: string, from: number, to: number): number => Number(s.slice(from, to));
 /**
  * The day exists and the hour is 00–23. `Date.parse` alone rolls `2026-02-30`
  * over to March 2 and takes hour 24, which other languages reading the events refuse.
  */
 const isCalendarTime = (s: string): boolean => {
-  const field = (from: number, to: number): number => Number(s.slice(from, to));
-  const [year, month, date, hour] = [field(0, 4), field(5, 7), field(8, 10), field(11, 13)] as const;
+  const [year, month, date, hour] = [field(s, 0, 4), field(s, 5, 7), field(s, 8, 10), field(s, 11, 13)] as const;
   const day = new Date(0);
   day.setUTCFullYear(year, month - 1, date);
   return hour <= 23 && day.getUTCMonth() === month - 1 && day.getUTCDate() === date;

@@ -28,12 +28,23 @@ export const silentLogger: Logger = pino({ level: 'silent' });
  */
 export const lazyChild = (parent: Logger, bindings: () => Record<string, unknown>): Logger => {
   let made: Logger | undefined;
-  const child = (): Logger => (made ??= parent.child(bindings()));
+  // Methods, not arrows: tsx names every arrow it creates (esbuild's keepNames, an
+  // Object.defineProperty each), and this runs once per delivery.
   return {
-    debug: ((...args: Parameters<Logger['debug']>) => child().debug(...args)) as Logger['debug'],
-    info: ((...args: Parameters<Logger['info']>) => child().info(...args)) as Logger['info'],
-    warn: ((...args: Parameters<Logger['warn']>) => child().warn(...args)) as Logger['warn'],
-    error: ((...args: Parameters<Logger['error']>) => child().error(...args)) as Logger['error'],
-    child: ((...args: Parameters<Logger['child']>) => child().child(...args)) as Logger['child'],
-  };
+    debug(...args: Parameters<Logger['debug']>) {
+      return (made ??= parent.child(bindings())).debug(...args);
+    },
+    info(...args: Parameters<Logger['info']>) {
+      return (made ??= parent.child(bindings())).info(...args);
+    },
+    warn(...args: Parameters<Logger['warn']>) {
+      return (made ??= parent.child(bindings())).warn(...args);
+    },
+    error(...args: Parameters<Logger['error']>) {
+      return (made ??= parent.child(bindings())).error(...args);
+    },
+    child(...args: Parameters<Logger['child']>) {
+      return (made ??= parent.child(bindings())).child(...args);
+    },
+  } as Logger;
 };

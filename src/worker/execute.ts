@@ -191,7 +191,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       }
       return controller.signal;
     },
-    progress: async (percent, message) => {
+    async progress(percent, message) {
       if (stoppedWith !== undefined) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
       const r = await record((s) =>
         recordProgress(s, {

@@ -189,6 +189,17 @@ const toRecordedEvent = (row: EventRow): RecordedEvent => ({
   created: new Date(row.created).toISOString(),
 });
 
+// Module-level helpers, not closures made per append: tsx names every closure it creates
+// (esbuild's keepNames, an Object.defineProperty each).
+
+/** A retry's outcome: the events are there already, the last at `revision` and `position`. */
+const at = (revision: number, position: number): E.Either<never, Written> =>
+  E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
+
+/** The append's conflict with the stream as it is. */
+const conflict = (stream: string, expected: ExpectedRevision, row: StreamRow | undefined): E.Either<WrongExpectedRevision, never> =>
+  E.left(wrongExpectedRevision(stream, expected, row ? row.revision : 'no_stream'));
+
 const wrongExpectedRevision = (
   stream: string,
   expected: ExpectedRevision,
@@ -331,40 +342,37 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     }
     const row = rows.get(stream);
     const current = row?.revision ?? -1;
-    const conflict = () => E.left(wrongExpectedRevision(stream, expected, row ? current : 'no_stream'));
-    const at = (revision: number, position: number): E.Either<never, Written> =>
-      E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
 
     if (events.length === 0) {
       const matches =
         expected === 'any' ||
         (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
-      if (!matches) return conflict();
+      if (!matches) return conflict(stream, expected, row);
       return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : at(-1, Number(startPosition));
     }
 
     if (expected === 'any' || expected === 'stream_exists') {
-      if (!row) return expected === 'any' ? E.right(write(rows, stream, row, events)) : conflict();
+      if (!row) return expected === 'any' ? E.right(write(rows, stream, row, events)) : conflict(stream, expected, row);
       // The first id decides: new means a new append; seen means a retry, and then every id must have been seen.
       let found = eventWithId.get(row.stream_key, uuidBytes((events[0] as CheckedEvent).id));
       if (!found) return E.right(write(rows, stream, row, events));
       for (const event of events.slice(1)) {
         found = eventWithId.get(row.stream_key, uuidBytes(event.id));
-        if (!found) return conflict();
+        if (!found) return conflict(stream, expected, row);
       }
       return at(found.revision, found.position);
     }
 
     const from = expected === 'no_stream' ? -1 : expected;
     if (from === current) return E.right(write(rows, stream, row, events));
-    if (from > current || !row) return conflict();
+    if (from > current || !row) return conflict(stream, expected, row);
     // A stale expected revision is a retry when the same ids follow it, in order; otherwise a conflict.
     let revision = from;
     let position = 0;
     for (const event of events) {
       revision += 1;
       const stored = eventAt.get(row.stream_key, revision);
-      if (!stored || !stored.event_id.equals(uuidBytes(event.id))) return conflict();
+      if (!stored || !stored.event_id.equals(uuidBytes(event.id))) return conflict(stream, expected, row);
       position = stored.position;
     }
     return at(revision, position);
