@@ -154,7 +154,7 @@ const main = async () => {
   for (const system of modes) {
     for (const enqueue of ['bulk', 'one'] as const) {
       const scenario: Scenario = { kind: 'e2e', n: jobs, enqueue, concurrency: 100 };
-      const { outcome, profilePath } = await run(system, scenario, {}, true);
+      const { outcome, profilePath } = await run(system, scenario, { BENCH_COUNT: '1' }, true);
       if (!outcome.ok) continue;
       const perJob = Object.fromEntries(Object.entries(outcome.counters ?? {}).map(([k, v]) => [k, Math.round((v / jobs) * 100) / 100]));
       console.log(`\n=== ${system}, end to end ${enqueue}, c=100, ${jobs} jobs: ${num(outcome.result.e2eRate ?? NaN)} jobs/s under --cpu-prof`);

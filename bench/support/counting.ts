@@ -63,6 +63,26 @@ export const countingStore = (
   close: () => store.close(),
 });
 
+/**
+ * Wraps an event store so that `onCompleted` hears each `JobCompleted` once
+ * it is recorded, and nothing else is touched: what \`npm run bench\` uses,
+ * so that counting costs jobtrail's figures nothing the peers do not pay.
+ */
+export const completionHook = (store: EventStore, onCompleted: () => void): EventStore => ({
+  ...store,
+  kind: store.kind,
+  append: (stream, events, options) => {
+    const task = store.append(stream, events, options);
+    if (!events.some((e) => e.type === 'JobCompleted')) return task;
+    return async () => {
+      const r = await task();
+      if (r._tag === 'Right') onCompleted();
+      return r;
+    };
+  },
+  close: () => store.close(),
+});
+
 /** Wraps a broker so that publishes, deliveries and dispositions are counted. */
 export const countingBroker = (broker: Broker, counts: Counts): Broker => ({
   ...broker,

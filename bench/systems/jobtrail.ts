@@ -5,7 +5,7 @@ import * as amqp from 'amqplib';
 import { createEngine, defineWorker, type Engine } from '../../src/index.js';
 import { makeEventStore, type EmbeddedEventStore } from '../../src/eventStore/index.js';
 import { makeMemoryBroker, makeRabbitBroker, workQueueName, type Broker } from '../../src/broker/index.js';
-import { countingBroker, countingStore, type Counts } from '../support/counting.js';
+import { completionHook, countingBroker, countingStore, type Counts } from '../support/counting.js';
 import { serviceUrls } from '../support/services.js';
 import { SystemNames, type BenchJob, type OpenOptions, type SystemDefinition, type SystemUnderTest, type WorkerHooks } from '../support/system.js';
 
@@ -31,9 +31,13 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
   // What-if of the profile (bench/profile.ts), never set by `npm run bench`: another SQLite durability level.
   const whatIfSync = process.env['BENCH_WHATIF_SYNC'];
   if (whatIfSync !== undefined && 'database' in rawStore) (rawStore as EmbeddedEventStore).database.pragma(`synchronous = ${whatIfSync}`);
-  const store = countingStore(rawStore, counts, (types) => {
-    for (const type of types) if (type === 'JobCompleted') hooks?.onCompleted();
-  });
+  // Counting every call costs a few per cent: only the profile (bench/profile.ts) asks for it.
+  const counting = process.env['BENCH_COUNT'] === '1';
+  const store = counting
+    ? countingStore(rawStore, counts, (types) => {
+        for (const type of types) if (type === 'JobCompleted') hooks?.onCompleted();
+      })
+    : completionHook(rawStore, () => hooks?.onCompleted());
   let rawBroker: Broker;
   try {
     rawBroker =
@@ -44,7 +48,7 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
     await rawStore.close();
     throw error;
   }
-  const broker = countingBroker(rawBroker, counts);
+  const broker = counting ? countingBroker(rawBroker, counts) : rawBroker;
   const worker = defineWorker<BenchJob>({
     name: workerName,
     queue: queueOf(runId),
@@ -66,7 +70,7 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
       hooks = h;
       await engine.start();
     },
-    counters: () => ({ ...counts }),
+    ...(counting ? { counters: () => ({ ...counts }) } : {}),
     close: async () => {
       await engine.close({ gracePeriodMs: 5_000 });
       await rawBroker.close();
