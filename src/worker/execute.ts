@@ -119,44 +119,9 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   )();
   if (E.isLeft(started)) return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
 
-  let current: LoadedJob = started.right;
-  const attempt = (current.state as JobView).attempts;
+  const recorder = makeRecorder(deps, started.right, input);
+  const attempt = recorder.attempt;
   const startedAt = deps.now();
-  const attemptCause = causedBy(input, `${input.backgroundJobId}:${attempt}`);
-
-  // Appends made during the attempt (progress, then the end) are serialised,
-  // each at the revision the previous one left, so they never race each other.
-  // Most actions record no progress: then nothing is chained at all.
-  let chain: Promise<unknown> | undefined;
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const next = chain === undefined ? f() : chain.then(f, f);
-    chain = next.catch(() => undefined);
-    return next;
-  };
-
-  /**
-   * Appends what `decide` returns for the attempt in progress; retries while
-   * the store is unavailable; on a conflict reloads and decides again, since
-   * only another process taking the attempt over moves a running job.
-   */
-  const record = (decide: (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>): Promise<E.Either<string, LoadedJob>> =>
-    serial(async () => {
-      for (let tries = 1; ; tries++) {
-        const r = await deps.jobs.transition(current, decide, attemptCause)();
-        if (E.isRight(r)) {
-          current = r.right;
-          return E.right(r.right);
-        }
-        const err = r.left;
-        if (err._tag === 'TransitionRejected') return E.left(err.message);
-        if (err._tag === 'WrongExpectedRevision') {
-          const reloaded = await deps.jobs.load(current.jobId)();
-          if (E.isRight(reloaded)) current = reloaded.right;
-          continue;
-        }
-        if (!(await deps.backoff(tries))) return E.left(`the store stayed unavailable: ${err.message}`);
-      }
-    });
 
   // How the attempt ends: the first of the action settling, its timeout, the engine's abort
   // (shutdown) and the delivery being lost. The action's own signal is made only when it
@@ -166,14 +131,23 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const ending = new Promise<Ended>((resolve) => (end = resolve));
   let stoppedWith: string | undefined;
   let controller: AbortController | undefined;
-  const stop = (reason: string, ended: Ended | undefined): void => {
-    if (stoppedWith !== undefined) return;
-    stoppedWith = reason;
-    controller?.abort(reason);
-    if (ended !== undefined) end(ended);
+  // Methods, not arrows: tsx names every arrow it creates (esbuild's keepNames, an
+  // Object.defineProperty of about a microsecond each), and this runs once per attempt.
+  const stops = {
+    stop(reason: string, ended: Ended | undefined): void {
+      if (stoppedWith !== undefined) return;
+      stoppedWith = reason;
+      controller?.abort(reason);
+      if (ended !== undefined) end(ended);
+    },
+    onOuterAbort(): void {
+      stops.stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
+    },
+    onLost(): void {
+      stops.stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
+    },
   };
-  const onOuterAbort = () => stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
-  const onLost = () => stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
+  const { onOuterAbort, onLost } = stops;
   if (input.signal.aborted) onOuterAbort();
   else if (input.lost?.aborted === true) onLost();
   else {
@@ -193,7 +167,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     },
     async progress(percent, message) {
       if (stoppedWith !== undefined) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
-      const r = await record((s) =>
+      const r = await recorder.record((s) =>
         recordProgress(s, {
           attempt,
           at: isoDate(deps.now()),
@@ -205,7 +179,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     },
   };
 
-  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
+  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => stops.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
     let running: Promise<unknown>;
     try {
@@ -225,7 +199,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   input.lost?.removeEventListener('abort', onLost);
   // A late result of an action that was timed out or aborted is never recorded; an action
   // still holding its signal after it settled sees it aborted, as before.
-  stop('settled', undefined);
+  stops.stop('settled', undefined);
 
   if (ended.kind === 'aborted' && ended.reason === 'lost')
     return { _tag: 'Abandoned', attempt, reason: 'the broker connection that delivered this attempt was lost' };
@@ -233,7 +207,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const durationMs = Math.max(0, deps.now().getTime() - startedAt.getTime());
   if (ended.kind === 'result') {
     const result = ended.value === undefined ? undefined : toJson(ended.value);
-    const r = await record((s) =>
+    const r = await recorder.record((s) =>
       setToCompleted(s, { attempt, completedAt: isoDate(deps.now()), durationMs, ...(result !== undefined ? { result } : {}) }),
     );
     return E.isRight(r) ? { _tag: 'Completed', job: r.right } : { _tag: 'Abandoned', attempt, reason: r.left };
@@ -251,10 +225,54 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     random: deps.random(),
     delayMs: (n, random) => worker.retryDelay(n, random),
   });
-  const r = await record((s) =>
+  const r = await recorder.record((s) =>
     setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error, durationMs, ...(retryAt !== undefined ? { retryAt } : {}) }),
   );
   return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left };
+};
+
+type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>;
+
+/**
+ * The appends of one attempt in progress (progress, then the end). They are
+ * serialised, each at the revision the previous one left, so they never race
+ * each other; most actions record no progress, and then nothing is chained at
+ * all. `record` appends what `decide` returns; retries while the store is
+ * unavailable; on a conflict reloads and decides again, since only another
+ * process taking the attempt over moves a running job. (An object of methods,
+ * not closures: tsx names each closure it creates, a cost per attempt.)
+ */
+const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput) => {
+  let current = started;
+  let chain: Promise<unknown> | undefined;
+  const attempt = (started.state as JobView).attempts;
+  const cause = causedBy(input, `${input.backgroundJobId}:${attempt}`);
+  const recorder = {
+    attempt,
+    async append(decide: Decide): Promise<E.Either<string, LoadedJob>> {
+      for (let tries = 1; ; tries++) {
+        const r = await deps.jobs.transition(current, decide, cause)();
+        if (E.isRight(r)) {
+          current = r.right;
+          return E.right(r.right);
+        }
+        const err = r.left;
+        if (err._tag === 'TransitionRejected') return E.left(err.message);
+        if (err._tag === 'WrongExpectedRevision') {
+          const reloaded = await deps.jobs.load(current.jobId)();
+          if (E.isRight(reloaded)) current = reloaded.right;
+          continue;
+        }
+        if (!(await deps.backoff(tries))) return E.left(`the store stayed unavailable: ${err.message}`);
+      }
+    },
+    record(decide: Decide): Promise<E.Either<string, LoadedJob>> {
+      const next = chain === undefined ? recorder.append(decide) : chain.then(() => recorder.append(decide));
+      chain = next.catch(() => undefined);
+      return next;
+    },
+  };
+  return recorder;
 };
 
 const safeRetryable = <P>(worker: Worker<P>, error: unknown): boolean => {
