@@ -12,7 +12,11 @@
  * 2. Prints what the counting proxies around the store and the broker saw
  *    per job: appends, reads, events read, subscription deliveries,
  *    publishes, deliveries.
- * 3. Measures two what-ifs that need no change in src/ (they are set only
+ * 3. Profiles end to end bulk again under tsx, as `npm run bench` runs it,
+ *    and prints the time of tsx's `__name` helper (esbuild's keepNames: an
+ *    Object.defineProperty for each named closure made) and where the
+ *    closures were made: the tsc build of step 1 cannot show that cost.
+ * 4. Measures two what-ifs that need no change in src/ (they are set only
  *    here, through environment variables the child reads): TCP_NODELAY on the
  *    AMQP socket, and SQLite `synchronous = NORMAL` instead of FULL.
  */
@@ -119,7 +123,10 @@ const compile = () => {
   });
 };
 
-const run = async (system: SystemName, scenario: Scenario, env: Record<string, string> = {}, cpuProf = false) => {
+/** How a run is profiled: not at all, the tsc build under plain node (readable names), or the sources under tsx as `npm run bench` runs them. */
+type Profiling = false | 'compiled' | 'tsx';
+
+const run = async (system: SystemName, scenario: Scenario, env: Record<string, string> = {}, cpuProf: Profiling = false) => {
   const runId = randomBytes(4).toString('hex');
   const dir = join(profileDir, `${system}-${scenario.kind}-${'enqueue' in scenario ? scenario.enqueue : ''}-${runId}`);
   if (cpuProf) mkdirSync(dir, { recursive: true });
@@ -130,7 +137,8 @@ const run = async (system: SystemName, scenario: Scenario, env: Record<string, s
       { system, runId, scenario, slowestRate: 20 },
       {
         timeoutMs: (jobs / 20) * 1000 + 120_000,
-        ...(cpuProf ? { compiledChild, execArgv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] } : {}),
+        ...(cpuProf ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'] } : {}),
+        ...(cpuProf === 'compiled' ? { compiledChild } : {}),
       },
     );
     if (!outcome.ok) {
@@ -145,6 +153,32 @@ const run = async (system: SystemName, scenario: Scenario, env: Record<string, s
   }
 };
 
+/** Inclusive time of tsx's `__name` helper, and the files whose functions called it most (each named closure they made). */
+const namingCost = (profile: CpuProfile) => {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  let ms = 0;
+  let idleMs = 0;
+  let totalMs = 0;
+  const callers = new Map<string, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = ((profile.timeDeltas[i] ?? 0) as number) / 1000;
+    totalMs += dt;
+    let at: number | undefined = profile.samples[i] as number;
+    if (byId.get(at)?.callFrame.functionName === '(idle)') idleMs += dt;
+    for (; at !== undefined; at = parent.get(at)) {
+      if (byId.get(at)?.callFrame.functionName !== '__name') continue;
+      ms += dt;
+      const caller = byId.get(parent.get(at) ?? -1)?.callFrame;
+      const where = caller === undefined ? '?' : shown(caller.url);
+      callers.set(where, (callers.get(where) ?? 0) + dt);
+      break;
+    }
+  }
+  return { ms, busyMs: totalMs - idleMs, callers: [...callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5) };
+};
+
 const main = async () => {
   rmSync(profileDir, { recursive: true, force: true });
   console.log('compiling with tsc into bench/results/build/ …');
@@ -154,7 +188,7 @@ const main = async () => {
   for (const system of modes) {
     for (const enqueue of ['bulk', 'one'] as const) {
       const scenario: Scenario = { kind: 'e2e', n: jobs, enqueue, concurrency: 100 };
-      const { outcome, profilePath } = await run(system, scenario, { BENCH_COUNT: '1' }, true);
+      const { outcome, profilePath } = await run(system, scenario, { BENCH_COUNT: '1' }, 'compiled');
       if (!outcome.ok) continue;
       const perJob = Object.fromEntries(Object.entries(outcome.counters ?? {}).map(([k, v]) => [k, Math.round((v / jobs) * 100) / 100]));
       console.log(`\n=== ${system}, end to end ${enqueue}, c=100, ${jobs} jobs: ${num(outcome.result.e2eRate ?? NaN)} jobs/s under --cpu-prof`);
@@ -170,6 +204,23 @@ const main = async () => {
       report[`${system}/${enqueue}`] = { rate: outcome.result.e2eRate, counters: outcome.counters, perJob, profile: relative(repo, profilePath), ...a };
     }
   }
+
+  // The tsc build hides what tsx adds: esbuild's keepNames wraps every closure it names in
+  // `__name(fn, "name")`, an Object.defineProperty of about a microsecond, paid again each
+  // time the closure is made. Closures made per job belong at module level or as methods.
+  const keepNames: Record<string, unknown> = {};
+  for (const system of modes) {
+    const { outcome, profilePath } = await run(system, { kind: 'e2e', n: jobs, enqueue: 'bulk', concurrency: 100 }, {}, 'tsx');
+    if (!outcome.ok || !profilePath) continue;
+    const n = namingCost(JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile);
+    const callers = n.callers.map(([where, ms]) => `${where} ${((ms * 1000) / jobs).toFixed(1)} µs/job`).join(', ');
+    console.log(
+      `\n${system}, end to end bulk under tsx: tsx's __name helper took ${num(n.ms)} ms of ${num(n.busyMs)} ms busy ` +
+        `(${((n.ms / n.busyMs) * 100).toFixed(1)}%, ${((n.ms * 1000) / jobs).toFixed(1)} µs/job)${callers === '' ? '' : `; made in ${callers}`}`,
+    );
+    keepNames[system] = { ...n, profile: relative(repo, profilePath) };
+  }
+  report['tsxKeepNames'] = keepNames;
 
   // What-ifs, each against a baseline measured alongside it (same counts, interleaved runs).
   const whatIfs: { name: string; system: SystemName; enqueue: 'bulk' | 'one'; env: Record<string, string> }[] = [
