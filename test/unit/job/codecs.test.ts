@@ -16,6 +16,7 @@ import {
   JobReset,
   JobStarted,
   isJobEventType,
+  isoDate,
 } from '../../../src/job/index.js';
 
 const accepts = (codec: t.Mixed, value: unknown): void =>
@@ -74,6 +75,29 @@ dates('rejects impossible dates, words, and times without a zone', () => {
   ])
     rejects(IsoDate, s);
   for (const v of [0, Date.parse('2026-11-28T10:59:19Z'), new Date(), null, undefined, {}]) rejects(IsoDate, v);
+});
+
+dates('remembering the last valid timestamp changes no verdict: each alternates with its neighbours', () => {
+  const valid = ['2026-11-28T10:59:19.000Z', '2026-11-28T10:59:19.001Z'];
+  const invalid = ['2026-02-30T00:00:00Z', '2026-11-28T10:59:19.000'];
+  for (let round = 0; round < 3; round++) {
+    for (const [i, s] of valid.entries()) {
+      accepts(IsoDate, s);
+      accepts(IsoDate, s);
+      rejects(IsoDate, invalid[i]);
+      rejects(IsoDate, `${s} `);
+    }
+  }
+});
+
+dates('isoDate formats each millisecond as toISOString does, and throws for an invalid date', () => {
+  const at = Date.parse('2026-11-28T10:59:19.250Z');
+  assert.is(isoDate(new Date(at)), '2026-11-28T10:59:19.250Z');
+  assert.is(isoDate(new Date(at)), '2026-11-28T10:59:19.250Z');
+  assert.is(isoDate(new Date(at + 1)), '2026-11-28T10:59:19.251Z');
+  assert.is(isoDate(new Date(at)), '2026-11-28T10:59:19.250Z');
+  assert.throws(() => isoDate(new Date(Number.NaN)), (e: unknown) => e instanceof RangeError);
+  assert.is(isoDate(new Date(-1)), '1969-12-31T23:59:59.999Z');
 });
 
 dates.run();
