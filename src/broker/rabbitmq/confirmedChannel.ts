@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { LiveConnection } from './rabbitConnection.js';
 
@@ -141,24 +140,6 @@ export const openConfirmedChannel = async (live: LiveConnection, options: Confir
     }
   };
 
-  // Publishes made in one turn of the event loop leave in one socket write: the
-  // socket is corked at the first and uncorked in the next check phase. amqplib
-  // keeps its socket as `connection.stream`; when that is not there (another
-  // version), publishes simply go out one write each, as before.
-  const stream = (channel as unknown as { connection?: { stream?: Partial<Pick<Socket, 'cork' | 'uncork'>> } }).connection?.stream;
-  const socket = typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Pick<Socket, 'cork' | 'uncork'>) : undefined;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket?.uncork();
-  };
-  const corkForThisTurn = (): void => {
-    if (socket === undefined || corked) return;
-    corked = true;
-    socket.cork();
-    setImmediate(uncork);
-  };
-
   const send = (routingKey: string, content: Buffer, publishOptions: Options.Publish, deadline: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       if (!open) {
@@ -168,7 +149,6 @@ export const openConfirmedChannel = async (live: LiveConnection, options: Confir
       const entry: Pending = { routingKey, messageId: publishOptions.messageId, deadline, returned: false, settled: false, resolve, reject };
       pending.add(entry);
       try {
-        corkForThisTurn();
         channel.publish('', routingKey, content, publishOptions, (err: unknown) => confirmed(entry, err));
       } catch (err) {
         pending.delete(entry);
