@@ -20,8 +20,11 @@ test('a run process killed with SIGKILL mid-run: a new process on the same file 
   const engine = await createEngine({ store, workers: [sleeper] });
   try {
     const ids: string[] = [];
+    // Every tenth job runs for 3 s, so that when the first completions are seen some job is surely
+    // still running at the kill (with short jobs only, the kill could land between two of them).
+    const msOf = (i: number) => (i % 10 === 9 ? 3000 : 150 + (i % 5) * 50);
     for (let i = 0; i < 60; i++)
-      ids.push((await engine.enqueue('sleeper', { ms: 150 + (i % 5) * 50, value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` })).jobId);
+      ids.push((await engine.enqueue('sleeper', { ms: msOf(i), value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` })).jobId);
 
     const args = ['run', '--store', store, '--workers', 'test/fixtures/workers.ts'];
     const first = spawnJobtrail(args);
