@@ -72,8 +72,11 @@ const areaOf = (url: string, name: string): string => {
   return url;
 };
 
-const analyse = (profile: CpuProfile) => {
+/** A profile's nodes by id, each node's parent, its self time in ms, and the total and busy (not idle) time. */
+const indexProfile = (profile: CpuProfile) => {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
@@ -81,6 +84,11 @@ const analyse = (profile: CpuProfile) => {
   }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self.entries()].filter(([id]) => byId.get(id)?.callFrame.functionName === '(idle)').reduce((a, [, v]) => a + v, 0);
+  return { byId, parent, self, totalMs: total, busyMs: total - idle };
+};
+
+const analyse = (profile: CpuProfile) => {
+  const { byId, parent, self, totalMs, busyMs } = indexProfile(profile);
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
   for (const [id, ms] of self) {
@@ -93,8 +101,6 @@ const analyse = (profile: CpuProfile) => {
     byArea.set(area, (byArea.get(area) ?? 0) + ms);
   }
   // Inclusive time of chosen src/ functions (counted once per sample even when recursive).
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, number>();
   for (const [id, ms] of self) {
     const seen = new Set<string>();
@@ -108,7 +114,7 @@ const analyse = (profile: CpuProfile) => {
     }
   }
   const top = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
-  return { totalMs: total, busyMs: total - idle, topSelf: top(byFunction, 25), areas: top(byArea, 25), topInclusive: top(inclusive, 30) };
+  return { totalMs, busyMs, topSelf: top(byFunction, 25), areas: top(byArea, 25), topInclusive: top(inclusive, 30) };
 };
 
 const profileDir = join(resultsDir, 'profiles');
@@ -155,19 +161,11 @@ const run = async (system: SystemName, scenario: Scenario, env: Record<string, s
 
 /** Inclusive time of tsx's `__name` helper, and the files whose functions called it most (each named closure they made). */
 const namingCost = (profile: CpuProfile) => {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const { byId, parent, self, busyMs } = indexProfile(profile);
   let ms = 0;
-  let idleMs = 0;
-  let totalMs = 0;
   const callers = new Map<string, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const dt = ((profile.timeDeltas[i] ?? 0) as number) / 1000;
-    totalMs += dt;
-    let at: number | undefined = profile.samples[i] as number;
-    if (byId.get(at)?.callFrame.functionName === '(idle)') idleMs += dt;
-    for (; at !== undefined; at = parent.get(at)) {
+  for (const [id, dt] of self) {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       if (byId.get(at)?.callFrame.functionName !== '__name') continue;
       ms += dt;
       const caller = byId.get(parent.get(at) ?? -1)?.callFrame;
@@ -176,7 +174,7 @@ const namingCost = (profile: CpuProfile) => {
       break;
     }
   }
-  return { ms, busyMs: totalMs - idleMs, callers: [...callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5) };
+  return { ms, busyMs, callers: [...callers.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5) };
 };
 
 const main = async () => {

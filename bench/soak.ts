@@ -25,7 +25,7 @@ import { makeEventStore } from '../src/eventStore/index.js';
 import { makeMemoryBroker } from '../src/broker/index.js';
 import { parseBenchArgs, positiveInt } from './support/args.js';
 import { now } from './support/clock.js';
-import { countingStore, type Counts } from './support/counting.js';
+import { completionHook, countingStore, type Counts } from './support/counting.js';
 import { mb, rssMb } from './support/memory.js';
 import { machine, sourceState, writeResults } from './support/results.js';
 import type { BenchJob } from './support/system.js';
@@ -78,12 +78,9 @@ const main = async () => {
   let completed = 0;
   let wake: (() => void) | undefined;
   const rawStore = await makeEventStore(`sqlite:${file}`);
-  const store = countingStore(rawStore, counts, (types) => {
-    for (const type of types)
-      if (type === 'JobCompleted') {
-        completed += 1;
-        wake?.();
-      }
+  const store = completionHook(countingStore(rawStore, counts), () => {
+    completed += 1;
+    wake?.();
   });
   const broker = makeMemoryBroker();
   const worker = defineWorker<BenchJob>({ name: 'bench-noop', concurrency: config.concurrency, action: async () => undefined });

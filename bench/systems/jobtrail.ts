@@ -33,11 +33,7 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
   if (whatIfSync !== undefined && 'database' in rawStore) (rawStore as EmbeddedEventStore).database.pragma(`synchronous = ${whatIfSync}`);
   // Counting every call costs a few per cent: only the profile (bench/profile.ts) asks for it.
   const counting = process.env['BENCH_COUNT'] === '1';
-  const store = counting
-    ? countingStore(rawStore, counts, (types) => {
-        for (const type of types) if (type === 'JobCompleted') hooks?.onCompleted();
-      })
-    : completionHook(rawStore, () => hooks?.onCompleted());
+  const store = completionHook(counting ? countingStore(rawStore, counts) : rawStore, () => hooks?.onCompleted());
   let rawBroker: Broker;
   try {
     rawBroker =
