@@ -86,6 +86,25 @@ export const recordCannotStart = async (
   )();
 };
 
+/**
+ * The `ctx` an action gets. A class for the sake of its `signal` getter: V8 makes an object
+ * literal with an accessor a slow dictionary each time the literal is made (once per attempt).
+ */
+class AttemptContext implements JobContext {
+  readonly #source: { signal(): AbortSignal };
+  constructor(
+    readonly jobId: string,
+    readonly attempt: number,
+    readonly progress: JobContext['progress'],
+    source: { signal(): AbortSignal },
+  ) {
+    this.#source = source;
+  }
+  get signal(): AbortSignal {
+    return this.#source.signal();
+  }
+}
+
 type Ended =
   | { readonly kind: 'result'; readonly value: unknown }
   | { readonly kind: 'thrown'; readonly error: unknown }
@@ -146,26 +165,15 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     onLost(): void {
       stops.stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
     },
-  };
-  const { onOuterAbort, onLost } = stops;
-  if (input.signal.aborted) onOuterAbort();
-  else if (input.lost?.aborted === true) onLost();
-  else {
-    input.signal.addEventListener('abort', onOuterAbort, { once: true });
-    input.lost?.addEventListener('abort', onLost, { once: true });
-  }
-
-  const ctx: JobContext = {
-    jobId: input.job.jobId,
-    attempt,
-    get signal() {
+    signal(): AbortSignal {
       if (controller === undefined) {
         controller = new AbortController();
         if (stoppedWith !== undefined) controller.abort(stoppedWith);
       }
       return controller.signal;
     },
-    async progress(percent, message) {
+    // Uses no `this`: an action may take it out of `ctx` (`{ progress }`) and call it alone.
+    async progress(percent?: number, message?: string): Promise<void> {
       if (stoppedWith !== undefined) throw new Error(`attempt ${attempt} of job "${input.job.jobId}" was aborted; progress not recorded`);
       const r = await recorder.record((s) =>
         recordProgress(s, {
@@ -178,6 +186,15 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       if (E.isLeft(r)) throw new Error(`progress of job "${input.job.jobId}" not recorded: ${r.left}`);
     },
   };
+  const { onOuterAbort, onLost } = stops;
+  if (input.signal.aborted) onOuterAbort();
+  else if (input.lost?.aborted === true) onLost();
+  else {
+    input.signal.addEventListener('abort', onOuterAbort, { once: true });
+    input.lost?.addEventListener('abort', onLost, { once: true });
+  }
+
+  const ctx = new AttemptContext(input.job.jobId, attempt, stops.progress, stops);
 
   const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => stops.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
