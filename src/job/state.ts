@@ -137,7 +137,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
         attempts: d.attempt,
         erroredAt: d.erroredAt,
         ...(d.durationMs !== undefined ? { durationMs: d.durationMs } : {}),
-        lastError: { ...d.error, attempt: d.attempt },
+        lastError: Object.assign({}, d.error, { attempt: d.attempt }),
         ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}),
         updatedAt: d.erroredAt,
       });

@@ -339,6 +339,26 @@ test('progress is recorded as JobProgressed events of the attempt', async (ctx) 
   assert.equal(await types(engine, jobId), ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobProgressed', 'JobCompleted']);
 });
 
+test('ctx can be taken apart: a destructured progress records, a destructured signal is the attempt\'s', async (ctx) => {
+  let seen: { jobId: string; attempt: number; aborted: boolean } | undefined;
+  const w = defineWorker({
+    name: 'destructures-ctx',
+    action: async (_p, { jobId, attempt, signal, progress }) => {
+      await progress(40, 'alone');
+      seen = { jobId, attempt, aborted: signal.aborted };
+      return 'ok';
+    },
+  });
+  const engine = await engineOn(ctx, [w]);
+  await engine.start();
+  const { jobId } = await engine.enqueue('destructures-ctx', {});
+  const [view] = await engine.waitForFinal([jobId], { timeoutMs: 5000 });
+  assert.is(view!.status, 'completed');
+  assert.equal(seen, { jobId, attempt: 1, aborted: false });
+  assert.equal(view!.progress, { at: view!.progress!.at, percent: 40, message: 'alone' });
+  assert.equal(await types(engine, jobId), ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobCompleted']);
+});
+
 test('retry and cancel are recorded with who did it; refused ones say why', async (ctx) => {
   const w = defineWorker({ name: 'fails-once', maxAttempts: 1, action: async (_p, c) => (c.attempt === 1 ? Promise.reject(new Error('first')) : 'second') });
   const engine = await engineOn(ctx, [w]);
