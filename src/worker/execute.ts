@@ -91,18 +91,25 @@ export const recordCannotStart = async (
  * literal with an accessor a slow dictionary each time the literal is made (once per attempt).
  */
 class AttemptContext implements JobContext {
-  readonly #source: { signal(): AbortSignal };
+  readonly progress: JobContext['progress'];
+  readonly #controls: AttemptControls;
   constructor(
     readonly jobId: string,
     readonly attempt: number,
-    readonly progress: JobContext['progress'],
-    source: { signal(): AbortSignal },
+    controls: AttemptControls,
   ) {
-    this.#source = source;
+    this.progress = controls.progress;
+    this.#controls = controls;
   }
   get signal(): AbortSignal {
-    return this.#source.signal();
+    return this.#controls.signal();
   }
+}
+
+/** What `ctx` asks of its attempt: the signal, made on first use, and the attempt's own `progress` (which uses no `this`). */
+interface AttemptControls {
+  signal(): AbortSignal;
+  progress: JobContext['progress'];
 }
 
 type Ended =
@@ -152,7 +159,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   let controller: AbortController | undefined;
   // Methods, not arrows: tsx names every arrow it creates (esbuild's keepNames, an
   // Object.defineProperty of about a microsecond each), and this runs once per attempt.
-  const stops = {
+  const controls = {
     stop(reason: string, ended: Ended | undefined): void {
       if (stoppedWith !== undefined) return;
       stoppedWith = reason;
@@ -160,10 +167,10 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       if (ended !== undefined) end(ended);
     },
     onOuterAbort(): void {
-      stops.stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
+      controls.stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
     },
     onLost(): void {
-      stops.stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
+      controls.stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
     },
     signal(): AbortSignal {
       if (controller === undefined) {
@@ -186,7 +193,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       if (E.isLeft(r)) throw new Error(`progress of job "${input.job.jobId}" not recorded: ${r.left}`);
     },
   };
-  const { onOuterAbort, onLost } = stops;
+  const { onOuterAbort, onLost } = controls;
   if (input.signal.aborted) onOuterAbort();
   else if (input.lost?.aborted === true) onLost();
   else {
@@ -194,9 +201,9 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     input.lost?.addEventListener('abort', onLost, { once: true });
   }
 
-  const ctx = new AttemptContext(input.job.jobId, attempt, stops.progress, stops);
+  const ctx = new AttemptContext(input.job.jobId, attempt, controls);
 
-  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => stops.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
+  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
     let running: Promise<unknown>;
     try {
@@ -216,7 +223,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   input.lost?.removeEventListener('abort', onLost);
   // A late result of an action that was timed out or aborted is never recorded; an action
   // still holding its signal after it settled sees it aborted, as before.
-  stops.stop('settled', undefined);
+  controls.stop('settled', undefined);
 
   if (ended.kind === 'aborted' && ended.reason === 'lost')
     return { _tag: 'Abandoned', attempt, reason: 'the broker connection that delivered this attempt was lost' };
