@@ -22,6 +22,8 @@ import { makeJobStore, type JobStore, type LoadedJob, type RecordedJobEvent } fr
 import { makeWorkerRegistry, type Worker, type WorkerRegistry } from './worker/index.js';
 import {
   enqueueJob,
+  enqueueJobs,
+  EnqueueManyError,
   isWorkerGone,
   makeRunningAttempts,
   makeWorkerId,
@@ -31,6 +33,7 @@ import {
   recoverJobs,
   type ConductorDeps,
   type Enqueued,
+  type EnqueueItem,
   type EnqueueOptions,
   type RecoveryReport,
 } from './conductor/index.js';
@@ -123,6 +126,14 @@ export interface Engine {
   readonly workerId: string;
   /** Records the job and dispatches it; throws `EnqueueRejectedError` with a reason when refused. */
   enqueue(workerName: string, payload: unknown, options?: EnqueueOptions): Promise<Enqueued>;
+  /**
+   * Enqueues up to 10,000 jobs at once, their appends in shared commits. An
+   * invalid item (or a jobId named twice) refuses them all with
+   * `EnqueueRejectedError`, recording nothing. When the store or the broker
+   * fails part way, throws `EnqueueManyError`, whose `outcomes` say which
+   * jobs were enqueued. Resolves with the jobs in the items' order.
+   */
+  enqueueMany(items: readonly EnqueueItem[]): Promise<readonly Enqueued[]>;
   /** Recovers (if enabled) and starts consuming the work queues of the registered workers. */
   start(): Promise<RecoveryReport | undefined>;
   /** Stops taking work, lets running actions finish for the grace period, then aborts them (recorded as `Interrupted`, retried). */
@@ -314,6 +325,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       const r = await enqueueJob(deps, workerName, payload, enqueueOptions);
       if (E.isLeft(r)) throw r.left;
       return r.right;
+    },
+    enqueueMany: async (items) => {
+      const r = await enqueueJobs(deps, items);
+      if (E.isLeft(r)) throw r.left;
+      const outcomes = r.right.map((o) => (E.isLeft(o) ? o.left : o.right));
+      if (r.right.some(E.isLeft)) throw new EnqueueManyError(outcomes);
+      return outcomes as Enqueued[];
     },
     start: async () => {
       if (started) return undefined;

@@ -3,8 +3,8 @@ export { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion, JobNotF
 export type { ActionOptions, Engine, EngineOptions, ListJobsFilter } from './engine.js';
 export { defineWorker, EngineErrors, InvalidWorkerError, JsonPayload, NonRetryableError, Worker } from './worker/index.js';
 export type { JobContext, WorkerOptions } from './worker/index.js';
-export { EnqueueRejectedError } from './conductor/index.js';
-export type { Enqueued, EnqueueOptions } from './conductor/index.js';
+export { EnqueueManyError, EnqueueRejectedError } from './conductor/index.js';
+export type { Enqueued, EnqueueItem, EnqueueOptions } from './conductor/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';
 export type { JobEvent, JobEventType, JobState, JobStatus, JobView } from './job/index.js';
 export type { RecordedJobEvent } from './jobStore/index.js';

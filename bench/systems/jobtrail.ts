@@ -57,7 +57,7 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
   const engine: Engine = await createEngine({ store, broker, workers: [worker], recover: false, acceptCommands: false });
   return {
     enqueueBatch: async (jobs) => {
-      await Promise.all(jobs.map((job) => engine.enqueue(workerName, job)));
+      await engine.enqueueMany(jobs.map((job) => ({ workerName, payload: job })));
     },
     enqueueOne: async (job) => {
       await engine.enqueue(workerName, job);

@@ -73,13 +73,46 @@ export class EnqueueRejectedError extends Error {
   constructor(
     readonly reason: EnqueueErrorTag,
     message: string,
+    /** The job's id, when the enqueue got as far as choosing it (a store or broker failure). */
+    readonly jobId?: string,
   ) {
     super(message);
     this.name = 'EnqueueRejectedError';
   }
 }
 
-const reject = (reason: EnqueueErrorTag, message: string) => E.left(new EnqueueRejectedError(reason, message));
+/**
+ * An `enqueueMany` whose jobs were not all enqueued (the store or the broker
+ * failed part way). `outcomes` has each item's, in order: the `Enqueued` of
+ * those that were, the `EnqueueRejectedError` of the others, which says
+ * whether the job is recorded and what to do.
+ */
+export class EnqueueManyError extends Error {
+  /** How many items were not enqueued. */
+  readonly failed: number;
+  constructor(readonly outcomes: readonly (Enqueued | EnqueueRejectedError)[]) {
+    const failures = outcomes.flatMap((o, i) => (o instanceof EnqueueRejectedError ? [[i, o] as const] : []));
+    const enqueued = outcomes.length - failures.length;
+    const [index, first] = failures[0] ?? [-1, undefined];
+    super(
+      `${failures.length} of ${outcomes.length} jobs were not enqueued${enqueued > 0 ? ` (${enqueued} were)` : ''}; ` +
+        `item ${index}: ${first?.message ?? '?'}. Each item's outcome is in .outcomes; enqueue the failed ones again with the jobIds they give`,
+    );
+    this.name = 'EnqueueManyError';
+    this.failed = failures.length;
+  }
+}
+
+const reject = (reason: EnqueueErrorTag, message: string, jobId?: string) => E.left(new EnqueueRejectedError(reason, message, jobId));
+
+/** An enqueue's options as checked, the defaults filled in. */
+interface CheckedOptions {
+  readonly jobId: JobId;
+  readonly queue: string;
+  readonly maxAttempts: PositiveInt;
+  readonly runAt?: IsoDate;
+  readonly payload: unknown;
+}
 
 const validateOptions = (
   registry: WorkerRegistry,
@@ -87,7 +120,7 @@ const validateOptions = (
   payload: unknown,
   options: EnqueueOptions,
   now: Date,
-): E.Either<EnqueueRejectedError, { jobId: JobId; queue: string; maxAttempts: PositiveInt; runAt?: IsoDate; payload: unknown }> => {
+): E.Either<EnqueueRejectedError, CheckedOptions> => {
   const worker = registry.get(workerName);
   if (!worker) return reject('UnknownWorker', registry.describeUnknown(workerName));
   if (nestsDeeperThan(payload, maxCommandDepth)) return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
@@ -125,34 +158,26 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
     : reject(
         'BrokerUnavailable',
         `job "${view.jobId}" is recorded but its dispatch could not be published (${r.left}); enqueue it again with the same jobId, or restart the engine, to dispatch it`,
+        view.jobId,
       );
 };
 
-/**
- * `setToInitialState`: validates the worker and payload before anything is
- * recorded, appends `JobEnqueued` with expected revision `no_stream`, then
- * publishes the first attempt. Enqueueing an id that exists is a success that
- * creates nothing new (and re-dispatches a job that never started, in case the
- * first enqueue crashed between the append and the publish).
- */
-export const enqueueJob = async (
-  deps: ConductorDeps & { readonly jobs: JobStore },
-  workerName: string,
-  payload: unknown,
-  options: EnqueueOptions = {},
-): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
-  const now = deps.now();
-  if (typeof workerName !== 'string') return reject('UnknownWorker', deps.registry.describeUnknown(String(workerName)));
-  const valid = validateOptions(deps.registry, workerName, payload, options, now);
-  if (E.isLeft(valid)) return valid;
-  const v = valid.right;
+/** A checked enqueue: its worker, its options as given, and as checked. */
+interface ValidEnqueue extends CheckedOptions {
+  readonly workerName: string;
+  readonly options: EnqueueOptions;
+}
+
+/** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
+const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+  const { options } = v;
   const fresh: LoadedJob = { jobId: v.jobId, state: initialJobState, revision: 'no_stream' };
   const appended = await deps.jobs.transition(
     fresh,
     (s) =>
       setToInitialState(s, {
         jobId: v.jobId,
-        workerName,
+        workerName: v.workerName,
         queue: v.queue,
         payload: v.payload,
         maxAttempts: v.maxAttempts,
@@ -169,15 +194,93 @@ export const enqueueJob = async (
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
   }
   if (appended.left._tag === 'StoreUnavailable')
-    return reject('StoreUnavailable', `job "${v.jobId}" was not enqueued: the store is unavailable (${appended.left.message}); try again`);
+    return reject('StoreUnavailable', `job "${v.jobId}" was not enqueued: the store is unavailable (${appended.left.message}); try again`, v.jobId);
   // The stream exists: the same id was enqueued before.
   const existing = await deps.jobs.load(v.jobId)();
-  if (E.isLeft(existing)) return reject('StoreUnavailable', `job "${v.jobId}" exists but could not be read: ${existing.left.message}`);
+  if (E.isLeft(existing)) return reject('StoreUnavailable', `job "${v.jobId}" exists but could not be read: ${existing.left.message}`, v.jobId);
   const view = existing.right.state;
-  if (!isJobView(view)) return reject('StoreUnavailable', `job "${v.jobId}" could not be read back`);
+  if (!isJobView(view)) return reject('StoreUnavailable', `job "${v.jobId}" could not be read back`, v.jobId);
   if (view.status === 'initial' && view.attempts === 0) {
     const d = await dispatchFirst(deps, view);
     if (E.isLeft(d)) return d;
   }
   return E.right({ jobId: v.jobId, created: false, job: view });
+};
+
+/** Checks one enqueue's worker, payload and options (nothing is recorded). */
+const validate = (
+  registry: WorkerRegistry,
+  workerName: unknown,
+  payload: unknown,
+  options: EnqueueOptions,
+  now: Date,
+): E.Either<EnqueueRejectedError, ValidEnqueue> => {
+  if (typeof workerName !== 'string') return reject('UnknownWorker', registry.describeUnknown(String(workerName)));
+  const valid = validateOptions(registry, workerName, payload, options, now);
+  return E.isLeft(valid) ? valid : E.right({ ...valid.right, workerName, options });
+};
+
+/**
+ * `setToInitialState`: validates the worker and payload before anything is
+ * recorded, appends `JobEnqueued` with expected revision `no_stream`, then
+ * publishes the first attempt. Enqueueing an id that exists is a success that
+ * creates nothing new (and re-dispatches a job that never started, in case the
+ * first enqueue crashed between the append and the publish).
+ */
+export const enqueueJob = async (
+  deps: ConductorDeps & { readonly jobs: JobStore },
+  workerName: string,
+  payload: unknown,
+  options: EnqueueOptions = {},
+): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+  const now = deps.now();
+  const valid = validate(deps.registry, workerName, payload, options, now);
+  return E.isLeft(valid) ? valid : record(deps, valid.right, now);
+};
+
+/** One job of `enqueueJobs`: what `enqueueJob` takes, as an object. */
+export interface EnqueueItem {
+  readonly workerName: string;
+  readonly payload: unknown;
+  readonly options?: EnqueueOptions;
+}
+
+/** Most jobs one `enqueueJobs` call takes. */
+export const maxEnqueueBatch = 10_000;
+
+/**
+ * Enqueues many jobs at once (BullMQ's `addBulk`, Graphile Worker's
+ * `addJobs`). Every item is checked first: one invalid item, or a job id
+ * named twice, refuses the whole batch and records nothing. Then each job is
+ * recorded and dispatched as `enqueueJob` does, all together: their appends
+ * share the store's group commits. The outcomes come back in the items'
+ * order; each job stands alone (a stream per job), so when the store or the
+ * broker fails part way, some jobs are enqueued and the others say why not.
+ */
+export const enqueueJobs = async (
+  deps: ConductorDeps & { readonly jobs: JobStore },
+  items: readonly EnqueueItem[],
+): Promise<E.Either<EnqueueRejectedError, readonly E.Either<EnqueueRejectedError, Enqueued>[]>> => {
+  if (!Array.isArray(items)) return reject('InvalidOptions', `enqueueMany takes an array of { workerName, payload, options? }; got ${quote(items)}`);
+  if (items.length > maxEnqueueBatch)
+    return reject('InvalidOptions', `enqueueMany takes at most ${maxEnqueueBatch} jobs at once; got ${items.length}: split them into smaller batches`);
+  const now = deps.now();
+  const valid: ValidEnqueue[] = [];
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < items.length; i++) {
+    const item: unknown = items[i];
+    if (typeof item !== 'object' || item === null)
+      return reject('InvalidOptions', `item ${i}: expected { workerName, payload, options? }; got ${quote(item)}; nothing was enqueued`);
+    const { workerName, payload, options = {} } = item as EnqueueItem;
+    if (typeof options !== 'object' || options === null)
+      return reject('InvalidOptions', `item ${i}: options must be an object; got ${quote(options)}; nothing was enqueued`);
+    const v = validate(deps.registry, workerName, payload, options, now);
+    if (E.isLeft(v)) return reject(v.left.reason, `item ${i}: ${v.left.message}; nothing was enqueued`);
+    const first = indexOf.get(v.right.jobId);
+    if (first !== undefined)
+      return reject('InvalidOptions', `item ${i}: jobId "${v.right.jobId}" is item ${first}'s too; name each job once per batch; nothing was enqueued`);
+    indexOf.set(v.right.jobId, i);
+    valid.push(v.right);
+  }
+  return E.right(await Promise.all(valid.map((v) => record(deps, v, now))));
 };

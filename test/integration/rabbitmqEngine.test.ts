@@ -190,6 +190,29 @@ test('createProducer: enqueues with a confirm, awaits the reply, and surfaces a 
   }
 });
 
+test('enqueueMany on RabbitMQ: 1,000 jobs published and confirmed together, each runs once', async (ctx) => {
+  const queue = queueOf(ctx);
+  const seen = new Map<number, number>();
+  const w = defineWorker({
+    name: `many-${queue}`,
+    queue,
+    concurrency: 50,
+    payload: t.type({ n: t.number }),
+    action: async ({ n }) => void seen.set(n, (seen.get(n) ?? 0) + 1),
+  });
+  const engine = await engineOn(ctx, [w]);
+  const enqueued = await engine.enqueueMany(Array.from({ length: 1000 }, (_, n) => ({ workerName: w.name, payload: { n } })));
+  assert.is(enqueued.length, 1000);
+  assert.ok(enqueued.every((e, n) => e.created && (e.job.payload as { n: number }).n === n));
+  await engine.start();
+  const ids = enqueued.map((e) => e.jobId);
+  const final = await engine.waitForFinal(ids, { timeoutMs: 60_000 });
+  assert.ok(final.every((v) => v.status === 'completed'));
+  assert.is(seen.size, 1000);
+  assert.ok([...seen.values()].every((times) => times === 1), 'no job ran twice');
+  await everyHistoryValid(engine, ids);
+});
+
 test('a retry scheduled 2 s out runs no earlier than 2 s and within 3 s', async (ctx) => {
   const queue = queueOf(ctx);
   const w = defineWorker({
