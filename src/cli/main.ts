@@ -114,7 +114,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
   const withEngine = async <T>(
     opts: Common,
     f: (engine: Engine) => Promise<T>,
-    extra: { workers?: readonly Worker<unknown>[]; logLevel?: string; recover?: boolean } = {},
+    extra: { workers?: readonly Worker<unknown>[]; logLevel?: string; recover?: boolean; acceptCommands?: boolean } = {},
   ): Promise<T> => {
     const workers = extra.workers ?? (opts.workers ?? config.JOBTRAIL_WORKERS ? await loadWorkers((opts.workers ?? config.JOBTRAIL_WORKERS)!) : []);
     const engine = await createEngine({
@@ -124,6 +124,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
       logger: logger(extra.logLevel ?? 'warn'),
       ...(config.JOBTRAIL_GRACE_MS !== undefined ? { gracePeriodMs: config.JOBTRAIL_GRACE_MS } : {}),
       ...(extra.recover !== undefined ? { recover: extra.recover } : {}),
+      ...(extra.acceptCommands !== undefined ? { acceptCommands: extra.acceptCommands } : {}),
     });
     try {
       return await f(engine);
@@ -185,13 +186,17 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .addOption(storeOption())
     .addOption(brokerOption())
     .addOption(workersOption())
-    .action(async (opts: Common) => {
+    .option('--recover', 'at start, dispatch the jobs a crash left undispatched (initial, or a retry that is due) and record WorkerLost for attempts of processes that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]')
+    .option('--no-recover', 'do not recover at start')
+    .option('--no-accept-commands', "do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]")
+    .action(async (opts: Common & { recover?: boolean; acceptCommands?: boolean }) => {
       if (!(opts.workers ?? config.JOBTRAIL_WORKERS)) throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS)', 2);
       await withEngine(
         opts,
         async (engine) => {
-          await engine.start();
+          const report = await engine.start();
           io.err(`jobtrail run: ${engine.registry.names.join(', ')} on ${engine.broker.kind}, store ${engine.store.kind}; SIGTERM or Ctrl-C stops`);
+          if (report) io.err(`jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`);
           await new Promise<void>((resolve) => {
             let signals = 0;
             const onSignal = (signal: NodeJS.Signals) => {
@@ -207,7 +212,12 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
             process.on('SIGINT', onSignal);
           });
         },
-        { logLevel: 'info' },
+        {
+          logLevel: 'info',
+          ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
+          // Commander sets it to true unless --no-accept-commands is given: only "no" is the user's choice.
+          ...(opts.acceptCommands === false ? { acceptCommands: false } : {}),
+        },
       );
     });
 

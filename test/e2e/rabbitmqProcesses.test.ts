@@ -11,7 +11,7 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { replay } from '../../src/job/index.js';
 import { makeSleeper } from '../fixtures/workers.js';
 import { spawnJobtrail } from '../support/cli.js';
-import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
+import { deleteQueues, openRawChannel, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
 
 const test = suite('jobtrail run processes on RabbitMQ');
@@ -24,8 +24,8 @@ const setup = async () => {
   const store = `sqlite:${join(dir, `${queue}.db`)}`;
   const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeSleeper(queue)], acceptCommands: false });
   const children: ChildProcess[] = [];
-  const start = () => {
-    const child = spawnJobtrail(['run', '--store', store, '--broker', rabbitUrl, '--workers', 'test/fixtures/workers.ts'], {
+  const start = (...extra: string[]) => {
+    const child = spawnJobtrail(['run', '--store', store, '--broker', rabbitUrl, '--workers', 'test/fixtures/workers.ts', ...extra], {
       env: { JOBTRAIL_TEST_QUEUE: queue },
     });
     let err = '';
@@ -38,7 +38,7 @@ const setup = async () => {
     await engine.close();
     await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]);
   };
-  return { queue, engine, start, cleanup };
+  return { queue, store, engine, start, cleanup };
 };
 
 const checkHistories = async (engine: Engine, ids: readonly string[]) => {
@@ -70,6 +70,34 @@ test('two run processes share 1,000 jobs; every job has exactly one JobCompleted
     assert.is(codeA, 0, a.stderr());
     assert.is(codeB, 0, b.stderr());
   } finally {
+    await s.cleanup();
+  }
+});
+
+test('run --recover dispatches jobs recorded but never published; --no-accept-commands leaves jobtrail.enqueue to other processes', async () => {
+  const s = await setup();
+  const raw = await openRawChannel();
+  try {
+    // Recorded, and published only to an in-process broker that ends with its engine: as if the
+    // enqueuing process had crashed between the append and the publish.
+    const stranded = await createEngine({ store: s.store, broker: 'memory', workers: [makeSleeper(s.queue)], recover: false });
+    const ids = (await stranded.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ workerName: 'sleeper', payload: { value: i } })))).map((e) => e.jobId);
+    await stranded.close();
+    const consumersOfCommands = async () => (await raw.channel.checkQueue('jobtrail.enqueue').catch(() => ({ consumerCount: 0 }))).consumerCount;
+    const before = await consumersOfCommands();
+
+    const runner = s.start('--recover', '--no-accept-commands');
+    await waitFor(() => /recovered: 5 dispatched/.test(runner.stderr()), 30_000, `the recovery report (stderr: ${runner.stderr()})`);
+    const views = await s.engine.waitForFinal(ids, { timeoutMs: 30_000 });
+    assert.ok(views.every((v) => v.status === 'completed' && v.attempts === 1), 'every stranded job ran once');
+    await checkHistories(s.engine, ids);
+    assert.is(await consumersOfCommands(), before, 'the runner does not consume jobtrail.enqueue');
+
+    runner.child.kill('SIGTERM');
+    const [code] = (await runner.exited) as [number | null];
+    assert.is(code, 0, runner.stderr());
+  } finally {
+    await raw.close();
     await s.cleanup();
   }
 });
