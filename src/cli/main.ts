@@ -186,7 +186,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .addOption(storeOption())
     .addOption(brokerOption())
     .addOption(workersOption())
-    .option('--recover', 'at start, dispatch the jobs a crash may have left undispatched (initial, or waiting for a retry) and record WorkerLost for attempts of processes that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]')
+    .option('--recover', 'at start, dispatch the jobs a crash may have left undispatched (initial, or waiting for a retry) and record WorkerLost for attempts of processes on this host that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]')
     .option('--no-recover', 'do not recover at start')
     .option('--no-accept-commands', "do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]")
     .action(async (opts: Common & { recover?: boolean; acceptCommands?: boolean }) => {
