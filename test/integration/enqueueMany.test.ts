@@ -30,11 +30,16 @@ const worker = defineWorker({
 });
 
 /** An engine on a fresh SQLite file; `broker` defaults to a memory broker. */
-const open = async (broker: Broker = makeMemoryBroker()) => {
+const open = async (broker: Broker = makeMemoryBroker(), storeOptions: { busyTimeoutMs?: number } = {}) => {
   const path = join(dir, `events-${files++}.db`);
-  const store = makeEmbeddedEventStore({ path });
+  const store = makeEmbeddedEventStore({ path, ...storeOptions });
   const engine = await createEngine({ store, broker, workers: [worker], recover: false });
-  return { engine, store, path, close: async () => (await engine.close({ gracePeriodMs: 1000 }), await broker.close(), await store.close()) };
+  const close = async () => {
+    await engine.close({ gracePeriodMs: 1000 });
+    await broker.close();
+    await store.close();
+  };
+  return { engine, store, path, close };
 };
 
 /** The job streams the store holds. */
@@ -166,14 +171,12 @@ test('a broker failing part way: EnqueueManyError says which jobs are recorded b
 });
 
 test('the store unavailable: every item says so with its jobId, and nothing is recorded or dispatched', async () => {
-  const path = join(dir, `events-${files++}.db`);
-  const store = makeEmbeddedEventStore({ path, busyTimeoutMs: 20 });
-  const broker = makeMemoryBroker();
+  const memory = makeMemoryBroker();
   let published = 0;
-  const counting: Broker = Object.assign(Object.create(broker) as Broker, {
-    publish: (queue: string, message: Parameters<Broker['publish']>[1]) => (published++, broker.publish(queue, message)),
+  const counting: Broker = Object.assign(Object.create(memory) as Broker, {
+    publish: (queue: string, message: Parameters<Broker['publish']>[1]) => (published++, memory.publish(queue, message)),
   });
-  const engine = await createEngine({ store, broker: counting, workers: [worker], recover: false });
+  const { engine, store, path, close } = await open(counting, { busyTimeoutMs: 20 });
   const locker = new Database(path);
   try {
     locker.exec('BEGIN EXCLUSIVE');
@@ -192,9 +195,7 @@ test('the store unavailable: every item says so with its jobId, and nothing is r
     assert.equal(await jobStreams(store), []);
   } finally {
     locker.close();
-    await engine.close({ gracePeriodMs: 1000 });
-    await broker.close();
-    await store.close();
+    await close();
   }
 });
 
