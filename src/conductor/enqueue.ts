@@ -105,22 +105,26 @@ export class EnqueueManyError extends Error {
 
 const reject = (reason: EnqueueErrorTag, message: string, jobId?: string) => E.left(new EnqueueRejectedError(reason, message, jobId));
 
-/** An enqueue's options as checked, the defaults filled in. */
-interface CheckedOptions {
+/** A checked enqueue: its worker, its options as given, and as checked with the defaults filled in. */
+interface ValidEnqueue {
+  readonly workerName: string;
+  readonly options: EnqueueOptions;
   readonly jobId: JobId;
   readonly queue: string;
   readonly maxAttempts: PositiveInt;
-  readonly runAt?: IsoDate;
+  readonly runAt: IsoDate | undefined;
   readonly payload: unknown;
 }
 
-const validateOptions = (
+/** Checks one enqueue's worker, payload and options (nothing is recorded). */
+const validate = (
   registry: WorkerRegistry,
-  workerName: string,
+  workerName: unknown,
   payload: unknown,
   options: EnqueueOptions,
   now: Date,
-): E.Either<EnqueueRejectedError, CheckedOptions> => {
+): E.Either<EnqueueRejectedError, ValidEnqueue> => {
+  if (typeof workerName !== 'string') return reject('UnknownWorker', registry.describeUnknown(String(workerName)));
   const worker = registry.get(workerName);
   if (!worker) return reject('UnknownWorker', registry.describeUnknown(workerName));
   if (nestsDeeperThan(payload, maxCommandDepth)) return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
@@ -146,7 +150,7 @@ const validateOptions = (
   }
   // What is recorded is the payload as the producer sent it, checked by the codec
   // (a codec that transforms, e.g. dates, decodes it again at execution time).
-  return E.right({ jobId: jobId as JobId, queue, maxAttempts: maxAttempts as PositiveInt, payload, ...(runAt ? { runAt } : {}) });
+  return E.right({ workerName, options, jobId: jobId as JobId, queue, maxAttempts: maxAttempts as PositiveInt, runAt, payload });
 };
 
 /** Makes sure an `initial` job that has never started has its first dispatch on the way. */
@@ -161,12 +165,6 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
         view.jobId,
       );
 };
-
-/** A checked enqueue: its worker, its options as given, and as checked. */
-interface ValidEnqueue extends CheckedOptions {
-  readonly workerName: string;
-  readonly options: EnqueueOptions;
-}
 
 /** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
 const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
@@ -205,19 +203,6 @@ const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: Vali
     if (E.isLeft(d)) return d;
   }
   return E.right({ jobId: v.jobId, created: false, job: view });
-};
-
-/** Checks one enqueue's worker, payload and options (nothing is recorded). */
-const validate = (
-  registry: WorkerRegistry,
-  workerName: unknown,
-  payload: unknown,
-  options: EnqueueOptions,
-  now: Date,
-): E.Either<EnqueueRejectedError, ValidEnqueue> => {
-  if (typeof workerName !== 'string') return reject('UnknownWorker', registry.describeUnknown(String(workerName)));
-  const valid = validateOptions(registry, workerName, payload, options, now);
-  return E.isLeft(valid) ? valid : E.right({ ...valid.right, workerName, options });
 };
 
 /**
