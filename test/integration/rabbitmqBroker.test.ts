@@ -251,6 +251,32 @@ test('delays of 2 s and 5 s arrive on time (5 s hops through two delay levels)',
   }
 });
 
+test('many messages waiting out their last second in the delay router at once: all on time, and no listener-leak warning', async (ctx) => {
+  const broker = await open(ctx);
+  const q = queue(ctx, 'jobtrail.work.test-');
+  const { got, stop } = await collect(broker, q);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const sentAt = Date.now();
+    // Under a second: straight to jobtrail.delay.expired, where the router holds each one until it is due.
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => broker.publish(q, { body: body(i), delayMs: 800, messageId: `w${i}` })()));
+    for (const r of results) if (E.isLeft(r)) assert.unreachable(`publish: ${JSON.stringify(r.left)}`);
+    await waitFor(() => got.length === 40, 8_000, 'the 40 delayed messages');
+    assert.ok(
+      got.every(([, at]) => at - sentAt >= 800),
+      `none early: ${got.map(([, at]) => at - sentAt).join(',')}`,
+    );
+    // Node reports the warning on the next tick after the listener that crossed the limit.
+    await observeFor(50);
+    assert.equal(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+  } finally {
+    process.off('warning', onWarning);
+    await stop();
+  }
+});
+
 test('a 70 s delay starts in the 64 s queue, and the router moves a message with 70 s left there too', async (ctx) => {
   const broker = await open(ctx);
   const q = queue(ctx);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
 import { Dispositions, type Consumer, type Delivery, type Disposition } from '../broker.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader, planDelayHop } from './delayHops.js';
@@ -80,6 +81,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  */
 export const runDelayRouter = async (deps: DelayRouterDeps): Promise<{ stop(): Promise<void> }> => {
   const stopping = new AbortController();
+  // Every message held (at most prefetch) may be waiting on it: no leak warning for those.
+  setMaxListeners(deps.prefetch + 10, stopping.signal);
 
   const handle: RawHandler = async (_delivery, raw) => {
     const headers = raw.properties.headers;
