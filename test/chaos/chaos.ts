@@ -1,10 +1,12 @@
 // The chaos test (npm run test:chaos): several `jobtrail run` processes on the
 // local RabbitMQ and one SQLite store; some thousands of jobs; meanwhile worker
 // processes are killed with SIGKILL (and replaced), every AMQP connection is
-// closed from the server side, and the RabbitMQ app is restarted. Then, from
-// the event store alone: every job is final, nothing completed or started
-// twice, every stream folds through the state machine, and every WorkerLost
-// is explained by a kill or a connection drop. One summary line of figures.
+// closed from the server side, the RabbitMQ app is restarted, and the RabbitMQ
+// node is killed with SIGKILL and started again (where this process can), while
+// retries wait in its delay queues. Then, from the event store alone: every job
+// is final, nothing completed or started twice, every stream folds through the
+// state machine, and every WorkerLost is explained by a kill or a connection
+// drop. One summary line of figures.
 //
 //   npm run test:chaos [-- --jobs 3000 --workers 3 --kills 4 --timeout 300]
 import { randomUUID } from 'node:crypto';
@@ -19,6 +21,7 @@ import { createEngine } from '../../src/engine.js';
 import { replay, type JobEvent } from '../../src/job/index.js';
 import { spawnJobtrail } from '../support/cli.js';
 import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
+import { killNode, startNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
 import { makeChaosWorker } from './chaosWorkers.js';
 
 const { values } = parseArgs({
@@ -64,6 +67,8 @@ const startWorker = (): Proc => {
 
 const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeChaosWorker(queue)], acceptCommands: false });
 const drops: { from: number; to: number }[] = [];
+const nodeCannotCrash = await whyNodeCannotCrash();
+let nodeKills = 0;
 let failures = 0;
 const fail = (what: string) => {
   failures++;
@@ -123,7 +128,18 @@ try {
         drops.push({ from, to: Date.now() + 1000 });
         log('restarted the RabbitMQ app');
       });
+    if (k === 2 && nodeCannotCrash === undefined)
+      plan.push(async () => {
+        const from = Date.now();
+        await killNode();
+        await sleep(500);
+        await startNode();
+        nodeKills++;
+        drops.push({ from, to: Date.now() + 1000 });
+        log('killed the RabbitMQ node with SIGKILL and started it again');
+      });
   }
+  if (nodeCannotCrash !== undefined) log(`not killing the RabbitMQ node: ${nodeCannotCrash}`);
   for (const step of plan) {
     if (done) break;
     await sleep(1500);
@@ -181,7 +197,7 @@ try {
   if (stuck > 0) fail(`${stuck} jobs still in progress`);
   const wallS = ((Date.now() - began) / 1000).toFixed(1);
   console.log(
-    `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
+    `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
   );
   if (killedPids.size < Math.min(2, killCount) || drops.length < 2) fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
 } catch (error) {

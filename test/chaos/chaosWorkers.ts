@@ -13,7 +13,8 @@ export const makeChaosWorker = (queue: string) =>
     payload: ChaosPayload,
     maxAttempts: 3,
     concurrency: 25,
-    retryDelay: (attempt) => 100 * attempt,
+    // Over a second: retries wait in RabbitMQ's delay queues (shorter waits are the router's, in-process).
+    retryDelay: (attempt) => 1_000 + 100 * attempt,
     action: async (p, ctx) => {
       if (p.ms > 0) await sleep(p.ms, undefined, { signal: ctx.signal });
       if (p.failAlways) throw new Error(`designed to fail (attempt ${ctx.attempt})`);

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { delayLevelTtlMs, maxDelayLevel, planDelayHop, planDelayRoute, type DelayHop } from '../../src/broker/rabbitmq/delayHops.js';
+import { delayLevelTtlMs, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute, type DelayHop } from '../../src/broker/rabbitmq/delayHops.js';
 import { queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
 
 // The hop arithmetic of RabbitMQ's delayed delivery, as pure functions (no server).
@@ -77,14 +77,25 @@ test('NaN is a defect, not a delivery', () => {
   assert.throws(() => planDelayHop(Number.NaN), /NaN/);
 });
 
-test('queue declarations: quorum work queues, TTL delay queues dead-lettering to the router, classic otherwise', () => {
+test('queue declarations: quorum work queues, quorum TTL delay queues dead-lettering at least once to the router, classic otherwise', () => {
   assert.equal(queueDeclaration('jobtrail.work.default'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  assert.equal(queueDeclaration('jobtrail.delay.3'), {
+  assert.is(delayQueueName(3), 'jobtrail.delay.quorum.3');
+  assert.equal(queueDeclaration(delayQueueName(3)), {
     durable: true,
-    arguments: { 'x-message-ttl': 8_000, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'jobtrail.delay.expired' },
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-message-ttl': 8_000,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': 'jobtrail.delay.expired',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    },
   });
-  assert.equal((queueDeclaration(`jobtrail.delay.${maxDelayLevel}`).arguments as Record<string, number>)['x-message-ttl'], 4_194_304_000);
+  assert.equal((queueDeclaration(delayQueueName(maxDelayLevel)).arguments as Record<string, number>)['x-message-ttl'], 4_194_304_000);
   assert.ok(4_194_304_000 < 2 ** 32, 'the top TTL fits RabbitMQ\'s 32-bit x-message-ttl');
+  assert.equal(queueDeclaration(delayQueueName(maxDelayLevel + 1)), { durable: true }, 'no level above the top');
+  // The classic delay queues of earlier versions are never declared again (their arguments differ).
+  assert.equal(queueDeclaration('jobtrail.delay.3'), { durable: true });
   assert.equal(queueDeclaration('jobtrail.delay.expired'), { durable: true });
   assert.equal(queueDeclaration('jobtrail.enqueue'), { durable: true });
   assert.equal(queueDeclaration('test-abc'), { durable: true });

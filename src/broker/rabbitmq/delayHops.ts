@@ -1,16 +1,27 @@
 /**
  * Delayed delivery without a server plugin (DESIGN §6): a fixed set of delay
- * queues `jobtrail.delay.<level>`, each holding messages for 2^level seconds
- * (a per-queue `x-message-ttl`, so the head always expires first), then
- * dead-lettering them to `jobtrail.delay.expired`, where the adapter's delay
- * router sends each one on: to the largest level not longer than its
+ * queues `jobtrail.delay.quorum.<level>`, each holding messages for 2^level
+ * seconds (a per-queue `x-message-ttl`, so the head always expires first),
+ * then dead-lettering them to `jobtrail.delay.expired`, where the adapter's
+ * delay router sends each one on: to the largest level not longer than its
  * remaining delay, or, when it is due, to its target queue. Remaining delays
  * under a second are waited out in the router's process. Every hop is no
  * longer than what remains, so a message is never delivered early; a delay
  * needs at most one hop per level (23 for the longest), and lateness does not
  * add up across hops because each one is planned from the absolute due time.
  *
- * This file is the pure arithmetic; `delayRouter.ts` does the moving.
+ * The delay queues are quorum queues that dead-letter at least once: RabbitMQ
+ * keeps an expired message until `jobtrail.delay.expired` has confirmed it,
+ * so a crash of the node while messages expire loses none (it may repeat a
+ * few, which the engine tolerates). Classic queues dead-letter at most once:
+ * a node killed with SIGKILL during expiry lost 846 to 33,615 of 50,000
+ * expiring messages on RabbitMQ 3.10 (three runs). Earlier versions used
+ * classic queues `jobtrail.delay.<level>`: nothing publishes to them any
+ * more, and what they still hold expires into `jobtrail.delay.expired` as
+ * before (their arguments live on the server), so the router sends it on
+ * through the quorum queues.
+ *
+ * This file is the pure arithmetic and the names; `delayRouter.ts` does the moving.
  */
 
 /** The longest level: 2^22 s ≈ 48.5 days, just under RabbitMQ's `x-message-ttl` limit of 2^32 − 1 ms. Longer delays hop through it again. */
@@ -19,8 +30,8 @@ export const maxDelayLevel = 22;
 /** The TTL of delay level `level`: 2^level seconds, in milliseconds. */
 export const delayLevelTtlMs = (level: number): number => 2 ** level * 1000;
 
-/** The queue of delay level `level` (`jobtrail.delay.0` holds 1 s … `jobtrail.delay.22` holds 2^22 s). */
-export const delayQueueName = (level: number): string => `jobtrail.delay.${level}`;
+/** The queue of delay level `level` (`jobtrail.delay.quorum.0` holds 1 s … `jobtrail.delay.quorum.22` holds 2^22 s). */
+export const delayQueueName = (level: number): string => `jobtrail.delay.quorum.${level}`;
 
 /** Where every delay queue dead-letters its expired messages; the delay router consumes it. */
 export const delayExpiredQueueName = 'jobtrail.delay.expired';

@@ -66,14 +66,18 @@ export interface RabbitBrokerOptions {
 /** The arguments RabbitMQ declares a queue with (DESIGN §6); a pure function of its name. */
 export const queueDeclaration = (queue: string): Options.AssertQueue => {
   if (isWorkQueue(queue)) return { durable: true, arguments: { 'x-queue-type': 'quorum' } };
-  const level = /^jobtrail\.delay\.(\d+)$/.exec(queue)?.[1];
+  const level = /^jobtrail\.delay\.quorum\.(\d+)$/.exec(queue)?.[1];
   if (level !== undefined && Number(level) <= maxDelayLevel) {
     return {
       durable: true,
       arguments: {
+        'x-queue-type': 'quorum',
         'x-message-ttl': delayLevelTtlMs(Number(level)),
         'x-dead-letter-exchange': '',
         'x-dead-letter-routing-key': delayExpiredQueueName,
+        // Kept until jobtrail.delay.expired confirms it (delayHops.ts); RabbitMQ requires an overflow that rejects for that.
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
       },
     };
   }
