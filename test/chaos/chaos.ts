@@ -21,7 +21,7 @@ import { createEngine } from '../../src/engine.js';
 import { replay, type JobEvent } from '../../src/job/index.js';
 import { spawnJobtrail } from '../support/cli.js';
 import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
-import { killNode, startNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
+import { crashNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
 import { makeChaosWorker } from './chaosWorkers.js';
 
 const { values } = parseArgs({
@@ -131,9 +131,7 @@ try {
     if (k === 2 && nodeCannotCrash === undefined)
       plan.push(async () => {
         const from = Date.now();
-        await killNode();
-        await sleep(500);
-        await startNode();
+        await crashNode();
         nodeKills++;
         drops.push({ from, to: Date.now() + 1000 });
         log('killed the RabbitMQ node with SIGKILL and started it again');
@@ -200,6 +198,7 @@ try {
     `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
   );
   if (killedPids.size < Math.min(2, killCount) || drops.length < 2) fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
+  if (nodeCannotCrash === undefined && killCount > 2 && nodeKills === 0) fail('the run ended before the RabbitMQ node was killed; use more --jobs');
 } catch (error) {
   fail(`the chaos run failed: ${(error as Error).stack ?? String(error)}`);
 } finally {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { Dispositions, makeRabbitBroker, type Broker } from '../../src/broker/index.js';
 import { delayExpiredQueueName, delayQueueName, planDelayHop } from '../../src/broker/rabbitmq/delayHops.js';
 import { deleteQueues, openRawChannel, rabbitUrl } from '../support/rabbit.js';
-import { killNode, nodeUp, startNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
+import { crashNode, nodeUp, startNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
 import { waitFor } from '../support/waitFor.js';
 
 // The delay queues dead-letter at least once: a RabbitMQ node killed with
@@ -75,9 +75,7 @@ if (cannot !== undefined) {
       const lastSent = Date.now();
       // They expire from firstSent + 4 s to lastSent + 4 s: kill the node in the middle of that.
       await sleep(Math.max(0, (firstSent + lastSent) / 2 + hopMs - Date.now()));
-      await killNode();
-      await sleep(500);
-      await startNode();
+      await crashNode();
       await open(true);
       await waitFor(() => seen.size === count, 90_000, `all ${count} delayed messages`, 100).catch(async (error: Error) => {
         // Lost, or only not delivered: say where the rest are.

@@ -105,5 +105,13 @@ export const killNode = async (): Promise<void> => {
   while (alive(pid)) await sleep(20);
 };
 
+/** Kills the node with SIGKILL, then starts it again; resolves once it accepts AMQP connections. */
+export const crashNode = async (): Promise<void> => {
+  await killNode();
+  // Let epmd see the node go before a new one registers under its name.
+  await sleep(500);
+  await startNode();
+};
+
 /** Whether the node answers AMQP connections now. */
 export const nodeUp = (): Promise<boolean> => portOpen();
