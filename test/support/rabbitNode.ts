@@ -99,7 +99,7 @@ export const startNode = async (timeoutMs = 120_000): Promise<void> => {
 };
 
 /** Kills the node with SIGKILL and resolves once its process is gone. */
-export const killNode = async (): Promise<void> => {
+const killNode = async (): Promise<void> => {
   const pid = await nodePid();
   process.kill(pid, 'SIGKILL');
   while (alive(pid)) await sleep(20);
