@@ -121,9 +121,11 @@ const validate = (
   registry: WorkerRegistry,
   workerName: unknown,
   payload: unknown,
-  options: EnqueueOptions,
+  given: unknown,
   now: Date,
 ): E.Either<EnqueueRejectedError, ValidEnqueue> => {
+  if (typeof given !== 'object' || given === null) return reject('InvalidOptions', `options must be an object; got ${quote(given)}`);
+  const options = given as EnqueueOptions;
   if (typeof workerName !== 'string') return reject('UnknownWorker', registry.describeUnknown(String(workerName)));
   const worker = registry.get(workerName);
   if (!worker) return reject('UnknownWorker', registry.describeUnknown(workerName));
@@ -257,8 +259,6 @@ export const enqueueJobs = async (
     if (typeof item !== 'object' || item === null)
       return reject('InvalidOptions', `item ${i}: expected { workerName, payload, options? }; got ${quote(item)}; nothing was enqueued`);
     const { workerName, payload, options = {} } = item as EnqueueItem;
-    if (typeof options !== 'object' || options === null)
-      return reject('InvalidOptions', `item ${i}: options must be an object; got ${quote(options)}; nothing was enqueued`);
     const v = validate(deps.registry, workerName, payload, options, now);
     if (E.isLeft(v)) return reject(v.left.reason, `item ${i}: ${v.left.message}; nothing was enqueued`);
     const first = indexOf.get(v.right.jobId);

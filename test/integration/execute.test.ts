@@ -94,7 +94,7 @@ test('the same jobId enqueued twice makes one job', async (ctx) => {
   assert.equal(await types(engine, 'order-42'), ['JobEnqueued']);
 });
 
-test('enqueue refuses an unknown worker, an invalid payload, a bad jobId and a bad runAt, recording nothing', async (ctx) => {
+test('enqueue refuses an unknown worker, an invalid payload, a bad jobId, a bad runAt and options that are not an object, recording nothing', async (ctx) => {
   const w = defineWorker({ name: 'typed', payload: t.type({ to: t.string }), action: async () => undefined });
   const engine = await engineOn(ctx, [w]);
   const refused = async (f: () => Promise<unknown>, reason: string, text: RegExp) => {
@@ -110,6 +110,9 @@ test('enqueue refuses an unknown worker, an invalid payload, a bad jobId and a b
   await refused(() => engine.enqueue('typed', { to: 5 }, { jobId: 'x2' }), 'InvalidPayload', /to/);
   await refused(() => engine.enqueue('typed', { to: 'a' }, { jobId: 'has space' }), 'InvalidOptions', /jobId/);
   await refused(() => engine.enqueue('typed', { to: 'a' }, { jobId: 'x3', runAt: 'tomorrow' }), 'InvalidOptions', /runAt/);
+  // Options that are not an object (from untyped callers): refused like enqueueMany's, not a TypeError or silently ignored.
+  await refused(() => engine.enqueue('typed', { to: 'a' }, null as never), 'InvalidOptions', /^options must be an object; got null/);
+  await refused(() => engine.enqueue('typed', { to: 'a' }, 'fast' as never), 'InvalidOptions', /^options must be an object; got "fast"/);
   for (const id of ['x1', 'x2', 'x3']) assert.equal(await engine.history(id), []);
 });
 
