@@ -330,6 +330,50 @@ test('a message that is not a delayed one is dead-lettered by the router with th
   assert.is(broker.kind, 'rabbitmq', 'its delay router did the work');
 });
 
+test('jobtrail.delay.expired left classic by an earlier version: used as it is, with a warning that says how to replace it; deleted when empty, the router declares it again as a quorum queue', async (ctx) => {
+  const typeOfExpired = async (): Promise<string | undefined> => (await listQueues([delayExpiredQueueName]))[0]?.type;
+  const deleteExpiredIfEmpty = async (): Promise<void> => {
+    if (!(await queueExists(delayExpiredQueueName))) return;
+    const raw = await openRawChannel();
+    try {
+      // Never throws away what another jobtrail on this RabbitMQ is waiting for (quorum queues do not take `ifEmpty`).
+      const { messageCount } = await raw.channel.checkQueue(delayExpiredQueueName);
+      if (messageCount > 0) throw new Error(`${delayExpiredQueueName} holds ${messageCount} messages: is another jobtrail using this RabbitMQ?`);
+      await raw.channel.deleteQueue(delayExpiredQueueName);
+    } finally {
+      await raw.close();
+    }
+  };
+  // The queue as versions before the quorum one declared it.
+  await deleteExpiredIfEmpty();
+  const raw = await openRawChannel();
+  await raw.channel.assertQueue(delayExpiredQueueName, { durable: true });
+  await raw.close();
+  assert.is(await typeOfExpired(), 'classic');
+
+  const broker = await open(ctx);
+  const q = queue(ctx, 'jobtrail.work.test-');
+  const { got, stop } = await collect(broker, q);
+  await expectRight(broker.publish(q, { body: body('through classic'), delayMs: 1_500, messageId: 'classic' }));
+  await waitFor(() => got.length === 1, 6_000, 'the delayed message, through the classic jobtrail.delay.expired');
+  assert.is(await typeOfExpired(), 'classic', 'used as it is: RabbitMQ cannot change a queue\'s type');
+  const warning = ctx.warnings.find((w) => w.includes('earlier version'));
+  assert.ok(warning !== undefined, ctx.warnings.join('\n'));
+  assert.match(warning, `rabbitmqctl delete_queue ${delayExpiredQueueName} --if-empty`);
+
+  // The remedy the warning gives, with the router running: it declares the queue again, as a quorum queue.
+  await deleteExpiredIfEmpty();
+  await waitFor(async () => (await typeOfExpired()) === 'quorum', 10_000, 'the router to declare jobtrail.delay.expired again', 100);
+  await expectRight(broker.publish(q, { body: body('through quorum'), delayMs: 1_500, messageId: 'quorum' }));
+  await waitFor(() => got.length === 2, 6_000, 'the delayed message, through the quorum jobtrail.delay.expired');
+  await stop();
+  assert.equal(
+    got.map(([d]) => d.messageId),
+    ['classic', 'quorum'],
+  );
+  assert.is(ctx.warnings.filter((w) => w.includes('earlier version')).length, 1, 'warned once, not again for the quorum queue');
+});
+
 test('a delayed message survives the broker being closed: a new broker instance delivers it', async (ctx) => {
   const q = queue(ctx, 'jobtrail.work.test-');
   const first = await makeRabbitBroker({ url: rabbitUrl, onWarning: (m) => ctx.warnings.push(m) });

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { delayLevelTtlMs, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute, type DelayHop } from '../../src/broker/rabbitmq/delayHops.js';
-import { queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
+import { legacyQueueDeclaration, queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
 
 // The hop arithmetic of RabbitMQ's delayed delivery, as pure functions (no server).
 const test = suite('rabbitmq delay hops (pure)');
@@ -77,7 +77,7 @@ test('NaN is a defect, not a delivery', () => {
   assert.throws(() => planDelayHop(Number.NaN), /NaN/);
 });
 
-test('queue declarations: quorum work queues, quorum TTL delay queues dead-lettering at least once to the router, classic otherwise', () => {
+test('queue declarations: quorum work queues, quorum TTL delay queues dead-lettering at least once to the router\'s quorum queue, classic otherwise', () => {
   assert.equal(queueDeclaration('jobtrail.work.default'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   assert.is(delayQueueName(3), 'jobtrail.delay.quorum.3');
   assert.equal(queueDeclaration(delayQueueName(3)), {
@@ -96,7 +96,12 @@ test('queue declarations: quorum work queues, quorum TTL delay queues dead-lette
   assert.equal(queueDeclaration(delayQueueName(maxDelayLevel + 1)), { durable: true }, 'no level above the top');
   // The classic delay queues of earlier versions are never declared again (their arguments differ).
   assert.equal(queueDeclaration('jobtrail.delay.3'), { durable: true });
-  assert.equal(queueDeclaration('jobtrail.delay.expired'), { durable: true });
+  // Where they dead-letter: quorum too; the classic one of earlier versions is used as it is (legacyQueueDeclaration).
+  assert.equal(queueDeclaration('jobtrail.delay.expired'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  assert.equal(legacyQueueDeclaration('jobtrail.delay.expired'), { durable: true });
+  assert.is(legacyQueueDeclaration('jobtrail.delay.3'), undefined);
+  assert.is(legacyQueueDeclaration('jobtrail.delay.expired.dead'), undefined);
+  assert.equal(queueDeclaration('jobtrail.delay.expired.dead'), { durable: true });
   assert.equal(queueDeclaration('jobtrail.enqueue'), { durable: true });
   assert.equal(queueDeclaration('test-abc'), { durable: true });
 });

@@ -11,15 +11,18 @@
  * add up across hops because each one is planned from the absolute due time.
  *
  * The delay queues are quorum queues that dead-letter at least once: RabbitMQ
- * keeps an expired message until `jobtrail.delay.expired` has confirmed it,
- * so a crash of the node while messages expire loses none (it may repeat a
- * few, which the engine tolerates). Classic queues dead-letter at most once:
- * a node killed with SIGKILL during expiry lost 846 to 33,615 of 50,000
- * expiring messages on RabbitMQ 3.10 (three runs). Earlier versions used
- * classic queues `jobtrail.delay.<level>`: nothing publishes to them any
- * more, and what they still hold expires into `jobtrail.delay.expired` as
- * before (their arguments live on the server), so the router sends it on
- * through the quorum queues.
+ * keeps an expired message until `jobtrail.delay.expired` (a quorum queue
+ * too) has confirmed it, so a crash of the node while messages expire loses
+ * none (it may repeat a few, which the engine tolerates); while that queue
+ * does not exist, they keep it and try again later. Classic queues
+ * dead-letter at most once: a node killed with SIGKILL during expiry lost 846
+ * to 33,615 of 50,000 expiring messages on RabbitMQ 3.10 (three runs).
+ * Earlier versions used classic queues `jobtrail.delay.<level>`: nothing
+ * publishes to them any more, and what they still hold expires into
+ * `jobtrail.delay.expired` as before (their arguments live on the server), so
+ * the router sends it on through the quorum queues. A classic
+ * `jobtrail.delay.expired` left by them is used as it is
+ * (`legacyQueueDeclaration` in `rabbitBroker.ts`).
  *
  * This file is the pure arithmetic and the names; `delayRouter.ts` does the moving.
  */

@@ -81,8 +81,27 @@ export const queueDeclaration = (queue: string): Options.AssertQueue => {
       },
     };
   }
+  // Quorum, so that what the delay queues dead-letter into it survives a crash of the node as they do.
+  if (queue === delayExpiredQueueName) return { durable: true, arguments: { 'x-queue-type': 'quorum' } };
   return { durable: true };
 };
+
+/**
+ * How earlier versions declared `queue`, where that differs from
+ * `queueDeclaration` and such a queue may still exist: `jobtrail.delay.expired`
+ * was a classic queue. RabbitMQ refuses to declare a queue again with other
+ * arguments, so the adapter uses such a queue as it is, with a warning that
+ * says how to replace it, rather than failing every delayed publish.
+ */
+export const legacyQueueDeclaration = (queue: string): Options.AssertQueue | undefined =>
+  queue === delayExpiredQueueName ? { durable: true } : undefined;
+
+/** The warning for a queue still declared the way an earlier version did (`legacyQueueDeclaration`). */
+export const legacyQueueWarning = (queue: string): string =>
+  `"${queue}" is a classic queue made by an earlier version of jobtrail; it is used as it is. ` +
+  `To make it a quorum queue, once no classic jobtrail.delay.<level> queue holds messages, run ` +
+  `"rabbitmqctl delete_queue ${queue} --if-empty" until it succeeds: the delay router declares it again, ` +
+  `and what the delay queues dead-letter meanwhile stays in them and arrives when RabbitMQ retries it (within minutes)`;
 
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
@@ -294,8 +313,9 @@ const published: E.Either<never, void> = E.right(undefined);
  * it resolves (an unreachable broker is an error naming the URL without its
  * password), then reconnects by itself.
  *
- * - Topology (DESIGN §6) is declared on first use of a queue: `jobtrail.work.*`
- *   as quorum queues, everything else as durable classic queues.
+ * - Topology (DESIGN §6) is declared on first use of a queue: `jobtrail.work.*`,
+ *   the delay queues and `jobtrail.delay.expired` as quorum queues, everything
+ *   else as durable classic queues (`queueDeclaration`).
  * - Every publish is persistent and `mandatory` on a ConfirmChannel and
  *   resolves only on the broker's confirm; a nack, a return (no such queue),
  *   a closed connection or the timeout is `BrokerUnavailable`. While the
@@ -368,6 +388,19 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         try {
           await channel.assertQueue(queue, queueDeclaration(queue));
         } catch (err) {
+          const legacy = legacyQueueDeclaration(queue);
+          if (legacy !== undefined && (err as { code?: unknown } | undefined)?.code === 406) {
+            // Refused as it is declared now: it may exist as an earlier version declared it. The
+            // refusal closed the topology channel, so this asks on a new one.
+            const accepted = await topologyChannel.get(deadline).then(
+              ({ channel: again }) => again.assertQueue(queue, legacy).then(() => true),
+              () => false,
+            );
+            if (accepted) {
+              onWarning(legacyQueueWarning(queue));
+              return;
+            }
+          }
           if (isRefusal(err)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
           throw err;
         }
