@@ -360,6 +360,7 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
   const warning = ctx.warnings.find((w) => w.includes('earlier version'));
   assert.ok(warning !== undefined, ctx.warnings.join('\n'));
   assert.match(warning, `rabbitmqctl delete_queue ${delayExpiredQueueName} --if-empty`);
+  assert.ok(!ctx.warnings.some((w) => /closed the channel/.test(w)), `the expected refusal is not reported as a fault: ${ctx.warnings.join('\n')}`);
 
   // The remedy the warning gives, with the router running: it declares the queue again, as a quorum queue.
   await deleteExpiredIfEmpty();

@@ -378,29 +378,52 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   const forgetQueue = (queue: string): void => {
     declared.delete(queue);
   };
+  /**
+   * Declares a queue that an earlier version declared otherwise
+   * (`legacyQueueDeclaration`): as it is declared now, or else, when RabbitMQ
+   * refuses that because the queue exists the earlier way, as it is, with a
+   * warning. Each try has a channel of its own, since a refusal closes it,
+   * and no warning of its own, since that refusal is expected.
+   */
+  const declareOrAcceptLegacy = async (queue: string, legacy: Options.AssertQueue, deadline: number): Promise<void> => {
+    const live = await connection.waitForLive(remaining(deadline));
+    const declare = async (declaration: Options.AssertQueue): Promise<void> => {
+      const channel = await live.model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        await channel.assertQueue(queue, declaration);
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    };
+    try {
+      await declare(queueDeclaration(queue));
+    } catch (err) {
+      if ((err as { code?: unknown } | undefined)?.code !== 406) {
+        if (isRefusal(err)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
+        throw err;
+      }
+      await declare(legacy).catch((legacyErr: unknown) => {
+        // Neither way: the refusal of the declaration of now is the one to report.
+        if (isRefusal(legacyErr)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
+        throw legacyErr;
+      });
+      onWarning(legacyQueueWarning(queue));
+    }
+  };
+
   const ensureQueue = (queue: string, deadline: number): Promise<void> => {
     const known = declared.get(queue);
     if (known === true) return Promise.resolve();
     let done = known;
     if (done === undefined) {
       const attempt = (async () => {
+        const legacy = legacyQueueDeclaration(queue);
+        if (legacy !== undefined) return declareOrAcceptLegacy(queue, legacy, deadline);
         const { channel } = await topologyChannel.get(deadline);
         try {
           await channel.assertQueue(queue, queueDeclaration(queue));
         } catch (err) {
-          const legacy = legacyQueueDeclaration(queue);
-          if (legacy !== undefined && (err as { code?: unknown } | undefined)?.code === 406) {
-            // Refused as it is declared now: it may exist as an earlier version declared it. The
-            // refusal closed the topology channel, so this asks on a new one.
-            const accepted = await topologyChannel.get(deadline).then(
-              ({ channel: again }) => again.assertQueue(queue, legacy).then(() => true),
-              () => false,
-            );
-            if (accepted) {
-              onWarning(legacyQueueWarning(queue));
-              return;
-            }
-          }
           if (isRefusal(err)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
           throw err;
         }
