@@ -194,6 +194,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const jobs: JobStore = makeJobStore(store, { engineVersion, origin: workerId });
   const gracePeriodMs = options.gracePeriodMs ?? 25_000;
   let forced = false;
+  const backoffMs = (tries: number): number => Math.min(5_000, 50 * 2 ** Math.min(tries, 7));
   const deps: ConductorDeps = {
     jobs,
     broker,
@@ -204,8 +205,14 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     workerId,
     backoff: async (tries) => {
       if (forced) return false;
-      await sleep(Math.min(5_000, 50 * 2 ** Math.min(tries, 7)));
+      await sleep(backoffMs(tries));
       return !forced;
+    },
+    // A delivery kept while the store or broker is down has not started: it goes back when the engine stops.
+    pause: async (tries) => {
+      if (!started) return false;
+      await sleep(backoffMs(tries));
+      return started;
     },
   };
   const running = makeRunningAttempts();

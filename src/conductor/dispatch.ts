@@ -21,6 +21,12 @@ export interface ConductorDeps extends ExecuteDeps {
   readonly broker: Broker;
   readonly registry: WorkerRegistry;
   readonly log: Logger;
+  /**
+   * Waits before a delivery the store or broker could not settle is decided
+   * again; resolves false once the engine stops (the delivery is then handed
+   * back). Default: `backoff`.
+   */
+  readonly pause?: (tries: number) => Promise<boolean>;
 }
 
 /**
@@ -93,6 +99,16 @@ export const makeRunningAttempts = (): RunningAttempts => {
 const maxConflictRounds = 20;
 
 /**
+ * What a decision returns when the store or the broker did not answer: the
+ * handler keeps the delivery and decides again after a pause, rather than
+ * handing it back. A message handed back counts as a failed delivery on a
+ * quorum queue, and RabbitMQ 4.0 to 4.2 drop one handed back 20 times (their
+ * default `delivery-limit`), so an outage of the store lasting a few minutes
+ * would have lost dispatches.
+ */
+const unavailable = 'unavailable';
+
+/**
  * Handles one delivery of `{jobId, attempt}` (DESIGN §5): reads the job,
  * decides from its state alone what the delivery means, runs the attempt when
  * it is due, and settles the delivery only once what it decided is recorded.
@@ -125,78 +141,97 @@ const makeHandler =
     const { jobId, attempt: k } = message.right;
     const log = lazyChild(deps.log, () => ({ jobId, attempt: k, messageId: delivery.messageId }));
     const backgroundJobId = delivery.messageId ?? randomUUID();
+    const pause = deps.pause ?? deps.backoff;
+    for (let tries = 1; ; tries++) {
+      // Decided again after a pause, it counts as a redelivery, as it did when it was handed back.
+      const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, delivery.redelivered || tries > 1);
+      if (decided !== unavailable) return decided;
+      // While it is kept, its channel may close: RabbitMQ then gives it to another consumer.
+      if (delivery.lost?.aborted || !(await pause(tries)) || delivery.lost?.aborted) return Dispositions.requeue;
+    }
+  };
 
-    for (let round = 1; round <= maxConflictRounds; round++) {
-      // The hot path: this process enqueued or last moved the job, and attempt k is
-      // due from `initial`. The start is an append at the cached revision, so a
-      // stale cache is caught by the conflict. Every other decision reads the stream.
-      const cached = round === 1 ? deps.jobs.cached(jobId) : undefined;
-      const fresh = cached !== undefined && cached.state.status === 'initial' && cached.state.attempts === k - 1 && cached.state.runAt === undefined;
-      const loaded = fresh ? E.right(cached) : await deps.jobs.load(jobId)();
-      if (E.isLeft(loaded)) {
-        // Nothing was recorded: hand the message back after a pause, never ack it.
-        log.warn({ err: loaded.left.message }, 'store unavailable while reading the job; the delivery will be retried');
-        await deps.backoff(round);
-        return Dispositions.requeue;
+/** What one delivery of attempt `k` of `jobId` means now, from the job's stream (DESIGN §5). */
+const decide = async (
+  deps: ConductorDeps,
+  running: RunningAttempts,
+  delivery: Delivery,
+  jobId: string,
+  k: number,
+  backgroundJobId: string,
+  log: Logger,
+  redelivered: boolean,
+): Promise<Disposition | typeof unavailable> => {
+  for (let round = 1; round <= maxConflictRounds; round++) {
+    // The hot path: this process enqueued or last moved the job, and attempt k is
+    // due from `initial`. The start is an append at the cached revision, so a
+    // stale cache is caught by the conflict. Every other decision reads the stream.
+    const cached = round === 1 ? deps.jobs.cached(jobId) : undefined;
+    const fresh = cached !== undefined && cached.state.status === 'initial' && cached.state.attempts === k - 1 && cached.state.runAt === undefined;
+    const loaded = fresh ? E.right(cached) : await deps.jobs.load(jobId)();
+    if (E.isLeft(loaded)) {
+      // Nothing was recorded: never ack it; decide again once the store answers.
+      log.warn({ err: loaded.left.message }, 'store unavailable while reading the job; the delivery is kept and retried');
+      return unavailable;
+    }
+    const job = loaded.right;
+    const s = job.state;
+    if (!isJobView(s)) return Dispositions.deadLetter(`job "${jobId}" has no stream (job-${jobId} does not exist)`);
+
+    if (s.status === 'completed' || s.status === 'cancelled') return Dispositions.ack;
+    if (s.status === 'errored' && s.retryAt === undefined) return Dispositions.ack;
+
+    if (s.status === 'errored') {
+      if (s.attempts === k) {
+        // JobErrored of attempt k was recorded but the message was not acked before
+        // a crash: make sure attempt k+1 is on its way (a second copy is a harmless duplicate).
+        const r = await publishAttempt(deps, s, k + 1, Date.parse(s.retryAt!) - deps.now().getTime());
+        return E.isRight(r) ? Dispositions.ack : unavailable;
       }
-      const job = loaded.right;
-      const s = job.state;
-      if (!isJobView(s)) return Dispositions.deadLetter(`job "${jobId}" has no stream (job-${jobId} does not exist)`);
-
-      if (s.status === 'completed' || s.status === 'cancelled') return Dispositions.ack;
-      if (s.status === 'errored' && s.retryAt === undefined) return Dispositions.ack;
-
-      if (s.status === 'errored') {
-        if (s.attempts === k) {
-          // JobErrored of attempt k was recorded but the message was not acked before
-          // a crash: make sure attempt k+1 is on its way (a second copy is a harmless duplicate).
-          const r = await publishAttempt(deps, s, k + 1, Date.parse(s.retryAt!) - deps.now().getTime());
-          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
-        }
-        if (s.attempts !== k - 1) return Dispositions.ack;
-        const wait = Date.parse(s.retryAt!) - deps.now().getTime();
-        if (wait > 0) {
-          const r = await publishAttempt(deps, s, k, wait);
-          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
-        }
-        const reset = await deps.jobs.transition(job, (st) => resetToInitialState(st, { at: isoDate(deps.now()), reason: 'retry' }), {
-          correlationId: jobId,
-          causationId: backgroundJobId,
-        })();
-        if (E.isLeft(reset)) {
-          if (reset.left._tag === 'StoreUnavailable') return (await deps.backoff(round), Dispositions.requeue);
-          continue;
-        }
-        const started = await runAttempt(deps, running, reset.right, backgroundJobId, delivery.lost, log);
-        if (started === 'conflict') continue;
-        return started;
-      }
-
-      if (s.status === 'in_progress') {
-        if (s.attempts !== k || !delivery.redelivered) return Dispositions.ack;
-        // RabbitMQ redelivers only after the holder's channel closed: the process
-        // running attempt k is gone. Record it, then treat it as any failure.
-        const lost = await recordLost(deps, job, s, backgroundJobId);
-        if (lost === 'conflict') continue;
-        return lost;
-      }
-
-      // initial
       if (s.attempts !== k - 1) return Dispositions.ack;
-      if (s.attempts === 0 && s.runAt !== undefined) {
-        const wait = Date.parse(s.runAt) - deps.now().getTime();
-        if (wait > 0) {
-          const r = await publishAttempt(deps, s, k, wait);
-          return E.isRight(r) ? Dispositions.ack : (await deps.backoff(round), Dispositions.requeue);
-        }
+      const wait = Date.parse(s.retryAt!) - deps.now().getTime();
+      if (wait > 0) {
+        const r = await publishAttempt(deps, s, k, wait);
+        return E.isRight(r) ? Dispositions.ack : unavailable;
       }
-      const started = await runAttempt(deps, running, job, backgroundJobId, delivery.lost, log);
+      const reset = await deps.jobs.transition(job, (st) => resetToInitialState(st, { at: isoDate(deps.now()), reason: 'retry' }), {
+        correlationId: jobId,
+        causationId: backgroundJobId,
+      })();
+      if (E.isLeft(reset)) {
+        if (reset.left._tag === 'StoreUnavailable') return unavailable;
+        continue;
+      }
+      const started = await runAttempt(deps, running, reset.right, backgroundJobId, delivery.lost, log);
       if (started === 'conflict') continue;
       return started;
     }
-    log.warn('the job kept moving under this delivery; handing it back');
-    return Dispositions.requeue;
-  };
+
+    if (s.status === 'in_progress') {
+      if (s.attempts !== k || !redelivered) return Dispositions.ack;
+      // RabbitMQ redelivers only after the holder's channel closed: the process
+      // running attempt k is gone. Record it, then treat it as any failure.
+      const lost = await recordLost(deps, job, s, backgroundJobId);
+      if (lost === 'conflict') continue;
+      return lost;
+    }
+
+    // initial
+    if (s.attempts !== k - 1) return Dispositions.ack;
+    if (s.attempts === 0 && s.runAt !== undefined) {
+      const wait = Date.parse(s.runAt) - deps.now().getTime();
+      if (wait > 0) {
+        const r = await publishAttempt(deps, s, k, wait);
+        return E.isRight(r) ? Dispositions.ack : unavailable;
+      }
+    }
+    const started = await runAttempt(deps, running, job, backgroundJobId, delivery.lost, log);
+    if (started === 'conflict') continue;
+    return started;
+  }
+  log.warn('the job kept moving under this delivery; handing it back');
+  return Dispositions.requeue;
+};
 
 /**
  * Records attempt `s.attempts` as `WorkerLost` (the process running it is
@@ -232,7 +267,7 @@ export const recordWorkerLost = async (
   return E.isLeft(r) ? r : E.right(retryAt);
 };
 
-const recordLost = async (deps: ConductorDeps, job: LoadedJob, s: JobView, causationId: string): Promise<Disposition | 'conflict'> => {
+const recordLost = async (deps: ConductorDeps, job: LoadedJob, s: JobView, causationId: string): Promise<Disposition | 'conflict' | typeof unavailable> => {
   const r = await recordWorkerLost(
     deps,
     job,
@@ -240,7 +275,7 @@ const recordLost = async (deps: ConductorDeps, job: LoadedJob, s: JobView, causa
     causationId,
     `attempt ${s.attempts} was lost: its delivery came back after the process running it (${s.workerId ?? 'unknown'}) went away`,
   );
-  if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? Dispositions.requeue : 'conflict';
+  if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? unavailable : 'conflict';
   return settleErrored(deps, s, s.attempts, r.right);
 };
 
@@ -268,12 +303,12 @@ const runAttempt = async (
   backgroundJobId: string,
   lost: AbortSignal | undefined,
   log: Logger,
-): Promise<Disposition | 'conflict'> => {
+): Promise<Disposition | 'conflict' | typeof unavailable> => {
   const s = job.state as JobView;
   const worker = deps.registry.get(s.workerName);
   if (!worker) {
     const r = await recordCannotStart(deps, job, { name: EngineErrors.UnknownWorker, message: deps.registry.describeUnknown(s.workerName) }, backgroundJobId);
-    if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? Dispositions.requeue : 'conflict';
+    if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? unavailable : 'conflict';
     log.warn({ workerName: s.workerName }, 'unknown worker: recorded as errored');
     return Dispositions.ack;
   }
@@ -298,9 +333,8 @@ const runAttempt = async (
       case 'Conflict':
         return 'conflict';
       case 'Unavailable':
-        log.warn({ err: outcome.error.message }, 'store unavailable at start; the delivery will be retried');
-        await deps.backoff(1);
-        return Dispositions.requeue;
+        log.warn({ err: outcome.error.message }, 'store unavailable at start; the delivery is kept and retried');
+        return unavailable;
       case 'Abandoned':
         // Not recorded here: leave the message unacked so its redelivery records
         // WorkerLost and retries. Requeue marks it redelivered for whoever takes it.

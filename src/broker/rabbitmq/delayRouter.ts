@@ -21,7 +21,7 @@ export interface DelayRouterDeps {
   readonly onWarning: (message: string, cause?: unknown) => void;
   /** Messages held unacked at once; also how many sub-second waits can run together. */
   readonly prefetch: number;
-  /** Pause before giving a message back after a failed forward, so a broken target is not retried in a tight loop. */
+  /** Pause before trying a failed forward again, so a broken target is not retried in a tight loop. */
   readonly retryPauseMs: number;
 }
 
@@ -75,7 +75,8 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
  *
  * A message is acked only after its next hop is confirmed, so it is always in
  * some durable queue: a crash in between sends it on twice (a duplicate the
- * engine tolerates), never zero times. A message that is not a delayed one
+ * engine tolerates), never zero times. A hop RabbitMQ does not confirm is
+ * tried again after a pause, the message held meanwhile. A message that is not a delayed one
  * (no target or due header), or whose target cannot be declared, is
  * dead-lettered to `jobtrail.delay.expired.dead` with the reason.
  */
@@ -84,7 +85,7 @@ export const runDelayRouter = async (deps: DelayRouterDeps): Promise<{ stop(): P
   // Every message held (at most prefetch) may be waiting on it: no leak warning for those.
   setMaxListeners(deps.prefetch + 10, stopping.signal);
 
-  const handle: RawHandler = async (_delivery, raw) => {
+  const handle: RawHandler = async (delivery, raw) => {
     const headers = raw.properties.headers;
     const target: unknown = headers?.[delayTargetHeader];
     const due: unknown = headers?.[delayDueHeader];
@@ -93,29 +94,35 @@ export const runDelayRouter = async (deps: DelayRouterDeps): Promise<{ stop(): P
         `not a jobtrail delayed message: it needs header ${delayTargetHeader} (a queue name) and ${delayDueHeader} (epoch milliseconds); got ${JSON.stringify(target)} and ${JSON.stringify(due)}`,
       );
     }
-    let hop = planDelayHop(due - deps.now());
-    // Under a second left: wait here, holding the message unacked (a crash
-    // gives it back to another router), rather than up to a second more in
-    // the 1 s queue.
-    while (hop._tag === 'Wait') {
-      await sleep(hop.ms, stopping.signal);
-      hop = planDelayHop(due - deps.now());
-    }
-    const [queue, properties] =
-      hop._tag === 'Deliver'
-        ? [target, nextProperties(raw, withoutHeaders(headers, [...deathHeaders, delayTargetHeader, delayDueHeader]))]
-        : [delayQueueName(hop.level), nextProperties(raw, withoutHeaders(headers, deathHeaders))];
-    try {
-      await deps.forward(queue, raw.content, properties);
-    } catch (err) {
-      if (err instanceof QueueDeclarationError) {
-        return Dispositions.deadLetter(`cannot deliver the delayed message to "${queue}": ${err.message}`);
+    for (;;) {
+      let hop = planDelayHop(due - deps.now());
+      // Under a second left: wait here, holding the message unacked (a crash
+      // gives it back to another router), rather than up to a second more in
+      // the 1 s queue.
+      while (hop._tag === 'Wait') {
+        await sleep(hop.ms, stopping.signal);
+        hop = planDelayHop(due - deps.now());
       }
-      deps.onWarning(`delay router: could not move a message on to "${queue}"; it goes back to ${delayExpiredQueueName}`, err);
-      await sleep(deps.retryPauseMs, stopping.signal).catch(() => undefined);
-      return Dispositions.requeue;
+      const [queue, properties] =
+        hop._tag === 'Deliver'
+          ? [target, nextProperties(raw, withoutHeaders(headers, [...deathHeaders, delayTargetHeader, delayDueHeader]))]
+          : [delayQueueName(hop.level), nextProperties(raw, withoutHeaders(headers, deathHeaders))];
+      try {
+        await deps.forward(queue, raw.content, properties);
+        return Dispositions.ack;
+      } catch (err) {
+        if (err instanceof QueueDeclarationError) {
+          return Dispositions.deadLetter(`cannot deliver the delayed message to "${queue}": ${err.message}`);
+        }
+        // Kept and tried again (its next hop planned anew), not handed back: a message handed back
+        // counts as a failed delivery on the quorum queue jobtrail.delay.expired, and RabbitMQ 4.0 to
+        // 4.2 drop one handed back 20 times (their default delivery-limit).
+        deps.onWarning(`delay router: could not move a message on to "${queue}"; trying again in ${deps.retryPauseMs} ms`, err);
+        await sleep(deps.retryPauseMs, stopping.signal).catch(() => undefined);
+        // Stopping, or its channel closed (RabbitMQ has given it to another router): let it go back.
+        if (stopping.signal.aborted || delivery.lost?.aborted) return Dispositions.requeue;
+      }
     }
-    return Dispositions.ack;
   };
 
   const consumer = await deps.consume(delayExpiredQueueName, handle, { prefetch: deps.prefetch });
