@@ -143,8 +143,7 @@ const makeHandler =
     const backgroundJobId = delivery.messageId ?? randomUUID();
     const pause = deps.pause ?? deps.backoff;
     for (let tries = 1; ; tries++) {
-      // Decided again after a pause, it counts as a redelivery, as it did when it was handed back.
-      const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, delivery.redelivered || tries > 1);
+      const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, tries > 1);
       if (decided !== unavailable) return decided;
       // While it is kept, its channel may close: RabbitMQ then gives it to another consumer.
       if (delivery.lost?.aborted || !(await pause(tries)) || delivery.lost?.aborted) return Dispositions.requeue;
@@ -160,7 +159,8 @@ const decide = async (
   k: number,
   backgroundJobId: string,
   log: Logger,
-  redelivered: boolean,
+  /** Decided again after a pause (`unavailable` before). */
+  again: boolean,
 ): Promise<Disposition | typeof unavailable> => {
   for (let round = 1; round <= maxConflictRounds; round++) {
     // The hot path: this process enqueued or last moved the job, and attempt k is
@@ -208,9 +208,13 @@ const decide = async (
     }
 
     if (s.status === 'in_progress') {
-      if (s.attempts !== k || !redelivered) return Dispositions.ack;
       // RabbitMQ redelivers only after the holder's channel closed: the process
-      // running attempt k is gone. Record it, then treat it as any failure.
+      // running attempt k is gone. So is the attempt this very delivery started
+      // if it is deciding again: that start was reported unavailable, yet
+      // recorded (a store may record an append it could not confirm), and its
+      // action never ran. Record it, then treat it as any failure.
+      const holderGone = delivery.redelivered || (again && s.backgroundJobId === backgroundJobId);
+      if (s.attempts !== k || !holderGone) return Dispositions.ack;
       const lost = await recordLost(deps, job, s, backgroundJobId);
       if (lost === 'conflict') continue;
       return lost;

@@ -79,4 +79,42 @@ test('appends refused while another connection holds the write lock are retried;
   }
 });
 
+test('a start the store recorded but reported unavailable: the delivery, kept and decided again, records that attempt lost (its action never ran) and the retry completes', async () => {
+  const embedded = makeEmbeddedEventStore({ path: join(dir, 'unconfirmed.db') });
+  let unconfirmed = 0;
+  // The first JobStarted is written, then reported as unavailable, as a store may do with an append it could not confirm.
+  const store: EventStore = Object.assign(Object.create(embedded) as EventStore, {
+    append: (...args: Parameters<EventStore['append']>) => async () => {
+      const r = await embedded.append(...args)();
+      if (E.isRight(r) && unconfirmed === 0 && args[1].some((e) => e.type === 'JobStarted')) {
+        unconfirmed++;
+        return E.left({ _tag: 'StoreUnavailable' as const, message: 'the append was not confirmed (test)' });
+      }
+      return r;
+    },
+  });
+  let ran = 0;
+  const worker = defineWorker({ name: 'once', retryDelay: () => 0, action: async () => void ran++ });
+  const engine = await createEngine({ store, broker: 'memory', workers: [worker] });
+  try {
+    const { jobId } = await engine.enqueue('once', {});
+    await engine.start();
+    const [view] = await engine.waitForFinal([jobId], { timeoutMs: 10_000 });
+    assert.is(view?.status, 'completed');
+    assert.is(unconfirmed, 1);
+    const events = (await engine.history(jobId)).map((e) => e.event);
+    const r = replay(events);
+    assert.ok(E.isRight(r), E.isLeft(r) ? r.left.message : '');
+    assert.equal(
+      events.map((e) => e.type),
+      ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted'],
+    );
+    assert.match(JSON.stringify(events[2]), /WorkerLost/);
+    assert.is(ran, 1, 'the action ran once: the attempt whose start was not confirmed never ran it');
+  } finally {
+    await engine.close({ gracePeriodMs: 0 });
+    await embedded.close();
+  }
+});
+
 test.run();
