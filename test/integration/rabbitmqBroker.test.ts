@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Dispositions, makeBroker, makeRabbitBroker, type Broker, type Delivery, type RabbitBrokerOptions } from '../../src/broker/index.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader } from '../../src/broker/rabbitmq/delayHops.js';
-import { closeConnectionsNamed, deleteQueues, listQueues, openRawChannel, queueExists, rabbitUrl, takeMessage } from '../support/rabbit.js';
+import { closeConnectionsNamed, deleteQueues, listQueues, openRawChannel, queueExists, rabbitmqctl, rabbitUrl, takeMessage } from '../support/rabbit.js';
 import { startRabbitProxy, type RabbitProxy } from '../support/rabbitProxy.js';
 import { observeFor, waitFor } from '../support/waitFor.js';
 
@@ -373,6 +373,41 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
     ['classic', 'quorum'],
   );
   assert.is(ctx.warnings.filter((w) => w.includes('earlier version')).length, 1, 'warned once, not again for the quorum queue');
+});
+
+test('a dead-letter copy RabbitMQ does not confirm is tried again with the original kept, not handed back past a quorum queue\'s delivery-limit', async (ctx) => {
+  const q = queue(ctx, 'jobtrail.work.test-');
+  // RabbitMQ 4.0 to 4.2 drop a message that comes back to a quorum queue 20 times; a policy makes it 1 here.
+  const policy = `jobtrail-test-${q}`;
+  await rabbitmqctl('set_policy', '--apply-to', 'queues', policy, `^${q.replace(/\./g, '\\.')}$`, '{"delivery-limit":1}');
+  const raw = await openRawChannel();
+  try {
+    // A dead-letter queue that refuses every message, until it is deleted.
+    await raw.channel.assertQueue(`${q}.dead`, { durable: true, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+    const broker = await open(ctx);
+    let handled = 0;
+    const consumer = await broker.consume(q, async () => {
+      handled++;
+      return Dispositions.deadLetter('poison (test)');
+    });
+    await expectRight(broker.publish(q, { body: body('poison'), messageId: 'poison' }));
+    await waitFor(() => ctx.warnings.filter((w) => /could not dead-letter/.test(w)).length >= 3, 15_000, 'three refused dead-letter copies');
+    await raw.channel.deleteQueue(`${q}.dead`);
+    let found: Record<string, unknown> | undefined;
+    await waitFor(
+      async () => (await queueExists(`${q}.dead`)) && (found = await takeMessage(raw.channel, `${q}.dead`, (m) => m.properties.messageId === 'poison')) !== undefined,
+      15_000,
+      'the copy in the dead-letter queue',
+      200,
+    );
+    await consumer.stop();
+    assert.match(String(found?.['x-jobtrail-error']), /poison \(test\)/);
+    assert.is(handled, 1, 'decided once, kept while the copy was tried again');
+    assert.is((await raw.channel.checkQueue(q)).messageCount, 0, 'the original was acked once its copy was confirmed');
+  } finally {
+    await raw.close();
+    await rabbitmqctl('clear_policy', policy);
+  }
 });
 
 test('a delayed message survives the broker being closed: a new broker instance delivers it', async (ctx) => {
