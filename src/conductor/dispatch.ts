@@ -27,6 +27,14 @@ export interface ConductorDeps extends ExecuteDeps {
    * back). Default: `backoff`.
    */
   readonly pause?: (tries: number) => Promise<boolean>;
+  /**
+   * Longest a delivery is kept that way before it is handed back after all:
+   * well below RabbitMQ's `consumer_timeout` (30 minutes by default), whose
+   * expiry would close the channel and take every other delivery on it along.
+   * Default: 10 minutes (so RabbitMQ 4.0 to 4.2, which drop a message handed
+   * back 20 times, would drop it after more than 3 hours of outage).
+   */
+  readonly maxKeepMs?: number;
 }
 
 /**
@@ -108,6 +116,8 @@ const maxConflictRounds = 20;
  */
 const unavailable = 'unavailable';
 
+const defaultMaxKeepMs = 10 * 60_000;
+
 /**
  * Handles one delivery of `{jobId, attempt}` (DESIGN §5): reads the job,
  * decides from its state alone what the delivery means, runs the attempt when
@@ -142,9 +152,15 @@ const makeHandler =
     const log = lazyChild(deps.log, () => ({ jobId, attempt: k, messageId: delivery.messageId }));
     const backgroundJobId = delivery.messageId ?? randomUUID();
     const pause = deps.pause ?? deps.backoff;
+    let keptSince: number | undefined;
     for (let tries = 1; ; tries++) {
       const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, tries > 1);
       if (decided !== unavailable) return decided;
+      keptSince ??= deps.now().getTime();
+      if (deps.now().getTime() - keptSince >= (deps.maxKeepMs ?? defaultMaxKeepMs)) {
+        log.warn({ keptMs: deps.now().getTime() - keptSince }, 'the store or broker is still unavailable; handing the delivery back');
+        return Dispositions.requeue;
+      }
       // While it is kept, its channel may close: RabbitMQ then gives it to another consumer.
       if (delivery.lost?.aborted || !(await pause(tries)) || delivery.lost?.aborted) return Dispositions.requeue;
     }

@@ -144,6 +144,58 @@ test('two consumers racing on one delivery start the job once', async (ctx) => {
   if (E.isRight(history)) assert.equal(history.right.map((e) => e.event.type), ['JobEnqueued', 'JobStarted', 'JobCompleted']);
 });
 
+test('a delivery the store cannot read is kept and decided again, not handed back, until the store answers; after maxKeepMs it is handed back', async (ctx) => {
+  const w = defineWorker({ name: 'kept', action: async () => 'ok' });
+  const base = depsOn(ctx, [w]);
+  await enqueueJob(base, 'kept', {}, { jobId: 'kept-1' });
+  await enqueueJob(base, 'kept', {}, { jobId: 'kept-2' });
+  let clock = Date.parse('2026-11-29T00:00:00Z');
+  let downFor = 0; // reads refused before the store answers again
+  let refused = 0;
+  const jobs: JobStore = Object.assign(Object.create(base.jobs) as JobStore, {
+    cached: () => undefined,
+    load: (jobId: string) => async () => {
+      if (refused < downFor) {
+        refused++;
+        return E.left({ _tag: 'StoreUnavailable' as const, message: 'down (test)' });
+      }
+      return base.jobs.load(jobId)();
+    },
+  });
+  const pauses: number[] = [];
+  const deps: ConductorDeps = {
+    ...base,
+    jobs,
+    now: () => new Date(clock),
+    pause: async (tries) => {
+      pauses.push(tries);
+      clock += 60_000; // a minute a pause, on the test's clock
+      return true;
+    },
+  };
+  const handler = makeWorkHandler(deps, makeRunningAttempts());
+
+  downFor = 3;
+  assert.equal(await handler(delivery({ jobId: 'kept-1', attempt: 1 })), { _tag: 'Ack' }, 'decided once the store answered');
+  assert.equal(pauses, [1, 2, 3]);
+  const history = await base.jobs.history('kept-1')();
+  assert.ok(E.isRight(history));
+  if (E.isRight(history)) assert.equal(history.right.map((e) => e.event.type), ['JobEnqueued', 'JobStarted', 'JobCompleted']);
+
+  // Down for good: kept for 10 minutes of the clock, then handed back (a RabbitMQ consumer_timeout must not expire first).
+  refused = 0;
+  downFor = Number.POSITIVE_INFINITY;
+  pauses.length = 0;
+  assert.equal(await handler(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+  assert.is(pauses.length, 10);
+  assert.equal(await makeWorkHandler({ ...deps, maxKeepMs: 0 }, makeRunningAttempts())(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+  assert.is(pauses.length, 10, 'maxKeepMs 0: handed back at once');
+
+  // An engine that stops hands a kept delivery back at once.
+  const stopped = makeWorkHandler({ ...deps, pause: async () => false }, makeRunningAttempts());
+  assert.equal(await stopped(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+});
+
 test('a redelivered attempt in progress is recorded as WorkerLost and retried', async (ctx) => {
   const w = defineWorker({ name: 'flaky-host', retryDelay: () => 10, action: async () => 'done' });
   const deps = depsOn(ctx, [w]);
