@@ -308,6 +308,9 @@ interface Flight {
 
 const published: E.Either<never, void> = E.right(undefined);
 
+/** Longest a consumer keeps a delivery whose dead-letter copy RabbitMQ does not confirm: well within its default `consumer_timeout` (30 minutes). */
+const maxKeepMs = 10 * 60_000;
+
 /**
  * The RabbitMQ broker (`amqp://…`, `amqps://…`), on amqplib. Connects before
  * it resolves (an unreachable broker is an error naming the URL without its
@@ -583,13 +586,15 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         ...copyProperties(p, { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(reason) }),
         messageId: p.messageId ?? randomUUID(),
       };
+      const keptUntil = Date.now() + maxKeepMs;
       for (let tries = 1; ; tries++) {
         try {
           await sendTo(deadLetterQueue, flight.message.content, properties, Date.now() + timeoutMs);
           break;
         } catch (err) {
-          // Stopping, or the channel is gone (RabbitMQ has given the original to another consumer).
-          const giveBack = stopping !== undefined || !flight.state.open;
+          // Stopping, or the channel is gone (RabbitMQ has given the original to another consumer),
+          // or kept long enough: a consumer_timeout would close the channel with every delivery on it.
+          const giveBack = stopping !== undefined || !flight.state.open || Date.now() >= keptUntil;
           onWarning(`consumer of "${queue}": could not dead-letter a message to "${deadLetterQueue}"; ${giveBack ? `it goes back to "${queue}"` : 'trying again'}`, err);
           if (giveBack) {
             requeue(flight);
