@@ -66,6 +66,17 @@ export const Dispositions = {
   deadLetter: (reason: string): Disposition => ({ _tag: 'DeadLetter', reason }),
 } as const;
 
+/**
+ * Longest a handler keeps a delivery it cannot settle yet (the store or the
+ * broker does not answer) before handing it back after all: well within
+ * RabbitMQ's default `consumer_timeout` (30 minutes), whose expiry closes the
+ * channel with every delivery on it. Handing back at every try instead would
+ * lose messages on RabbitMQ 4.0 to 4.2, which drop one that comes back to a
+ * quorum queue 20 times; at one hand-back per 10 minutes, that takes over 3
+ * hours of outage.
+ */
+export const maxKeepDeliveryMs = 10 * 60_000;
+
 /** The header that carries the reason of a dead-lettered message. */
 export const errorHeader = 'x-jobtrail-error';
 

@@ -10,7 +10,7 @@ import {
   setToErrored,
   type JobView,
 } from '../job/index.js';
-import { Dispositions, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
+import { Dispositions, maxKeepDeliveryMs, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { LoadedJob, TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
@@ -27,13 +27,7 @@ export interface ConductorDeps extends ExecuteDeps {
    * back). Default: `backoff`.
    */
   readonly pause?: (tries: number) => Promise<boolean>;
-  /**
-   * Longest a delivery is kept that way before it is handed back after all:
-   * well below RabbitMQ's `consumer_timeout` (30 minutes by default), whose
-   * expiry would close the channel and take every other delivery on it along.
-   * Default: 10 minutes (so RabbitMQ 4.0 to 4.2, which drop a message handed
-   * back 20 times, would drop it after more than 3 hours of outage).
-   */
+  /** Longest a delivery is kept that way before it is handed back after all. Default: `maxKeepDeliveryMs` (10 minutes). */
   readonly maxKeepMs?: number;
 }
 
@@ -116,8 +110,6 @@ const maxConflictRounds = 20;
  */
 const unavailable = 'unavailable';
 
-const defaultMaxKeepMs = 10 * 60_000;
-
 /**
  * Handles one delivery of `{jobId, attempt}` (DESIGN §5): reads the job,
  * decides from its state alone what the delivery means, runs the attempt when
@@ -157,7 +149,7 @@ const makeHandler =
       const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, tries > 1);
       if (decided !== unavailable) return decided;
       keptSince ??= deps.now().getTime();
-      if (deps.now().getTime() - keptSince >= (deps.maxKeepMs ?? defaultMaxKeepMs)) {
+      if (deps.now().getTime() - keptSince >= (deps.maxKeepMs ?? maxKeepDeliveryMs)) {
         log.warn({ keptMs: deps.now().getTime() - keptSince }, 'the store or broker is still unavailable; handing the delivery back');
         return Dispositions.requeue;
       }

@@ -6,6 +6,7 @@ import {
   Dispositions,
   errorHeader,
   errorHeaderValue,
+  maxKeepDeliveryMs,
   type Broker,
   type BrokerUnavailable,
   type ConsumeOptions,
@@ -308,9 +309,6 @@ interface Flight {
 
 const published: E.Either<never, void> = E.right(undefined);
 
-/** Longest a consumer keeps a delivery whose dead-letter copy RabbitMQ does not confirm: well within its default `consumer_timeout` (30 minutes). */
-const maxKeepMs = 10 * 60_000;
-
 /**
  * The RabbitMQ broker (`amqp://…`, `amqps://…`), on amqplib. Connects before
  * it resolves (an unreachable broker is an error naming the URL without its
@@ -586,7 +584,7 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         ...copyProperties(p, { ...(p.headers ?? {}), [errorHeader]: errorHeaderValue(reason) }),
         messageId: p.messageId ?? randomUUID(),
       };
-      const keptUntil = Date.now() + maxKeepMs;
+      const keptUntil = Date.now() + maxKeepDeliveryMs;
       for (let tries = 1; ; tries++) {
         try {
           await sendTo(deadLetterQueue, flight.message.content, properties, Date.now() + timeoutMs);
