@@ -379,6 +379,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   const forgetQueue = (queue: string): void => {
     declared.delete(queue);
   };
+  /** What a failed declaration of `queue` throws: RabbitMQ's refusal as a `QueueDeclarationError` (retrying will not help), anything else as it is. */
+  const declarationError = (queue: string, err: unknown): unknown =>
+    isRefusal(err) ? new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err }) : err;
+
   /**
    * Declares a queue that an earlier version declared otherwise
    * (`legacyQueueDeclaration`): as it is declared now, or else, when RabbitMQ
@@ -400,14 +404,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     try {
       await declare(queueDeclaration(queue));
     } catch (err) {
-      if ((err as { code?: unknown } | undefined)?.code !== 406) {
-        if (isRefusal(err)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
-        throw err;
-      }
+      if ((err as { code?: unknown } | undefined)?.code !== 406) throw declarationError(queue, err);
       await declare(legacy).catch((legacyErr: unknown) => {
         // Neither way: the refusal of the declaration of now is the one to report.
-        if (isRefusal(legacyErr)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
-        throw legacyErr;
+        throw isRefusal(legacyErr) ? declarationError(queue, err) : legacyErr;
       });
       onWarning(legacyQueueWarning(queue));
     }
@@ -422,12 +422,9 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         const legacy = legacyQueueDeclaration(queue);
         if (legacy !== undefined) return declareOrAcceptLegacy(queue, legacy, deadline);
         const { channel } = await topologyChannel.get(deadline);
-        try {
-          await channel.assertQueue(queue, queueDeclaration(queue));
-        } catch (err) {
-          if (isRefusal(err)) throw new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err });
-          throw err;
-        }
+        await channel.assertQueue(queue, queueDeclaration(queue)).catch((err: unknown) => {
+          throw declarationError(queue, err);
+        });
       })();
       declared.set(queue, attempt);
       // Unless the queue was forgotten meanwhile (it came back unroutable, its consumer was cancelled).
