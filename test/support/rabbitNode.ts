@@ -5,19 +5,17 @@
 // .ci/run sets: a SIGKILL can leave a node's classic queues unrecoverable, so
 // no test does it to somebody's RabbitMQ unasked) and where this process can do
 // both; a RabbitMQ in a container (docker compose) cannot be crashed from here.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
-import { rabbitUrl } from './rabbit.js';
+import { rabbitmqctl, rabbitUrl } from './rabbit.js';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The OS pid of the node `rabbitmqctl` talks to. */
 const nodePid = async (): Promise<number> => {
-  const { stdout } = await run('rabbitmqctl', ['eval', 'os:getpid().'], { timeout: 30_000 });
+  const stdout = await rabbitmqctl('eval', 'os:getpid().');
   const pid = Number(/"(\d+)"/.exec(stdout)?.[1]);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`rabbitmqctl eval 'os:getpid().' printed ${JSON.stringify(stdout)}, not a pid`);
   return pid;
@@ -86,7 +84,8 @@ export const startNode = async (timeoutMs = 120_000): Promise<void> => {
   });
   // await_startup fails at once while the node is still registering, before it waits: try again until the deadline.
   for (;;) {
-    const error = await run('rabbitmqctl', ['-q', 'await_startup', '--timeout', '30'], { timeout: 40_000 }).then(
+    // Its own timeout under rabbitmqctl()'s 30 s limit on the command.
+    const error = await rabbitmqctl('-q', 'await_startup', '--timeout', '25').then(
       () => undefined,
       (e: Error) => e,
     );
