@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Dispositions, makeBroker, makeRabbitBroker, type Broker, type Delivery, type RabbitBrokerOptions } from '../../src/broker/index.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader } from '../../src/broker/rabbitmq/delayHops.js';
-import { closeConnectionsNamed, deleteQueues, listQueues, openRawChannel, queueExists, rabbitmqctl, rabbitUrl, takeMessage } from '../support/rabbit.js';
+import { closeConnectionsNamed, deleteQueues, limitDeliveries, listQueues, openRawChannel, queueExists, rabbitUrl, takeMessage } from '../support/rabbit.js';
 import { startRabbitProxy, type RabbitProxy } from '../support/rabbitProxy.js';
 import { observeFor, waitFor } from '../support/waitFor.js';
 
@@ -377,9 +377,8 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
 
 test('a dead-letter copy RabbitMQ does not confirm is tried again with the original kept, not handed back past a quorum queue\'s delivery-limit', async (ctx) => {
   const q = queue(ctx, 'jobtrail.work.test-');
-  // RabbitMQ 4.0 to 4.2 drop a message that comes back to a quorum queue 20 times; a policy makes it 1 here.
-  const policy = `jobtrail-test-${q}`;
-  await rabbitmqctl('set_policy', '--apply-to', 'queues', policy, `^${q.replace(/\./g, '\\.')}$`, '{"delivery-limit":1}');
+  // RabbitMQ 4.0 to 4.2 drop a message that comes back to a quorum queue 20 times; 1 here.
+  const unlimit = await limitDeliveries(q, 1);
   const raw = await openRawChannel();
   try {
     // A dead-letter queue that refuses every message, until it is deleted.
@@ -406,7 +405,7 @@ test('a dead-letter copy RabbitMQ does not confirm is tried again with the origi
     assert.is((await raw.channel.checkQueue(q)).messageCount, 0, 'the original was acked once its copy was confirmed');
   } finally {
     await raw.close();
-    await rabbitmqctl('clear_policy', policy);
+    await unlimit();
   }
 });
 

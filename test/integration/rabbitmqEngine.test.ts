@@ -11,7 +11,7 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/index.js';
 import { defineWorker, type Worker } from '../../src/worker/index.js';
 import { replay } from '../../src/job/index.js';
-import { closeConnectionsNamed, deleteQueues, openRawChannel, rabbitmqctl, rabbitUrl } from '../support/rabbit.js';
+import { closeConnectionsNamed, deleteQueues, limitDeliveries, openRawChannel, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
 
 interface Ctx {
@@ -216,10 +216,8 @@ test('enqueueMany on RabbitMQ: 1,000 jobs published and confirmed together, each
 
 test('a store outage outlasting the delivery-limit of the quorum work queue: deliveries are kept and retried, not handed back, so none is dropped', async (ctx) => {
   const queue = queueOf(ctx);
-  // RabbitMQ 4.0 to 4.2 give every quorum queue a delivery-limit of 20 and drop a message handed back
-  // more often than that; RabbitMQ 3 applies one set by a policy. 2 here, so that a few hand-backs show.
-  const policy = `jobtrail-test-${queue}`;
-  await rabbitmqctl('set_policy', '--apply-to', 'queues', policy, `^jobtrail\\.work\\.${queue}$`, '{"delivery-limit":2}');
+  // RabbitMQ 4.0 to 4.2 drop a message handed back 20 times; 2 here, so that a few hand-backs show.
+  const unlimit = await limitDeliveries(`jobtrail.work.${queue}`, 2);
   try {
     let down = false;
     let refused = 0;
@@ -249,7 +247,7 @@ test('a store outage outlasting the delivery-limit of the quorum work queue: del
     assert.is(ran, 5, 'each action ran once');
     await everyHistoryValid(engine, ids);
   } finally {
-    await rabbitmqctl('clear_policy', policy);
+    await unlimit();
   }
 });
 
