@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 const NumberFromString = new t.Type<number, string, unknown>(
   'NumberFromString',
@@ -34,9 +35,12 @@ export const EnvConfig = t.partial(
 export type EnvConfig = t.TypeOf<typeof EnvConfig>;
 
 /** A bad environment variable: names it and what was wrong. */
-export class ConfigError extends Error {
+export class ConfigError extends JobtrailError {
+  static {
+    brandClass(this, 'ConfigError');
+  }
   constructor(message: string) {
-    super(message);
+    super(ErrorCodes.InvalidConfig, message);
     this.name = 'ConfigError';
   }
 }

@@ -1,11 +1,15 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** The dashboard was asked to start in a way that would expose it: the message says why and what to do. */
-export class DashboardConfigError extends Error {
+export class DashboardConfigError extends JobtrailError {
+  static {
+    brandClass(this, 'DashboardConfigError');
+  }
   constructor(message: string) {
-    super(message);
+    super(ErrorCodes.InvalidConfig, message);
     this.name = 'DashboardConfigError';
   }
 }

@@ -13,6 +13,7 @@ import {
   type TransitionRejected,
 } from '../job/index.js';
 import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** A job event as stored, with where and when. */
 export interface RecordedJobEvent {
@@ -40,14 +41,17 @@ export interface Causation {
 }
 
 /** An event in the store that no longer decodes: a defect, reported with its stream and revision. */
-export class UndecodableEventError extends Error {
+export class UndecodableEventError extends JobtrailError {
+  static {
+    brandClass(this, 'UndecodableEventError');
+  }
   constructor(
     readonly stream: string,
     readonly revision: number,
     readonly type: string,
     readonly problems: readonly string[],
   ) {
-    super(`event ${stream}@${revision} (${type}) does not decode: ${problems.join('; ')}`);
+    super(ErrorCodes.UndecodableEvent, `event ${stream}@${revision} (${type}) does not decode: ${problems.join('; ')}`);
     this.name = 'UndecodableEventError';
   }
 }

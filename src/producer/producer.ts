@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { newJobId } from '../conductor/newJobId.js';
 import { makeBroker, enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** Options of a producer's enqueue: the optional fields of the wire command (DESIGN §7). */
 export interface ProducerEnqueueOptions {
@@ -30,17 +31,23 @@ export interface ProducerOptions {
 }
 
 /** The conductor refused the command; `reason` is its answer. Nothing was recorded. */
-export class EnqueueCommandRejectedError extends Error {
+export class EnqueueCommandRejectedError extends JobtrailError {
+  static {
+    brandClass(this, 'EnqueueCommandRejectedError');
+  }
   constructor(readonly reason: string) {
-    super(`the enqueue command was rejected: ${reason}`);
+    super(ErrorCodes.CommandRejected, `the enqueue command was rejected: ${reason}`);
     this.name = 'EnqueueCommandRejectedError';
   }
 }
 
 /** The broker did not take the command, or no answer came in time. */
-export class ProducerError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ProducerError extends JobtrailError {
+  static {
+    brandClass(this, 'ProducerError');
+  }
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.ProducerFailed, message, options);
     this.name = 'ProducerError';
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import vm from 'node:vm';
 import { categoryOf, isSystemStream } from '../eventStore/streamNames.js';
 import { projectionPrelude } from './projectionPrelude.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** An event as a projection receives it; a `RecordedEvent` of the event-store port is one. */
 export interface ProjectionEvent {
@@ -56,12 +57,15 @@ export interface ProjectionFault {
 }
 
 /** The source of a projection does not define one: a syntax error, a bad option, no selector. */
-export class ProjectionDefinitionError extends Error {
+export class ProjectionDefinitionError extends JobtrailError {
+  static {
+    brandClass(this, 'ProjectionDefinitionError');
+  }
   constructor(
     readonly projection: string,
     readonly reason: { readonly name: string; readonly message: string; readonly stack?: string },
   ) {
-    super(`projection "${projection}" does not load: ${reason.name}: ${reason.message}; fix its source file`);
+    super(ErrorCodes.InvalidProjection, `projection "${projection}" does not load: ${reason.name}: ${reason.message}; fix its source file`);
     this.name = 'ProjectionDefinitionError';
   }
 }

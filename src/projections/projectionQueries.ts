@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import type { JobStatus, JobView } from '../job/index.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** A projection state that changed: `partition` is absent for an unpartitioned state or a bi-state projection's shared state. */
 export interface ProjectionChange {
@@ -54,7 +55,10 @@ export interface ProjectionQueries {
 }
 
 /** `waitFor` gave up: the state did not reach the condition in time. */
-export class ProjectionWaitTimeout extends Error {
+export class ProjectionWaitTimeout extends JobtrailError {
+  static {
+    brandClass(this, 'ProjectionWaitTimeout');
+  }
   constructor(
     readonly projection: string,
     readonly partition: string | undefined,
@@ -62,6 +66,7 @@ export class ProjectionWaitTimeout extends Error {
     readonly lastState: unknown,
   ) {
     super(
+      ErrorCodes.ProjectionTimeout,
       `projection "${projection}"${partition !== undefined ? ` partition "${partition}"` : ''} did not reach the awaited state within ${timeoutMs} ms; ` +
         `last state: ${JSON.stringify(lastState) ?? 'none'}. Is the projection running (and not faulted)?`,
     );
@@ -128,12 +133,15 @@ const JobViewState = t.type({
 });
 
 /** A job-view state that is not a job view: a defect of the projection or the store. */
-export class InvalidJobViewState extends Error {
+export class InvalidJobViewState extends JobtrailError {
+  static {
+    brandClass(this, 'InvalidJobViewState');
+  }
   constructor(
     readonly partition: string,
     readonly problems: readonly string[],
   ) {
-    super(`the job-view state of "${partition}" is not a job view: ${problems.join('; ')}`);
+    super(ErrorCodes.InvalidProjectionState, `the job-view state of "${partition}" is not a job view: ${problems.join('; ')}`);
     this.name = 'InvalidJobViewState';
   }
 }
@@ -152,9 +160,12 @@ export const pageSize = (limit: number | undefined): number =>
   limit === undefined || !Number.isFinite(limit) ? 50 : Math.min(1000, Math.max(1, Math.floor(limit)));
 
 /** A cursor that does not come from this store's `listJobViews`. */
-export class InvalidCursor extends Error {
+export class InvalidCursor extends JobtrailError {
+  static {
+    brandClass(this, 'InvalidCursor');
+  }
   constructor(readonly cursor: string) {
-    super(`invalid listJobViews cursor "${cursor}": pass back the "next" value of the previous page`);
+    super(ErrorCodes.InvalidCursor, `invalid listJobViews cursor "${cursor}": pass back the "next" value of the previous page`);
     this.name = 'InvalidCursor';
   }
 }

@@ -1,12 +1,16 @@
 import type { ErrorInfo } from '../job/index.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /**
  * Throw this (or a subclass) from an action to fail the job for good: no
  * further attempt is scheduled, whatever attempts remain.
  */
-export class NonRetryableError extends Error {
+export class NonRetryableError extends JobtrailError {
+  static {
+    brandClass(this, 'NonRetryableError');
+  }
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(ErrorCodes.NonRetryable, message, options);
     this.name = 'NonRetryableError';
   }
 }

@@ -1,18 +1,22 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { LiveConnection } from './rabbitConnection.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../../errors/index.js';
 
 /**
  * Why RabbitMQ did not take a message; the message may or may not have been
  * stored (`closed`, `unconfirmed`: no confirm came before the deadline).
  */
-export class PublishFailedError extends Error {
-  override readonly name = 'PublishFailedError';
+export class PublishFailedError extends JobtrailError {
+  static {
+    brandClass(this, 'PublishFailedError');
+  }
   constructor(
     readonly reason: 'nacked' | 'unroutable' | 'closed' | 'unconfirmed',
     message: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(ErrorCodes.PublishFailed, message, options);
+    this.name = 'PublishFailedError';
   }
 }
 

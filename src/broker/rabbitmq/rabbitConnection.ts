@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import * as amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { makeScrubber, redactUrl } from '../../log/index.js';
+import { brandClass, BrokerUnavailableError } from '../../errors/index.js';
 
 /** One established AMQP connection; `generation` grows by one per (re)connection. */
 export interface LiveConnection {
@@ -10,8 +11,14 @@ export interface LiveConnection {
 }
 
 /** The connection could not be had in time, or the broker was closed: nothing was sent. */
-export class ConnectionUnavailableError extends Error {
-  override readonly name = 'ConnectionUnavailableError';
+export class ConnectionUnavailableError extends BrokerUnavailableError {
+  static {
+    brandClass(this, 'ConnectionUnavailableError');
+  }
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConnectionUnavailableError';
+  }
 }
 
 export interface RabbitConnectionOptions {

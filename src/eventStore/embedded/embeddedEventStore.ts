@@ -21,6 +21,7 @@ import type {
   WrongExpectedRevision,
 } from '../eventStore.js';
 import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
+import { ErrorCodes, JobtrailError } from '../../errors/index.js';
 
 /** Options of {@link makeEmbeddedEventStore}. */
 export interface EmbeddedEventStoreOptions {
@@ -213,6 +214,25 @@ const wrongExpectedRevision = (
 });
 
 /**
+ * `new Database`, with the one failure a new install meets turned into its
+ * remedy: better-sqlite3 loads its native module on first use, and npm may
+ * have skipped the install script that builds it.
+ */
+const openDatabase = (path: string, timeout: number): Database.Database => {
+  try {
+    return new Database(path, { timeout });
+  } catch (error) {
+    if (error instanceof Database.SqliteError || error instanceof TypeError) throw error;
+    throw new JobtrailError(
+      ErrorCodes.InvalidConfig,
+      `the SQLite store needs the native module of better-sqlite3, which did not load (${(error as Error).message.split('\n')[0]}). ` +
+        'Its install script builds it; if npm skipped it (allowScripts), run: npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3',
+      { cause: error },
+    );
+  }
+};
+
+/**
  * Opens (and creates) an event store in a SQLite file with EventStoreDB's
  * semantics (DESIGN §3): revisions from 0, expected revisions, idempotent
  * appends of the same event ids, a global position, system streams (`$…`)
@@ -231,7 +251,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   }
   const inMemory = path === ':memory:';
   if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
-  const db = new Database(path, { timeout: busyTimeoutMs });
+  const db = openDatabase(path, busyTimeoutMs);
   try {
     db.pragma('journal_mode = WAL');
     // The log is the record of every job (DESIGN §2): a commit must survive a power loss, not only a crash.

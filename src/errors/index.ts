@@ -1,0 +1,3 @@
+export { brandClass } from './brand.js';
+export { BrokerUnavailableError, ErrorCodes, isJobtrailError, JobtrailError, StoreUnavailableError, TimeoutError } from './jobtrailError.js';
+export type { ErrorCode } from './jobtrailError.js';
