@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { runCli } from './main.js';
 
 // The process entry of `jobtrail`: the only place that calls process.exit.

@@ -1,11 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, readEnvConfig, type EnvConfig } from '../config/index.js';
-import { createEngine, defaultBrokerUrl, defaultStoreUrl, JobNotFoundError, TransitionRejectedError, type Engine } from '../engine.js';
-import { EnqueueRejectedError } from '../conductor/index.js';
+import { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion, JobNotFoundError, type Engine } from '../engine.js';
+import { ErrorCodes, isJobtrailError, type ErrorCode } from '../errors/index.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { eventTime, evolve, initialJobState, isFinal, IsoDate, JobStatuses, type JobState, type JobStatus } from '../job/index.js';
 import { demoWorkers, runDemo } from '../demo/index.js';
-import { InvalidWorkerError, loadWorkers, type Worker } from '../worker/index.js';
+import { loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { checkBinding, DashboardConfigError, followJob, runDashboard, type DashboardHandle } from '../dashboard/index.js';
 import { formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
@@ -101,6 +101,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
   let exitCode = 0;
   const program = new Command('jobtrail')
     .description('An event-sourced background job engine: every job is an event stream.')
+    .version(engineVersion, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .showHelpAfterError('(add --help for usage)');
@@ -433,6 +434,25 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
   return exitCode;
 };
 
+/**
+ * The errors a user can act on from their message alone, by code: printed
+ * in one line, without a stack. Any other error is a defect and keeps its
+ * stack. An invalid setting is a usage error (exit 2).
+ */
+const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
+  [ErrorCodes.InvalidConfig, 2],
+  [ErrorCodes.InvalidWorker, 1],
+  [ErrorCodes.EnqueueRejected, 1],
+  [ErrorCodes.EnqueuePartlyFailed, 1],
+  [ErrorCodes.JobNotFound, 1],
+  [ErrorCodes.TransitionRejected, 1],
+  [ErrorCodes.StoreUnavailable, 1],
+  [ErrorCodes.BrokerUnavailable, 1],
+  [ErrorCodes.CommandRejected, 1],
+  [ErrorCodes.ProducerFailed, 1],
+  [ErrorCodes.Timeout, 1],
+]);
+
 const reportError = (error: unknown, io: Io): number => {
   const e = error as { code?: string; exitCode?: number };
   if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
@@ -442,15 +462,10 @@ const reportError = (error: unknown, io: Io): number => {
     io.err(`jobtrail: ${error.message}`);
     return error.exitCode;
   }
-  if (
-    error instanceof EnqueueRejectedError ||
-    error instanceof TransitionRejectedError ||
-    error instanceof JobNotFoundError ||
-    error instanceof InvalidWorkerError ||
-    error instanceof ConfigError
-  ) {
-    io.err(`jobtrail: ${error.message}`);
-    return 1;
+  const exitCode = isJobtrailError(error) ? userFacing.get(error.code) : undefined;
+  if (exitCode !== undefined) {
+    io.err(`jobtrail: ${(error as Error).message}`);
+    return exitCode;
   }
   io.err(`jobtrail: ${(error as Error)?.stack ?? String(error)}`);
   return 1;

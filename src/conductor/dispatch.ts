@@ -14,7 +14,7 @@ import { Dispositions, maxKeepDeliveryMs, type Broker, type Delivery, type Dispo
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { LoadedJob, TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
-import { EngineErrors, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
+import { EngineErrors, executeAttempt, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
@@ -330,8 +330,10 @@ const runAttempt = async (
   const attempt = running.enter();
   try {
     // A lost delivery (channel closed, stop gave up) stops the action and records
-    // nothing; whoever gets the redelivery records WorkerLost.
-    const outcome = await worker.execute(deps, {
+    // nothing; whoever gets the redelivery records WorkerLost. This engine's own
+    // execute, not the worker's: a worker made with another copy of jobtrail
+    // would bring that copy's, written against its own engine.
+    const outcome = await executeAttempt(worker, deps, {
       job: { ...job, state: s },
       backgroundJobId,
       signal: attempt.signal,

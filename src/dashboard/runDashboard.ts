@@ -69,11 +69,8 @@ interface Asset {
   readonly etag: string;
 }
 
-/**
- * The folder of the CSS, JS and icon files. They are not compiled: the same
- * relative path finds them from `src/dashboard/` and from `dist/dashboard/`.
- */
-const assetsDir = new URL('../../src/dashboard/assets/', import.meta.url);
+/** The folder of the CSS, JS and icon files, beside this module (the build copies them into `dist/dashboard/`). */
+const assetsDir = new URL('./assets/', import.meta.url);
 
 const loadAssets = async (): Promise<ReadonlyMap<string, Asset>> => {
   const out = new Map<string, Asset>();

@@ -2,6 +2,7 @@ import * as t from 'io-ts';
 import { hangfireDelayMs } from '../job/index.js';
 import { executeAttempt, type AttemptInput, type AttemptOutcome, type ExecuteDeps } from './execute.js';
 import { NonRetryableError } from './failures.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** What an action gets besides its payload. */
 export interface JobContext {
@@ -32,14 +33,14 @@ export const JsonPayload = new t.Type<unknown, unknown, unknown>(
   t.identity,
 );
 
-/** The options of a worker; `defineWorker` takes them as they are. */
-export interface WorkerOptions<P> {
+/** The options of a worker; `defineWorker` takes them as they are. `P` is the payload's type, `R` the action's result. */
+export interface WorkerOptions<P, R = unknown> {
   /** Unique across the registry; recorded as `workerName`; used to find the worker at execution time. */
   readonly name: string;
   /** io-ts codec of the payload. Default: any JSON value. */
   readonly payload?: t.Type<P, unknown, unknown>;
   /** The work itself; throws (rejects) when the job cannot be completed. Its resolved value is recorded as `result`. */
-  readonly action: (payload: P, ctx: JobContext) => Promise<unknown>;
+  readonly action: (payload: P, ctx: JobContext) => Promise<R>;
   /** The named queue (`jobtrail.work.<queue>`). Default: `default`. */
   readonly queue?: string;
   /** Attempts in all. Default: 10. */
@@ -58,9 +59,16 @@ export interface WorkerOptions<P> {
  * A background job type. Subclass it and give `name` and `action`, or use
  * `defineWorker`. The engine runs it; the state of each job is recorded by the
  * engine around `action` (the original design's `Execute`), which workers do
- * not implement.
+ * not implement. `P` is the payload's type (from its codec), `R` the type of
+ * the action's result: `engine.enqueue(worker, payload)` checks the payload's
+ * type, and the job ids it returns carry `R` to `getJob` and `waitForFinal`.
+ *
+ * `instanceof Worker` recognises workers made with any copy of jobtrail.
  */
-export abstract class Worker<P = unknown> {
+export abstract class Worker<P = unknown, R = unknown> {
+  static {
+    brandClass(this, 'Worker');
+  }
   /** Unique across the registry; recorded as `workerName`. */
   abstract readonly name: string;
   /** io-ts codec of the payload. Default: any JSON value. */
@@ -75,7 +83,7 @@ export abstract class Worker<P = unknown> {
   readonly concurrency: number = 10;
 
   /** The work; throws when the job cannot be completed. */
-  abstract action(payload: P, ctx: JobContext): Promise<unknown>;
+  abstract action(payload: P, ctx: JobContext): Promise<R>;
 
   /** Delay in ms before the next attempt after `attempt` failed. Default: Hangfire's. */
   retryDelay(attempt: number, random: number): number {
@@ -105,16 +113,16 @@ export abstract class Worker<P = unknown> {
   }
 }
 
-class DefinedWorker<P> extends Worker<P> {
+class DefinedWorker<P, R> extends Worker<P, R> {
   override readonly name: string;
   override readonly payload: t.Type<P, unknown, unknown>;
   override readonly queue: string;
   override readonly maxAttempts: number;
   override readonly timeoutMs: number | undefined;
   override readonly concurrency: number;
-  readonly #options: WorkerOptions<P>;
+  readonly #options: WorkerOptions<P, R>;
 
-  constructor(options: WorkerOptions<P>) {
+  constructor(options: WorkerOptions<P, R>) {
     super();
     this.#options = options;
     this.name = options.name;
@@ -125,7 +133,7 @@ class DefinedWorker<P> extends Worker<P> {
     this.concurrency = options.concurrency ?? 10;
   }
 
-  override action(payload: P, ctx: JobContext): Promise<unknown> {
+  override action(payload: P, ctx: JobContext): Promise<R> {
     return this.#options.action(payload, ctx);
   }
 
@@ -139,12 +147,15 @@ class DefinedWorker<P> extends Worker<P> {
 }
 
 /** Declares a worker from its options (see `WorkerOptions` for the defaults). */
-export const defineWorker = <P = unknown>(options: WorkerOptions<P>): Worker<P> => new DefinedWorker(options);
+export const defineWorker = <P = unknown, R = unknown>(options: WorkerOptions<P, R>): Worker<P, R> => new DefinedWorker(options);
 
 /** A problem with a worker's declaration: thrown when the registry is built. */
-export class InvalidWorkerError extends Error {
-  constructor(message: string) {
-    super(message);
+export class InvalidWorkerError extends JobtrailError {
+  static {
+    brandClass(this, 'InvalidWorkerError');
+  }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.InvalidWorker, message, options);
     this.name = 'InvalidWorkerError';
   }
 }

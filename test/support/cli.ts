@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-/** `bin/jobtrail.js`, the command as a user runs it. */
-export const jobtrailBin = fileURLToPath(new URL('../../bin/jobtrail.js', import.meta.url));
+/** `dist/cli/bin.js`, the compiled command as a user runs it (package.json's `bin`; `npm test` builds it first). */
+export const jobtrailBin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
 export interface Ran {
   readonly code: number | null;
