@@ -7,10 +7,10 @@ import {
   isJobView,
   isoDate,
   jobIdOfStream,
-  jobStreamName,
   jobStreamPrefix,
   resetToInitialState,
   type JobEvent,
+  type JobRef,
   type JobState,
   type JobStatus,
   type JobView,
@@ -36,12 +36,14 @@ import {
   type EnqueueItem,
   type EnqueueOptions,
   type RecoveryReport,
+  type WorkerRef,
 } from './conductor/index.js';
 import { silentLogger, type Logger } from './log/index.js';
-import { ProjectionNames, runProjections, toJobView, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
+import { ProjectionNames, runProjections, type ProjectionQueries, type ProjectionsHandle } from './projections/index.js';
+import { brandClass, BrokerUnavailableError, ErrorCodes, JobtrailError, StoreUnavailableError, TimeoutError } from './errors/index.js';
+import { engineVersion } from './version.js';
 
-/** The engine's version, recorded in every event's metadata. */
-export const engineVersion = '0.1.0';
+export { engineVersion };
 
 /** Default store URL: a SQLite file under the working directory. */
 export const defaultStoreUrl = 'sqlite:./.jobtrail/events.db';
@@ -104,17 +106,23 @@ export interface ActionOptions {
 }
 
 /** A retry or cancel the state machine refused (e.g. cancelling a completed job). */
-export class TransitionRejectedError extends Error {
+export class TransitionRejectedError extends JobtrailError {
+  static {
+    brandClass(this, 'TransitionRejectedError');
+  }
   constructor(readonly rejection: TransitionRejected) {
-    super(rejection.message);
+    super(ErrorCodes.TransitionRejected, rejection.message);
     this.name = 'TransitionRejectedError';
   }
 }
 
 /** The job does not exist. */
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends JobtrailError {
+  static {
+    brandClass(this, 'JobNotFoundError');
+  }
   constructor(readonly jobId: string) {
-    super(`job "${jobId}" does not exist (no stream job-${jobId})`);
+    super(ErrorCodes.JobNotFound, `job "${jobId}" does not exist (no stream job-${jobId})`);
     this.name = 'JobNotFoundError';
   }
 }
@@ -124,7 +132,14 @@ export interface Engine {
   readonly broker: Broker;
   readonly registry: WorkerRegistry;
   readonly workerId: string;
-  /** Records the job and dispatches it; throws `EnqueueRejectedError` with a reason when refused. */
+  /**
+   * Records the job and dispatches it; throws `EnqueueRejectedError` with a
+   * reason when refused. Given the worker itself, the payload is typed by its
+   * codec and the job id carries its result type; the worker need not be
+   * registered in this engine (a process that only enqueues). Given a name,
+   * the worker must be registered.
+   */
+  enqueue<P, R>(worker: Worker<P, R>, payload: P, options?: EnqueueOptions): Promise<Enqueued<R>>;
   enqueue(workerName: string, payload: unknown, options?: EnqueueOptions): Promise<Enqueued>;
   /**
    * Enqueues up to 10,000 jobs at once, their appends in shared commits. An
@@ -133,7 +148,7 @@ export interface Engine {
    * fails part way, throws `EnqueueManyError`, whose `outcomes` say which
    * jobs were enqueued. Resolves with the jobs in the items' order.
    */
-  enqueueMany(items: readonly EnqueueItem[]): Promise<readonly Enqueued[]>;
+  enqueueMany<P = unknown>(items: readonly EnqueueItem<P>[]): Promise<readonly Enqueued[]>;
   /** Recovers (if enabled) and starts consuming the work queues of the registered workers. */
   start(): Promise<RecoveryReport | undefined>;
   /** Stops taking work, lets running actions finish for the grace period, then aborts them (recorded as `Interrupted`, retried). */
@@ -141,11 +156,10 @@ export interface Engine {
   /** `stop`, then closes the store and broker the engine opened. */
   close(options?: { readonly gracePeriodMs?: number }): Promise<void>;
   /**
-   * The job's view from the `job-view` projection (DESIGN §8). Where this
-   * process holds the projections' lease it first folds every event the store
-   * held when asked; elsewhere it reads what the holder keeps.
+   * The job's view, folded from its own stream (the record): exact, even
+   * where the projections lag. `undefined` when there is no such job.
    */
-  getJob(jobId: string): Promise<JobView | undefined>;
+  getJob<R>(jobId: JobRef<R>): Promise<JobView<R> | undefined>;
   /** Job views from the `job-view` projection, newest enqueued first. */
   listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
   /**
@@ -165,12 +179,12 @@ export interface Engine {
    * good), checking as events that end a job arrive; `onChange` sees each job
    * as it becomes final.
    */
-  waitForFinal(jobIds: readonly string[], options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView) => void }): Promise<readonly JobView[]>;
+  waitForFinal<R>(jobIds: readonly JobRef<R>[], options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void }): Promise<readonly JobView<R>[]>;
 }
 
 const unwrapRead = async <A>(task: () => Promise<E.Either<{ message: string }, A>>): Promise<A> => {
   const r = await task();
-  if (E.isLeft(r)) throw new Error(r.left.message);
+  if (E.isLeft(r)) throw new StoreUnavailableError(r.left.message);
   return r.right;
 };
 
@@ -319,7 +333,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       const r = await jobs.transition(loaded, decide, { correlationId: jobId, causationId: `manual:${randomBytes(4).toString('hex')}`, ...(by !== undefined ? { by } : {}) })();
       if (E.isRight(r)) return r.right.state as JobView;
       if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
-      if (r.left._tag === 'StoreUnavailable') throw new Error(r.left.message);
+      if (r.left._tag === 'StoreUnavailable') throw new StoreUnavailableError(r.left.message);
     }
   };
 
@@ -328,13 +342,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     broker,
     registry,
     workerId,
-    enqueue: async (workerName, payload, enqueueOptions) => {
-      const r = await enqueueJob(deps, workerName, payload, enqueueOptions);
+    enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
+      const r = await enqueueJob(deps, worker, payload, enqueueOptions);
       if (E.isLeft(r)) throw r.left;
       return r.right;
     },
     enqueueMany: async (items) => {
-      const r = await enqueueJobs(deps, items);
+      const r = await enqueueJobs(deps, items as readonly EnqueueItem[]);
       if (E.isLeft(r)) throw r.left;
       const outcomes = r.right.map((o) => (E.isLeft(o) ? o.left : o.right));
       if (r.right.some(E.isLeft)) throw new EnqueueManyError(outcomes);
@@ -395,11 +409,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       if (ownsBroker) await broker.close();
       if (ownsStore) await store.close();
     },
-    getJob: async (jobId) => {
-      const { queries } = await currentProjections();
-      const partition = jobStreamName(jobId);
-      return toJobView(partition, await queries.getState(ProjectionNames.jobView, partition));
-    },
+    // The job's own stream, folded: exact, whatever the projections have reached. The result
+    // is as recorded: `R` is what the worker's action resolved with.
+    getJob: async <R>(jobId: JobRef<R>) => (await readJob(jobId)) as JobView<R> | undefined,
     listJobs: async (filter = {}) => {
       const { queries } = await currentProjections();
       const wanted = filter.limit ?? 100;
@@ -430,7 +442,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       );
       const published = await publishAttempt(deps, view, view.attempts + 1);
       if (E.isLeft(published))
-        throw new Error(`job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`);
+        throw new BrokerUnavailableError(`job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`);
       return view;
     },
     cancel: (jobId, actionOptions = {}) =>
@@ -444,13 +456,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
           }),
         actionOptions.by,
       ),
-    waitForFinal: async (jobIds, waitOptions = {}) => {
-      const pending = new Set(jobIds);
-      const views = new Map<string, JobView>();
+    waitForFinal: async <R>(jobIds: readonly JobRef<R>[], waitOptions: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void } = {}) => {
+      const pending = new Set<string>(jobIds);
+      const views = new Map<string, JobView<R>>();
       let resolveDone!: () => void;
       const done = new Promise<void>((r) => (resolveDone = r));
       const check = async (id: string) => {
-        const view = await readJob(id);
+        const view = (await readJob(id)) as JobView<R> | undefined;
         if (!view) return;
         waitOptions.onChange?.(view);
         if (isFinal(view)) {
@@ -480,7 +492,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
             : Promise.race([
                 done,
                 sleep(timeoutMs, undefined, { signal: timeout.signal }).then(() => {
-                  throw new Error(`${pending.size} of ${jobIds.length} jobs were not final after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(', ')}`);
+                  throw new TimeoutError(`${pending.size} of ${jobIds.length} jobs were not final after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(', ')}`);
                 }),
               ]));
         }

@@ -4,9 +4,12 @@ export type { ActionOptions, Engine, EngineOptions, ListJobsFilter } from './eng
 export { defineWorker, EngineErrors, InvalidWorkerError, JsonPayload, NonRetryableError, Worker } from './worker/index.js';
 export type { JobContext, WorkerOptions } from './worker/index.js';
 export { EnqueueManyError, EnqueueRejectedError } from './conductor/index.js';
-export type { Enqueued, EnqueueItem, EnqueueOptions } from './conductor/index.js';
+export type { Enqueued, EnqueueItem, EnqueueOptions, WorkerRef } from './conductor/index.js';
+export { BrokerUnavailableError, ErrorCodes, isJobtrailError, JobtrailError, StoreUnavailableError, TimeoutError } from './errors/index.js';
+export type { ErrorCode } from './errors/index.js';
+export { ConfigError } from './config/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';
-export type { JobEvent, JobEventType, JobState, JobStatus, JobView } from './job/index.js';
+export type { JobEvent, JobEventType, JobRef, JobState, JobStatus, JobView } from './job/index.js';
 export type { RecordedJobEvent } from './jobStore/index.js';
 export { createProducer, EnqueueCommandRejectedError, ProducerError } from './producer/index.js';
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';

@@ -8,13 +8,15 @@ import {
   jobIdPattern,
   setToInitialState,
   type JobId,
+  type JobRef,
   type JobView,
   type PositiveInt,
 } from '../job/index.js';
 import type { JobStore, LoadedJob } from '../jobStore/index.js';
-import { quote, type WorkerRegistry } from '../worker/index.js';
+import { InvalidWorkerError, quote, validateWorker, Worker, type WorkerRegistry } from '../worker/index.js';
 import { newJobId } from './newJobId.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
+import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** Deepest nesting of arrays and objects accepted in a command (deeper input breaks recursive JSON tools downstream). */
 export const maxCommandDepth = 64;
@@ -51,11 +53,11 @@ export interface EnqueueOptions {
   readonly causationId?: string;
 }
 
-/** The result of an enqueue: the job id, and whether this call created it. */
-export interface Enqueued {
-  readonly jobId: string;
+/** The result of an enqueue: the job id, and whether this call created it. `R`: the worker's result type, when known. */
+export interface Enqueued<R = unknown> {
+  readonly jobId: JobRef<R>;
   readonly created: boolean;
-  readonly job: JobView;
+  readonly job: JobView<R>;
 }
 
 /** Reasons an enqueue is refused. */
@@ -69,14 +71,17 @@ export const EnqueueErrors = {
 export type EnqueueErrorTag = (typeof EnqueueErrors)[keyof typeof EnqueueErrors];
 
 /** An enqueue the conductor refused; nothing was recorded (except for `BrokerUnavailable`, see its message). */
-export class EnqueueRejectedError extends Error {
+export class EnqueueRejectedError extends JobtrailError {
+  static {
+    brandClass(this, 'EnqueueRejectedError');
+  }
   constructor(
     readonly reason: EnqueueErrorTag,
     message: string,
     /** The job's id, when the enqueue got as far as choosing it (a store or broker failure). */
     readonly jobId?: string,
   ) {
-    super(message);
+    super(ErrorCodes.EnqueueRejected, message);
     this.name = 'EnqueueRejectedError';
   }
 }
@@ -87,7 +92,10 @@ export class EnqueueRejectedError extends Error {
  * those that were, the `EnqueueRejectedError` of the others, which says
  * whether the job is recorded and what to do.
  */
-export class EnqueueManyError extends Error {
+export class EnqueueManyError extends JobtrailError {
+  static {
+    brandClass(this, 'EnqueueManyError');
+  }
   /** How many items were not enqueued. */
   readonly failed: number;
   constructor(readonly outcomes: readonly (Enqueued | EnqueueRejectedError)[]) {
@@ -95,6 +103,7 @@ export class EnqueueManyError extends Error {
     const enqueued = outcomes.length - failures.length;
     const [index, first] = failures[0] ?? [-1, undefined];
     super(
+      ErrorCodes.EnqueuePartlyFailed,
       `${failures.length} of ${outcomes.length} jobs were not enqueued${enqueued > 0 ? ` (${enqueued} were)` : ''}; ` +
         `item ${index}: ${first?.message ?? '?'}. Each item's outcome is in .outcomes; enqueue the failed ones again with the jobIds they give`,
     );
@@ -116,19 +125,50 @@ interface ValidEnqueue {
   readonly payload: unknown;
 }
 
+/** What an enqueue names: a worker, or a worker's name. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker of any payload and result type
+export type WorkerRef = string | Worker<any, any>;
+
+/**
+ * The worker an enqueue names: the registered one of that name; else the
+ * worker itself when it was given (a process that only enqueues need not
+ * register the workers it enqueues for).
+ */
+const resolveWorker = (registry: WorkerRegistry, target: unknown): E.Either<EnqueueRejectedError, Worker<unknown>> => {
+  if (target instanceof Worker) {
+    const registered = registry.get(target.name);
+    if (registered) return E.right(registered);
+    try {
+      validateWorker(target);
+    } catch (error) {
+      if (error instanceof InvalidWorkerError) return reject('UnknownWorker', error.message);
+      throw error;
+    }
+    return E.right(target as Worker<unknown>);
+  }
+  if (typeof target !== 'string') return reject('UnknownWorker', `${registry.describeUnknown(String(target))}; name a worker, or pass the worker itself`);
+  const worker = registry.get(target);
+  if (!worker) {
+    const hint = registry.names.length === 0 ? ' (pass the worker itself, enqueue(worker, payload), or register it in createEngine({ workers }))' : '';
+    return reject('UnknownWorker', `${registry.describeUnknown(target)}${hint}`);
+  }
+  return E.right(worker);
+};
+
 /** Checks one enqueue's worker, payload and options (nothing is recorded). */
 const validate = (
   registry: WorkerRegistry,
-  workerName: unknown,
+  target: unknown,
   payload: unknown,
   given: unknown,
   now: Date,
 ): E.Either<EnqueueRejectedError, ValidEnqueue> => {
   if (typeof given !== 'object' || given === null) return reject('InvalidOptions', `options must be an object; got ${quote(given)}`);
   const options = given as EnqueueOptions;
-  if (typeof workerName !== 'string') return reject('UnknownWorker', registry.describeUnknown(String(workerName)));
-  const worker = registry.get(workerName);
-  if (!worker) return reject('UnknownWorker', registry.describeUnknown(workerName));
+  const resolved = resolveWorker(registry, target);
+  if (E.isLeft(resolved)) return resolved;
+  const worker = resolved.right;
+  const workerName = worker.name;
   if (nestsDeeperThan(payload, maxCommandDepth)) return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
   const decoded = worker.payload.decode(payload);
   if (E.isLeft(decoded))
@@ -216,7 +256,7 @@ const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: Vali
  */
 export const enqueueJob = async (
   deps: ConductorDeps & { readonly jobs: JobStore },
-  workerName: string,
+  workerName: WorkerRef,
   payload: unknown,
   options: EnqueueOptions = {},
 ): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
@@ -225,12 +265,14 @@ export const enqueueJob = async (
   return E.isLeft(valid) ? valid : record(deps, valid.right, now);
 };
 
-/** One job of `enqueueJobs`: what `enqueueJob` takes, as an object. */
-export interface EnqueueItem {
-  readonly workerName: string;
-  readonly payload: unknown;
-  readonly options?: EnqueueOptions;
-}
+/**
+ * One job of `enqueueJobs`: what `enqueueJob` takes, as an object: the
+ * worker's name (`workerName`), or the worker itself (`worker`, which types
+ * the payload).
+ */
+export type EnqueueItem<P = unknown> =
+  | { readonly workerName: string; readonly payload: unknown; readonly options?: EnqueueOptions }
+  | { readonly worker: Worker<P, unknown>; readonly payload: P; readonly options?: EnqueueOptions };
 
 /** Most jobs one `enqueueJobs` call takes. */
 export const maxEnqueueBatch = 10_000;
@@ -248,7 +290,7 @@ export const enqueueJobs = async (
   deps: ConductorDeps & { readonly jobs: JobStore },
   items: readonly EnqueueItem[],
 ): Promise<E.Either<EnqueueRejectedError, readonly E.Either<EnqueueRejectedError, Enqueued>[]>> => {
-  if (!Array.isArray(items)) return reject('InvalidOptions', `enqueueMany takes an array of { workerName, payload, options? }; got ${quote(items)}`);
+  if (!Array.isArray(items)) return reject('InvalidOptions', `enqueueMany takes an array of { workerName (or worker), payload, options? }; got ${quote(items)}`);
   if (items.length > maxEnqueueBatch)
     return reject('InvalidOptions', `enqueueMany takes at most ${maxEnqueueBatch} jobs at once; got ${items.length}: split them into smaller batches`);
   const now = deps.now();
@@ -257,9 +299,9 @@ export const enqueueJobs = async (
   for (let i = 0; i < items.length; i++) {
     const item: unknown = items[i];
     if (typeof item !== 'object' || item === null)
-      return reject('InvalidOptions', `item ${i}: expected { workerName, payload, options? }; got ${quote(item)}; nothing was enqueued`);
-    const { workerName, payload, options = {} } = item as EnqueueItem;
-    const v = validate(deps.registry, workerName, payload, options, now);
+      return reject('InvalidOptions', `item ${i}: expected { workerName (or worker), payload, options? }; got ${quote(item)}; nothing was enqueued`);
+    const { payload, options = {} } = item as EnqueueItem;
+    const v = validate(deps.registry, 'worker' in item ? item.worker : (item as { workerName?: unknown }).workerName, payload, options, now);
     if (E.isLeft(v)) return reject(v.left.reason, `item ${i}: ${v.left.message}; nothing was enqueued`);
     const first = indexOf.get(v.right.jobId);
     if (first !== undefined)

@@ -21,7 +21,7 @@ export {
 } from './events.js';
 export type { JobEventType } from './events.js';
 export { evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
-export type { JobState, JobStatus, JobView } from './state.js';
+export type { JobRef, JobState, JobStatus, JobView } from './state.js';
 export {
   attemptsLeft,
   cancel,

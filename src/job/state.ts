@@ -11,10 +11,18 @@ export const JobStatuses = {
 export type JobStatus = (typeof JobStatuses)[keyof typeof JobStatuses];
 
 /**
- * The current state of one job, folded from its stream: what the original
- * design kept in its Job entity.
+ * A job id: a plain string at run time that, when it comes from
+ * `enqueue(worker, …)`, remembers the worker's result type `R` for `getJob`
+ * and `waitForFinal`. Any string is a `JobRef<unknown>`.
  */
-export interface JobView {
+declare const resultOf: unique symbol;
+export type JobRef<R = unknown> = string & { readonly [resultOf]?: R };
+
+/**
+ * The current state of one job, folded from its stream: what the original
+ * design kept in its Job entity. `R` is the type of its worker's result.
+ */
+export interface JobView<R = unknown> {
   readonly jobId: JobId;
   readonly workerName: string;
   readonly queue: string;
@@ -44,7 +52,7 @@ export interface JobView {
   /** Present while the job is `errored` and another attempt is scheduled. */
   readonly retryAt?: IsoDate;
   readonly progress?: { readonly at: IsoDate; readonly percent?: number; readonly message?: string };
-  readonly result?: unknown;
+  readonly result?: R;
   readonly lastReset?: { readonly at: IsoDate; readonly reason: ResetReason; readonly by?: string };
   readonly cancelReason?: string;
   readonly updatedAt: IsoDate;

@@ -116,7 +116,7 @@ test('one bad item refuses the batch, saying which and why, and records nothing'
       [[...items(0, 2), { workerName: 'count', payload: { n: 'two' } }], 'InvalidPayload', /^item 2: the payload does not match worker "count".*nothing was enqueued$/],
       [[{ workerName: 'count', payload: { n: 0 }, options: { runAt: 'tomorrow' } }], 'InvalidOptions', /^item 0: invalid runAt "tomorrow"/],
       [items(0, 4, (n) => (n % 2 === 0 ? { jobId: 'twice' } : undefined)), 'InvalidOptions', /^item 2: jobId "twice" is item 0's too/],
-      [[...items(0, 1), null], 'InvalidOptions', /^item 1: expected \{ workerName, payload, options\? \}; got null/],
+      [[...items(0, 1), null], 'InvalidOptions', /^item 1: expected \{ workerName \(or worker\), payload, options\? \}; got null/],
       [[{ workerName: 'count', payload: { n: 0 }, options: 'fast' }], 'InvalidOptions', /^item 0: options must be an object; got "fast"/],
       [{ workerName: 'count', payload: { n: 0 } }, 'InvalidOptions', /^enqueueMany takes an array/],
       [items(0, 10_001), 'InvalidOptions', /at most 10000 jobs at once; got 10001/],
