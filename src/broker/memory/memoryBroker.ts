@@ -67,6 +67,9 @@ const unavailable = (message: string): BrokerUnavailable => ({ _tag: 'BrokerUnav
 
 const copyBody = (body: Buffer): Buffer => Buffer.from(body);
 
+/** The longest delay setTimeout takes as given (2^31 − 1 ms); a longer one fires after 1 ms. */
+const maxTimerMs = 2_147_483_647;
+
 /**
  * The in-process broker (`memory`): RabbitMQ's delivery semantics without a
  * server, for tests and the embedded mode. Nothing survives the process.
@@ -87,6 +90,22 @@ export const makeMemoryBroker = (): Broker => {
   const replyChannels = new Map<string, (delivery: Delivery) => void>();
   let seq = 0;
   let closed = false;
+
+  /**
+   * Runs `fn` once the clock has reached `due` (ms since the epoch), never
+   * before: a timer may fire a millisecond early (it rounds), and one longer
+   * than setTimeout's limit (2^31 − 1 ms, 24.8 days) would fire at once, so
+   * each wake-up checks the clock and waits again for what is left.
+   */
+  const waitUntil = (due: number, fn: () => void): void => {
+    const left = due - Date.now();
+    if (left <= 0) return fn();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      waitUntil(due, fn);
+    }, Math.min(left, maxTimerMs));
+    timers.add(timer);
+  };
 
   const later = (fn: () => void): void => {
     const handle = setImmediate(() => {
@@ -219,13 +238,11 @@ export const makeMemoryBroker = (): Broker => {
       const delayMs = message.delayMs ?? 0;
       if (delayMs > 0) {
         const stored = store(message, replyTo, 0);
-        const timer = setTimeout(() => {
-          timers.delete(timer);
+        const q = queueOf(queue); // declared now, as RabbitMQ's adapter declares on first use
+        waitUntil(Date.now() + delayMs, () => {
           seq += 1;
-          enqueue(queueOf(queue), { ...stored, seq });
-        }, delayMs);
-        timers.add(timer);
-        queueOf(queue); // declared now, as RabbitMQ's adapter declares on first use
+          enqueue(q, { ...stored, seq });
+        });
       } else {
         seq += 1;
         enqueue(queueOf(queue), store(message, replyTo, seq));
