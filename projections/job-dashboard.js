@@ -1,4 +1,4 @@
-// job-dashboard: one state for all jobs (DESIGN §8): counts by status, per
+// job-dashboard: one state for all jobs: counts by status, per
 // worker (enqueued, completed, errored, mean and p95 duration), the oldest
 // outstanding jobs and the newest failures.
 //

@@ -1,5 +1,5 @@
 // job-view: one state per job stream (partition `job-<jobId>`), the job view
-// of DESIGN §1. It must equal `fold(events)` of src/job/state.ts for every
+// (`JobView`). It must equal `fold(events)` of src/job/state.ts for every
 // valid history: the same fields, present and absent in the same cases.
 //
 // EventStoreDB projection language: plain JavaScript (ES5 on purpose, so the

@@ -70,7 +70,7 @@ export interface EngineOptions {
   readonly recover?: boolean;
   /**
    * Consume enqueue commands of the wire contract from `jobtrail.enqueue`
-   * (DESIGN §7). Every process that does must register every worker a
+   * (docs/architecture.md#the-wire-contract). Every process that does must register every worker a
    * producer may name (commands naming others are rejected). Default: true
    * unless the broker is `memory`.
    */
@@ -163,7 +163,7 @@ export interface Engine {
   /** Job views from the `job-view` projection, newest enqueued first. */
   listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
   /**
-   * The read side (DESIGN §8): `getState('job-dashboard')`, `listJobViews`,
+   * The read side (docs/architecture.md#projections): `getState('job-dashboard')`, `listJobViews`,
    * `subscribe(name, onChange)`. Embedded: the in-process runtime (started on
    * first use, under the store's lease); EventStoreDB: its own projections.
    */

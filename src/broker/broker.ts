@@ -8,7 +8,7 @@ export type Headers = Readonly<Record<string, string | number | boolean>>;
  *
  * There is deliberately no priority: work queues are RabbitMQ quorum queues,
  * which in 3.10 deliver in publish order whatever the message's priority. A
- * job's `priority` (DESIGN §4) is data for dashboards, not a delivery order.
+ * job's `priority` (recorded in `JobEnqueued`) is data for dashboards, not a delivery order.
  */
 export interface OutgoingMessage {
   readonly body: Buffer;
@@ -135,7 +135,7 @@ export interface ReplyChannel {
 }
 
 /**
- * The broker port (DESIGN §3). Adapters: in-process (`memory`) and RabbitMQ
+ * The broker port (docs/architecture.md#ports-and-adapters). Adapters: in-process (`memory`) and RabbitMQ
  * (`amqp://…`). Both pass `test/contract/brokerContract.ts`. Queues are
  * declared by the adapter on first use (durable; delays without a plugin).
  */

@@ -1,4 +1,4 @@
-/** Names and kinds of the queues jobtrail uses (DESIGN §6), shared by both adapters. */
+/** Names and kinds of the queues jobtrail uses (docs/architecture.md#rabbitmq-queues), shared by both adapters. */
 
 /** Prefix of the work queues; see `workQueueName`. */
 export const workQueuePrefix = 'jobtrail.work.';

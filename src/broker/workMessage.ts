@@ -7,7 +7,7 @@ export type WorkMessage = t.TypeOf<typeof WorkMessage>;
 
 /** Work queue name of a named queue. */
 export const workQueueName = (queue: string): string => `jobtrail.work.${queue}`;
-/** Where producers send enqueue commands (DESIGN §7). */
+/** Where producers send enqueue commands (docs/architecture.md#the-wire-contract). */
 export const enqueueQueueName = 'jobtrail.enqueue';
 /** Where commands that could not be accepted go, with the reason in `x-jobtrail-error`. */
 export const rejectedQueueName = 'jobtrail.enqueue.rejected';

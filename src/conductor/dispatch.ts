@@ -111,7 +111,7 @@ const maxConflictRounds = 20;
 const unavailable = 'unavailable';
 
 /**
- * Handles one delivery of `{jobId, attempt}` (DESIGN §5): reads the job,
+ * Handles one delivery of `{jobId, attempt}`: reads the job,
  * decides from its state alone what the delivery means, runs the attempt when
  * it is due, and settles the delivery only once what it decided is recorded.
  */
@@ -158,7 +158,7 @@ const makeHandler =
     }
   };
 
-/** What one delivery of attempt `k` of `jobId` means now, from the job's stream (DESIGN §5). */
+/** What one delivery of attempt `k` of `jobId` means now, from the job's stream (docs/architecture.md#what-a-delivery-means). */
 const decide = async (
   deps: ConductorDeps,
   running: RunningAttempts,
@@ -302,8 +302,8 @@ const settleErrored = async (
   for (let tries = 1; ; tries++) {
     const r = await publishAttempt(deps, view, attempt + 1, Date.parse(retryAt) - deps.now().getTime());
     if (E.isRight(r)) return Dispositions.ack;
-    // Without the ack the message comes back and the second case of DESIGN §5
-    // step 2 publishes the retry then; keep trying here first.
+    // Without the ack the message comes back, finds attempt k errored with a retry
+    // scheduled, and publishes the retry then; keep trying here first.
     if (!(await deps.backoff(tries))) return Dispositions.requeue;
   }
 };

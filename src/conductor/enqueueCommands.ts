@@ -10,7 +10,7 @@ import { newJobId } from './newJobId.js';
 import { enqueueJob, maxCommandDepth, nestsDeeperThan, type EnqueueOptions } from './enqueue.js';
 
 /**
- * The enqueue command of the public wire contract (DESIGN §7): JSON published
+ * The enqueue command of the public wire contract: JSON published
  * to queue `jobtrail.enqueue`. Only `workerName` and `payload` are required;
  * unknown fields are ignored.
  */

@@ -131,7 +131,7 @@ const parseRevision = (value: string | null | undefined, what: string): number =
 const localPath = (next: string | undefined): string => (next !== undefined && /^\/(?![/\\])/.test(next) ? next : '/');
 
 /**
- * Serves the web dashboard (DESIGN §9) until stopped: an overview updated
+ * Serves the web dashboard until stopped: an overview updated
  * live from the `job-dashboard` projection, lists of jobs by status, each
  * job's view and replayed history (live from its stream), and the retry and
  * cancel actions. Plain server-rendered HTML, one CSS and one JS file, server-

@@ -112,7 +112,7 @@ export interface Subscription {
 }
 
 /**
- * The event-store port (DESIGN §3). Adapters: SQLite (`sqlite:…`) and
+ * The event-store port (docs/architecture.md#ports-and-adapters). Adapters: SQLite (`sqlite:…`) and
  * EventStoreDB (`esdb://…`). Both pass `test/contract/eventStoreContract.ts`.
  */
 export interface EventStore {

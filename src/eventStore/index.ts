@@ -30,7 +30,7 @@ const acceptedForms =
   '"sqlite:<path>" (e.g. sqlite:./.jobtrail/events.db), "sqlite::memory:", "esdb://host:2113?tls=false" or "esdb+discover://…"';
 
 /**
- * Opens the event store a URL names (DESIGN §3):
+ * Opens the event store a URL names:
  * - `sqlite:<path>`, e.g. `sqlite:./.jobtrail/events.db` (relative to the working directory): the embedded store;
  * - `sqlite::memory:`: an embedded store in memory, gone on `close()`;
  * - `esdb://…` or `esdb+discover://…`: EventStoreDB, the URL being its connection string.

@@ -51,7 +51,7 @@ export interface JobIdBrand {
 }
 /** The pattern a job id must match: 1–128 characters of `[A-Za-z0-9._:-]`. */
 export const jobIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Codec of a job id (DESIGN §4): 1–128 characters of `[A-Za-z0-9._:-]`. */
+/** Codec of a job id: 1–128 characters of `[A-Za-z0-9._:-]`. */
 export const JobId = t.brand(t.string, (s): s is t.Branded<string, JobIdBrand> => jobIdPattern.test(s), 'JobId');
 export type JobId = t.TypeOf<typeof JobId>;
 
@@ -130,7 +130,7 @@ export type JobReset = t.TypeOf<typeof JobReset>;
 export const JobCancelled = event('JobCancelled', JobCancelledData);
 export type JobCancelled = t.TypeOf<typeof JobCancelled>;
 
-/** Every event of a job stream. The `type` literals are a public contract (DESIGN §4). */
+/** Every event of a job stream. The `type` literals are a public contract: projections, dashboards and other languages read them. */
 export const JobEvent = t.union(
   [JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled],
   'JobEvent',

@@ -5,7 +5,7 @@ import { newJobId } from '../conductor/newJobId.js';
 import { makeBroker, enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
-/** Options of a producer's enqueue: the optional fields of the wire command (DESIGN §7). */
+/** Options of a producer's enqueue: the optional fields of the wire command (docs/architecture.md#the-wire-contract). */
 export interface ProducerEnqueueOptions {
   /** The dedupe key. Default: a new time-ordered UUID, also sent as the AMQP `messageId`, so a retried publish makes one job. */
   readonly jobId?: string;

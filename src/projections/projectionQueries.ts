@@ -35,7 +35,7 @@ export interface WaitForOptions {
 }
 
 /**
- * Reading projections, the same in both modes (DESIGN §8): EventStoreDB's
+ * Reading projections, the same in both modes: EventStoreDB's
  * projection states and result streams, or the embedded runtime's tables.
  */
 export interface ProjectionQueries {

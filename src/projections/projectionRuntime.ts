@@ -148,7 +148,7 @@ const streamPrefixOf = (info: ProjectionInfo): string | undefined => {
 };
 
 /**
- * Runs projection files in-process against the embedded store (DESIGN §8),
+ * Runs projection files in-process against the embedded store,
  * with EventStoreDB's semantics (see `makeProjectionEngine`).
  *
  * Each projection subscribes to the store from its checkpoint, folds events

@@ -45,7 +45,7 @@ const gate = (ctx: Ctx): { wait: Promise<void>; open(): void } => {
 };
 
 /**
- * The broker port's contract (DESIGN §3): the behaviour every adapter has,
+ * The broker port's contract: the behaviour every adapter has,
  * checked against `makeBroker`'s brokers. Each test makes its own queues
  * (`test-<uuid>`, and `jobtrail.work.test-<uuid>` for work queues, which
  * RabbitMQ declares as quorum queues) and closes what it opens.

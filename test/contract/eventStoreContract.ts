@@ -1,4 +1,4 @@
-// The event-store contract (DESIGN §3): every adapter of the port must pass it.
+// The event-store contract: every adapter of the port must pass it.
 // Behaviour only, through the port; unique stream names per test, so it also
 // runs against a shared EventStoreDB.
 import * as E from 'fp-ts/lib/Either.js';

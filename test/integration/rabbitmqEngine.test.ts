@@ -61,7 +61,7 @@ const everyHistoryValid = async (engine: Engine, ids: readonly string[]) => {
   }
 };
 
-test('a producer with plain amqplib enqueues per DESIGN §7; replies arrive; a re-published messageId is one job', async (ctx) => {
+test('a producer with plain amqplib enqueues per the wire contract; replies arrive; a re-published messageId is one job', async (ctx) => {
   const queue = queueOf(ctx);
   const w = defineWorker({ name: `wire-${queue}`, queue, payload: t.type({ n: t.number }), action: async (p) => p.n * 2 });
   const engine = await engineOn(ctx, [w], undefined, 'jobtrail.enqueue');

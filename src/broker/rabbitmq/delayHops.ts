@@ -1,5 +1,5 @@
 /**
- * Delayed delivery without a server plugin (DESIGN §6): a fixed set of delay
+ * Delayed delivery without a server plugin: a fixed set of delay
  * queues `jobtrail.delay.quorum.<level>`, each holding messages for 2^level
  * seconds (a per-queue `x-message-ttl`, so the head always expires first),
  * then dead-lettering them to `jobtrail.delay.expired`, where the adapter's

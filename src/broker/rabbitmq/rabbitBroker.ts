@@ -64,7 +64,7 @@ export interface RabbitBrokerOptions {
   readonly onWarning?: (message: string, cause?: unknown) => void;
 }
 
-/** The arguments RabbitMQ declares a queue with (DESIGN §6); a pure function of its name. */
+/** The arguments RabbitMQ declares a queue with (docs/architecture.md#rabbitmq-queues); a pure function of its name. */
 export const queueDeclaration = (queue: string): Options.AssertQueue => {
   if (isWorkQueue(queue)) return { durable: true, arguments: { 'x-queue-type': 'quorum' } };
   const level = /^jobtrail\.delay\.quorum\.(\d+)$/.exec(queue)?.[1];
@@ -314,7 +314,7 @@ const published: E.Either<never, void> = E.right(undefined);
  * it resolves (an unreachable broker is an error naming the URL without its
  * password), then reconnects by itself.
  *
- * - Topology (DESIGN §6) is declared on first use of a queue: `jobtrail.work.*`,
+ * - Topology is declared on first use of a queue: `jobtrail.work.*`,
  *   the delay queues and `jobtrail.delay.expired` as quorum queues, everything
  *   else as durable classic queues (`queueDeclaration`).
  * - Every publish is persistent and `mandatory` on a ConfirmChannel and

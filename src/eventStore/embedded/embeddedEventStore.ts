@@ -72,7 +72,7 @@ interface EventRow {
   readonly created: number;
 }
 
-// Stream names are interned to integer keys (DESIGN §4): the event rows and
+// Stream names are interned to integer keys: the event rows and
 // their index are keyed by (stream_key, revision) and by the global position,
 // so a producer's random stream names touch only the small streams index.
 const schema = `
@@ -234,7 +234,7 @@ const openDatabase = (path: string, timeout: number): Database.Database => {
 
 /**
  * Opens (and creates) an event store in a SQLite file with EventStoreDB's
- * semantics (DESIGN §3): revisions from 0, expected revisions, idempotent
+ * semantics: revisions from 0, expected revisions, idempotent
  * appends of the same event ids, a global position, system streams (`$…`)
  * left out of `readAll` and `subscribe` unless the prefix asks for them.
  *
@@ -254,7 +254,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const db = openDatabase(path, busyTimeoutMs);
   try {
     db.pragma('journal_mode = WAL');
-    // The log is the record of every job (DESIGN §2): a commit must survive a power loss, not only a crash.
+    // The log is the record of every job: a commit must survive a power loss, not only a crash.
     db.pragma('synchronous = FULL');
     db.exec(schema);
   } catch (e) {

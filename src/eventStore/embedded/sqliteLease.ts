@@ -40,7 +40,7 @@ export interface SqliteLease {
 const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
 
 /**
- * A time-bound lease on a name in a SQLite file (DESIGN §8: one process at a
+ * A time-bound lease on a name in a SQLite file (so that one process at a
  * time advances the projections). The holder must call `tryAcquire` again
  * well within `ttlMs` to keep it. Clocks of the processes sharing the file
  * must agree (they run on one machine: SQLite's WAL needs a local file).

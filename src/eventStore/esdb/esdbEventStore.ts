@@ -146,7 +146,7 @@ const isPassing = (error: Error): boolean =>
 
 /**
  * The event store on EventStoreDB through `@eventstore/db-client` 6.x
- * (DESIGN §3). Event ids pass through, so a retried append is idempotent;
+ * (the event-store port). Event ids pass through, so a retried append is idempotent;
  * passing faults are retried with backoff, then reported as
  * `StoreUnavailable`. Positions are `"<commit>/<prepare>"`. `readAll` filters
  * by stream prefix on the client (the 6.x client reads `$all` unfiltered),

@@ -1,4 +1,4 @@
-// The io-ts codecs of DESIGN §4: timestamps, job ids, and the seven events.
+// The io-ts codecs of src/job: timestamps, job ids, and the seven events.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';

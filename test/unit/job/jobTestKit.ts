@@ -1,4 +1,4 @@
-// Shared by the job unit tests: times, raw events written from DESIGN §4
+// Shared by the job unit tests: times, raw events written from docs/architecture.md#events
 // (not produced by the code under test), and the checks every rejection must pass.
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';

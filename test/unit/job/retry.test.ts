@@ -1,4 +1,4 @@
-// The retry policy (DESIGN §5): Hangfire's delays and when a retry is planned.
+// The retry policy: Hangfire's delays and when a retry is planned.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultRetryPolicy, fold, hangfireDelayMs, isJobView, planRetry, type JobView } from '../../../src/job/index.js';

@@ -1,7 +1,7 @@
 // Property tests of the job state machine: random sequences of commands, valid
 // and invalid, run through the transition functions; the history they leave
 // must replay to the state the write side saw. The verdict of every command is
-// checked against a small model of DESIGN §4 written here, not taken from src.
+// checked against a small model of the transition table, written here, not taken from src.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
@@ -195,7 +195,7 @@ const commands = fc
   .tuple(opt(enqueueCommand), steps(30))
   .map(([first, rest]) => (first === undefined ? rest : [first, ...rest]));
 
-// ---------------------------------------------------------------- the model of DESIGN §4
+// ---------------------------------------------------------------- the model of docs/architecture.md#transitions
 
 interface Model {
   readonly status: JobState['status'];
@@ -206,7 +206,7 @@ interface Model {
 }
 const noStream: Model = { status: 'none', attempts: 0, base: 0, max: 0 };
 
-/** The model after `e`, or `undefined` when DESIGN §4 does not allow `e` here (or the codec refuses it). */
+/** The model after `e`, or `undefined` when the transition table does not allow `e` here (or the codec refuses it). */
 const modelStep = (m: Model, e: JobEvent): Model | undefined => {
   if (E.isLeft(JobEvent.decode(e))) return undefined;
   switch (e.type) {
@@ -252,7 +252,7 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
   }
 };
 
-/** The model of a whole history, or the index of the first event DESIGN §4 does not allow. */
+/** The model of a whole history, or the index of the first event the transition table does not allow. */
 const modelHistory = (events: readonly JobEvent[]): { ok: true; model: Model } | { ok: false; index: number } => {
   let m = noStream;
   for (const [index, e] of events.entries()) {
@@ -289,7 +289,7 @@ const defined = <T extends object>(o: T): T =>
 interface Decision {
   readonly transition: Transition;
   readonly result: Either<TransitionRejected, readonly JobEvent[]>;
-  /** The event DESIGN §4 prescribes for this command, were it allowed. */
+  /** The event the transition table prescribes for this command, were it allowed. */
   readonly expected: JobEvent;
 }
 
@@ -482,7 +482,7 @@ const runCommands = (cmds: readonly Command[], jobId: JobId): WriteSide => {
     assert.equal(before, snapshot, `${where}: the state given in is not changed`);
     if (E.isLeft(d.result)) {
       const r = d.result.left;
-      assert.is(allowed, undefined, `${where}: rejected (${r.message}) but DESIGN §4 allows it`);
+      assert.is(allowed, undefined, `${where}: rejected (${r.message}) but the transition table allows it`);
       assert.is(r._tag, 'TransitionRejected');
       assert.is(r.transition, d.transition);
       assert.is(r.status, before.status);
@@ -492,8 +492,8 @@ const runCommands = (cmds: readonly Command[], jobId: JobId): WriteSide => {
       assert.is(w.history.length, lengthBefore, `${where}: a rejected command appends nothing`);
       assert.equal(w.state, snapshot, `${where}: a rejected command leaves the state unchanged`);
     } else {
-      assert.ok(allowed !== undefined, `${where}: accepted but DESIGN §4 forbids it`);
-      assert.equal(d.result.right, [d.expected], `${where}: the exact event of DESIGN §4`);
+      assert.ok(allowed !== undefined, `${where}: accepted but the transition table forbids it`);
+      assert.equal(d.result.right, [d.expected], `${where}: the exact event of the transition table`);
       w.history.push(...d.result.right);
       w.state = d.result.right.reduce(evolve, before);
       w.model = allowed;
@@ -615,7 +615,7 @@ property(`replay rejects a corrupted history exactly when it breaks the table ($
       const key = `${m.kind} ${E.isRight(replayed) ? 'accepted' : 'rejected'}`;
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 
-      // exact: replay agrees with the model of DESIGN §4, event by event
+      // exact: replay agrees with the model, event by event
       if (verdict.ok) {
         assert.ok(E.isRight(replayed), `the model accepts ${m.kind} but replay rejects it`);
         if (E.isRight(replayed)) {

@@ -1,4 +1,4 @@
-// Table tests of the job state machine (DESIGN §4): every transition function
+// Table tests of the job state machine (docs/architecture.md#transitions): every transition function
 // against every status, then the attempt-number rules one by one.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,7 +28,7 @@ import { at, checkRejection, ev, expectOne, expectRejected, foldAll, jobId, sec,
 const ID = 'job-table-1';
 const MAX = 3;
 
-/** The seven statuses of the brief, each reached by a history written by hand. */
+/** One fixture per status (`none` included; errored with a retry and for good apart), each reached by a history written by hand. */
 const histories = {
   none: [],
   initial: [ev.enqueued(ID, MAX)],
@@ -82,7 +82,7 @@ const boom = { name: 'TypeError', message: 'x is not a function', stack: 'TypeEr
 interface Command {
   readonly transition: Transition;
   readonly run: (s: JobState) => Either<TransitionRejected, readonly JobEvent[]>;
-  /** The exact event DESIGN §4 prescribes, for the fixtures where the command is allowed. */
+  /** The exact event the transition table prescribes, for the fixtures where the command is allowed. */
   readonly allowed: Partial<Record<Fixture, (s: JobState) => JobEvent>>;
 }
 
@@ -193,7 +193,7 @@ const commands: Record<string, Command> = {
   },
 };
 
-/** The status each event leads to (DESIGN §4, "status after"). */
+/** The status each event leads to ("status after" in docs/architecture.md#events). */
 const statusAfter: Record<JobEvent['type'], (before: JobState) => JobState['status']> = {
   JobEnqueued: () => 'initial',
   JobStarted: () => 'in_progress',
