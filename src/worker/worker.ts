@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import { hangfireDelayMs } from '../job/index.js';
-import { executeAttempt, type AttemptInput, type AttemptOutcome, type ExecuteDeps } from './execute.js';
+import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.js';
 import { NonRetryableError } from './failures.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
@@ -99,9 +99,12 @@ export abstract class Worker<P = unknown, R = unknown> {
    * The original design's `Execute`: records `JobStarted`, calls `action`,
    * records `JobCompleted` or `JobErrored`. Implemented once, here, as a
    * read-only own property, so a subclass cannot replace it by accident (a
-   * method of that name in a subclass is a compile error and is shadowed).
+   * method of that name in a subclass is a compile error, and the registry
+   * refuses such a worker). Its parameters are the engine's business: the
+   * engine calls its own implementation, whichever copy of jobtrail made the
+   * worker.
    */
-  declare readonly execute: (deps: ExecuteDeps, input: AttemptInput) => Promise<AttemptOutcome>;
+  declare readonly execute: (deps: never, input: never) => Promise<unknown>;
 
   constructor() {
     Object.defineProperty(this, 'execute', {
@@ -162,9 +165,21 @@ export class InvalidWorkerError extends JobtrailError {
 
 const queuePattern = /^[A-Za-z0-9._-]{1,100}$/;
 
+const workerMark = Symbol.for('jobtrail.Worker');
+
+/** Whether a subclass between the worker and the base class defines `execute` (which the base's own property would shadow). */
+const overridesExecute = (w: object): boolean => {
+  for (let proto = Object.getPrototypeOf(w) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(proto, workerMark)) return false;
+    if (Object.prototype.hasOwnProperty.call(proto, 'execute')) return true;
+  }
+  return false;
+};
+
 /** Checks what TypeScript cannot: a worker's settings are usable. */
 export const validateWorker = (w: Worker<unknown>): void => {
   const problems: string[] = [];
+  if (overridesExecute(w)) problems.push('it defines execute(), which the engine implements once for every worker: put the work in action() and rename that method');
   if (typeof w.name !== 'string' || w.name.trim() === '' || w.name.length > 200) problems.push('name must be 1–200 characters');
   if (typeof w.action !== 'function') problems.push('action must be a function');
   if (!queuePattern.test(w.queue)) problems.push(`queue "${w.queue}" must be 1–100 characters of [A-Za-z0-9._-]`);

@@ -46,7 +46,7 @@ test('unusable settings are refused with what is wrong', () => {
   }
 });
 
-test('execute is the base class own, read-only property: a subclass cannot replace it', () => {
+test('execute is the base class own, read-only property: a subclass cannot replace it, and the registry refuses one that tries', () => {
   class Sneaky extends SendEmail {
     // @ts-expect-error -- execute is a property of the base class, not a method to override
     execute(): Promise<string> {
@@ -59,6 +59,11 @@ test('execute is the base class own, read-only property: a subclass cannot repla
   assert.throws(() => {
     (w as unknown as { execute: unknown }).execute = () => 'x';
   });
+  assert.throws(
+    () => makeWorkerRegistry([w]),
+    (e: Error) => e instanceof InvalidWorkerError && e.message.includes('defines execute(), which the engine implements'),
+  );
+  assert.not.throws(() => makeWorkerRegistry([new SendEmail()]));
 });
 
 test('whatever an action throws is normalised to a readable error', () => {
