@@ -1,27 +1,29 @@
-// The chaos test (npm run test:chaos): several `jobtrail run` processes on the
-// local RabbitMQ and one SQLite store; some thousands of jobs; meanwhile worker
-// processes are killed with SIGKILL (and replaced), every AMQP connection is
-// closed from the server side, the RabbitMQ app is restarted, and the RabbitMQ
-// node is killed with SIGKILL and started again (where this process can), while
-// retries wait in its delay queues. Then, from the event store alone: every job
-// is final, nothing completed or started twice, every stream folds through the
-// state machine, and every WorkerLost is explained by a kill or a connection
-// drop. One summary line of figures.
+// The chaos test (npm run test:chaos): several `jobtrail run` processes on a
+// private RabbitMQ node that the test starts for itself (test/support/
+// rabbitNode.ts: its own name, ports and temporary folder, stopped and deleted
+// at the end; never the machine's RabbitMQ) and one SQLite store; some
+// thousands of jobs; meanwhile worker processes are killed with SIGKILL (and
+// replaced), every AMQP connection is closed from the server side, the RabbitMQ
+// app is restarted, and the RabbitMQ node is killed with SIGKILL and started
+// again, while retries wait in its delay queues. Then, from the event store
+// alone: every job is final, nothing completed or started twice, every stream
+// folds through the state machine, and every WorkerLost is explained by a kill
+// or a connection drop. One summary line of figures. Where the private node
+// cannot be started, the run fails, saying why.
 //
 //   npm run test:chaos [-- --jobs 3000 --workers 3 --kills 4 --timeout 300]
 import { randomUUID } from 'node:crypto';
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { createEngine } from '../../src/engine.js';
 import { replay, type JobEvent } from '../../src/job/index.js';
 import { spawnJobtrail } from '../support/cli.js';
-import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
-import { crashNode, whyNodeCannotCrash } from '../support/rabbitNode.js';
+import { crashNode, startPrivateNode, stopNode, type RabbitNode } from '../support/rabbitNode.js';
 import { makeChaosWorker } from './chaosWorkers.js';
 
 const { values } = parseArgs({
@@ -37,10 +39,20 @@ const jobCount = Number(values.jobs);
 const workerCount = Number(values.workers);
 const killCount = Number(values.kills);
 const timeoutMs = Number(values.timeout) * 1000;
-const exec = promisify(execFile);
-const rabbitmqctl = (...args: string[]) => exec('rabbitmqctl', args, { timeout: 60_000 });
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let node: RabbitNode;
+const nodeStarting = Date.now();
+try {
+  node = await startPrivateNode();
+} catch (error) {
+  log(`FAIL could not start the private RabbitMQ node the chaos test runs on: ${(error as Error).message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+log(`started the private RabbitMQ node ${node.name} (${node.url}) in ${((Date.now() - nodeStarting) / 1000).toFixed(1)} s`);
+const rabbitmqctl = (...args: string[]) => node.ctl(...args);
 
 const queue = `chaos-${randomUUID()}`;
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-chaos-'));
@@ -55,7 +67,7 @@ interface Proc {
 }
 const procs: Proc[] = [];
 const startWorker = (): Proc => {
-  const child = spawnJobtrail(['run', '--store', store, '--broker', rabbitUrl, '--workers', 'test/chaos/chaosWorkers.ts'], {
+  const child = spawnJobtrail(['run', '--store', store, '--broker', node.url, '--workers', 'test/chaos/chaosWorkers.ts'], {
     env: { JOBTRAIL_TEST_QUEUE: queue, JOBTRAIL_LOG_LEVEL: 'error' },
   });
   child.stderr!.on('data', () => undefined);
@@ -65,9 +77,8 @@ const startWorker = (): Proc => {
   return p;
 };
 
-const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeChaosWorker(queue)], acceptCommands: false });
+const engine = await createEngine({ store, broker: node.url, workers: [makeChaosWorker(queue)], acceptCommands: false });
 const drops: { from: number; to: number }[] = [];
-const nodeCannotCrash = await whyNodeCannotCrash();
 let nodeKills = 0;
 let failures = 0;
 const fail = (what: string) => {
@@ -128,16 +139,15 @@ try {
         drops.push({ from, to: Date.now() + 1000 });
         log('restarted the RabbitMQ app');
       });
-    if (k === 2 && nodeCannotCrash === undefined)
+    if (k === 2)
       plan.push(async () => {
         const from = Date.now();
-        await crashNode();
+        await crashNode(node);
         nodeKills++;
         drops.push({ from, to: Date.now() + 1000 });
         log('killed the RabbitMQ node with SIGKILL and started it again');
       });
   }
-  if (nodeCannotCrash !== undefined) log(`not killing the RabbitMQ node: ${nodeCannotCrash}`);
   for (const step of plan) {
     if (done) break;
     await sleep(1500);
@@ -198,14 +208,18 @@ try {
     `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
   );
   if (killedPids.size < Math.min(2, killCount) || drops.length < 2) fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
-  if (nodeCannotCrash === undefined && killCount > 2 && nodeKills === 0) fail('the run ended before the RabbitMQ node was killed; use more --jobs');
+  if (killCount > 2 && nodeKills === 0) fail('the run ended before the RabbitMQ node was killed; use more --jobs');
 } catch (error) {
   fail(`the chaos run failed: ${(error as Error).stack ?? String(error)}`);
 } finally {
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(30_000)])));
-  await engine.close({ gracePeriodMs: 0 });
-  await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]).catch(() => undefined);
+  try {
+    await engine.close({ gracePeriodMs: 0 });
+  } finally {
+    // The node goes with its queues and its folder.
+    await stopNode(node).catch((error: Error) => fail(`stopping the private RabbitMQ node: ${error.message}`));
+  }
   if (values.keep) log(`kept the store: ${store}`);
   else rmSync(dir, { recursive: true, force: true });
 }

@@ -41,9 +41,9 @@ export const deleteQueues = async (names: Iterable<string>): Promise<void> => {
   }
 };
 
-/** Opens a plain amqplib channel for inspecting queues; `close` closes its connection. */
-export const openRawChannel = async (): Promise<{ channel: amqp.Channel; close(): Promise<void> }> => {
-  const model = await amqp.connect(rabbitUrl);
+/** Opens a plain amqplib channel for inspecting queues (on `url`, default the tests' RabbitMQ); `close` closes its connection. */
+export const openRawChannel = async (url = rabbitUrl): Promise<{ channel: amqp.Channel; close(): Promise<void> }> => {
+  const model = await amqp.connect(url);
   const channel = await model.createChannel();
   channel.on('error', () => undefined);
   return {
