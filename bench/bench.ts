@@ -99,8 +99,16 @@ interface Plan {
 }
 
 const allPlans: readonly Plan[] = [
-  { key: 'bulk', title: 'enqueue bulk, then drain at c=100', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'bulk', concurrency: 100 } },
-  { key: 'one', title: 'enqueue one by one, then drain at c=10', scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'one', concurrency: 10 } },
+  {
+    key: 'bulk',
+    title: 'enqueue bulk, then drain at c=100',
+    scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'bulk', concurrency: 100 },
+  },
+  {
+    key: 'one',
+    title: 'enqueue one by one, then drain at c=10',
+    scenario: { kind: 'enqueueDrain', n: config.jobs, enqueue: 'one', concurrency: 10 },
+  },
   { key: 'c1', title: 'drain at c=1', scenario: { kind: 'enqueueDrain', n: config.c1Jobs, enqueue: 'bulk', concurrency: 1 } },
   { key: 'e2eBulk', title: 'end to end, bulk, c=100', scenario: { kind: 'e2e', n: config.jobs, enqueue: 'bulk', concurrency: 100 } },
   { key: 'e2eOne', title: 'end to end, one by one, c=100', scenario: { kind: 'e2e', n: config.jobs, enqueue: 'one', concurrency: 100 } },
@@ -150,7 +158,9 @@ const log = (line: string) => console.log(line);
 const main = async () => {
   const started = Date.now();
   const sourceAtStart = sourceState();
-  log(`jobtrail bench: ${config.jobs} jobs per section, ${config.c1Jobs} at c=1, latency ${config.latencySeconds} s at ${config.latencyRate}/s after ${config.warmupSeconds} s of warm-up, ${config.runs} round(s)${quick ? ' (quick)' : ''}`);
+  log(
+    `jobtrail bench: ${config.jobs} jobs per section, ${config.c1Jobs} at c=1, latency ${config.latencySeconds} s at ${config.latencyRate}/s after ${config.warmupSeconds} s of warm-up, ${config.runs} round(s)${quick ? ' (quick)' : ''}`,
+  );
 
   const checks: Record<'redis' | 'postgres' | 'rabbitmq', ServiceCheck> = {
     redis: await checkRedis(),
@@ -188,7 +198,10 @@ const main = async () => {
         const n = plan.scenario.kind === 'latency' ? plan.scenario.rate * plan.scenario.seconds : plan.scenario.n;
         const timeoutMs = 2 * (n / config.slowestRate) * 1000 + 120_000;
         const t0 = Date.now();
-        const outcome = await runInChild({ system: system.name, runId, scenario: plan.scenario, slowestRate: config.slowestRate }, { timeoutMs });
+        const outcome = await runInChild(
+          { system: system.name, runId, scenario: plan.scenario, slowestRate: config.slowestRate },
+          { timeoutMs },
+        );
         const wall = ((Date.now() - t0) / 1000).toFixed(1);
         if (!outcome.ok) {
           failures.push({ system: system.name, scenario: plan.key, round, error: outcome.error });
@@ -239,7 +252,9 @@ const main = async () => {
           }
         }
         const noisy = quiet && !quiet.quiet ? ' [noisy: the machine was busy]' : '';
-        log(`  round ${round} ${plan.title.padEnd(40)} ${system.label.padEnd(18)} ${shown}, peak RSS ${outcome.peakRssMb} MB (${wall} s)${noisy}`);
+        log(
+          `  round ${round} ${plan.title.padEnd(40)} ${system.label.padEnd(18)} ${shown}, peak RSS ${outcome.peakRssMb} MB (${wall} s)${noisy}`,
+        );
       }
     }
   }
@@ -286,7 +301,13 @@ const main = async () => {
       };
       ratios[jt][key] = r;
       const show = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(3)}×`);
-      ratioRows.push([`${jt} ${key}`, show(r.bullmq), show(r.graphileBatched), show(r.rawRabbitmq), `${show(r.bestPeer)} (${bestPeer(key)?.name ?? 'none'})`]);
+      ratioRows.push([
+        `${jt} ${key}`,
+        show(r.bullmq),
+        show(r.graphileBatched),
+        show(r.rawRabbitmq),
+        `${show(r.bestPeer)} (${bestPeer(key)?.name ?? 'none'})`,
+      ]);
     }
   }
   log('');
@@ -308,12 +329,20 @@ const main = async () => {
   const p99bull = get(SystemNames.bullmq, 'latP99');
   targets.push({
     target: `RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`,
-    value: p99jt && p99bull ? `${num(p99jt.median)} ms vs ${num(p99bull.median)} + 2 ms` : `n/a (jobtrail ${p99jt ? `${num(p99jt.median)} ms` : 'n/a'}, BullMQ ${p99bull ? `${num(p99bull.median)} ms` : 'not measured'})`,
+    value:
+      p99jt && p99bull
+        ? `${num(p99jt.median)} ms vs ${num(p99bull.median)} + 2 ms`
+        : `n/a (jobtrail ${p99jt ? `${num(p99jt.median)} ms` : 'n/a'}, BullMQ ${p99bull ? `${num(p99bull.median)} ms` : 'not measured'})`,
     met: p99jt && p99bull ? p99jt.median <= p99bull.median + 2 : undefined,
   });
   log('');
   log('Targets:');
-  log(table(['target', 'measured', 'met'], targets.map((t) => [t.target, t.value, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'])));
+  log(
+    table(
+      ['target', 'measured', 'met'],
+      targets.map((t) => [t.target, t.value, t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO']),
+    ),
+  );
   if (failures.length > 0) {
     log('');
     log(`${failures.length} run(s) failed:`);

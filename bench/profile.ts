@@ -42,7 +42,10 @@ const jobs = positiveInt('--jobs', args.jobs, 5000);
 const runs = positiveInt('--runs', args.runs, 3);
 const repo = new URL('../', import.meta.url).pathname;
 /** A profile's file URL as a path in the repository (the compiled copy shown as its source). */
-const shown = (url: string) => relative(repo, url.replace(/^file:\/\//, '')).replace(/^bench\/results\/build\//, '').replace(/\.js$/, '.ts');
+const shown = (url: string) =>
+  relative(repo, url.replace(/^file:\/\//, ''))
+    .replace(/^bench\/results\/build\//, '')
+    .replace(/\.js$/, '.ts');
 
 interface CpuProfileNode {
   readonly id: number;
@@ -123,10 +126,14 @@ const buildDir = join(resultsDir, 'build');
 const compiledChild = join(buildDir, 'bench', 'support', 'child.js');
 const compile = () => {
   rmSync(buildDir, { recursive: true, force: true });
-  execFileSync(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(repo, 'tsconfig.json'), '--noEmit', 'false', '--outDir', buildDir, '--declaration', 'false'], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(repo, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(repo, 'tsconfig.json'), '--noEmit', 'false', '--outDir', buildDir, '--declaration', 'false'],
+    {
+      cwd: repo,
+      stdio: 'inherit',
+    },
+  );
 };
 
 /** How a run is profiled: not at all, the tsc build under plain node (readable names), or the sources under tsx as `npm run bench` runs them. */
@@ -148,7 +155,9 @@ const run = async (system: SystemName, scenario: Scenario, env: Record<string, s
       },
     );
     if (!outcome.ok) {
-      await systemNamed(system).cleanup(runId).catch(() => undefined);
+      await systemNamed(system)
+        .cleanup(runId)
+        .catch(() => undefined);
       throw new Error(`${system} ${scenario.kind}: ${outcome.error}`);
     }
     const file = cpuProf ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
@@ -189,17 +198,46 @@ const main = async () => {
       const { outcome, profilePath } = await run(system, scenario, { BENCH_COUNT: '1' }, 'compiled');
       if (!outcome.ok) continue;
       const perJob = Object.fromEntries(Object.entries(outcome.counters ?? {}).map(([k, v]) => [k, Math.round((v / jobs) * 100) / 100]));
-      console.log(`\n=== ${system}, end to end ${enqueue}, c=100, ${jobs} jobs: ${num(outcome.result.e2eRate ?? NaN)} jobs/s under --cpu-prof`);
-      console.log(`per job: ${Object.entries(perJob).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(
+        `\n=== ${system}, end to end ${enqueue}, c=100, ${jobs} jobs: ${num(outcome.result.e2eRate ?? NaN)} jobs/s under --cpu-prof`,
+      );
+      console.log(
+        `per job: ${Object.entries(perJob)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
       if (!profilePath) continue;
       const a = analyse(JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile);
       const pct = (ms: number) => `${((ms / a.totalMs) * 100).toFixed(1)}%`;
       const perJobUs = (ms: number) => `${((ms * 1000) / jobs).toFixed(0)} µs/job`;
-      console.log(`profile: ${relative(repo, profilePath)}; ${Math.round(a.totalMs)} ms sampled, ${Math.round(a.busyMs)} ms busy (${pct(a.busyMs)}), ${perJobUs(a.busyMs)} of CPU`);
-      console.log(table(['self time by area', 'ms', 'share', 'per job'], a.areas.slice(0, 16).map(([k, ms]) => [k, num(ms), pct(ms), perJobUs(ms)])));
-      console.log(table(['top self time', 'ms', 'share'], a.topSelf.slice(0, 18).map(([k, ms]) => [k.slice(0, 110), num(ms), pct(ms)])));
-      console.log(table(['inclusive time (src/ and drivers)', 'ms', 'share'], a.topInclusive.slice(0, 22).map(([k, ms]) => [k.slice(0, 110), num(ms), pct(ms)])));
-      report[`${system}/${enqueue}`] = { rate: outcome.result.e2eRate, counters: outcome.counters, perJob, profile: relative(repo, profilePath), ...a };
+      console.log(
+        `profile: ${relative(repo, profilePath)}; ${Math.round(a.totalMs)} ms sampled, ${Math.round(a.busyMs)} ms busy (${pct(a.busyMs)}), ${perJobUs(a.busyMs)} of CPU`,
+      );
+      console.log(
+        table(
+          ['self time by area', 'ms', 'share', 'per job'],
+          a.areas.slice(0, 16).map(([k, ms]) => [k, num(ms), pct(ms), perJobUs(ms)]),
+        ),
+      );
+      console.log(
+        table(
+          ['top self time', 'ms', 'share'],
+          a.topSelf.slice(0, 18).map(([k, ms]) => [k.slice(0, 110), num(ms), pct(ms)]),
+        ),
+      );
+      console.log(
+        table(
+          ['inclusive time (src/ and drivers)', 'ms', 'share'],
+          a.topInclusive.slice(0, 22).map(([k, ms]) => [k.slice(0, 110), num(ms), pct(ms)]),
+        ),
+      );
+      report[`${system}/${enqueue}`] = {
+        rate: outcome.result.e2eRate,
+        counters: outcome.counters,
+        perJob,
+        profile: relative(repo, profilePath),
+        ...a,
+      };
     }
   }
 
@@ -222,7 +260,12 @@ const main = async () => {
 
   // What-ifs, each against a baseline measured alongside it (same counts, interleaved runs).
   const whatIfs: { name: string; system: SystemName; enqueue: 'bulk' | 'one'; env: Record<string, string> }[] = [
-    { name: 'SQLite synchronous=NORMAL (WAL)', system: SystemNames.jobtrailEmbedded, enqueue: 'bulk', env: { BENCH_WHATIF_SYNC: 'NORMAL' } },
+    {
+      name: 'SQLite synchronous=NORMAL (WAL)',
+      system: SystemNames.jobtrailEmbedded,
+      enqueue: 'bulk',
+      env: { BENCH_WHATIF_SYNC: 'NORMAL' },
+    },
     { name: 'SQLite synchronous=NORMAL (WAL)', system: SystemNames.jobtrailRabbit, enqueue: 'bulk', env: { BENCH_WHATIF_SYNC: 'NORMAL' } },
     { name: 'TCP_NODELAY on the AMQP socket', system: SystemNames.jobtrailRabbit, enqueue: 'one', env: { BENCH_WHATIF_NODELAY: '1' } },
     { name: 'TCP_NODELAY on the AMQP socket', system: SystemNames.jobtrailRabbit, enqueue: 'bulk', env: { BENCH_WHATIF_NODELAY: '1' } },
@@ -247,7 +290,15 @@ const main = async () => {
   console.log('');
   console.log(`What-ifs (median of ${runs}, jobs/s, end to end c=100, ${jobs} jobs):`);
   console.log(table(['', 'as is', 'what-if', 'gain'], rows));
-  const path = writeResults('profile', { kind: 'profile', machine: machine(), source: sourceState(), jobs, runs, report, whatIfs: whatIfResults });
+  const path = writeResults('profile', {
+    kind: 'profile',
+    machine: machine(),
+    source: sourceState(),
+    jobs,
+    runs,
+    report,
+    whatIfs: whatIfResults,
+  });
   console.log(`\nWritten to ${path}.`);
 };
 
@@ -255,6 +306,6 @@ main()
   // The compiled copy is only for the profile; left there it would be linted as part of bench/.
   .finally(() => rmSync(buildDir, { recursive: true, force: true }))
   .catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });

@@ -86,7 +86,9 @@ const main = async () => {
   const worker = defineWorker<BenchJob>({ name: 'bench-noop', concurrency: config.concurrency, action: async () => undefined });
   const engine = await createEngine({ store, broker, workers: [worker], recover: false });
   await engine.start();
-  console.log(`jobtrail bench:soak: ${config.jobs.toLocaleString('en-US')} no-op jobs, embedded mode (${file}), concurrency ${config.concurrency}, backlog ≤ ${config.backlog}`);
+  console.log(
+    `jobtrail bench:soak: ${config.jobs.toLocaleString('en-US')} no-op jobs, embedded mode (${file}), concurrency ${config.concurrency}, backlog ≤ ${config.backlog}`,
+  );
 
   const storeMb = () => {
     let size = 0;
@@ -199,7 +201,11 @@ const main = async () => {
       ? 'RSS ratio: n/a (the run did not reach both points)'
       : `RSS ratio 100% / 10%, after a full GC: ${ratio.toFixed(3)} — ${Math.abs(ratio - 1) <= 0.1 ? 'stayed within 10%' : 'did NOT stay within 10%'} (heap ${heapRatio?.toFixed(3)}; the samples before the GC: ${rawRatio?.toFixed(3)})`,
   );
-  console.log(`store calls per job: ${Object.entries(counts).map(([k, v]) => `${k} ${(v / Math.max(1, completed)).toFixed(2)}`).join(', ')}`);
+  console.log(
+    `store calls per job: ${Object.entries(counts)
+      .map(([k, v]) => `${k} ${(v / Math.max(1, completed)).toFixed(2)}`)
+      .join(', ')}`,
+  );
   const path = writeResults('soak', {
     kind: 'soak',
     config,

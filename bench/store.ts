@@ -90,8 +90,18 @@ const metadata = (jobId: string) => ({ $correlationId: jobId, $causationId: jobI
 const jobEvents = (jobId: string) => {
   const at = new Date().toISOString();
   return [
-    { id: randomUUID(), type: 'JobEnqueued', data: { jobId, workerName: 'bench-noop', queue: 'default', payload: { i: 1, t: Date.now() }, maxAttempts: 10, enqueuedAt: at }, metadata: metadata(jobId) },
-    { id: randomUUID(), type: 'JobStarted', data: { attempt: 1, workerId: 'bench:1:00000000', backgroundJobId: randomUUID(), startedAt: at }, metadata: metadata(jobId) },
+    {
+      id: randomUUID(),
+      type: 'JobEnqueued',
+      data: { jobId, workerName: 'bench-noop', queue: 'default', payload: { i: 1, t: Date.now() }, maxAttempts: 10, enqueuedAt: at },
+      metadata: metadata(jobId),
+    },
+    {
+      id: randomUUID(),
+      type: 'JobStarted',
+      data: { attempt: 1, workerId: 'bench:1:00000000', backgroundJobId: randomUUID(), startedAt: at },
+      metadata: metadata(jobId),
+    },
     { id: randomUUID(), type: 'JobCompleted', data: { attempt: 1, completedAt: at, durationMs: 0 }, metadata: metadata(jobId) },
   ] as const;
 };
@@ -160,7 +170,9 @@ const recordLatencies = (latencies: Float64Array, figures: LatencyFigures) => {
 
 const main = async () => {
   const started = Date.now();
-  console.log(`jobtrail bench:store: ${config.appends} appends, ${config.jobs} jobs, fold over ${config.foldEvents} events, ${config.runs} run(s)`);
+  console.log(
+    `jobtrail bench:store: ${config.appends} appends, ${config.jobs} jobs, fold over ${config.foldEvents} events, ${config.runs} run(s)`,
+  );
   let foldSkipped: string | undefined;
   let runProjections: typeof import('../src/projections/index.js').runProjections | undefined;
   try {
@@ -177,7 +189,12 @@ const main = async () => {
       const t0 = now();
       for (let i = 0; i < config.appends; i++) {
         const t = now();
-        await mustAppend(store, `job-${uuidv7()}`, [{ id: randomUUID(), type: 'JobEnqueued', data: { i }, metadata: metadata('x') }], 'no_stream');
+        await mustAppend(
+          store,
+          `job-${uuidv7()}`,
+          [{ id: randomUUID(), type: 'JobEnqueued', data: { i }, metadata: metadata('x') }],
+          'no_stream',
+        );
         latencies[i] = now() - t;
       }
       singles.values.push(rate(config.appends, now() - t0));
@@ -205,7 +222,12 @@ const main = async () => {
       const n = Math.max(1, Math.round(config.appends / 100));
       const t0 = now();
       for (let b = 0; b < n; b++) {
-        const events = Array.from({ length: 100 }, (_, i) => ({ id: randomUUID(), type: 'JobProgressed', data: { i }, metadata: metadata('x') }));
+        const events = Array.from({ length: 100 }, (_, i) => ({
+          id: randomUUID(),
+          type: 'JobProgressed',
+          data: { i },
+          metadata: metadata('x'),
+        }));
         await mustAppend(store, `job-${uuidv7()}`, events, 'no_stream');
       }
       batches.values.push(rate(n * 100, now() - t0));
@@ -232,7 +254,12 @@ const main = async () => {
     await withStore(async (store) => {
       const stream = `job-${uuidv7()}`;
       for (let b = 0; b < config.readStreamLength / 100; b++) {
-        const events = Array.from({ length: 100 }, (_, i) => ({ id: randomUUID(), type: 'JobProgressed', data: { attempt: 1, at: new Date().toISOString(), percent: i }, metadata: metadata('x') }));
+        const events = Array.from({ length: 100 }, (_, i) => ({
+          id: randomUUID(),
+          type: 'JobProgressed',
+          data: { attempt: 1, at: new Date().toISOString(), percent: i },
+          metadata: metadata('x'),
+        }));
         await mustAppend(store, stream, events, b === 0 ? 'no_stream' : b * 100 - 1);
       }
       const t0 = now();
@@ -267,7 +294,9 @@ const main = async () => {
           const faults = handle.status().filter((s) => s.fault !== undefined);
           if (faults.length > 0) throw new Error(`a projection faulted: ${faults.map((s) => s.fault?.message).join('; ')}`);
           fold.values.push(rate(delivered, ms));
-          console.log(`  run ${run}: folded ${delivered.toLocaleString('en-US')} events per projection (${handle.status().length} projections) in ${(ms / 1000).toFixed(1)} s, RSS ${rssMb()} MB`);
+          console.log(
+            `  run ${run}: folded ${delivered.toLocaleString('en-US')} events per projection (${handle.status().length} projections) in ${(ms / 1000).toFixed(1)} s, RSS ${rssMb()} MB`,
+          );
         } catch (error) {
           const ms = now() - t1;
           const delivered = Math.min(...handle.status().map((s) => s.delivered));
@@ -287,7 +316,12 @@ const main = async () => {
   const summary: Record<string, Spread | undefined> = Object.fromEntries(figures.map((f) => [f.key, spread(f.values)]));
   console.log('');
   console.log(`Figures: median (min–max) of ${config.runs} run(s).`);
-  console.log(table(['', 'embedded store (SQLite file)'], figures.map((f) => [f.label, f.note && f.values.length === 0 ? f.note : cell(summary[f.key])])));
+  console.log(
+    table(
+      ['', 'embedded store (SQLite file)'],
+      figures.map((f) => [f.label, f.note && f.values.length === 0 ? f.note : cell(summary[f.key])]),
+    ),
+  );
   for (const f of figures) if (f.note && f.values.length > 0) console.log(`note: ${f.note}`);
   const path = writeResults('store', {
     kind: 'store',

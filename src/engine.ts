@@ -179,7 +179,10 @@ export interface Engine {
    * good), checking as events that end a job arrive; `onChange` sees each job
    * as it becomes final.
    */
-  waitForFinal<R>(jobIds: readonly JobRef<R>[], options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void }): Promise<readonly JobView<R>[]>;
+  waitForFinal<R>(
+    jobIds: readonly JobRef<R>[],
+    options?: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void },
+  ): Promise<readonly JobView<R>[]>;
 }
 
 const unwrapRead = async <A>(task: () => Promise<E.Either<{ message: string }, A>>): Promise<A> => {
@@ -254,9 +257,15 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       };
     }
     if (store.kind === 'esdb' && typeof options.store === 'string') {
-      const [{ EventStoreDBClient }, { makeEsdbProjectionQueries }] = await Promise.all([import('@eventstore/db-client'), import('./projections/esdb.js')]);
+      const [{ EventStoreDBClient }, { makeEsdbProjectionQueries }] = await Promise.all([
+        import('@eventstore/db-client'),
+        import('./projections/esdb.js'),
+      ]);
       const client = EventStoreDBClient.connectionString(options.store);
-      const queries = await makeEsdbProjectionQueries({ client, onError: (error) => log.error({ err: String(error) }, 'projection subscription failed') });
+      const queries = await makeEsdbProjectionQueries({
+        client,
+        onError: (error) => log.error({ err: String(error) }, 'projection subscription failed'),
+      });
       return {
         queries,
         close: async () => {
@@ -294,31 +303,34 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
    * `initial`, `in_progress` or `errored`, plus every job with an event past
    * the projection's checkpoint (the state another process kept may lag).
    */
-  const outstandingJobIds = (): Promise<string[]> => withProjections(async ({ queries, runtime }) => {
-    const ids = new Set<string>();
-    for (const status of ['initial', 'in_progress', 'errored'] as const) {
-      let after: string | undefined;
-      do {
-        const page = await queries.listJobViews({ status, limit: 1000, ...(after !== undefined ? { after } : {}) });
-        for (const j of page.jobs) ids.add(j.jobId);
-        after = page.next;
-      } while (after !== undefined);
-    }
-    if (runtime) {
-      let after = runtime.queries.checkpoint(ProjectionNames.jobView);
-      for (;;) {
-        const page = await unwrapRead(store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) }));
-        for (const e of page) {
-          const id = jobIdOfStream(e.streamId);
-          if (id !== undefined) ids.add(id);
-        }
-        const last = page[page.length - 1];
-        if (!last) break;
-        after = last.position;
+  const outstandingJobIds = (): Promise<string[]> =>
+    withProjections(async ({ queries, runtime }) => {
+      const ids = new Set<string>();
+      for (const status of ['initial', 'in_progress', 'errored'] as const) {
+        let after: string | undefined;
+        do {
+          const page = await queries.listJobViews({ status, limit: 1000, ...(after !== undefined ? { after } : {}) });
+          for (const j of page.jobs) ids.add(j.jobId);
+          after = page.next;
+        } while (after !== undefined);
       }
-    }
-    return [...ids];
-  });
+      if (runtime) {
+        let after = runtime.queries.checkpoint(ProjectionNames.jobView);
+        for (;;) {
+          const page = await unwrapRead(
+            store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) }),
+          );
+          for (const e of page) {
+            const id = jobIdOfStream(e.streamId);
+            if (id !== undefined) ids.add(id);
+          }
+          const last = page[page.length - 1];
+          if (!last) break;
+          after = last.position;
+        }
+      }
+      return [...ids];
+    });
 
   /** The job folded from its own stream: exact, for the engine's own decisions. */
   const readJob = async (jobId: string) => {
@@ -330,7 +342,11 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     for (;;) {
       const loaded: LoadedJob = await unwrapRead(jobs.load(jobId));
       if (!isJobView(loaded.state)) throw new JobNotFoundError(jobId);
-      const r = await jobs.transition(loaded, decide, { correlationId: jobId, causationId: `manual:${randomBytes(4).toString('hex')}`, ...(by !== undefined ? { by } : {}) })();
+      const r = await jobs.transition(loaded, decide, {
+        correlationId: jobId,
+        causationId: `manual:${randomBytes(4).toString('hex')}`,
+        ...(by !== undefined ? { by } : {}),
+      })();
       if (E.isRight(r)) return r.right.state as JobView;
       if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
       if (r.left._tag === 'StoreUnavailable') throw new StoreUnavailableError(r.left.message);
@@ -375,7 +391,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         consumers.push(await broker.consume(workQueueName(queue), handler, { prefetch }));
       }
       if (options.acceptCommands ?? broker.kind !== 'memory') {
-        const commands = makeEnqueueCommandHandler(deps, { ...(options.maxCommandBytes !== undefined ? { maxBytes: options.maxCommandBytes } : {}) });
+        const commands = makeEnqueueCommandHandler(deps, {
+          ...(options.maxCommandBytes !== undefined ? { maxBytes: options.maxCommandBytes } : {}),
+        });
         const commandQueue = options.commandQueue ?? enqueueQueueName;
         const rejectedQueue = commandQueue === enqueueQueueName ? rejectedQueueName : `${commandQueue}.rejected`;
         consumers.push(await broker.consume(commandQueue, commands, { prefetch: 50, deadLetterQueue: rejectedQueue }));
@@ -437,12 +455,19 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     retry: async (jobId, actionOptions = {}) => {
       const view = await act(
         jobId,
-        (s) => resetToInitialState(s, { at: isoDate(now()), reason: 'manual', ...(actionOptions.by !== undefined ? { by: actionOptions.by } : {}) }),
+        (s) =>
+          resetToInitialState(s, {
+            at: isoDate(now()),
+            reason: 'manual',
+            ...(actionOptions.by !== undefined ? { by: actionOptions.by } : {}),
+          }),
         actionOptions.by,
       );
       const published = await publishAttempt(deps, view, view.attempts + 1);
       if (E.isLeft(published))
-        throw new BrokerUnavailableError(`job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`);
+        throw new BrokerUnavailableError(
+          `job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`,
+        );
       return view;
     },
     cancel: (jobId, actionOptions = {}) =>
@@ -456,7 +481,10 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
           }),
         actionOptions.by,
       ),
-    waitForFinal: async <R>(jobIds: readonly JobRef<R>[], waitOptions: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void } = {}) => {
+    waitForFinal: async <R>(
+      jobIds: readonly JobRef<R>[],
+      waitOptions: { readonly timeoutMs?: number; readonly onChange?: (view: JobView<R>) => void } = {},
+    ) => {
       const pending = new Set<string>(jobIds);
       const views = new Map<string, JobView<R>>();
       let resolveDone!: () => void;
@@ -477,7 +505,10 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
           onEvent: async (e) => {
             const id = jobIdOfStream(e.streamId);
             // Only an event that can end a job is worth reading the job for.
-            const ending = e.type === 'JobCompleted' || e.type === 'JobCancelled' || (e.type === 'JobErrored' && (e.data as { retryAt?: string }).retryAt === undefined);
+            const ending =
+              e.type === 'JobCompleted' ||
+              e.type === 'JobCancelled' ||
+              (e.type === 'JobErrored' && (e.data as { retryAt?: string }).retryAt === undefined);
             if (ending && id !== undefined && pending.has(id)) await check(id);
           },
         },
@@ -492,7 +523,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
             : Promise.race([
                 done,
                 sleep(timeoutMs, undefined, { signal: timeout.signal }).then(() => {
-                  throw new TimeoutError(`${pending.size} of ${jobIds.length} jobs were not final after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(', ')}`);
+                  throw new TimeoutError(
+                    `${pending.size} of ${jobIds.length} jobs were not final after ${timeoutMs} ms: ${[...pending].slice(0, 10).join(', ')}`,
+                  );
                 }),
               ]));
         }

@@ -5,4 +5,5 @@ import { readFileSync } from 'node:fs';
  * `dist/` alike): recorded in every event's metadata and printed by
  * `jobtrail --version`.
  */
-export const engineVersion: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const engineVersion: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;

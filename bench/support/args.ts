@@ -5,7 +5,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** Parses `argv` with `node:util`'s parser; prints usage and exits on `--help` or a bad flag. */
 export const parseBenchArgs = <O extends Options>(options: O, usage: string) => {
   try {
-    const parsed = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    const parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    });
     if ((parsed.values as Record<string, unknown>)['help'] === true) {
       console.log(usage);
       process.exit(0);

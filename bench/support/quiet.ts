@@ -40,7 +40,9 @@ export const waitForQuiet = async (
     const waitedMs = Date.now() - started;
     if (busy === undefined || busy < threshold) return { busy, waitedMs, quiet: true };
     if (waitedMs >= maxWaitMs) {
-      options.log?.(`  ! the machine stayed busy (${Math.round(busy * 100)}% CPU, load ${loadavg()[0]?.toFixed(2)}) for ${Math.round(waitedMs / 1000)} s: measuring anyway; this run is marked noisy`);
+      options.log?.(
+        `  ! the machine stayed busy (${Math.round(busy * 100)}% CPU, load ${loadavg()[0]?.toFixed(2)}) for ${Math.round(waitedMs / 1000)} s: measuring anyway; this run is marked noisy`,
+      );
       return { busy, waitedMs, quiet: false };
     }
     if (!warned) {

@@ -11,7 +11,10 @@ export const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 /** Writes `data` to `bench/results/<name>-<timestamp>.json` and returns the path. */
 export const writeResults = (name: string, data: unknown): string => {
   mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date().toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
   const path = join(resultsDir, `${name}-${stamp}.json`);
   writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
   return path;
@@ -46,5 +49,9 @@ export const sourceState = () => {
   };
   const hash = createHash('sha256');
   for (const f of files(join(root, 'src')).sort()) hash.update(f).update(readFileSync(f));
-  return { commit: git('rev-parse', 'HEAD'), srcChanges: git('status', '--short', '--', 'src')?.split('\n').filter(Boolean).length ?? 0, srcSha256: hash.digest('hex') };
+  return {
+    commit: git('rev-parse', 'HEAD'),
+    srcChanges: git('status', '--short', '--', 'src')?.split('\n').filter(Boolean).length ?? 0,
+    srcSha256: hash.digest('hex'),
+  };
 };

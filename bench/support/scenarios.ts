@@ -14,7 +14,13 @@ export type Scenario =
   /** Worker running first; time from the first enqueue to the last recorded completion. */
   | { readonly kind: 'e2e'; readonly n: number; readonly enqueue: EnqueueMode; readonly concurrency: number }
   /** Open-loop producer at `rate` jobs/s for `seconds`; enqueue-to-start latency of the jobs after the warm-up. */
-  | { readonly kind: 'latency'; readonly rate: number; readonly seconds: number; readonly warmupSeconds: number; readonly concurrency: number };
+  | {
+      readonly kind: 'latency';
+      readonly rate: number;
+      readonly seconds: number;
+      readonly warmupSeconds: number;
+      readonly concurrency: number;
+    };
 
 export interface ScenarioResult {
   /** Jobs/s of the enqueue phase. */
@@ -52,9 +58,11 @@ const makeCompletions = () => {
       if (count >= n) return;
       target = n;
       const reached = new Promise<void>((resolve) => (wake = resolve));
-      await withTimeout(reached, timeoutMs, `${what}: only ${count} of ${n} jobs completed within ${Math.round(timeoutMs / 1000)} s`).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message} (completed ${count})`);
-      });
+      await withTimeout(reached, timeoutMs, `${what}: only ${count} of ${n} jobs completed within ${Math.round(timeoutMs / 1000)} s`).catch(
+        (error: unknown) => {
+          throw new Error(`${(error as Error).message} (completed ${count})`);
+        },
+      );
     },
   };
 };
@@ -81,7 +89,11 @@ export const runScenario = async (sut: SystemUnderTest, scenario: Scenario, slow
   switch (scenario.kind) {
     case 'enqueueDrain': {
       const t0 = now();
-      await withTimeout(enqueueAll(sut, scenario.n, scenario.enqueue), budget(scenario.n, slowestRate), `enqueueing ${scenario.n} (${scenario.enqueue}) took too long`);
+      await withTimeout(
+        enqueueAll(sut, scenario.n, scenario.enqueue),
+        budget(scenario.n, slowestRate),
+        `enqueueing ${scenario.n} (${scenario.enqueue}) took too long`,
+      );
       const t1 = now();
       await sut.startWorker({ onStart: noop, onCompleted: completions.onCompleted });
       await completions.waitFor(scenario.n, budget(scenario.n, slowestRate), `draining at concurrency ${scenario.concurrency}`);

@@ -47,7 +47,10 @@ export const checkRedis = async (): Promise<ServiceCheck> => {
   try {
     await redisPing();
   } catch (error) {
-    return { ok: false, why: `Redis is not reachable at ${where} (${(error as Error).message}); start redis-server or set BENCH_REDIS_HOST/BENCH_REDIS_PORT` };
+    return {
+      ok: false,
+      why: `Redis is not reachable at ${where} (${(error as Error).message}); start redis-server or set BENCH_REDIS_HOST/BENCH_REDIS_PORT`,
+    };
   }
   // BullMQ 6 no longer depends on a Redis driver: ioredis (or node-redis) is an optional peer dependency.
   if (!hasPackage('ioredis'))
@@ -73,7 +76,10 @@ export const checkPostgres = async (): Promise<ServiceCheck> => {
     await client.query('SELECT 1');
     return { ok: true };
   } catch (error) {
-    return { ok: false, why: `PostgreSQL is not reachable at ${serviceUrls.postgres} (${(error as Error).message}); start it or set BENCH_PG_URL` };
+    return {
+      ok: false,
+      why: `PostgreSQL is not reachable at ${serviceUrls.postgres} (${(error as Error).message}); start it or set BENCH_PG_URL`,
+    };
   } finally {
     await client.end().catch(() => undefined);
   }

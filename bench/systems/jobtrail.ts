@@ -7,7 +7,14 @@ import { makeEventStore, type EmbeddedEventStore } from '../../src/eventStore/in
 import { makeMemoryBroker, makeRabbitBroker, workQueueName, type Broker } from '../../src/broker/index.js';
 import { completionHook, countingBroker, countingStore, type Counts } from '../support/counting.js';
 import { serviceUrls } from '../support/services.js';
-import { SystemNames, type BenchJob, type OpenOptions, type SystemDefinition, type SystemUnderTest, type WorkerHooks } from '../support/system.js';
+import {
+  SystemNames,
+  type BenchJob,
+  type OpenOptions,
+  type SystemDefinition,
+  type SystemUnderTest,
+  type WorkerHooks,
+} from '../support/system.js';
 
 const workerName = 'bench-noop';
 const dirOf = (runId: string) => join(tmpdir(), `jobtrail-bench-${runId}`);
@@ -39,7 +46,11 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
     rawBroker =
       mode === 'embedded'
         ? makeMemoryBroker()
-        : await makeRabbitBroker({ url: serviceUrls.rabbitmq, delayRouter: false, onWarning: (m) => console.error(`[jobtrail broker] ${m}`) });
+        : await makeRabbitBroker({
+            url: serviceUrls.rabbitmq,
+            delayRouter: false,
+            onWarning: (m) => console.error(`[jobtrail broker] ${m}`),
+          });
   } catch (error) {
     await rawStore.close();
     throw error;

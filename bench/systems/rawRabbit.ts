@@ -17,7 +17,8 @@ const open = async ({ runId, concurrency }: { runId: string; concurrency: number
   const publisher = await connection.createConfirmChannel();
   await publisher.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   let consumer: amqp.Channel | undefined;
-  const publish = (job: BenchJob): boolean => publisher.sendToQueue(queue, Buffer.from(JSON.stringify(job)), { persistent: true, contentType: 'application/json' });
+  const publish = (job: BenchJob): boolean =>
+    publisher.sendToQueue(queue, Buffer.from(JSON.stringify(job)), { persistent: true, contentType: 'application/json' });
   return {
     enqueueBatch: async (jobs) => {
       for (const job of jobs) {
@@ -27,8 +28,11 @@ const open = async ({ runId, concurrency }: { runId: string; concurrency: number
     },
     enqueueOne: (job) =>
       new Promise<void>((resolve, reject) => {
-        publisher.sendToQueue(queue, Buffer.from(JSON.stringify(job)), { persistent: true, contentType: 'application/json' }, (err: unknown) =>
-          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        publisher.sendToQueue(
+          queue,
+          Buffer.from(JSON.stringify(job)),
+          { persistent: true, contentType: 'application/json' },
+          (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
         );
       }),
     startWorker: async (hooks) => {

@@ -17,5 +17,7 @@ export const makeBroker = async (url: string, rabbitOptions: Omit<RabbitBrokerOp
   if (trimmed === 'memory') return makeMemoryBroker();
   if (/^amqps?:\/\//i.test(trimmed)) return makeRabbitBroker({ ...rabbitOptions, url: trimmed });
   const shown = trimmed.includes('://') ? redactUrl(trimmed) : JSON.stringify(trimmed);
-  throw new Error(`unknown broker URL ${shown}: use "memory", "amqp://user:password@host:5672/vhost" or "amqps://user:password@host:5671/vhost"`);
+  throw new Error(
+    `unknown broker URL ${shown}: use "memory", "amqp://user:password@host:5672/vhost" or "amqps://user:password@host:5671/vhost"`,
+  );
 };

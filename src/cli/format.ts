@@ -85,7 +85,12 @@ export const formatView = (v: JobView): string => {
     ['errored', v.erroredAt],
     ['cancelled', v.cancelledAt],
     ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
-    ['progress', v.progress ? `${v.progress.percent ?? ''}${v.progress.percent !== undefined ? '%' : ''} ${v.progress.message ?? ''}`.trim() : undefined],
+    [
+      'progress',
+      v.progress
+        ? `${v.progress.percent ?? ''}${v.progress.percent !== undefined ? '%' : ''} ${v.progress.message ?? ''}`.trim()
+        : undefined,
+    ],
     ['last error', v.lastError ? `${v.lastError.name}: ${v.lastError.message} (attempt ${v.lastError.attempt})` : undefined],
     ['payload', json(v.payload)],
     ['result', v.result !== undefined ? json(v.result) : undefined],
@@ -103,14 +108,23 @@ export const formatJobTable = (views: readonly JobView[]): string => {
   return [
     header,
     ...views.map(
-      (v) => `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
+      (v) =>
+        `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
     ),
   ].join('\n');
 };
 
 /** One event of a history as a JSON line (what `history --json` prints). */
 export const historyJsonLine = (e: RecordedJobEvent): string =>
-  JSON.stringify({ revision: e.revision, position: e.position, id: e.id, created: e.created, type: e.event.type, data: e.event.data, metadata: e.metadata });
+  JSON.stringify({
+    revision: e.revision,
+    position: e.position,
+    id: e.id,
+    created: e.created,
+    type: e.event.type,
+    data: e.event.data,
+    metadata: e.metadata,
+  });
 
 /** A job as it was at some moment: its view folded from the events up to then, and the last of those events. */
 export interface ViewAt {

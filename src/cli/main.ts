@@ -22,30 +22,38 @@ class UserError extends Error {
   }
 }
 
-const parseJson = (what: string) => (text: string): unknown => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text.slice(0, 200)}`);
-  }
-};
+const parseJson =
+  (what: string) =>
+  (text: string): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text.slice(0, 200)}`);
+    }
+  };
 
-const parsePositiveInt = (what: string) => (text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
-  return n;
-};
+const parsePositiveInt =
+  (what: string) =>
+  (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
+    return n;
+  };
 
 const parsePort = (text: string): number => {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65_535) throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || n > 65_535)
+    throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got ${JSON.stringify(text)}`);
   return n;
 };
 
 /** `--at`: an ISO-8601 time with a time zone; anything else is a usage error naming the format. */
 const parseAt = (text: string): Date => {
   if (E.isLeft(IsoDate.decode(text)))
-    throw new UserError(`--at takes an ISO-8601 time with a time zone, e.g. 2026-11-28T10:59:19Z or 2026-11-28T11:59:19.250+01:00; got ${JSON.stringify(text)}`, 2);
+    throw new UserError(
+      `--at takes an ISO-8601 time with a time zone, e.g. 2026-11-28T10:59:19Z or 2026-11-28T11:59:19.250+01:00; got ${JSON.stringify(text)}`,
+      2,
+    );
   return new Date(text);
 };
 
@@ -106,9 +114,15 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
     .showHelpAfterError('(add --help for usage)');
 
-  const storeOption = () => new Option('--store <url>', `event store URL (sqlite:<path>, sqlite::memory:, esdb://…) [env JOBTRAIL_STORE; default ${defaultStoreUrl}]`);
-  const brokerOption = () => new Option('--broker <url>', `broker URL (memory, amqp://…) [env JOBTRAIL_BROKER; default ${defaultBrokerUrl}]`);
-  const workersOption = () => new Option('--workers <module>', 'module whose exports are workers (defineWorker or Worker subclasses) [env JOBTRAIL_WORKERS]');
+  const storeOption = () =>
+    new Option(
+      '--store <url>',
+      `event store URL (sqlite:<path>, sqlite::memory:, esdb://…) [env JOBTRAIL_STORE; default ${defaultStoreUrl}]`,
+    );
+  const brokerOption = () =>
+    new Option('--broker <url>', `broker URL (memory, amqp://…) [env JOBTRAIL_BROKER; default ${defaultBrokerUrl}]`);
+  const workersOption = () =>
+    new Option('--workers <module>', 'module whose exports are workers (defineWorker or Worker subclasses) [env JOBTRAIL_WORKERS]');
 
   const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? fallback });
 
@@ -117,7 +131,8 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     f: (engine: Engine) => Promise<T>,
     extra: { workers?: readonly Worker<unknown>[]; logLevel?: string; recover?: boolean; acceptCommands?: boolean } = {},
   ): Promise<T> => {
-    const workers = extra.workers ?? (opts.workers ?? config.JOBTRAIL_WORKERS ? await loadWorkers((opts.workers ?? config.JOBTRAIL_WORKERS)!) : []);
+    const workers =
+      extra.workers ?? ((opts.workers ?? config.JOBTRAIL_WORKERS) ? await loadWorkers((opts.workers ?? config.JOBTRAIL_WORKERS)!) : []);
     const engine = await createEngine({
       store: opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl,
       broker: opts.broker ?? config.JOBTRAIL_BROKER ?? defaultBrokerUrl,
@@ -136,13 +151,15 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
 
   program
     .command('demo')
-    .description('run the main job on the embedded default: some hundreds of example jobs, retries included, then a summary and a replayed history')
+    .description(
+      'run the main job on the embedded default: some hundreds of example jobs, retries included, then a summary and a replayed history',
+    )
     .addOption(storeOption())
     .option('--emails <n>', 'email jobs to enqueue', parsePositiveInt('--emails'), 300)
     .option('--imports <n>', 'CSV import jobs to enqueue', parsePositiveInt('--imports'), 4)
     .option('--timeout <ms>', 'give up after this many milliseconds', parsePositiveInt('--timeout'), 120_000)
-    .option('--dashboard', 'serve the web dashboard while the demo runs, and keep serving it on the demo\'s data afterwards until Ctrl-C')
-    .option('--port <n>', 'the dashboard\'s port (with --dashboard; 0 picks a free one)', parsePort, 7070)
+    .option('--dashboard', "serve the web dashboard while the demo runs, and keep serving it on the demo's data afterwards until Ctrl-C")
+    .option('--port <n>', "the dashboard's port (with --dashboard; 0 picks a free one)", parsePort, 7070)
     .action(async (opts: Common & { emails: number; imports: number; timeout: number; dashboard?: boolean; port: number }) => {
       io.out(`jobtrail demo: store ${redactUrl(opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl)}, in-process broker`);
       await withEngine(
@@ -156,7 +173,8 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
             ? await startDashboard({ engine, port: opts.port, ...(token !== undefined ? { token } : {}), logger: logger('warn') })
             : undefined;
           try {
-            if (dashboard) io.out(`dashboard: ${dashboard.url}${token !== undefined ? ' (sign in with ?token=<JOBTRAIL_DASHBOARD_TOKEN>)' : ''}`);
+            if (dashboard)
+              io.out(`dashboard: ${dashboard.url}${token !== undefined ? ' (sign in with ?token=<JOBTRAIL_DASHBOARD_TOKEN>)' : ''}`);
             await runDemo(engine, {
               emails: opts.emails,
               imports: opts.imports,
@@ -166,7 +184,8 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
             });
             io.out('');
             io.out('look closer: npx jobtrail list --status errored · npx jobtrail show <jobId> · npx jobtrail history <jobId>');
-            if (!dashboard) io.out('see it in the dashboard: npm start -- --dashboard (or npx jobtrail dashboard), then open http://127.0.0.1:7070');
+            if (!dashboard)
+              io.out('see it in the dashboard: npm start -- --dashboard (or npx jobtrail dashboard), then open http://127.0.0.1:7070');
             if (dashboard) {
               // The projections fold asynchronously: let them take in the demo's last events first.
               await engine.projections();
@@ -187,17 +206,28 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .addOption(storeOption())
     .addOption(brokerOption())
     .addOption(workersOption())
-    .option('--recover', 'at start, dispatch the jobs a crash may have left undispatched (initial, or waiting for a retry) and record WorkerLost for attempts of processes on this host that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]')
+    .option(
+      '--recover',
+      'at start, dispatch the jobs a crash may have left undispatched (initial, or waiting for a retry) and record WorkerLost for attempts of processes on this host that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]',
+    )
     .option('--no-recover', 'do not recover at start')
-    .option('--no-accept-commands', "do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]")
+    .option(
+      '--no-accept-commands',
+      'do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]',
+    )
     .action(async (opts: Common & { recover?: boolean; acceptCommands?: boolean }) => {
       if (!(opts.workers ?? config.JOBTRAIL_WORKERS)) throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS)', 2);
       await withEngine(
         opts,
         async (engine) => {
           const report = await engine.start();
-          io.err(`jobtrail run: ${engine.registry.names.join(', ')} on ${engine.broker.kind}, store ${engine.store.kind}; SIGTERM or Ctrl-C stops`);
-          if (report) io.err(`jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`);
+          io.err(
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.broker.kind}, store ${engine.store.kind}; SIGTERM or Ctrl-C stops`,
+          );
+          if (report)
+            io.err(
+              `jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`,
+            );
           await new Promise<void>((resolve) => {
             let signals = 0;
             const onSignal = (signal: NodeJS.Signals) => {
@@ -236,20 +266,34 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .option('--run-at <time>', 'run no earlier than this ISO-8601 time')
     .option('--by <name>', 'who enqueued it, for the record')
     .option('--json', 'print the result as JSON')
-    .action(async (workerName: string, payload: unknown, opts: Common & { jobId?: string; queue?: string; maxAttempts?: number; runAt?: string; by?: string; json?: boolean }) => {
-      if (!(opts.workers ?? config.JOBTRAIL_WORKERS))
-        throw new UserError('jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS) to check the worker name and payload', 2);
-      await withEngine(opts, async (engine) => {
-        const r = await engine.enqueue(workerName, payload, {
-          ...(opts.jobId !== undefined ? { jobId: opts.jobId } : {}),
-          ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
-          ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
-          ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
-          enqueuedBy: opts.by ?? 'cli',
-        });
-        io.out(opts.json ? JSON.stringify({ ok: true, jobId: r.jobId, created: r.created }) : `${r.created ? 'enqueued' : 'exists already'}: ${r.jobId}`);
-      }, { recover: false });
-    });
+    .action(
+      async (
+        workerName: string,
+        payload: unknown,
+        opts: Common & { jobId?: string; queue?: string; maxAttempts?: number; runAt?: string; by?: string; json?: boolean },
+      ) => {
+        if (!(opts.workers ?? config.JOBTRAIL_WORKERS))
+          throw new UserError('jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS) to check the worker name and payload', 2);
+        await withEngine(
+          opts,
+          async (engine) => {
+            const r = await engine.enqueue(workerName, payload, {
+              ...(opts.jobId !== undefined ? { jobId: opts.jobId } : {}),
+              ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+              ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+              ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
+              enqueuedBy: opts.by ?? 'cli',
+            });
+            io.out(
+              opts.json
+                ? JSON.stringify({ ok: true, jobId: r.jobId, created: r.created })
+                : `${r.created ? 'enqueued' : 'exists already'}: ${r.jobId}`,
+            );
+          },
+          { recover: false },
+        );
+      },
+    );
 
   program
     .command('show')
@@ -258,11 +302,15 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .addOption(storeOption())
     .option('--json', 'print the view as JSON')
     .action(async (jobId: string, opts: Common & { json?: boolean }) => {
-      await withEngine({ ...opts, broker: 'memory' }, async (engine) => {
-        const view = await engine.getJob(jobId);
-        if (!view) throw new JobNotFoundError(jobId);
-        io.out(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
-      }, { recover: false });
+      await withEngine(
+        { ...opts, broker: 'memory' },
+        async (engine) => {
+          const view = await engine.getJob(jobId);
+          if (!view) throw new JobNotFoundError(jobId);
+          io.out(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+        },
+        { recover: false },
+      );
     });
 
   program
@@ -274,14 +322,18 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .option('--limit <n>', 'at most this many', parsePositiveInt('--limit'), 50)
     .option('--json', 'print JSON lines')
     .action(async (opts: Common & { status?: JobStatus; worker?: string; limit: number; json?: boolean }) => {
-      await withEngine({ ...opts, broker: 'memory' }, async (engine) => {
-        const jobs = await engine.listJobs({
-          limit: opts.limit,
-          ...(opts.status ? { status: opts.status } : {}),
-          ...(opts.worker ? { workerName: opts.worker } : {}),
-        });
-        io.out(opts.json ? jobs.map((j) => JSON.stringify(j)).join('\n') : formatJobTable(jobs));
-      }, { recover: false });
+      await withEngine(
+        { ...opts, broker: 'memory' },
+        async (engine) => {
+          const jobs = await engine.listJobs({
+            limit: opts.limit,
+            ...(opts.status ? { status: opts.status } : {}),
+            ...(opts.worker ? { workerName: opts.worker } : {}),
+          });
+          io.out(opts.json ? jobs.map((j) => JSON.stringify(j)).join('\n') : formatJobTable(jobs));
+        },
+        { recover: false },
+      );
     });
 
   program
@@ -290,32 +342,55 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     .argument('<jobId>')
     .addOption(storeOption())
     .option('--json', 'print the events as JSON lines (with --at: the view as JSON)')
-    .option('-f, --follow', 'keep printing new events as they are appended, until the job is final (completed, cancelled, or failed for good); then exit 0')
-    .option('--at <time>', "print the job's view as it was at this ISO-8601 time (e.g. 2026-11-28T10:59:19Z), folded from the events that happened by then")
+    .option(
+      '-f, --follow',
+      'keep printing new events as they are appended, until the job is final (completed, cancelled, or failed for good); then exit 0',
+    )
+    .option(
+      '--at <time>',
+      "print the job's view as it was at this ISO-8601 time (e.g. 2026-11-28T10:59:19Z), folded from the events that happened by then",
+    )
     .action(async (jobId: string, opts: Common & { json?: boolean; follow?: boolean; at?: string }) => {
-      if (opts.follow && opts.at !== undefined) throw new UserError('--follow and --at do not go together: --at shows a moment of the past, --follow waits for what comes next', 2);
+      if (opts.follow && opts.at !== undefined)
+        throw new UserError('--follow and --at do not go together: --at shows a moment of the past, --follow waits for what comes next', 2);
       const at = opts.at !== undefined ? parseAt(opts.at) : undefined;
-      await withEngine({ ...opts, broker: 'memory' }, async (engine) => {
-        if (opts.follow) {
-          exitCode = await followHistory(engine, jobId, opts.json === true);
-          return;
-        }
-        const events = await engine.history(jobId);
-        if (events.length === 0) throw new JobNotFoundError(jobId);
-        if (at !== undefined) {
-          const past = viewAt(events, at);
-          if (past === undefined)
-            throw new UserError(`job "${jobId}" did not exist yet at ${at.toISOString()}: it was enqueued at ${eventTime(events[0]!.event)}`);
-          const lastAt = eventTime(past.last.event);
-          io.out(
-            opts.json
-              ? JSON.stringify({ at: at.toISOString(), revision: past.last.revision, lastEvent: past.last.event.type, lastEventAt: lastAt, view: past.view }, null, 2)
-              : `as of ${at.toISOString()}: revision ${past.last.revision} (${past.last.event.type} at ${lastAt}), ${past.folded} of ${past.total} events\n${formatView(past.view)}`,
-          );
-          return;
-        }
-        io.out(opts.json ? events.map(historyJsonLine).join('\n') : formatHistory(events));
-      }, { recover: false });
+      await withEngine(
+        { ...opts, broker: 'memory' },
+        async (engine) => {
+          if (opts.follow) {
+            exitCode = await followHistory(engine, jobId, opts.json === true);
+            return;
+          }
+          const events = await engine.history(jobId);
+          if (events.length === 0) throw new JobNotFoundError(jobId);
+          if (at !== undefined) {
+            const past = viewAt(events, at);
+            if (past === undefined)
+              throw new UserError(
+                `job "${jobId}" did not exist yet at ${at.toISOString()}: it was enqueued at ${eventTime(events[0]!.event)}`,
+              );
+            const lastAt = eventTime(past.last.event);
+            io.out(
+              opts.json
+                ? JSON.stringify(
+                    {
+                      at: at.toISOString(),
+                      revision: past.last.revision,
+                      lastEvent: past.last.event.type,
+                      lastEventAt: lastAt,
+                      view: past.view,
+                    },
+                    null,
+                    2,
+                  )
+                : `as of ${at.toISOString()}: revision ${past.last.revision} (${past.last.event.type} at ${lastAt}), ${past.folded} of ${past.total} events\n${formatView(past.view)}`,
+            );
+            return;
+          }
+          io.out(opts.json ? events.map(historyJsonLine).join('\n') : formatHistory(events));
+        },
+        { recover: false },
+      );
     });
 
   /** Prints the history, then each new event, until the job is final (0) or a signal stops it (130). */
@@ -352,7 +427,9 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
 
   program
     .command('dashboard')
-    .description('serve the web dashboard (overview, jobs by status, each job\'s replayed history, retry and cancel) until SIGINT or SIGTERM')
+    .description(
+      "serve the web dashboard (overview, jobs by status, each job's replayed history, retry and cancel) until SIGINT or SIGTERM",
+    )
     .addOption(storeOption())
     .addOption(brokerOption())
     .option('--host <address>', 'the address to bind; any but loopback requires a token', '127.0.0.1')
@@ -366,17 +443,30 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
         if (error instanceof DashboardConfigError) throw new UserError(error.message, 2);
         throw error;
       }
-      await withEngine(opts, async (engine) => {
-        const dashboard = await startDashboard({ engine, host: opts.host, port: opts.port, ...(token !== undefined ? { token } : {}), logger: logger('warn') });
-        try {
-          io.out(`jobtrail dashboard: ${dashboard.url} (store ${engine.store.kind}, broker ${engine.broker.kind}); Ctrl-C stops`);
-          if (token !== undefined) io.out(`the dashboard requires its token: sign in once at ${dashboard.url}?token=<token>, or send "Authorization: Bearer <token>"`);
-          const signal = await untilSignal();
-          io.err(`jobtrail dashboard: ${signal}: stopping`);
-        } finally {
-          await dashboard.stop();
-        }
-      }, { recover: false });
+      await withEngine(
+        opts,
+        async (engine) => {
+          const dashboard = await startDashboard({
+            engine,
+            host: opts.host,
+            port: opts.port,
+            ...(token !== undefined ? { token } : {}),
+            logger: logger('warn'),
+          });
+          try {
+            io.out(`jobtrail dashboard: ${dashboard.url} (store ${engine.store.kind}, broker ${engine.broker.kind}); Ctrl-C stops`);
+            if (token !== undefined)
+              io.out(
+                `the dashboard requires its token: sign in once at ${dashboard.url}?token=<token>, or send "Authorization: Bearer <token>"`,
+              );
+            const signal = await untilSignal();
+            io.err(`jobtrail dashboard: ${signal}: stopping`);
+          } finally {
+            await dashboard.stop();
+          }
+        },
+        { recover: false },
+      );
     });
 
   for (const [name, description] of [
@@ -393,13 +483,17 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
       .option('--reason <text>', 'why (cancel)')
       .option('--json', 'print the new view as JSON')
       .action(async (jobId: string, opts: Common & { by: string; reason?: string; json?: boolean }) => {
-        await withEngine(opts, async (engine) => {
-          const view =
-            name === 'retry'
-              ? await engine.retry(jobId, { by: opts.by })
-              : await engine.cancel(jobId, { by: opts.by, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
-          io.out(opts.json ? JSON.stringify(view) : `${jobId}: ${view.status}`);
-        }, { recover: false });
+        await withEngine(
+          opts,
+          async (engine) => {
+            const view =
+              name === 'retry'
+                ? await engine.retry(jobId, { by: opts.by })
+                : await engine.cancel(jobId, { by: opts.by, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
+            io.out(opts.json ? JSON.stringify(view) : `${jobId}: ${view.status}`);
+          },
+          { recover: false },
+        );
       });
   }
 
@@ -416,7 +510,10 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
         io.out(`the store ${redactUrl(url)} is embedded: its projections run in-process from projections/*.js; nothing to install`);
         return;
       }
-      const [{ EventStoreDBClient }, { installProjections }] = await Promise.all([import('@eventstore/db-client'), import('../projections/esdb.js')]);
+      const [{ EventStoreDBClient }, { installProjections }] = await Promise.all([
+        import('@eventstore/db-client'),
+        import('../projections/esdb.js'),
+      ]);
       const client = EventStoreDBClient.connectionString(url);
       try {
         for (const p of await installProjections(client, projectionsDir, { ...(opts.reset ? { reset: true } : {}) }))

@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import {
-  isoDate,
-  isJobView,
-  planRetry,
-  resetToInitialState,
-  setToErrored,
-  type JobView,
-} from '../job/index.js';
+import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
 import { Dispositions, maxKeepDeliveryMs, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import type { LoadedJob, TransitionError } from '../jobStore/index.js';
@@ -175,7 +168,8 @@ const decide = async (
     // due from `initial`. The start is an append at the cached revision, so a
     // stale cache is caught by the conflict. Every other decision reads the stream.
     const cached = round === 1 ? deps.jobs.cached(jobId) : undefined;
-    const fresh = cached !== undefined && cached.state.status === 'initial' && cached.state.attempts === k - 1 && cached.state.runAt === undefined;
+    const fresh =
+      cached !== undefined && cached.state.status === 'initial' && cached.state.attempts === k - 1 && cached.state.runAt === undefined;
     const loaded = fresh ? E.right(cached) : await deps.jobs.load(jobId)();
     if (E.isLeft(loaded)) {
       // Nothing was recorded: never ack it; decide again once the store answers.
@@ -279,7 +273,12 @@ export const recordWorkerLost = async (
   return E.isLeft(r) ? r : E.right(retryAt);
 };
 
-const recordLost = async (deps: ConductorDeps, job: LoadedJob, s: JobView, causationId: string): Promise<Disposition | 'conflict' | typeof unavailable> => {
+const recordLost = async (
+  deps: ConductorDeps,
+  job: LoadedJob,
+  s: JobView,
+  causationId: string,
+): Promise<Disposition | 'conflict' | typeof unavailable> => {
   const r = await recordWorkerLost(
     deps,
     job,
@@ -319,7 +318,12 @@ const runAttempt = async (
   const s = job.state as JobView;
   const worker = deps.registry.get(s.workerName);
   if (!worker) {
-    const r = await recordCannotStart(deps, job, { name: EngineErrors.UnknownWorker, message: deps.registry.describeUnknown(s.workerName) }, backgroundJobId);
+    const r = await recordCannotStart(
+      deps,
+      job,
+      { name: EngineErrors.UnknownWorker, message: deps.registry.describeUnknown(s.workerName) },
+      backgroundJobId,
+    );
     if (E.isLeft(r)) return r.left._tag === 'StoreUnavailable' ? unavailable : 'conflict';
     log.warn({ workerName: s.workerName }, 'unknown worker: recorded as errored');
     return Dispositions.ack;

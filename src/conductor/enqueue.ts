@@ -146,10 +146,12 @@ const resolveWorker = (registry: WorkerRegistry, target: unknown): E.Either<Enqu
     }
     return E.right(target as Worker<unknown>);
   }
-  if (typeof target !== 'string') return reject('UnknownWorker', `${registry.describeUnknown(String(target))}; name a worker, or pass the worker itself`);
+  if (typeof target !== 'string')
+    return reject('UnknownWorker', `${registry.describeUnknown(String(target))}; name a worker, or pass the worker itself`);
   const worker = registry.get(target);
   if (!worker) {
-    const hint = registry.names.length === 0 ? ' (pass the worker itself, enqueue(worker, payload), or register it in createEngine({ workers }))' : '';
+    const hint =
+      registry.names.length === 0 ? ' (pass the worker itself, enqueue(worker, payload), or register it in createEngine({ workers }))' : '';
     return reject('UnknownWorker', `${registry.describeUnknown(target)}${hint}`);
   }
   return E.right(worker);
@@ -169,7 +171,8 @@ const validate = (
   if (E.isLeft(resolved)) return resolved;
   const worker = resolved.right;
   const workerName = worker.name;
-  if (nestsDeeperThan(payload, maxCommandDepth)) return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
+  if (nestsDeeperThan(payload, maxCommandDepth))
+    return reject('InvalidPayload', `the payload nests arrays or objects deeper than ${maxCommandDepth} levels`);
   const decoded = worker.payload.decode(payload);
   if (E.isLeft(decoded))
     return reject('InvalidPayload', `the payload does not match worker "${workerName}": ${PathReporter.report(decoded).join('; ')}`);
@@ -186,8 +189,14 @@ const validate = (
     return reject('InvalidOptions', `invalid priority ${quote(options.priority)}: use a number`);
   let runAt: IsoDate | undefined;
   if (options.runAt !== undefined) {
-    const text = options.runAt instanceof Date ? (Number.isNaN(options.runAt.getTime()) ? 'Invalid Date' : options.runAt.toISOString()) : options.runAt;
-    if (!IsoDate.is(text)) return reject('InvalidOptions', `invalid runAt ${quote(text)}: use ISO-8601 with a time zone, e.g. ${now.toISOString()}`);
+    const text =
+      options.runAt instanceof Date
+        ? Number.isNaN(options.runAt.getTime())
+          ? 'Invalid Date'
+          : options.runAt.toISOString()
+        : options.runAt;
+    if (!IsoDate.is(text))
+      return reject('InvalidOptions', `invalid runAt ${quote(text)}: use ISO-8601 with a time zone, e.g. ${now.toISOString()}`);
     runAt = isoDate(new Date(text));
   }
   // What is recorded is the payload as the producer sent it, checked by the codec
@@ -209,7 +218,11 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
 };
 
 /** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
-const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+const record = async (
+  deps: ConductorDeps & { readonly jobs: JobStore },
+  v: ValidEnqueue,
+  now: Date,
+): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
   const { options } = v;
   const fresh: LoadedJob = { jobId: v.jobId, state: initialJobState, revision: 'no_stream' };
   const appended = await deps.jobs.transition(
@@ -234,10 +247,15 @@ const record = async (deps: ConductorDeps & { readonly jobs: JobStore }, v: Vali
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
   }
   if (appended.left._tag === 'StoreUnavailable')
-    return reject('StoreUnavailable', `job "${v.jobId}" was not enqueued: the store is unavailable (${appended.left.message}); try again`, v.jobId);
+    return reject(
+      'StoreUnavailable',
+      `job "${v.jobId}" was not enqueued: the store is unavailable (${appended.left.message}); try again`,
+      v.jobId,
+    );
   // The stream exists: the same id was enqueued before.
   const existing = await deps.jobs.load(v.jobId)();
-  if (E.isLeft(existing)) return reject('StoreUnavailable', `job "${v.jobId}" exists but could not be read: ${existing.left.message}`, v.jobId);
+  if (E.isLeft(existing))
+    return reject('StoreUnavailable', `job "${v.jobId}" exists but could not be read: ${existing.left.message}`, v.jobId);
   const view = existing.right.state;
   if (!isJobView(view)) return reject('StoreUnavailable', `job "${v.jobId}" could not be read back`, v.jobId);
   if (view.status === 'initial' && view.attempts === 0) {
@@ -290,22 +308,38 @@ export const enqueueJobs = async (
   deps: ConductorDeps & { readonly jobs: JobStore },
   items: readonly EnqueueItem[],
 ): Promise<E.Either<EnqueueRejectedError, readonly E.Either<EnqueueRejectedError, Enqueued>[]>> => {
-  if (!Array.isArray(items)) return reject('InvalidOptions', `enqueueMany takes an array of { workerName (or worker), payload, options? }; got ${quote(items)}`);
+  if (!Array.isArray(items))
+    return reject('InvalidOptions', `enqueueMany takes an array of { workerName (or worker), payload, options? }; got ${quote(items)}`);
   if (items.length > maxEnqueueBatch)
-    return reject('InvalidOptions', `enqueueMany takes at most ${maxEnqueueBatch} jobs at once; got ${items.length}: split them into smaller batches`);
+    return reject(
+      'InvalidOptions',
+      `enqueueMany takes at most ${maxEnqueueBatch} jobs at once; got ${items.length}: split them into smaller batches`,
+    );
   const now = deps.now();
   const valid: ValidEnqueue[] = [];
   const indexOf = new Map<string, number>();
   for (let i = 0; i < items.length; i++) {
     const item: unknown = items[i];
     if (typeof item !== 'object' || item === null)
-      return reject('InvalidOptions', `item ${i}: expected { workerName (or worker), payload, options? }; got ${quote(item)}; nothing was enqueued`);
+      return reject(
+        'InvalidOptions',
+        `item ${i}: expected { workerName (or worker), payload, options? }; got ${quote(item)}; nothing was enqueued`,
+      );
     const { payload, options = {} } = item as EnqueueItem;
-    const v = validate(deps.registry, 'worker' in item ? item.worker : (item as { workerName?: unknown }).workerName, payload, options, now);
+    const v = validate(
+      deps.registry,
+      'worker' in item ? item.worker : (item as { workerName?: unknown }).workerName,
+      payload,
+      options,
+      now,
+    );
     if (E.isLeft(v)) return reject(v.left.reason, `item ${i}: ${v.left.message}; nothing was enqueued`);
     const first = indexOf.get(v.right.jobId);
     if (first !== undefined)
-      return reject('InvalidOptions', `item ${i}: jobId "${v.right.jobId}" is item ${first}'s too; name each job once per batch; nothing was enqueued`);
+      return reject(
+        'InvalidOptions',
+        `item ${i}: jobId "${v.right.jobId}" is item ${first}'s too; name each job once per batch; nothing was enqueued`,
+      );
     indexOf.set(v.right.jobId, i);
     valid.push(v.right);
   }

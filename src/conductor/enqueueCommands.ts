@@ -31,7 +31,8 @@ export const EnqueueCommand = t.intersection(
 export type EnqueueCommand = t.TypeOf<typeof EnqueueCommand>;
 
 /** The conductor's answer to a command with `replyTo`, sent with the command's `correlationId`. */
-export type EnqueueReply = { readonly ok: true; readonly jobId: string; readonly created: boolean } | { readonly ok: false; readonly error: string };
+export type EnqueueReply =
+  { readonly ok: true; readonly jobId: string; readonly created: boolean } | { readonly ok: false; readonly error: string };
 
 /** Default largest command accepted: 1 MiB. */
 export const defaultMaxCommandBytes = 1024 * 1024;
@@ -57,7 +58,9 @@ export const parseEnqueueCommand = (
     return E.left(`the command is not JSON (UTF-8): ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    return E.left(`the command must be a JSON object with workerName and payload, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+    return E.left(
+      `the command must be a JSON object with workerName and payload, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+    );
   if (!Object.hasOwn(parsed, 'payload')) return E.left('the command has no payload (use {} for none)');
   if (nestsDeeperThan(parsed, maxCommandDepth)) return E.left(`the command nests arrays or objects deeper than ${maxCommandDepth} levels`);
   const decoded = EnqueueCommand.decode(parsed);

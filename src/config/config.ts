@@ -47,9 +47,7 @@ export class ConfigError extends JobtrailError {
 
 /** Reads jobtrail's settings from an environment (the only place that does). Unset or empty variables are absent. */
 export const readEnvConfig = (env: Readonly<Record<string, string | undefined>>): EnvConfig => {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k.startsWith('JOBTRAIL_') && v !== undefined && v !== ''),
-  );
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('JOBTRAIL_') && v !== undefined && v !== ''));
   const decoded = EnvConfig.decode(present);
   if (E.isLeft(decoded)) throw new ConfigError(`invalid environment: ${PathReporter.report(decoded).join('; ')}`);
   return decoded.right;

@@ -24,7 +24,13 @@ export const securityHeaders: Readonly<Record<string, string>> = {
 };
 
 /** Sends a whole response (headers once, then the body). */
-export const send = (res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Readonly<Record<string, string>> = {}): void => {
+export const send = (
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  headers: Readonly<Record<string, string>> = {},
+): void => {
   if (res.headersSent) {
     res.end();
     return;
@@ -82,7 +88,8 @@ export const readBody = (req: IncomingMessage, limit: number): Promise<string> =
 /** The path and query of a request in origin form (`/path?query`); anything else is a 400. */
 export const requestUrl = (req: IncomingMessage): URL => {
   const target = req.url ?? '';
-  if (!target.startsWith('/')) throw new HttpError(400, `request target must be a path starting with "/", got ${JSON.stringify(target.slice(0, 100))}`);
+  if (!target.startsWith('/'))
+    throw new HttpError(400, `request target must be a path starting with "/", got ${JSON.stringify(target.slice(0, 100))}`);
   try {
     // A fixed origin: the path cannot pick the host (`//evil/x` stays a path).
     return new URL(`http://dashboard${target}`);

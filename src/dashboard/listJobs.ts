@@ -38,7 +38,12 @@ export const listJobs = async (
   let after = filter.after;
   let scanned = 0;
   do {
-    const page = await queries.listJobViews({ status: 'errored', limit: filter.limit - jobs.length, ...byWorker, ...(after !== undefined ? { after } : {}) });
+    const page = await queries.listJobViews({
+      status: 'errored',
+      limit: filter.limit - jobs.length,
+      ...byWorker,
+      ...(after !== undefined ? { after } : {}),
+    });
     scanned += page.jobs.length;
     for (const j of page.jobs) if (statusOf(j) === filter.status) jobs.push(j);
     after = page.next;

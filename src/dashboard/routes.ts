@@ -22,11 +22,20 @@ export type Route =
 
 /** The methods each kind of route answers. */
 export const methodsOf = (route: Route): readonly string[] =>
-  route.kind === 'action' ? ['POST'] : route.kind === 'login' ? ['POST'] : route.kind === 'overviewEvents' || route.kind === 'jobEvents' ? ['GET'] : ['GET', 'HEAD'];
+  route.kind === 'action'
+    ? ['POST']
+    : route.kind === 'login'
+      ? ['POST']
+      : route.kind === 'overviewEvents' || route.kind === 'jobEvents'
+        ? ['GET']
+        : ['GET', 'HEAD'];
 
 const checkJobId = (id: string): string => {
   if (!jobIdPattern.test(id))
-    throw new HttpError(400, `not a job id: ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id)}; a job id is 1–128 characters of [A-Za-z0-9._:-]`);
+    throw new HttpError(
+      400,
+      `not a job id: ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id)}; a job id is 1–128 characters of [A-Za-z0-9._:-]`,
+    );
   return id;
 };
 
@@ -77,7 +86,8 @@ export const routeOf = (url: URL): Route | undefined => {
 const dotSegment = (id: string): boolean => id === '.' || id === '..';
 
 /** The URL of a job's page. */
-export const jobPath = (jobId: string): string => (dotSegment(jobId) ? `/job?id=${encodeURIComponent(jobId)}` : `/jobs/${encodeURIComponent(jobId)}`);
+export const jobPath = (jobId: string): string =>
+  dotSegment(jobId) ? `/job?id=${encodeURIComponent(jobId)}` : `/jobs/${encodeURIComponent(jobId)}`;
 
 /** The URL an action of a job is posted to. */
 export const actionPath = (jobId: string, action: DashboardAction): string =>
@@ -85,4 +95,6 @@ export const actionPath = (jobId: string, action: DashboardAction): string =>
 
 /** The URL of a job's live events, after a revision. */
 export const jobEventsPath = (jobId: string, after: number): string =>
-  dotSegment(jobId) ? `/events/job?id=${encodeURIComponent(jobId)}&after=${after}` : `/events/jobs/${encodeURIComponent(jobId)}?after=${after}`;
+  dotSegment(jobId)
+    ? `/events/job?id=${encodeURIComponent(jobId)}&after=${after}`
+    : `/events/jobs/${encodeURIComponent(jobId)}?after=${after}`;

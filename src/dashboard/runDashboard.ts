@@ -14,7 +14,20 @@ import { html, toText } from './html.js';
 import { HttpError, readBody, requestUrl, send, sendJson, securityHeaders, wantsJson } from './http.js';
 import { listJobs } from './listJobs.js';
 import { makeThroughputWindow, overviewOf, readDashboardState, totalsOf, type Overview, type ThroughputWindowOptions } from './overview.js';
-import { errorPage, jobListPage, jobPage, jobViewSection, layout, ListStatuses, overviewPage, overviewSections, statusOf, timelineRow, type ListStatus, type PageContext } from './pages.js';
+import {
+  errorPage,
+  jobListPage,
+  jobPage,
+  jobViewSection,
+  layout,
+  ListStatuses,
+  overviewPage,
+  overviewSections,
+  statusOf,
+  timelineRow,
+  type ListStatus,
+  type PageContext,
+} from './pages.js';
 import { methodsOf, routeOf, type Route } from './routes.js';
 import { checkBinding, DashboardConfigError, makeAccess, type Credential } from './security.js';
 
@@ -99,8 +112,13 @@ const parseBody = <A>(req: IncomingMessage, text: string, codec: t.Type<A, unkno
       throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
     }
   } else if (type === 'application/x-www-form-urlencoded') raw = Object.fromEntries(new URLSearchParams(text));
-  else throw new HttpError(415, `send the body as application/json or application/x-www-form-urlencoded, not ${JSON.stringify(type || 'no content type')}`);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new HttpError(400, 'the body must be a JSON object, e.g. {"by": "ada"}');
+  else
+    throw new HttpError(
+      415,
+      `send the body as application/json or application/x-www-form-urlencoded, not ${JSON.stringify(type || 'no content type')}`,
+    );
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new HttpError(400, 'the body must be a JSON object, e.g. {"by": "ada"}');
   const decoded = codec.decode(raw);
   if (E.isLeft(decoded)) throw new HttpError(400, `invalid body: ${PathReporter.report(decoded).join('; ')}`);
   return decoded.right;
@@ -110,7 +128,8 @@ const checkText = (what: string, value: string | undefined, max: number): string
   if (value === undefined) return undefined;
   const v = value.trim();
   if (v === '') return undefined;
-  if (v.length > max || controlCharacters.test(v)) throw new HttpError(400, `"${what}" must be at most ${max} characters without control characters`);
+  if (v.length > max || controlCharacters.test(v))
+    throw new HttpError(400, `"${what}" must be at most ${max} characters without control characters`);
   return v;
 };
 
@@ -123,7 +142,8 @@ const parseListStatus = (value: string | null): ListStatus => {
 const parseRevision = (value: string | null | undefined, what: string): number => {
   if (value === null || value === undefined || value === '') return -1;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < -1) throw new HttpError(400, `${what} must be a stream revision (a whole number ≥ -1), got ${JSON.stringify(value.slice(0, 50))}`);
+  if (!Number.isInteger(n) || n < -1)
+    throw new HttpError(400, `${what} must be a stream revision (a whole number ≥ -1), got ${JSON.stringify(value.slice(0, 50))}`);
   return n;
 };
 
@@ -147,7 +167,8 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024;
   const maxStreams = options.maxStreams ?? 200;
   const pageSize = options.pageSize ?? 50;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new DashboardConfigError(`port must be a whole number from 0 to 65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new DashboardConfigError(`port must be a whole number from 0 to 65535, got ${port}`);
   checkBinding(host, token);
   const access = makeAccess(token);
   const assets = await loadAssets();
@@ -202,8 +223,14 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
   }
 
   const openStream = (req: IncomingMessage, res: ServerResponse): void => {
-    if (streams.size >= maxStreams) throw new HttpError(503, `too many live connections (${maxStreams}); close some dashboard tabs`, { 'Retry-After': '10' });
-    res.writeHead(200, { ...securityHeaders, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    if (streams.size >= maxStreams)
+      throw new HttpError(503, `too many live connections (${maxStreams}); close some dashboard tabs`, { 'Retry-After': '10' });
+    res.writeHead(200, {
+      ...securityHeaders,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+    });
     res.write('retry: 2000\n\n');
     streams.add(res);
     req.socket.setTimeout(0);
@@ -220,7 +247,16 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
 
   const sendError = (req: IncomingMessage, res: ServerResponse, url: URL | undefined, error: HttpError) => {
     if (url !== undefined && !wantsJson(req, url)) {
-      const titles: Record<number, string> = { 400: 'Bad request', 401: 'Sign in', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Refused', 413: 'Too large', 415: 'Unsupported body' };
+      const titles: Record<number, string> = {
+        400: 'Bad request',
+        401: 'Sign in',
+        403: 'Forbidden',
+        404: 'Not found',
+        405: 'Method not allowed',
+        409: 'Refused',
+        413: 'Too large',
+        415: 'Unsupported body',
+      };
       sendPage(res, error.status, errorPage(context(false), error.status, titles[error.status] ?? 'Error', error.message), error.headers);
     } else sendJson(res, error.status, { ok: false, error: error.message }, error.headers);
   };
@@ -229,13 +265,17 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
     layout(
       context(false),
       'Sign in',
-      html`<h1>Sign in</h1><p class="problem">${message}</p>
-<form class="login" method="post" action="/login">
-  <input type="hidden" name="next" value="${next}">
-  <label>Token <input type="password" name="token" autocomplete="current-password" required></label>
-  <button type="submit">Sign in</button>
-</form>
-<p class="note">The token is the value of <code>--token</code> or <code>JOBTRAIL_DASHBOARD_TOKEN</code>. You can also open any page once with <code>?token=&lt;token&gt;</code>; the browser then keeps a session cookie.</p>`,
+      html`<h1>Sign in</h1>
+        <p class="problem">${message}</p>
+        <form class="login" method="post" action="/login">
+          <input type="hidden" name="next" value="${next}" />
+          <label>Token <input type="password" name="token" autocomplete="current-password" required /></label>
+          <button type="submit">Sign in</button>
+        </form>
+        <p class="note">
+          The token is the value of <code>--token</code> or <code>JOBTRAIL_DASHBOARD_TOKEN</code>. You can also open any page once with
+          <code>?token=&lt;token&gt;</code>; the browser then keeps a session cookie.
+        </p>`,
     );
 
   const unauthorized = (req: IncomingMessage, res: ServerResponse, url: URL, message: string) => {
@@ -246,15 +286,23 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
 
   const handleAction = async (req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: 'action' }>) => {
     if (!access.sameOrigin(req))
-      throw new HttpError(403, `cross-site request refused: Origin ${JSON.stringify(req.headers.origin ?? null)} is not this dashboard (http://${req.headers.host ?? host}); act from the dashboard's own pages`);
+      throw new HttpError(
+        403,
+        `cross-site request refused: Origin ${JSON.stringify(req.headers.origin ?? null)} is not this dashboard (http://${req.headers.host ?? host}); act from the dashboard's own pages`,
+      );
     const body: ActionBody = parseBody(req, await readBody(req, maxBodyBytes), ActionBody);
     let credential: Credential | undefined = access.credential(req);
-    if (credential === undefined && req.headers.authorization === undefined && body.token !== undefined && access.isToken(body.token)) credential = 'body';
-    if (credential === undefined) throw new HttpError(401, 'this dashboard needs its token: send "Authorization: Bearer <token>", a "token" field, or sign in', { 'WWW-Authenticate': 'Bearer realm="jobtrail dashboard"' });
+    if (credential === undefined && req.headers.authorization === undefined && body.token !== undefined && access.isToken(body.token))
+      credential = 'body';
+    if (credential === undefined)
+      throw new HttpError(401, 'this dashboard needs its token: send "Authorization: Bearer <token>", a "token" field, or sign in', {
+        'WWW-Authenticate': 'Bearer realm="jobtrail dashboard"',
+      });
     // An ambient credential (the cookie, or none at all on loopback) could be used by another site's form: the page's CSRF token proves the post comes from a page of this dashboard.
     if (credential === 'cookie' || credential === 'none-needed') {
       const csrf = (req.headers['x-jobtrail-csrf'] as string | undefined) ?? body.csrf;
-      if (csrf === undefined || !access.isCsrfToken(csrf)) throw new HttpError(403, 'missing or stale CSRF token: reload the page and try again');
+      if (csrf === undefined || !access.isCsrfToken(csrf))
+        throw new HttpError(403, 'missing or stale CSRF token: reload the page and try again');
     }
     const by = checkText('by', body.by, 100) ?? 'dashboard';
     const reason = checkText('reason', body.reason, 500);
@@ -273,7 +321,10 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
   };
 
   const handleJobEvents = async (req: IncomingMessage, res: ServerResponse, url: URL, jobId: string) => {
-    const after = Math.max(parseRevision(url.searchParams.get('after'), 'after'), parseRevision(req.headers['last-event-id'] as string | undefined, 'Last-Event-ID'));
+    const after = Math.max(
+      parseRevision(url.searchParams.get('after'), 'after'),
+      parseRevision(req.headers['last-event-id'] as string | undefined, 'Last-Event-ID'),
+    );
     if ((await engine.getJob(jobId)) === undefined) throw new HttpError(404, `job "${jobId}" does not exist`);
     openStream(req, res);
     let closed = false;
@@ -292,7 +343,19 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
         previous = eventTime(r.event);
         state = evolve(state, r.event);
         if (closed || r.revision <= after || !isJobView(state)) return;
-        writeEvent(res, 'job-event', { revision: r.revision, type: r.event.type, status: statusOf(state), final: isFinal(state), row: toText(row), view: toText(jobViewSection(state)) }, r.revision);
+        writeEvent(
+          res,
+          'job-event',
+          {
+            revision: r.revision,
+            type: r.event.type,
+            status: statusOf(state),
+            final: isFinal(state),
+            row: toText(row),
+            view: toText(jobViewSection(state)),
+          },
+          r.revision,
+        );
       },
       onError: (error) => {
         log.error({ jobId, err: error.message }, 'dashboard: following a job failed');
@@ -334,7 +397,12 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
         const status = parseListStatus(url.searchParams.get('status'));
         const worker = checkText('worker', url.searchParams.get('worker') ?? undefined, 200);
         const after = url.searchParams.get('after') ?? undefined;
-        const page = await listJobs(queries, { status, limit: pageSize, ...(worker !== undefined ? { worker } : {}), ...(after !== undefined && after !== '' ? { after } : {}) });
+        const page = await listJobs(queries, {
+          status,
+          limit: pageSize,
+          ...(worker !== undefined ? { worker } : {}),
+          ...(after !== undefined && after !== '' ? { after } : {}),
+        });
         if (r.kind === 'apiList') return sendJson(res, 200, page);
         const counts = overview().counts;
         return sendPage(
@@ -386,30 +454,48 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
     try {
       url = requestUrl(req);
       if (!access.hostAllowed(req))
-        throw new HttpError(403, `Host ${JSON.stringify(req.headers.host ?? '')} is not a loopback name: without a token this dashboard answers only to 127.0.0.1, localhost or [::1] (a guard against DNS rebinding)`);
+        throw new HttpError(
+          403,
+          `Host ${JSON.stringify(req.headers.host ?? '')} is not a loopback name: without a token this dashboard answers only to 127.0.0.1, localhost or [::1] (a guard against DNS rebinding)`,
+        );
       const r = routeOf(url);
       if (r === undefined) throw new HttpError(404, `no page at ${url.pathname.slice(0, 200)}; the overview is at /`);
       const methods = methodsOf(r);
-      if (!methods.includes(req.method ?? '')) throw new HttpError(405, `${req.method ?? '?'} is not allowed here; use ${methods.join(' or ')}`, { Allow: methods.join(', ') });
+      if (!methods.includes(req.method ?? ''))
+        throw new HttpError(405, `${req.method ?? '?'} is not allowed here; use ${methods.join(' or ')}`, { Allow: methods.join(', ') });
       if (r.kind !== 'asset' && r.kind !== 'action' && r.kind !== 'login') {
         const login = url.searchParams.get('token');
         if (login !== null && access.tokenRequired) {
           url.searchParams.delete('token');
           if (!access.isToken(login)) return unauthorized(req, res, url, 'That is not the token.');
-          return send(res, 303, 'text/plain; charset=utf-8', '', { Location: url.pathname + url.search, 'Set-Cookie': access.sessionCookie() });
+          return send(res, 303, 'text/plain; charset=utf-8', '', {
+            Location: url.pathname + url.search,
+            'Set-Cookie': access.sessionCookie(),
+          });
         }
         if (access.credential(req) === undefined)
-          return unauthorized(req, res, url, req.headers.authorization !== undefined ? 'That is not the token.' : 'This dashboard needs its token.');
+          return unauthorized(
+            req,
+            res,
+            url,
+            req.headers.authorization !== undefined ? 'That is not the token.' : 'This dashboard needs its token.',
+          );
       }
       await route(req, res, url, r);
     } catch (error) {
       if (error instanceof HttpError) {
-        log.debug({ method: req.method, url: req.url?.slice(0, 200), status: error.status, err: error.message }, 'dashboard: refused a request');
+        log.debug(
+          { method: req.method, url: req.url?.slice(0, 200), status: error.status, err: error.message },
+          'dashboard: refused a request',
+        );
         sendError(req, res, url, error);
       } else if (error instanceof InvalidCursor) {
         sendError(req, res, url, new HttpError(400, error.message));
       } else {
-        log.error({ method: req.method, url: req.url?.slice(0, 200), err: (error as Error)?.stack ?? String(error) }, 'dashboard: request failed');
+        log.error(
+          { method: req.method, url: req.url?.slice(0, 200), err: (error as Error)?.stack ?? String(error) },
+          'dashboard: request failed',
+        );
         sendError(req, res, url, new HttpError(500, `the dashboard failed to answer: ${(error as Error)?.message ?? String(error)}`));
       }
     }
@@ -423,8 +509,12 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
       return;
     }
     const body = `the request could not be parsed (${error.code ?? 'malformed'}): check the request line and headers`;
-    const headers = Object.entries(securityHeaders).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const headers = Object.entries(securityHeaders)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   });
 
   const stopLive = () => {
@@ -445,8 +535,10 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
   } catch (error) {
     stopLive();
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new DashboardConfigError(`port ${port} on ${host} is in use; pick another with --port (0 picks a free one)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new DashboardConfigError(`cannot bind the dashboard to ${host}: ${e.code}; use an address of this machine, e.g. 127.0.0.1`);
+    if (e.code === 'EADDRINUSE')
+      throw new DashboardConfigError(`port ${port} on ${host} is in use; pick another with --port (0 picks a free one)`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
+      throw new DashboardConfigError(`cannot bind the dashboard to ${host}: ${e.code}; use an address of this machine, e.g. 127.0.0.1`);
     throw error;
   }
   const bound = (server.address() as AddressInfo).port;

@@ -46,7 +46,9 @@ export const runDemo = async (engine: Engine, options: DemoOptions): Promise<Dem
   for (let i = 0; i < imports; i++) {
     const file = join(dataDir, `customers-${run}-${i + 1}.csv`);
     await writeCustomersCsv(file, 2000 + i * 1000, i);
-    ids.push((await engine.enqueue('import-csv', { file, chunkSize: 500 }, { jobId: `demo-${run}-import-${i + 1}`, enqueuedBy: 'demo' })).jobId);
+    ids.push(
+      (await engine.enqueue('import-csv', { file, chunkSize: 500 }, { jobId: `demo-${run}-import-${i + 1}`, enqueuedBy: 'demo' })).jobId,
+    );
   }
   for (let i = 0; i < emails; i++) {
     const to = i % 97 === 13 ? `user${i}@invalid.example` : `user${i}@example.com`;
@@ -66,7 +68,10 @@ export const runDemo = async (engine: Engine, options: DemoOptions): Promise<Dem
 
   const useBar = options.progressBar ?? process.stderr.isTTY === true;
   const bar = useBar
-    ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} jobs final | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {value}/{total} jobs final | {eta_formatted} left', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   const final = new Set<string>();
   bar?.start(ids.length, 0);
@@ -103,7 +108,8 @@ export const runDemo = async (engine: Engine, options: DemoOptions): Promise<Dem
     out(`  ${worker.padEnd(16)} ${mine.length} jobs, ${retried} succeeded after a retry`);
   }
 
-  const story = views.find((v) => v.status === 'completed' && v.attempts >= 3) ?? views.find((v) => v.status === 'completed' && v.attempts > 1);
+  const story =
+    views.find((v) => v.status === 'completed' && v.attempts >= 3) ?? views.find((v) => v.status === 'completed' && v.attempts > 1);
   let replayed: string | undefined;
   if (story) {
     replayed = formatHistory(await engine.history(story.jobId), { stacks: false });

@@ -1,3 +1,10 @@
 export { brandClass } from './brand.js';
-export { BrokerUnavailableError, ErrorCodes, isJobtrailError, JobtrailError, StoreUnavailableError, TimeoutError } from './jobtrailError.js';
+export {
+  BrokerUnavailableError,
+  ErrorCodes,
+  isJobtrailError,
+  JobtrailError,
+  StoreUnavailableError,
+  TimeoutError,
+} from './jobtrailError.js';
 export type { ErrorCode } from './jobtrailError.js';

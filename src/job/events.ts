@@ -59,20 +59,13 @@ export interface PositiveIntBrand {
   readonly PositiveInt: unique symbol;
 }
 /** A positive integer (1, 2, …). */
-export const PositiveInt = t.brand(
-  t.number,
-  (n): n is t.Branded<number, PositiveIntBrand> => Number.isInteger(n) && n >= 1,
-  'PositiveInt',
-);
+export const PositiveInt = t.brand(t.number, (n): n is t.Branded<number, PositiveIntBrand> => Number.isInteger(n) && n >= 1, 'PositiveInt');
 export type PositiveInt = t.TypeOf<typeof PositiveInt>;
 const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, 'NonNegative');
 const Percent = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 100, 'Percent');
 
 /** An error as recorded in `JobErrored`: whatever an action threw, normalised. */
-export const ErrorInfo = t.intersection([
-  t.type({ name: t.string, message: t.string }),
-  t.partial({ stack: t.string }),
-]);
+export const ErrorInfo = t.intersection([t.type({ name: t.string, message: t.string }), t.partial({ stack: t.string })]);
 export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
 
 /** Why a job went back to `initial`. */
@@ -112,8 +105,7 @@ export const JobErroredData = t.intersection([
 export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
 export const JobCancelledData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
 
-const event = <T extends string, D extends t.Mixed>(type: T, data: D) =>
-  t.type({ type: t.literal(type), data }, type);
+const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
 
 export const JobEnqueued = event('JobEnqueued', JobEnqueuedData);
 export type JobEnqueued = t.TypeOf<typeof JobEnqueued>;
@@ -131,10 +123,7 @@ export const JobCancelled = event('JobCancelled', JobCancelledData);
 export type JobCancelled = t.TypeOf<typeof JobCancelled>;
 
 /** Every event of a job stream. The `type` literals are a public contract: projections, dashboards and other languages read them. */
-export const JobEvent = t.union(
-  [JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled],
-  'JobEvent',
-);
+export const JobEvent = t.union([JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled], 'JobEvent');
 export type JobEvent = t.TypeOf<typeof JobEvent>;
 export type JobEventType = JobEvent['type'];
 

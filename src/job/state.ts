@@ -172,5 +172,4 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
 };
 
 /** Folds a whole history without checking it. */
-export const fold = (events: readonly JobEvent[], from: JobState = initialJobState): JobState =>
-  events.reduce(evolve, from);
+export const fold = (events: readonly JobEvent[], from: JobState = initialJobState): JobState => events.reduce(evolve, from);

@@ -79,10 +79,7 @@ export interface EnqueueInput {
 }
 
 /** Enqueue: only from no stream. Enqueueing an existing id is rejected here; the conductor treats it as "already there". */
-export const setToInitialState = (
-  state: JobState,
-  input: EnqueueInput,
-): E.Either<TransitionRejected, readonly [JobEnqueued]> => {
+export const setToInitialState = (state: JobState, input: EnqueueInput): E.Either<TransitionRejected, readonly [JobEnqueued]> => {
   if (isJobView(state))
     return reject('setToInitialState', state, `cannot enqueue job "${state.jobId}": it exists already (${describe(state)})`);
   const data: JobEnqueued['data'] = {
@@ -133,7 +130,11 @@ export const recordProgress = (
   chain((s: JobView) =>
     chain(() =>
       input.percent !== undefined && !(input.percent >= 0 && input.percent <= 100)
-        ? reject('recordProgress', s, `cannot record progress of job "${s.jobId}" attempt ${input.attempt}: percent ${input.percent} is not between 0 and 100`)
+        ? reject(
+            'recordProgress',
+            s,
+            `cannot record progress of job "${s.jobId}" attempt ${input.attempt}: percent ${input.percent} is not between 0 and 100`,
+          )
         : one<JobProgressed>({
             type: 'JobProgressed',
             data: {
@@ -186,15 +187,27 @@ export const setToErrored = (
   chain((s: JobView) => {
     if (s.status === 'initial') {
       if (input.attempt !== s.attempts + 1)
-        return reject('setToErrored', s, `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: it is initial and its next attempt is ${s.attempts + 1}`);
+        return reject(
+          'setToErrored',
+          s,
+          `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: it is initial and its next attempt is ${s.attempts + 1}`,
+        );
       if (input.retryAt !== undefined)
-        return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}": it is initial and could not start, so it is not retried`);
+        return reject(
+          'setToErrored',
+          s,
+          `cannot schedule a retry of job "${s.jobId}": it is initial and could not start, so it is not retried`,
+        );
     } else {
       const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
       if (E.isLeft(ok)) return ok;
     }
     if (input.retryAt !== undefined && attemptsLeft(s, input.attempt) <= 0)
-      return reject('setToErrored', s, `cannot schedule a retry of job "${s.jobId}": attempt ${input.attempt} was the last of ${s.maxAttempts}`);
+      return reject(
+        'setToErrored',
+        s,
+        `cannot schedule a retry of job "${s.jobId}": attempt ${input.attempt} was the last of ${s.maxAttempts}`,
+      );
     return one<JobErrored>({
       type: 'JobErrored',
       data: {
@@ -225,11 +238,19 @@ export const resetToInitialState = (
     if (input.reason === 'manual')
       return s.status === 'errored' || s.status === 'completed' || s.status === 'cancelled'
         ? event
-        : reject('resetToInitialState', s, `cannot retry job "${s.jobId}": it is ${describe(s)}; only errored, completed or cancelled jobs can be retried`);
+        : reject(
+            'resetToInitialState',
+            s,
+            `cannot retry job "${s.jobId}": it is ${describe(s)}; only errored, completed or cancelled jobs can be retried`,
+          );
     if (s.status !== 'errored' || s.retryAt === undefined)
       return reject('resetToInitialState', s, `cannot reset job "${s.jobId}" for a scheduled retry: it is ${describe(s)}`);
     if (input.reason === 'retry' && Date.parse(input.at) < Date.parse(s.retryAt))
-      return reject('resetToInitialState', s, `cannot reset job "${s.jobId}" for its retry at ${input.at}: the retry is due at ${s.retryAt}`);
+      return reject(
+        'resetToInitialState',
+        s,
+        `cannot reset job "${s.jobId}" for its retry at ${input.at}: the retry is due at ${s.retryAt}`,
+      );
     return event;
   })(need('resetToInitialState', state, 'reset the job'));
 
@@ -259,7 +280,11 @@ const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionReje
     case 'JobStarted': {
       const r = setToInProgress(state, event.data);
       return E.isRight(r) && isJobView(state) && r.right[0].data.attempt !== event.data.attempt
-        ? reject('setToInProgress', state, `cannot start job "${state.jobId}" as attempt ${event.data.attempt}: it is initial and its next attempt is ${r.right[0].data.attempt}`)
+        ? reject(
+            'setToInProgress',
+            state,
+            `cannot start job "${state.jobId}" as attempt ${event.data.attempt}: it is initial and its next attempt is ${r.right[0].data.attempt}`,
+          )
         : r;
     }
     case 'JobProgressed':

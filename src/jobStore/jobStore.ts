@@ -3,15 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import {
-  evolve,
-  initialJobState,
-  isFinal,
-  JobEvent,
-  jobStreamName,
-  type JobState,
-  type TransitionRejected,
-} from '../job/index.js';
+import { evolve, initialJobState, isFinal, JobEvent, jobStreamName, type JobState, type TransitionRejected } from '../job/index.js';
 import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
@@ -123,7 +115,11 @@ export const makeJobStore = (
     if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
     return job;
   };
-  const history = (jobId: string) => pipe(store.readStream(jobStreamName(jobId)), TE.map((events) => events.map(toRecordedJobEvent)));
+  const history = (jobId: string) =>
+    pipe(
+      store.readStream(jobStreamName(jobId)),
+      TE.map((events) => events.map(toRecordedJobEvent)),
+    );
 
   const load = (jobId: string) =>
     pipe(
@@ -139,7 +135,10 @@ export const makeJobStore = (
   const append = (job: LoadedJob, events: readonly JobEvent[], causation: Causation) => {
     for (const e of events) {
       // The codec checks every event on its way in (`is` is the cheap check; the decoder reports why).
-      if (!JobEvent.is(e)) throw new TypeError(`refusing to append an invalid ${(e as { type: string }).type}: ${PathReporter.report(JobEvent.decode(e)).join("; ")}`);
+      if (!JobEvent.is(e))
+        throw new TypeError(
+          `refusing to append an invalid ${(e as { type: string }).type}: ${PathReporter.report(JobEvent.decode(e)).join('; ')}`,
+        );
     }
     const metadata = {
       $correlationId: causation.correlationId,

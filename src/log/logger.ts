@@ -4,7 +4,6 @@ import { redactUrl } from './redactUrl.js';
 /** The structured logger the engine writes to: one JSON line per event (pino's interface). */
 export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'child'>;
 
-
 /**
  * A pino logger writing JSON lines to stderr (so stdout stays for command
  * output). Level default: `info`; `silent` turns it off.

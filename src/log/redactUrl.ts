@@ -27,10 +27,7 @@ export const makeScrubber = (url: string): ((text: string) => string) => {
     secrets = [];
   }
   return (text) =>
-    secrets.reduce(
-      (acc, secret) => acc.split(secret).join('***'),
-      text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@'),
-    );
+    secrets.reduce((acc, secret) => acc.split(secret).join('***'), text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@'));
 };
 
 const safeDecode = (s: string): string => {

@@ -52,10 +52,7 @@ export class ProducerError extends JobtrailError {
   }
 }
 
-const Reply = t.union([
-  t.type({ ok: t.literal(true), jobId: t.string }),
-  t.type({ ok: t.literal(false), error: t.string }),
-]);
+const Reply = t.union([t.type({ ok: t.literal(true), jobId: t.string }), t.type({ ok: t.literal(false), error: t.string })]);
 
 export interface Producer {
   /**
@@ -64,7 +61,11 @@ export interface Producer {
    * created the job); throws `EnqueueCommandRejectedError` when the conductor
    * refuses it.
    */
-  enqueue(workerName: string, payload: unknown, options?: ProducerEnqueueOptions): Promise<{ readonly jobId: string; readonly created?: boolean }>;
+  enqueue(
+    workerName: string,
+    payload: unknown,
+    options?: ProducerEnqueueOptions,
+  ): Promise<{ readonly jobId: string; readonly created?: boolean }>;
   close(): Promise<void>;
 }
 
@@ -111,7 +112,12 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     const answered = new Promise<Delivery>((resolve, reject) => {
       pending.set(correlationId, resolve);
       timer = setTimeout(
-        () => reject(new ProducerError(`no answer to the enqueue command for job "${jobId}" within ${timeoutMs} ms (is a jobtrail run process consuming ${commandQueue}?)`)),
+        () =>
+          reject(
+            new ProducerError(
+              `no answer to the enqueue command for job "${jobId}" within ${timeoutMs} ms (is a jobtrail run process consuming ${commandQueue}?)`,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -126,7 +132,8 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
         throw new ProducerError(`the conductor's answer is not JSON: ${d.body.subarray(0, 200).toString('utf8')}`);
       }
       const reply = Reply.decode(parsed);
-      if (E.isLeft(reply)) throw new ProducerError(`the conductor's answer has an unexpected shape: ${d.body.subarray(0, 200).toString('utf8')}`);
+      if (E.isLeft(reply))
+        throw new ProducerError(`the conductor's answer has an unexpected shape: ${d.body.subarray(0, 200).toString('utf8')}`);
       if (!reply.right.ok) throw new EnqueueCommandRejectedError(reply.right.error);
       const created = (parsed as { created?: unknown }).created;
       return { jobId: reply.right.jobId, ...(typeof created === 'boolean' ? { created } : {}) };

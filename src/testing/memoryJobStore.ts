@@ -31,9 +31,22 @@ export const makeMemoryJobStore = (
         const stream = streams.get(job.jobId) ?? [];
         const actual = stream.length === 0 ? 'no_stream' : stream.length - 1;
         if (actual !== job.revision)
-          return E.left({ _tag: 'WrongExpectedRevision', stream: jobStreamName(job.jobId), expected: job.revision, actual, message: `expected ${job.revision}, found ${actual}` } as AppendError);
+          return E.left({
+            _tag: 'WrongExpectedRevision',
+            stream: jobStreamName(job.jobId),
+            expected: job.revision,
+            actual,
+            message: `expected ${job.revision}, found ${actual}`,
+          } as AppendError);
         for (const event of events)
-          stream.push({ event, revision: stream.length, position: String(stream.length), id: `${job.jobId}:${stream.length}`, created: now().toISOString(), metadata: {} });
+          stream.push({
+            event,
+            revision: stream.length,
+            position: String(stream.length),
+            id: `${job.jobId}:${stream.length}`,
+            created: now().toISOString(),
+            metadata: {},
+          });
         streams.set(job.jobId, stream);
         return E.right(fold(job.jobId));
       },

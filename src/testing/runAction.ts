@@ -103,16 +103,25 @@ export const runAction = async <P, R>(worker: Worker<P, R>, payload: P, options:
   for (let n = 1; n < attempt; n++) {
     await decided((s) => setToInProgress(s, { workerId: 'runAction', backgroundJobId: `runAction-${n}`, startedAt: isoDate(now()) }));
     await decided((s) =>
-      setToErrored(s, { attempt: n, erroredAt: isoDate(now()), error: { name: 'Error', message: `attempt ${n} (made up by runAction)` }, retryAt: isoDate(now()) }),
+      setToErrored(s, {
+        attempt: n,
+        erroredAt: isoDate(now()),
+        error: { name: 'Error', message: `attempt ${n} (made up by runAction)` },
+        retryAt: isoDate(now()),
+      }),
     );
     await decided((s) => resetToInitialState(s, { at: isoDate(now()), reason: 'retry' }));
   }
   const loaded = jobs.read(jobId);
-  const outcome = await executeAttempt(worker as Worker<P>, { jobs, now, random, workerId: 'runAction', backoff: async () => false }, {
-    job: { ...loaded, state: view(loaded.state) },
-    backgroundJobId: `runAction-${attempt}`,
-    signal: options.signal ?? new AbortController().signal,
-  });
+  const outcome = await executeAttempt(
+    worker as Worker<P>,
+    { jobs, now, random, workerId: 'runAction', backoff: async () => false },
+    {
+      job: { ...loaded, state: view(loaded.state) },
+      backgroundJobId: `runAction-${attempt}`,
+      signal: options.signal ?? new AbortController().signal,
+    },
+  );
   if (outcome._tag !== 'Completed' && outcome._tag !== 'Errored')
     throw new Error(`runAction: the attempt ended as ${outcome._tag}${'reason' in outcome ? `: ${outcome.reason}` : ''}`);
   const events = jobs.events(jobId).map((e) => e.event);

@@ -79,11 +79,10 @@ export const recordCannotStart = async (
   causationId: string,
 ): Promise<E.Either<TransitionError, LoadedJob>> => {
   const attempt = isJobView(job.state) ? job.state.attempts + 1 : 1;
-  return deps.jobs.transition(
-    job,
-    (s) => setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error }),
-    { correlationId: job.jobId, causationId },
-  )();
+  return deps.jobs.transition(job, (s) => setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error }), {
+    correlationId: job.jobId,
+    causationId,
+  })();
 };
 
 /**
@@ -131,7 +130,10 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     const r = await recordCannotStart(
       deps,
       input.job,
-      toError(EngineErrors.InvalidPayload, `the payload does not match worker "${worker.name}": ${PathReporter.report(decoded).join('; ')}`),
+      toError(
+        EngineErrors.InvalidPayload,
+        `the payload does not match worker "${worker.name}": ${PathReporter.report(decoded).join('; ')}`,
+      ),
       input.backgroundJobId,
     );
     if (E.isRight(r)) return { _tag: 'Errored', job: r.right, attempt: view.attempts + 1, retryAt: undefined };
@@ -143,7 +145,8 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     (s) => setToInProgress(s, { workerId: deps.workerId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
     causedBy(input, input.backgroundJobId),
   )();
-  if (E.isLeft(started)) return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
+  if (E.isLeft(started))
+    return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
 
   const recorder = makeRecorder(deps, started.right, input);
   const attempt = recorder.attempt;
@@ -167,7 +170,10 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       if (ended !== undefined) end(ended);
     },
     onOuterAbort(): void {
-      controls.stop(String(input.signal.reason), { kind: 'aborted', reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown' });
+      controls.stop(String(input.signal.reason), {
+        kind: 'aborted',
+        reason: input.signal.reason === AbortReasons.lost ? 'lost' : 'shutdown',
+      });
     },
     onLost(): void {
       controls.stop(AbortReasons.lost, { kind: 'aborted', reason: 'lost' });
@@ -203,7 +209,8 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
 
   const ctx = new AttemptContext(input.job.jobId, attempt, controls);
 
-  const timer = worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
+  const timer =
+    worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
     let running: Promise<unknown>;
     try {

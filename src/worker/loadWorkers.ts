@@ -62,7 +62,9 @@ export const loadWorkers = async (specifier: string): Promise<Worker<unknown>[]>
     }
   } catch (error) {
     if (error instanceof InvalidWorkerError) throw error;
-    throw new InvalidWorkerError(`cannot load the workers module ${JSON.stringify(specifier)}: ${(error as Error).message}`, { cause: error });
+    throw new InvalidWorkerError(`cannot load the workers module ${JSON.stringify(specifier)}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const found: Worker<unknown>[] = [];
   for (const value of Object.values(mod)) collect(value, found);

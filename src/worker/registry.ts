@@ -34,7 +34,6 @@ export const makeWorkerRegistry = (workers: readonly Worker<any>[]): WorkerRegis
     names,
     workers: [...byName.values()],
     queues: [...new Set([...byName.values()].map((w) => w.queue))].sort(),
-    describeUnknown: (name) =>
-      `unknown worker ${quote(name)}; registered: ${names.length > 0 ? names.join(', ') : '(none)'}`,
+    describeUnknown: (name) => `unknown worker ${quote(name)}; registered: ${names.length > 0 ? names.join(', ') : '(none)'}`,
   };
 };

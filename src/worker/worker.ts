@@ -179,7 +179,10 @@ const overridesExecute = (w: object): boolean => {
 /** Checks what TypeScript cannot: a worker's settings are usable. */
 export const validateWorker = (w: Worker<unknown>): void => {
   const problems: string[] = [];
-  if (overridesExecute(w)) problems.push('it defines execute(), which the engine implements once for every worker: put the work in action() and rename that method');
+  if (overridesExecute(w))
+    problems.push(
+      'it defines execute(), which the engine implements once for every worker: put the work in action() and rename that method',
+    );
   if (typeof w.name !== 'string' || w.name.trim() === '' || w.name.length > 200) problems.push('name must be 1–200 characters');
   if (typeof w.action !== 'function') problems.push('action must be a function');
   if (!queuePattern.test(w.queue)) problems.push(`queue "${w.queue}" must be 1–100 characters of [A-Za-z0-9._-]`);

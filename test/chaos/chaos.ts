@@ -95,7 +95,11 @@ try {
     const jobId = `chaos-${i}`;
     const failAlways = i % 33 === 7;
     if (failAlways) designedToFail.add(jobId);
-    await engine.enqueue('chaos', { ms: i % 25 === 0 ? 2000 + (i % 10) * 200 : (i * 37) % 600, failFirst: i % 10 === 3, failAlways }, { jobId });
+    await engine.enqueue(
+      'chaos',
+      { ms: i % 25 === 0 ? 2000 + (i % 10) * 200 : (i * 37) % 600, failFirst: i % 10 === 3, failAlways },
+      { jobId },
+    );
     ids.push(jobId);
   }
   // The workers start once everything is enqueued, so the faults land on a full backlog.
@@ -166,7 +170,11 @@ try {
   let unexplained = 0;
   for (const view of views) {
     const id = view.jobId;
-    if (designedToFail.has(id) ? !(view.status === 'errored' && view.retryAt === undefined && view.attempts === 3) : view.status !== 'completed') {
+    if (
+      designedToFail.has(id)
+        ? !(view.status === 'errored' && view.retryAt === undefined && view.attempts === 3)
+        : view.status !== 'completed'
+    ) {
       lost++;
       fail(`${id} ended ${view.status} after ${view.attempts} attempts`);
     }
@@ -187,7 +195,9 @@ try {
       const e = h.event;
       if (e.type !== 'JobErrored' || e.data.error.name !== 'WorkerLost') continue;
       workerLost++;
-      const started = events.find((x): x is Extract<JobEvent, { type: 'JobStarted' }> => x.type === 'JobStarted' && x.data.attempt === e.data.attempt);
+      const started = events.find(
+        (x): x is Extract<JobEvent, { type: 'JobStarted' }> => x.type === 'JobStarted' && x.data.attempt === e.data.attempt,
+      );
       const pid = Number(started?.data.workerId.split(':')[1]);
       const startedAt = Date.parse(started?.data.startedAt ?? '');
       const erroredAt = Date.parse(e.data.erroredAt);
@@ -196,7 +206,9 @@ try {
       const byDrop = drops.some((d) => startedAt <= d.to && erroredAt >= d.from);
       if (!byKill && !byDrop) {
         unexplained++;
-        fail(`${id}: attempt ${e.data.attempt} recorded WorkerLost, but ${started?.data.workerId} was not killed and no connection dropped while it ran`);
+        fail(
+          `${id}: attempt ${e.data.attempt} recorded WorkerLost, but ${started?.data.workerId} was not killed and no connection dropped while it ran`,
+        );
       }
     }
   }
@@ -207,7 +219,8 @@ try {
   console.log(
     `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
   );
-  if (killedPids.size < Math.min(2, killCount) || drops.length < 2) fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
+  if (killedPids.size < Math.min(2, killCount) || drops.length < 2)
+    fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);
   if (killCount > 2 && nodeKills === 0) fail('the run ended before the RabbitMQ node was killed; use more --jobs');
 } catch (error) {
   fail(`the chaos run failed: ${(error as Error).stack ?? String(error)}`);

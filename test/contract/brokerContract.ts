@@ -225,7 +225,10 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
     await expectRight(broker.publish(q, { body: body(2), messageId: 'u-2' }));
     await waitFor(() => held.length === 2, 5_000, 'two held deliveries');
     await first.stop({ graceMs: 0 });
-    assert.ok(held.every((d) => d.lost?.aborted === true), 'the lost signal of the given-up deliveries is aborted');
+    assert.ok(
+      held.every((d) => d.lost?.aborted === true),
+      'the lost signal of the given-up deliveries is aborted',
+    );
 
     const again: Delivery[] = [];
     const second = await broker.consume(
@@ -307,7 +310,10 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
     const all = [...byConsumer[0], ...byConsumer[1]];
     assert.is(all.length, 20, 'no message was delivered twice');
     assert.equal([...all].sort(), [...ids].sort());
-    assert.ok(byConsumer[0].length > 0 && byConsumer[1].length > 0, `both consumers took some: ${byConsumer[0].length} / ${byConsumer[1].length}`);
+    assert.ok(
+      byConsumer[0].length > 0 && byConsumer[1].length > 0,
+      `both consumers took some: ${byConsumer[0].length} / ${byConsumer[1].length}`,
+    );
   });
 
   test('a delayed message is not delivered before its delay, and within a second after (2 s)', async (ctx) => {
@@ -340,14 +346,19 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
       got.push(d);
       return Dispositions.ack;
     });
-    await expectRight(broker.publish(q, { body: body('d'), delayMs: 300, messageId: 'delayed-1', headers: { 'x-a': 'b' }, correlationId: 'c-9' }));
+    await expectRight(
+      broker.publish(q, { body: body('d'), delayMs: 300, messageId: 'delayed-1', headers: { 'x-a': 'b' }, correlationId: 'c-9' }),
+    );
     await waitFor(() => got.length === 1, 5_000, 'the delayed message');
     await consumer.stop();
     const d = got[0] as Delivery;
     assert.is(d.messageId, 'delayed-1');
     assert.is(d.correlationId, 'c-9');
     assert.is(d.headers['x-a'], 'b');
-    assert.ok(!Object.keys(d.headers).some((k) => k.startsWith('x-jobtrail-delay') || k.startsWith('x-death')), `no internal headers: ${Object.keys(d.headers).join(', ')}`);
+    assert.ok(
+      !Object.keys(d.headers).some((k) => k.startsWith('x-jobtrail-delay') || k.startsWith('x-death')),
+      `no internal headers: ${Object.keys(d.headers).join(', ')}`,
+    );
   });
 
   test('dead-letter moves the message, body and headers intact, with the reason', async (ctx) => {
@@ -374,7 +385,7 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
     assert.is(d.redelivered, false);
   });
 
-  test('dead-letter goes to the consumer\'s deadLetterQueue when it names one', async (ctx) => {
+  test("dead-letter goes to the consumer's deadLetterQueue when it names one", async (ctx) => {
     const broker = await open(ctx);
     const q = queue(ctx);
     const dlq = queue(ctx);
@@ -456,7 +467,9 @@ export const brokerContract = (name: string, makeBroker: () => Promise<Broker>, 
     const broker = await open(ctx);
     assert.throws(() => broker.publish('', { body: body(1) }), /invalid queue name ""/);
     let error: unknown;
-    await broker.consume(queue(ctx), async (): Promise<Disposition> => Dispositions.ack, { prefetch: 0 }).catch((e: unknown) => (error = e));
+    await broker
+      .consume(queue(ctx), async (): Promise<Disposition> => Dispositions.ack, { prefetch: 0 })
+      .catch((e: unknown) => (error = e));
     assert.instance(error, RangeError);
     assert.match(String(error), /prefetch must be a positive integer, got 0/);
   });

@@ -63,8 +63,14 @@ test('two stores on one file: each sees the other through readStream, conflicts 
   await right(a.append(stream, [second!, third!], { expectedRevision: 0 }));
   await waitFor('B to see A’s append', () => seenByB.length === 3, 2000);
   await waitFor('A to see its own append', () => seenByA.length === 3, 2000);
-  assert.equal(seenByA.map((e) => e.id), [first!.id, second!.id, third!.id]);
-  assert.equal(seenByB.map((e) => e.id), seenByA.map((e) => e.id));
+  assert.equal(
+    seenByA.map((e) => e.id),
+    [first!.id, second!.id, third!.id],
+  );
+  assert.equal(
+    seenByB.map((e) => e.id),
+    seenByA.map((e) => e.id),
+  );
   assert.equal(
     (await right(b.readStream(stream))).map((e) => e.id),
     seenByA.map((e) => e.id),
@@ -84,7 +90,10 @@ test('no_stream on a stream this store never saw (another store wrote it): a con
   assert.equal(retried, written);
   const conflict = await left(open(path).append(stream, [anEvent()], { expectedRevision: 'no_stream' }));
   assert.equal(conflict, { ...conflict, _tag: 'WrongExpectedRevision', actual: 1 });
-  assert.equal((await right(a.readStream(stream))).map((e) => e.id), [first!.id, second!.id]);
+  assert.equal(
+    (await right(a.readStream(stream))).map((e) => e.id),
+    [first!.id, second!.id],
+  );
 });
 
 test('two stores on one file taking turns on the same streams: each append is checked against the other’s latest revision', async () => {
@@ -107,7 +116,10 @@ test('two stores on one file taking turns on the same streams: each append is ch
     }
   }
   for (const stream of streams) {
-    assert.equal((await right(a.readStream(stream))).map((e) => e.revision), [0, 1, 2, 3, 4, 5, 6]);
+    assert.equal(
+      (await right(a.readStream(stream))).map((e) => e.revision),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
   }
 });
 
@@ -126,7 +138,10 @@ test('an append that throws inside a group commit fails alone; the others of its
       store.append(`${prefix}.seed`, [anEvent()], { expectedRevision: 0 })(),
       store.append(`${prefix}.b`, [anEvent()], { expectedRevision: 'no_stream' })(),
     ]);
-    assert.equal(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    assert.equal(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
     assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /refused by the test/);
   } finally {
     store.database.exec('DROP TRIGGER refuse_bad');
@@ -175,8 +190,14 @@ test('skipOwnAppends: a subscription sees the other store’s appends in order a
   const skipping: RecordedEvent[] = [];
   const everything: RecordedEvent[] = [];
   const errors: unknown[] = [];
-  const subSkipping = a.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, { onEvent: (e) => void skipping.push(e), onError: (e) => void errors.push(e) });
-  const subEverything = a.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void everything.push(e), onError: (e) => void errors.push(e) });
+  const subSkipping = a.subscribe(
+    { streamPrefix: prefix, skipOwnAppends: true },
+    { onEvent: (e) => void skipping.push(e), onError: (e) => void errors.push(e) },
+  );
+  const subEverything = a.subscribe(
+    { streamPrefix: prefix },
+    { onEvent: (e) => void everything.push(e), onError: (e) => void errors.push(e) },
+  );
   const fromA: string[] = [];
   const fromB: string[] = [];
   for (let i = 0; i < 20; i += 1) {
@@ -229,7 +250,9 @@ test('skipOwnAppends: a group commit of many own appends, pages of the other sto
   await waitFor('the first event to be held', () => skipping.length === 1, 5000);
 
   // 60 appends in one turn of the event loop: one write transaction, 60 contiguous own ranges.
-  await Promise.all(Array.from({ length: 60 }, (_, i) => right(a.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))));
+  await Promise.all(
+    Array.from({ length: 60 }, (_, i) => right(a.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))),
+  );
   await right(a.append(`${prefix}.big`, someEvents(700), { expectedRevision: 'no_stream' }));
   // More of B's events than a page, between two own commits.
   await appendB('many', 1200);
@@ -260,7 +283,9 @@ test('skipOwnAppends in memory: nothing of the store’s own appends arrives, an
   const subSkipping = store.subscribe({ streamPrefix: prefix, skipOwnAppends: true }, { onEvent: (e) => void skipping.push(e) });
   const subEverything = store.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void everything.push(e) });
   await right(store.append(`${prefix}.one`, someEvents(3), { expectedRevision: 'no_stream' }));
-  await Promise.all(Array.from({ length: 10 }, (_, i) => right(store.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))));
+  await Promise.all(
+    Array.from({ length: 10 }, (_, i) => right(store.append(`${prefix}.group${i}`, someEvents(2), { expectedRevision: 'no_stream' }))),
+  );
   await right(store.append(`${prefix}.big`, someEvents(600), { expectedRevision: 'no_stream' }));
   await waitFor('every event on the other subscription', () => everything.length === 3 + 20 + 600, 5000);
   await observeFor(100);

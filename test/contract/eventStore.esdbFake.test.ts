@@ -36,7 +36,10 @@ test('a dropped subscription resubscribes from the last event delivered: no gap,
   await right(store.append(`${prefix}.a`, events.slice(0, 3), { expectedRevision: 'no_stream' }));
   const seen: RecordedEvent[] = [];
   const errors: unknown[] = [];
-  const subscription = store.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void seen.push(e), onError: (e) => void errors.push(e) });
+  const subscription = store.subscribe(
+    { streamPrefix: prefix },
+    { onEvent: (e) => void seen.push(e), onError: (e) => void errors.push(e) },
+  );
   await waitFor('the catch-up', () => seen.length === 3);
   const callsBefore = fake.subscriptionCalls;
   fake.dropSubscriptions();
@@ -45,7 +48,10 @@ test('a dropped subscription resubscribes from the last event delivered: no gap,
   await sleep(100);
   await subscription.stop();
   assert.ok(fake.subscriptionCalls > callsBefore, 'it subscribed again');
-  assert.equal(seen.map((e) => e.id), events.map((e) => e.id));
+  assert.equal(
+    seen.map((e) => e.id),
+    events.map((e) => e.id),
+  );
   assert.equal(errors, []);
 });
 
@@ -55,7 +61,10 @@ test('an append whose ack was lost is retried and, the ids being the same, is no
   fake.failNextAppends(1, true);
   const result = await right(store.append(stream, batch, { expectedRevision: 'no_stream' }));
   assert.is(result.nextExpectedRevision, 1);
-  assert.equal((await right(store.readStream(stream))).map((e) => e.id), batch.map((e) => e.id));
+  assert.equal(
+    (await right(store.readStream(stream))).map((e) => e.id),
+    batch.map((e) => e.id),
+  );
 });
 
 test('an append refused while unavailable is retried', async () => {

@@ -40,7 +40,9 @@ test('a subscription that cannot connect stops with StoreUnavailable on onError'
 });
 
 test('bad input is a TypeError before anything is sent', async () => {
-  assert.ok(await failsWith(() => store.append(uniqueStream(), [{ id: 'x', type: 'T', data: {} }], { expectedRevision: 'any' }), TypeError));
+  assert.ok(
+    await failsWith(() => store.append(uniqueStream(), [{ id: 'x', type: 'T', data: {} }], { expectedRevision: 'any' }), TypeError),
+  );
   assert.ok(await failsWith(() => store.readAll({ after: '17' }), TypeError));
 });
 

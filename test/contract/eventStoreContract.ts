@@ -13,17 +13,7 @@ import type {
   Subscription,
   WrongExpectedRevision,
 } from '../../src/eventStore/index.js';
-import {
-  anEvent,
-  failsWith,
-  left,
-  markPosition,
-  right,
-  sleep,
-  someEvents,
-  uniqueStream,
-  waitFor,
-} from '../support/eventStoreTesting.js';
+import { anEvent, failsWith, left, markPosition, right, sleep, someEvents, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
 
 const ids = (events: readonly { readonly id: string }[]): string[] => events.map((e) => e.id);
 
@@ -57,7 +47,10 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     const head = await right(store.headPosition());
     assert.type(head, 'string');
     const seen: string[] = [];
-    const subscription = store.subscribe({ streamPrefix: stream, ...(head !== undefined ? { after: head } : {}) }, { onEvent: (e) => void seen.push(e.id) });
+    const subscription = store.subscribe(
+      { streamPrefix: stream, ...(head !== undefined ? { after: head } : {}) },
+      { onEvent: (e) => void seen.push(e.id) },
+    );
     try {
       await right(append(stream, [later], 0));
       await waitFor('the later event', () => seen.length >= 1);
@@ -77,7 +70,10 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     assert.is((await right(append(stream, [first], 'no_stream'))).nextExpectedRevision, 0);
     assert.is((await right(append(stream, batch, 0))).nextExpectedRevision, 2);
     const events = await right(store.readStream(stream));
-    assert.equal(events.map((e) => e.revision), [0, 1, 2]);
+    assert.equal(
+      events.map((e) => e.revision),
+      [0, 1, 2],
+    );
     assert.equal(ids(events), ids([first, ...batch]));
     assert.ok(events.every((e) => e.streamId === stream));
     const other = uniqueStream();
@@ -210,7 +206,10 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     const events = someEvents(5);
     await right(append(stream, events, 'no_stream'));
     const middle = await right(store.readStream(stream, { fromRevision: 2, maxCount: 2 }));
-    assert.equal(middle.map((e) => e.revision), [2, 3]);
+    assert.equal(
+      middle.map((e) => e.revision),
+      [2, 3],
+    );
     assert.equal(ids(middle), ids(events.slice(2, 4)));
     assert.equal(ids(await right(store.readStream(stream, { fromRevision: 3 }))), ids(events.slice(3)));
     assert.equal(ids(await right(store.readStream(stream, { maxCount: 1 }))), ids(events.slice(0, 1)));
@@ -234,7 +233,13 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     assert.equal(ids(all), ids([a1, b1, a2, b2, b3]));
     assert.equal(
       all.map((e) => [e.streamId, e.revision]),
-      [[a, 0], [b, 0], [a, 1], [b, 1], [b, 2]],
+      [
+        [a, 0],
+        [b, 0],
+        [a, 1],
+        [b, 1],
+        [b, 2],
+      ],
     );
 
     const paged: RecordedEvent[] = [];
@@ -282,7 +287,10 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     assert.ok(seen.has(u.id) && seen.has(o.id), 'user streams are read');
     assert.not.ok(seen.has(s.id), 'a system stream is left out without a prefix');
     assert.ok(everything.every((e) => !e.streamId.startsWith('$')));
-    assert.not.ok(everything.some((e) => e.position === mark), 'after is exclusive');
+    assert.not.ok(
+      everything.some((e) => e.position === mark),
+      'after is exclusive',
+    );
     assert.equal(await right(store.readAll({ after: mark, streamPrefix: prefix, maxCount: 0 })), []);
   });
 
@@ -304,9 +312,18 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     await right(append(stream, written, 'no_stream'));
     const read = await right(store.readStream(stream));
     assert.equal(ids(read), ids(written));
-    assert.equal(read.map((e) => e.type), written.map((e) => e.type));
-    assert.equal(read.map((e) => e.isJson), [true, true, true, true, false, false]);
-    assert.equal(read.slice(0, 4).map((e) => e.data), written.slice(0, 4).map((e) => e.data));
+    assert.equal(
+      read.map((e) => e.type),
+      written.map((e) => e.type),
+    );
+    assert.equal(
+      read.map((e) => e.isJson),
+      [true, true, true, true, false, false],
+    );
+    assert.equal(
+      read.slice(0, 4).map((e) => e.data),
+      written.slice(0, 4).map((e) => e.data),
+    );
     assert.equal(read[0]?.metadata, metadata);
     assert.equal(read[1]?.metadata, {});
     assert.equal(read[4]?.metadata, { kind: 'bytes' });
@@ -325,7 +342,12 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
   const collector = () => {
     const events: RecordedEvent[] = [];
     const errors: (StoreUnavailable | Error)[] = [];
-    return { events, errors, onEvent: (e: RecordedEvent) => void events.push(e), onError: (e: StoreUnavailable | Error) => void errors.push(e) };
+    return {
+      events,
+      errors,
+      onEvent: (e: RecordedEvent) => void events.push(e),
+      onError: (e: StoreUnavailable | Error) => void errors.push(e),
+    };
   };
 
   test('subscribe: catches up, goes live in global order, and delivers nothing after stop', async () => {
@@ -449,8 +471,14 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     await waitFor('the user event', () => everything.events.some((e) => e.id === u.id));
     await waitFor('the system event', () => systemOnly.events.length > 0);
     await Promise.all([all.stop(), sys.stop()]);
-    assert.not.ok(everything.events.some((e) => e.streamId.startsWith('$')), 'no system stream without a prefix');
-    assert.not.ok(everything.events.some((e) => e.position === mark), 'after is exclusive');
+    assert.not.ok(
+      everything.events.some((e) => e.streamId.startsWith('$')),
+      'no system stream without a prefix',
+    );
+    assert.not.ok(
+      everything.events.some((e) => e.position === mark),
+      'after is exclusive',
+    );
     assert.equal(ids(systemOnly.events), [s.id]);
   });
 
@@ -462,14 +490,21 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     const everything = store.subscribe({ streamPrefix: prefix }, plain);
     const events = someEvents(5);
     await right(append(`${prefix}.a`, events.slice(0, 2), 'no_stream'));
-    await Promise.all([right(append(`${prefix}.b`, events.slice(2, 4), 'no_stream')), right(append(`${prefix}.c`, events.slice(4), 'no_stream'))]);
+    await Promise.all([
+      right(append(`${prefix}.b`, events.slice(2, 4), 'no_stream')),
+      right(append(`${prefix}.c`, events.slice(4), 'no_stream')),
+    ]);
     await waitFor('every event without the hint', () => plain.events.length >= events.length);
     await sleep(200);
     await Promise.all([skipping.stop(), everything.stop()]);
     const all = ids(await right(store.readAll({ streamPrefix: prefix })));
     assert.equal(ids(plain.events), all);
     const delivered = ids(hinted.events);
-    assert.equal(delivered, all.filter((id) => delivered.includes(id)), 'a subsequence of the log, without repeats');
+    assert.equal(
+      delivered,
+      all.filter((id) => delivered.includes(id)),
+      'a subsequence of the log, without repeats',
+    );
     assert.equal([...hinted.errors, ...plain.errors], []);
   });
 

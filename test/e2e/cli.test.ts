@@ -71,7 +71,16 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
   const again = await runJobtrail(['enqueue', 'sleeper', '{"ms":10}', '--job-id', 'cli-1', '--json', ...common]);
   assert.equal(json(again.stdout), { ok: true, jobId: 'cli-1', created: false });
   await runJobtrail(['enqueue', 'rejecter', '{"reason":"fatal"}', '--job-id', 'cli-fatal', ...common]);
-  await runJobtrail(['enqueue', 'sleeper', '{}', '--job-id', 'cli-later', '--run-at', new Date(Date.now() + 3_600_000).toISOString(), ...common]);
+  await runJobtrail([
+    'enqueue',
+    'sleeper',
+    '{}',
+    '--job-id',
+    'cli-later',
+    '--run-at',
+    new Date(Date.now() + 3_600_000).toISOString(),
+    ...common,
+  ]);
 
   const runner = spawnJobtrail(['run', ...common]);
   let runnerErr = '';
@@ -95,14 +104,29 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
     assert.is(history.code, 0);
     const lines = history.stdout.trim().split('\n');
     assert.match(lines[0]!, /^\s*0\s+\S+Z\s+JobEnqueued/);
-    assert.ok(lines.some((l) => /#1\s+JobErrored\s+Error: planned failure of attempt 1/.test(l)), history.stdout);
+    assert.ok(
+      lines.some((l) => /#1\s+JobErrored\s+Error: planned failure of attempt 1/.test(l)),
+      history.stdout,
+    );
     assert.match(history.stdout, /#2\s+JobCompleted/);
     assert.match(history.stdout, /\+\d/);
-    const historyJson = (await runJobtrail(['history', 'cli-2', '--json', '--store', store])).stdout.trim().split('\n').map((l) => json<{ type: string; revision: number }>(l));
-    assert.equal(historyJson.map((e) => e.type), ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted']);
-    assert.equal(historyJson.map((e) => e.revision), [0, 1, 2, 3, 4, 5]);
+    const historyJson = (await runJobtrail(['history', 'cli-2', '--json', '--store', store])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => json<{ type: string; revision: number }>(l));
+    assert.equal(
+      historyJson.map((e) => e.type),
+      ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted'],
+    );
+    assert.equal(
+      historyJson.map((e) => e.revision),
+      [0, 1, 2, 3, 4, 5],
+    );
 
-    const listed = (await runJobtrail(['list', '--status', 'completed', '--json', '--store', store])).stdout.trim().split('\n').map((l) => json<{ jobId: string }>(l).jobId);
+    const listed = (await runJobtrail(['list', '--status', 'completed', '--json', '--store', store])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => json<{ jobId: string }>(l).jobId);
     assert.equal(listed.sort(), ['cli-1', 'cli-2']);
 
     const retried = await runJobtrail(['retry', 'cli-fatal', '--by', 'ada', '--store', store]);
@@ -116,7 +140,11 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
     const afterRetry = await waitForStatus('cli-fatal', ['errored']);
     assert.is((afterRetry as unknown as { attempts: number }).attempts, 2);
     const fatalHistory = await runJobtrail(['history', 'cli-fatal', '--json', '--store', store]);
-    const reset = fatalHistory.stdout.trim().split('\n').map((l) => json<{ type: string; data: { by?: string } }>(l)).find((e) => e.type === 'JobReset');
+    const reset = fatalHistory.stdout
+      .trim()
+      .split('\n')
+      .map((l) => json<{ type: string; data: { by?: string } }>(l))
+      .find((e) => e.type === 'JobReset');
     assert.is(reset?.data.by, 'ada');
   } finally {
     runner.kill('SIGTERM');

@@ -24,7 +24,10 @@ test('a run process killed with SIGKILL mid-run: a new process on the same file 
     // still running at the kill (with short jobs only, the kill could land between two of them).
     const msOf = (i: number) => (i % 10 === 9 ? 3000 : 150 + (i % 5) * 50);
     for (let i = 0; i < 60; i++)
-      ids.push((await engine.enqueue('sleeper', { ms: msOf(i), value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` })).jobId);
+      ids.push(
+        (await engine.enqueue('sleeper', { ms: msOf(i), value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` }))
+          .jobId,
+      );
 
     const args = ['run', '--store', store, '--workers', 'test/fixtures/workers.ts'];
     const first = spawnJobtrail(args);
@@ -33,7 +36,13 @@ test('a run process killed with SIGKILL mid-run: a new process on the same file 
     const firstExit = once(first, 'exit');
     // Wait until some jobs completed and some are running, then kill without warning.
     let views = await Promise.all(ids.map((id) => engine.getJob(id)));
-    for (let i = 0; i < 200 && first.exitCode === null && !(views.some((v) => v?.status === 'completed') && views.some((v) => v?.status === 'in_progress')); i++) {
+    for (
+      let i = 0;
+      i < 200 &&
+      first.exitCode === null &&
+      !(views.some((v) => v?.status === 'completed') && views.some((v) => v?.status === 'in_progress'));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
       views = await Promise.all(ids.map((id) => engine.getJob(id)));
     }
@@ -51,7 +60,13 @@ test('a run process killed with SIGKILL mid-run: a new process on the same file 
     const secondExit = once(second, 'exit');
     try {
       const final = await engine.waitForFinal(ids, { timeoutMs: 60_000 });
-      assert.ok(final.every((v) => v.status === 'completed'), final.filter((v) => v.status !== 'completed').map((v) => `${v.jobId}:${v.status}`).join(' '));
+      assert.ok(
+        final.every((v) => v.status === 'completed'),
+        final
+          .filter((v) => v.status !== 'completed')
+          .map((v) => `${v.jobId}:${v.status}`)
+          .join(' '),
+      );
     } finally {
       second.kill('SIGTERM');
       await secondExit;

@@ -52,7 +52,12 @@ const text = async (selector: string): Promise<string> => ((await page.locator(s
 const count = async (status: string): Promise<number> => Number(await text(`[data-count="${status}"]`));
 
 test.before(async () => {
-  engine = await createEngine({ store: `sqlite:${join(dir, 'events.db')}`, broker: 'memory', workers: [slow, charge], gracePeriodMs: 1_000 });
+  engine = await createEngine({
+    store: `sqlite:${join(dir, 'events.db')}`,
+    broker: 'memory',
+    workers: [slow, charge],
+    gracePeriodMs: 1_000,
+  });
   await engine.start();
   dashboard = await runDashboard({ engine, port: 0 });
   browser = await launchBrowser();
@@ -76,7 +81,9 @@ test('the overview counts move while jobs run, without a reload (server-sent eve
 
   const ids: string[] = [];
   for (let i = 0; i < 12; i++)
-    ids.push((await engine.enqueue('resize-image', { ms: 250 + (i % 4) * 100, failFirst: i % 3 === 0 }, { jobId: `img-${run}-${i}` })).jobId);
+    ids.push(
+      (await engine.enqueue('resize-image', { ms: 250 + (i % 4) * 100, failFirst: i % 3 === 0 }, { jobId: `img-${run}-${i}` })).jobId,
+    );
 
   const completedSeen = new Set<number>();
   let inProgressSeen = 0;
@@ -95,7 +102,11 @@ test('the overview counts move while jobs run, without a reload (server-sent eve
   assert.ok(completedSeen.size >= 3, `the completed count moved in steps, not once: saw ${[...completedSeen].join(', ')}`);
   assert.is(await page.evaluate('window.__notReloaded'), true, 'the page was not reloaded');
 
-  await waitFor(async () => (await text('[data-worker="resize-image"] [data-worker-completed]')) === '12', 5_000, 'the worker table to count 12 completed');
+  await waitFor(
+    async () => (await text('[data-worker="resize-image"] [data-worker-completed]')) === '12',
+    5_000,
+    'the worker table to count 12 completed',
+  );
   const row = (await page.locator('[data-worker="resize-image"] td').allTextContents()).map((s) => s.trim());
   assert.equal(row.slice(0, 4), ['resize-image', '12', '12', '4'], 'enqueued, completed, failed attempts');
   assert.match(row[4] ?? '', /ms|s$/, `a mean duration is shown: ${row[4]}`);
@@ -146,7 +157,14 @@ test('a failed job: its error and timeline; retry from the page, the new events 
   );
   assert.equal(dialogs.length, 1);
   assert.match(dialogs[0] ?? '', `Retry job ${jobId} as "ada"`);
-  assert.equal(await page.locator('#timeline .evtype').allTextContents(), ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted']);
+  assert.equal(await page.locator('#timeline .evtype').allTextContents(), [
+    'JobEnqueued',
+    'JobStarted',
+    'JobErrored',
+    'JobReset',
+    'JobStarted',
+    'JobCompleted',
+  ]);
   assert.is(await page.evaluate('window.__notReloaded'), true, 'the events arrived without a reload');
   assert.match(await text('#timeline tr[data-revision="3"]'), 'reason=manual');
   assert.is(await text('#timeline tr[data-revision="3"] td:last-child'), 'ada', 'the reset records who did it');
@@ -190,7 +208,8 @@ test('lists by status: filter by worker, page with the cursor', async () => {
 
   // Pages of 50: enqueue 55 jobs far in the future, then walk the pages.
   const runAt = new Date(Date.now() + 3_600_000).toISOString();
-  for (let i = 0; i < 55; i++) await engine.enqueue('resize-image', { ms: 1, failFirst: false }, { jobId: `later-${run}-${String(i).padStart(2, '0')}`, runAt });
+  for (let i = 0; i < 55; i++)
+    await engine.enqueue('resize-image', { ms: 1, failFirst: false }, { jobId: `later-${run}-${String(i).padStart(2, '0')}`, runAt });
   const { queries } = await engine.projections();
   await queries.waitFor('job-dashboard', (s) => (s as { counts: { initial: number } }).counts.initial === 55, { timeoutMs: 10_000 });
   await page.goto(`${dashboard.url}jobs?status=initial`);
@@ -210,7 +229,10 @@ test('lists by status: filter by worker, page with the cursor', async () => {
   await page.click('button[data-action="cancel"]');
   await waitFor(async () => (await text('[data-section="view"] [data-status]')) === 'Cancelled', 10_000, 'the job to show as cancelled');
   assert.match(await text('[data-field="cancelledAt"]'), 'customer left');
-  await queries.waitFor('job-view', (v) => (v as { status?: string } | undefined)?.status === 'cancelled', { partition: `job-${cancelled}`, timeoutMs: 10_000 });
+  await queries.waitFor('job-view', (v) => (v as { status?: string } | undefined)?.status === 'cancelled', {
+    partition: `job-${cancelled}`,
+    timeoutMs: 10_000,
+  });
   await page.goto(`${dashboard.url}jobs?status=cancelled`);
   assert.equal(await page.locator('table.jobs tbody tr td:first-child').allTextContents(), [cancelled]);
   assert.equal(problems, [], 'no console error and no CSP violation');

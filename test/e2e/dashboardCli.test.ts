@@ -50,7 +50,15 @@ test('dashboard serves until SIGINT, prints its URL, and exits 0', async () => {
   assert.match(p.out.stdout, /^jobtrail dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(store sqlite, broker memory\); Ctrl-C stops/);
   const r = await fetch(new URL('api/overview', url));
   assert.is(r.status, 200);
-  assert.equal(((await r.json()) as { counts: unknown }).counts, { initial: 0, in_progress: 0, awaiting_retry: 0, failed: 0, completed: 0, cancelled: 0, total: 0 });
+  assert.equal(((await r.json()) as { counts: unknown }).counts, {
+    initial: 0,
+    in_progress: 0,
+    awaiting_retry: 0,
+    failed: 0,
+    completed: 0,
+    cancelled: 0,
+    total: 0,
+  });
   assert.is(await stop(p, 'SIGINT'), 0, p.out.stderr);
   assert.match(p.out.stderr, 'SIGINT: stopping');
 });
@@ -68,7 +76,11 @@ test('dashboard on a non-loopback address: refused without a token, served with 
 
   const token = 'a-long-enough-dashboard-token';
   const p = start(['dashboard', '--store', store, '--host', '0.0.0.0', '--port', '0'], { JOBTRAIL_DASHBOARD_TOKEN: token });
-  await waitFor(() => p.out.stdout.includes('the dashboard requires its token') || p.child.exitCode !== null, 30_000, 'the URL and the token notice to be printed');
+  await waitFor(
+    () => p.out.stdout.includes('the dashboard requires its token') || p.child.exitCode !== null,
+    30_000,
+    'the URL and the token notice to be printed',
+  );
   const port = new URL(urlIn(p.out.stdout) ?? 'http://x:1/').port;
   assert.match(p.out.stdout, 'the dashboard requires its token');
   assert.not.match(p.out.stdout, token, 'the token is not printed');
@@ -85,7 +97,9 @@ test("demo --dashboard serves the demo's jobs live and keeps serving after the d
   assert.ok(url, p.out.stdout);
   assert.match(p.out.stdout, `dashboard: ${url}`);
   assert.match(p.out.stdout, `the dashboard keeps serving the demo's jobs at ${url} — Ctrl-C stops`);
-  const overview = (await (await fetch(new URL('api/overview', url))).json()) as { counts: { total: number; completed: number; failed: number } };
+  const overview = (await (await fetch(new URL('api/overview', url))).json()) as {
+    counts: { total: number; completed: number; failed: number };
+  };
   assert.is(overview.counts.total, 21);
   assert.is(overview.counts.completed + overview.counts.failed, 21, 'every demo job is final');
   const page = await fetch(new URL('jobs?status=completed', url));

@@ -39,13 +39,30 @@ test('1,000 random requests: never a 5xx, never a crash; every job untouched', a
   try {
     const segment = fc.oneof(
       fc.string({ maxLength: 20 }).map(encodeURIComponent),
-      fc.constantFrom('api', 'jobs', 'job', 'events', 'assets', 'fuzz-target', '..', '%00', '%2e%2e', 'retry', 'cancel', 'overview', '__proto__'),
+      fc.constantFrom(
+        'api',
+        'jobs',
+        'job',
+        'events',
+        'assets',
+        'fuzz-target',
+        '..',
+        '%00',
+        '%2e%2e',
+        'retry',
+        'cancel',
+        'overview',
+        '__proto__',
+      ),
     );
     const corpus = fc.sample(
       fc.record({
         method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
         path: fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => `/${s.join('/')}`),
-        query: fc.option(fc.dictionary(fc.constantFrom('status', 'worker', 'after', 'id', 'token', '__proto__'), fc.string({ maxLength: 30 })), { nil: undefined }),
+        query: fc.option(
+          fc.dictionary(fc.constantFrom('status', 'worker', 'after', 'id', 'token', '__proto__'), fc.string({ maxLength: 30 })),
+          { nil: undefined },
+        ),
         contentType: fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data', ''),
         body: fc.option(
           fc.oneof(
@@ -76,7 +93,10 @@ test('1,000 random requests: never a 5xx, never a crash; every job untouched', a
       assert.ok(status < 500, `${c.method} ${c.path}${query} answered ${status}`);
     }
     assert.is(await send(port, 'GET', '/', {}), 200, 'still serving');
-    assert.ok([...statuses.keys()].some((s) => s >= 400 && s < 500), `bad requests were refused (${[...statuses.entries()].map(([s, n]) => `${s}×${n}`).join(' ')})`);
+    assert.ok(
+      [...statuses.keys()].some((s) => s >= 400 && s < 500),
+      `bad requests were refused (${[...statuses.entries()].map(([s, n]) => `${s}×${n}`).join(' ')})`,
+    );
     const view = await engine.getJob('fuzz-target');
     assert.is(view?.status, 'completed');
     assert.is((await engine.history('fuzz-target')).length, 3, 'no action went through: the action endpoints need the page CSRF token');

@@ -75,10 +75,12 @@ const request = (
 
 const json = <T>(r: Reply): T => JSON.parse(r.body) as T;
 const must = <T>(value: T | undefined, what: string): T => {
-  if (value === undefined) throw new assert.Assertion({ message: `expected ${what}`, operator: 'must', generated: false, expects: what, actual: value });
+  if (value === undefined)
+    throw new assert.Assertion({ message: `expected ${what}`, operator: 'must', generated: false, expects: what, actual: value });
   return value;
 };
-const csrfOf = (page: string): string => must(/<meta name="jobtrail-csrf" content="([^"]+)">/.exec(page)?.[1], 'the page to carry a CSRF token');
+const csrfOf = (page: string): string =>
+  must(/<meta name="jobtrail-csrf" content="([^"]+)">/.exec(page)?.[1], 'the page to carry a CSRF token');
 
 const enqueueFinal = async (jobId: string, payload: { text: string; error?: string; failAttempts?: number[] }) => {
   await engine.enqueue(evilWorker, payload, { jobId });
@@ -147,7 +149,11 @@ test('with a token, every page and endpoint needs it: 401 without, 200 with (Bea
   assert.is(signedIn.status, 200);
   assert.match(signedIn.body, 'Failed jobs');
 
-  const form = await request(base, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base.slice(0, -1) }, body: new URLSearchParams({ token, next: '//evil.example/' }).toString() });
+  const form = await request(base, '/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base.slice(0, -1) },
+    body: new URLSearchParams({ token, next: '//evil.example/' }).toString(),
+  });
   assert.is(form.status, 303);
   assert.is(form.headers.location, '/', 'sign-in redirects only within the dashboard');
 });
@@ -166,12 +172,24 @@ test('actions: refused without the token, from another origin, or without the CS
   const anonymous = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin }, body });
   assert.is(anonymous.status, 401);
   assert.match(json<{ error: string }>(anonymous).error, 'needs its token');
-  const wrong = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin }, body: JSON.stringify({ by: 'mallory', token: 'not-the-token-at-all' }) });
+  const wrong = await request(base, retry, {
+    method: 'POST',
+    headers: { ...jsonHeaders, origin },
+    body: JSON.stringify({ by: 'mallory', token: 'not-the-token-at-all' }),
+  });
   assert.is(wrong.status, 401);
-  const foreign = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin: 'https://evil.example', authorization: `Bearer ${token}` }, body });
+  const foreign = await request(base, retry, {
+    method: 'POST',
+    headers: { ...jsonHeaders, origin: 'https://evil.example', authorization: `Bearer ${token}` },
+    body,
+  });
   assert.is(foreign.status, 403);
   assert.match(json<{ error: string }>(foreign).error, 'cross-site request refused');
-  const crossSite = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, 'sec-fetch-site': 'cross-site', authorization: `Bearer ${token}` }, body });
+  const crossSite = await request(base, retry, {
+    method: 'POST',
+    headers: { ...jsonHeaders, 'sec-fetch-site': 'cross-site', authorization: `Bearer ${token}` },
+    body,
+  });
   assert.is(crossSite.status, 403);
 
   const login = await request(base, `/?token=${encodeURIComponent(token)}`);
@@ -179,19 +197,31 @@ test('actions: refused without the token, from another origin, or without the CS
   const noCsrf = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin, cookie: session }, body });
   assert.is(noCsrf.status, 403);
   assert.match(json<{ error: string }>(noCsrf).error, 'CSRF');
-  const badCsrf = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin, cookie: session, 'x-jobtrail-csrf': 'guess' }, body });
+  const badCsrf = await request(base, retry, {
+    method: 'POST',
+    headers: { ...jsonHeaders, origin, cookie: session, 'x-jobtrail-csrf': 'guess' },
+    body,
+  });
   assert.is(badCsrf.status, 403);
   assert.is(await events(), recorded, 'nothing was recorded by a refused request');
 
   const csrf = csrfOf((await request(base, `/jobs/${jobId}`, { headers: { cookie: session } })).body);
-  const ok = await request(base, retry, { method: 'POST', headers: { ...jsonHeaders, origin, cookie: session, 'x-jobtrail-csrf': csrf }, body: JSON.stringify({ by: 'ada' }) });
+  const ok = await request(base, retry, {
+    method: 'POST',
+    headers: { ...jsonHeaders, origin, cookie: session, 'x-jobtrail-csrf': csrf },
+    body: JSON.stringify({ by: 'ada' }),
+  });
   assert.is(ok.status, 200, ok.body);
   assert.equal(json<{ ok: boolean; job: { status: string } }>(ok).ok, true);
   const [after] = await engine.waitForFinal([jobId], { timeoutMs: 10_000 });
   assert.is(after?.lastReset?.by, 'ada');
 
   // A script (no browser, so no Origin): the Bearer header is enough, or a "token" field of a form.
-  const cancelDone = await request(base, `/api/jobs/${jobId}/cancel`, { method: 'POST', headers: { ...jsonHeaders, authorization: `Bearer ${token}` }, body: JSON.stringify({ by: 'ops' }) });
+  const cancelDone = await request(base, `/api/jobs/${jobId}/cancel`, {
+    method: 'POST',
+    headers: { ...jsonHeaders, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ by: 'ops' }),
+  });
   assert.is(cancelDone.status, 200, 'an errored job can be cancelled');
   const refused = await request(base, `/api/jobs/${jobId}/cancel`, {
     method: 'POST',
@@ -246,7 +276,16 @@ test('bad input gets a 4xx with a clear message, never a crash; the body size is
     ['an unsupported body', post('by=ada', 'text/plain'), 415, 'application/json'],
     ['a huge body', post(JSON.stringify({ by: 'x'.repeat(1_000_000) })), 413, 'larger than the limit of 16384 bytes'],
     ['a huge chunked body', post(JSON.stringify({ by: 'x'.repeat(1_000_000) }), 'application/json', true), 413, 'larger than the limit'],
-    ['a job in the action path that is unknown', request(open.url, '/api/jobs/nope/cancel', { method: 'POST', headers: { 'content-type': 'application/json', origin, 'x-jobtrail-csrf': csrf }, body: '{}' }), 404, 'does not exist'],
+    [
+      'a job in the action path that is unknown',
+      request(open.url, '/api/jobs/nope/cancel', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin, 'x-jobtrail-csrf': csrf },
+        body: '{}',
+      }),
+      404,
+      'does not exist',
+    ],
   ];
   for (const [what, reply, status, message] of cases) {
     const r = await reply;
@@ -262,7 +301,11 @@ test('bad input gets a 4xx with a clear message, never a crash; the body size is
   assert.match(csp, "default-src 'none'");
   assert.match(csp, "script-src 'self'");
   assert.not.match(csp, 'unsafe-inline');
-  assert.equal(alive.body.match(/<script[^>]*>/g), ['<script src="/assets/dashboard.js" defer>'], 'one script, served as a file: no inline script');
+  assert.equal(
+    alive.body.match(/<script[^>]*>/g),
+    ['<script src="/assets/dashboard.js" defer>'],
+    'one script, served as a file: no inline script',
+  );
 });
 
 test('payloads, results, errors and worker names are shown as text: injected markup does not run', async () => {
@@ -284,7 +327,11 @@ test('payloads, results, errors and worker names are shown as text: injected mar
   };
 
   await page.locator('#live[data-state="open"]').waitFor({ timeout: 10_000 });
-  await waitFor(async () => ((await page.locator('[data-section="failures"]').textContent()) ?? '').includes(`boom ${xss}`), 10_000, 'the failure to be listed');
+  await waitFor(
+    async () => ((await page.locator('[data-section="failures"]').textContent()) ?? '').includes(`boom ${xss}`),
+    10_000,
+    'the failure to be listed',
+  );
   assert.match((await page.locator('[data-section="workers"]').textContent()) ?? '', evilWorker);
   await noScriptRan('overview');
 

@@ -74,7 +74,9 @@ test('--follow prints the history, then each new event as it is appended, and ex
     let timer: NodeJS.Timeout | undefined;
     const [code] = (await Promise.race([
       exited,
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the follower did not exit within 30 s of the job completing')), 30_000))),
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error('the follower did not exit within 30 s of the job completing')), 30_000)),
+      ),
     ]).finally(() => clearTimeout(timer))) as [number | null];
     assert.is(code, 0, stderr);
     history = await engine.history(jobId);
@@ -88,7 +90,20 @@ test('--follow prints the history, then each new event as it is appended, and ex
     );
     assert.equal(
       lines.map(([, type]) => type),
-      ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobErrored', 'JobReset', 'JobStarted', 'JobProgressed', 'JobErrored', 'JobReset', 'JobStarted', 'JobProgressed', 'JobCompleted'],
+      [
+        'JobEnqueued',
+        'JobStarted',
+        'JobProgressed',
+        'JobErrored',
+        'JobReset',
+        'JobStarted',
+        'JobProgressed',
+        'JobErrored',
+        'JobReset',
+        'JobStarted',
+        'JobProgressed',
+        'JobCompleted',
+      ],
     );
     assert.is(stdout.trimEnd(), formatHistory(history), 'the same lines as formatHistory, stacks and time deltas included');
     assert.match(stdout, /#2\s+JobErrored\s+Error: partner timed out \(attempt 2\)/);
@@ -107,7 +122,10 @@ test('--follow on a final job prints its history and exits at once; --json print
   assert.is(done.code, 0, done.stderr);
   assert.is(done.stdout.trimEnd(), formatHistory(history));
   assert.is(asJson.code, 0, asJson.stderr);
-  const events = asJson.stdout.trim().split('\n').map((l) => JSON.parse(l) as { revision: number; type: string; data: unknown });
+  const events = asJson.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { revision: number; type: string; data: unknown });
   assert.equal(
     events.map((e) => [e.revision, e.type]),
     history.map((e) => [e.revision, e.event.type]),
@@ -168,7 +186,10 @@ test('--at prints the view as it was then, folded from the events up to that tim
   assert.is(now.revision, history.length - 1);
 
   assert.is(before!.code, 1);
-  assert.match(before!.stderr, `job "${jobId}" did not exist yet at ${new Date(enqueuedMs - 1).toISOString()}: it was enqueued at ${at(0)}`);
+  assert.match(
+    before!.stderr,
+    `job "${jobId}" did not exist yet at ${new Date(enqueuedMs - 1).toISOString()}: it was enqueued at ${at(0)}`,
+  );
   for (const r of [bad!, impossible!, noZone!]) {
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr, '--at takes an ISO-8601 time with a time zone, e.g. 2026-11-28T10:59:19Z');

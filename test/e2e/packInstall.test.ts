@@ -19,7 +19,13 @@ const exec = promisify(execFile);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 const dir = join(tmpdir(), `jobtrail-install-${randomUUID()}`);
 const app = join(dir, 'app');
-const env = { ...process.env, JOBTRAIL_LOG_LEVEL: 'warn', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+const env = {
+  ...process.env,
+  JOBTRAIL_LOG_LEVEL: 'warn',
+  npm_config_update_notifier: 'false',
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+};
 /** What the npm that runs this test runs (npm sets npm_execpath for its scripts); else the npm on PATH. */
 const npm = (args: readonly string[], cwd: string, timeoutMs = 300_000) =>
   process.env.npm_execpath
@@ -41,11 +47,30 @@ test.before(async () => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }, null, 2));
   writeFileSync(
     join(app, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] } }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: ['node'],
+      },
+    }),
   );
   // What the README tells a user to install; the dev tools at this repository's versions (in npm's cache).
   const dev = ['typescript', 'tsx', '@types/node'].map((name) => `${name}@${pkg.devDependencies[name]}`);
-  await npm(['install', '--prefer-offline', tarball, `io-ts@${JSON.parse(readFileSync(join(root, 'node_modules/io-ts/package.json'), 'utf8')).version}`], app, 600_000);
+  await npm(
+    [
+      'install',
+      '--prefer-offline',
+      tarball,
+      `io-ts@${JSON.parse(readFileSync(join(root, 'node_modules/io-ts/package.json'), 'utf8')).version}`,
+    ],
+    app,
+    600_000,
+  );
   await npm(['install', '--prefer-offline', '--save-dev', ...dev], app, 300_000);
 });
 
@@ -105,7 +130,7 @@ catch (e) { console.log('require refused:', e.code); }
   assert.ok(/require function|require refused: ERR_REQUIRE_ESM/.test(stdout), stdout);
 });
 
-test('jobtrail/testing runs a worker\'s action with a real context, no store or broker', async () => {
+test("jobtrail/testing runs a worker's action with a real context, no store or broker", async () => {
   writeFileSync(
     join(app, 'unit.mjs'),
     `import { defineWorker, NonRetryableError } from 'jobtrail';
@@ -131,7 +156,12 @@ console.log(JSON.stringify({ ok: [ok.status, ok.result, ok.progress.map((p) => p
 const startRun = (workers: string, store: string): { child: ChildProcess; stderr: () => string } => {
   const args = ['run', '--workers', workers, '--store', store];
   const child = process.env.npm_execpath
-    ? spawn(process.execPath, [process.env.npm_execpath, 'exec', '--', 'jobtrail', ...args], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, [process.env.npm_execpath, 'exec', '--', 'jobtrail', ...args], {
+        cwd: app,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawn('npx', ['jobtrail', ...args], { cwd: app, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout!.resume();
@@ -155,7 +185,13 @@ const stopRun = async ({ child, stderr }: ReturnType<typeof startRun>): Promise<
   assert.match(stderr(), 'jobtrail run: SIGINT: stopping', stderr());
 };
 
-const show = async (jobId: string, store: string) => JSON.parse((await npx(['jobtrail', 'show', jobId, '--json', '--store', store])).stdout) as { status: string; attempts: number; result?: unknown; lastError?: { name: string } };
+const show = async (jobId: string, store: string) =>
+  JSON.parse((await npx(['jobtrail', 'show', jobId, '--json', '--store', store])).stdout) as {
+    status: string;
+    attempts: number;
+    result?: unknown;
+    lastError?: { name: string };
+  };
 
 for (const [title, file, source] of [
   ['a plain ESM workers module', 'workers.mjs', "'jobtrail'"],
@@ -177,7 +213,12 @@ export class Shout extends Worker { name = 'shout'; async action(p) { return p.t
     await npx(['jobtrail', 'enqueue', 'shout', '{"text":"hi"}', '--workers', `./${file}`, '--job-id', 's1', '--store', store]);
     const worker = startRun(`./${file}`, store);
     try {
-      await waitFor(async () => (await show('h1', store)).status === 'completed' && (await show('s1', store)).status === 'completed', 30_000, 'hello and shout to complete', 250);
+      await waitFor(
+        async () => (await show('h1', store)).status === 'completed' && (await show('s1', store)).status === 'completed',
+        30_000,
+        'hello and shout to complete',
+        250,
+      );
       await waitFor(async () => (await show('p1', store)).status === 'errored', 30_000, 'picky to fail', 250);
     } finally {
       await stopRun(worker);

@@ -61,7 +61,10 @@ test('two run processes share 1,000 jobs; every job has exactly one JobCompleted
     const ids: string[] = [];
     for (let i = 0; i < 1000; i++) ids.push((await s.engine.enqueue('sleeper', { ms: 2, value: i })).jobId);
     const views = await s.engine.waitForFinal(ids, { timeoutMs: 120_000 });
-    assert.ok(views.every((v) => v.status === 'completed'), 'every job completed');
+    assert.ok(
+      views.every((v) => v.status === 'completed'),
+      'every job completed',
+    );
     const workers = await checkHistories(s.engine, ids);
     assert.ok(workers.size >= 2, `both processes ran jobs (workers: ${[...workers].join(', ')})`);
     a.child.kill('SIGTERM');
@@ -81,15 +84,21 @@ test('run --recover dispatches jobs recorded but never published; --no-accept-co
     // Recorded, and published only to an in-process broker that ends with its engine: as if the
     // enqueuing process had crashed between the append and the publish.
     const stranded = await createEngine({ store: s.store, broker: 'memory', workers: [makeSleeper(s.queue)], recover: false });
-    const ids = (await stranded.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ workerName: 'sleeper', payload: { value: i } })))).map((e) => e.jobId);
+    const ids = (await stranded.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ workerName: 'sleeper', payload: { value: i } })))).map(
+      (e) => e.jobId,
+    );
     await stranded.close();
-    const consumersOfCommands = async () => (await raw.channel.checkQueue('jobtrail.enqueue').catch(() => ({ consumerCount: 0 }))).consumerCount;
+    const consumersOfCommands = async () =>
+      (await raw.channel.checkQueue('jobtrail.enqueue').catch(() => ({ consumerCount: 0 }))).consumerCount;
     const before = await consumersOfCommands();
 
     const runner = s.start('--recover', '--no-accept-commands');
     await waitFor(() => /recovered: 5 dispatched/.test(runner.stderr()), 30_000, `the recovery report (stderr: ${runner.stderr()})`);
     const views = await s.engine.waitForFinal(ids, { timeoutMs: 30_000 });
-    assert.ok(views.every((v) => v.status === 'completed' && v.attempts === 1), 'every stranded job ran once');
+    assert.ok(
+      views.every((v) => v.status === 'completed' && v.attempts === 1),
+      'every stranded job ran once',
+    );
     await checkHistories(s.engine, ids);
     assert.is(await consumersOfCommands(), before, 'the runner does not consume jobtrail.enqueue');
 
@@ -115,7 +124,10 @@ test('a worker process killed with SIGKILL mid-job: the message is redelivered, 
     assert.is(view!.status, 'completed');
     assert.is(view!.attempts, 2);
     const events = (await s.engine.history(jobId)).map((e) => e.event);
-    assert.equal(events.map((e) => e.type), ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted']);
+    assert.equal(
+      events.map((e) => e.type),
+      ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted'],
+    );
     const lost = events[2]!;
     assert.ok(lost.type === 'JobErrored' && lost.data.error.name === 'WorkerLost');
     await checkHistories(s.engine, [jobId]);

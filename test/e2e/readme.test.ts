@@ -34,7 +34,12 @@ test('the links of the README lead to files of the repository', () => {
 });
 
 test('the README and docs/ cite no document outside the repository', () => {
-  for (const file of [readme, ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(root, 'docs', f), 'utf8'))])
+  for (const file of [
+    readme,
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => readFileSync(join(root, 'docs', f), 'utf8')),
+  ])
     assert.not.match(file, /DESIGN(\.md| §)/);
 });
 

@@ -20,7 +20,9 @@ test.after.each(async (ctx) => ctx.engine.close());
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const start = (store: string, graceMs: number) => {
-  const child = spawnJobtrail(['run', '--store', store, '--workers', 'test/fixtures/workers.ts'], { env: { JOBTRAIL_GRACE_MS: String(graceMs) } });
+  const child = spawnJobtrail(['run', '--store', store, '--workers', 'test/fixtures/workers.ts'], {
+    env: { JOBTRAIL_GRACE_MS: String(graceMs) },
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   return { child, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>, stderr: () => stderr };
@@ -39,7 +41,10 @@ test('SIGTERM lets a running action finish within the grace period, then exits 0
   assert.is(view!.result, 'finished');
 });
 
-test('past the grace period the action is aborted, recorded as Interrupted with a retry, and the next process completes it', async ({ engine, store }) => {
+test('past the grace period the action is aborted, recorded as Interrupted with a retry, and the next process completes it', async ({
+  engine,
+  store,
+}) => {
   const { jobId } = await engine.enqueue('sleeper', { firstAttemptMs: 60_000, ms: 10, value: 'second time' });
   const run = start(store, 300);
   await waitFor(async () => (await engine.getJob(jobId))?.status === 'in_progress', 30_000, 'the job to start');

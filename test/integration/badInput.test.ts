@@ -36,7 +36,8 @@ test('1,200 malformed enqueue commands are each rejected with a reason; valid on
       if (!m) return;
       raw.channel.ack(m);
       const id = m.properties.messageId as string | undefined;
-      if (id?.startsWith(`bad-${queue}-`)) rejected.set(id, { reason: String(m.properties.headers?.['x-jobtrail-error'] ?? ''), body: m.content });
+      if (id?.startsWith(`bad-${queue}-`))
+        rejected.set(id, { reason: String(m.properties.headers?.['x-jobtrail-error'] ?? ''), body: m.content });
     });
     const good: string[] = [];
     corpus.forEach((c, i) => {
@@ -44,13 +45,22 @@ test('1,200 malformed enqueue commands are each rejected with a reason; valid on
       if (i % 20 === 0) {
         const jobId = `good-${queue}-${i}`;
         good.push(jobId);
-        raw.channel.sendToQueue(commandQueue, Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })), {
-          persistent: true,
-          contentType: 'application/json',
-        });
+        raw.channel.sendToQueue(
+          commandQueue,
+          Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })),
+          {
+            persistent: true,
+            contentType: 'application/json',
+          },
+        );
       }
     });
-    await waitFor(() => rejected.size === corpus.length, 120_000, `all ${corpus.length} malformed commands in ${commandQueue}.rejected`, 100).catch((error: Error) => {
+    await waitFor(
+      () => rejected.size === corpus.length,
+      120_000,
+      `all ${corpus.length} malformed commands in ${commandQueue}.rejected`,
+      100,
+    ).catch((error: Error) => {
       const missing = corpus.flatMap((c, i) => (rejected.has(`bad-${queue}-${i}`) ? [] : [c.kind]));
       throw new Error(`${error.message}; ${rejected.size} arrived; missing kinds: ${[...new Set(missing)].join(', ')}`);
     });
@@ -65,7 +75,10 @@ test('1,200 malformed enqueue commands are each rejected with a reason; valid on
     assert.is(({} as Record<string, unknown>)['polluted'], undefined, 'no prototype was polluted');
     const views = await engine.waitForFinal(good, { timeoutMs: 60_000 });
     assert.ok(views.every((v) => v.status === 'completed'));
-    assert.equal(views.map((v) => v.result), good.map((id) => `${id.split('-').pop()}@example.com`));
+    assert.equal(
+      views.map((v) => v.result),
+      good.map((id) => `${id.split('-').pop()}@example.com`),
+    );
   } finally {
     await raw.close();
     await engine.close({ gracePeriodMs: 0 });
@@ -75,17 +88,20 @@ test('1,200 malformed enqueue commands are each rejected with a reason; valid on
   }
 });
 
-test("1,000 bad JSON arguments to the CLI: each refused with a message and a non-zero exit, nothing recorded", async () => {
+test('1,000 bad JSON arguments to the CLI: each refused with a message and a non-zero exit, nothing recorded', async () => {
   const store = `sqlite:${join(dir, 'cli.db')}`;
   const args = badPayloadArguments(1000);
   let refused = 0;
   for (const [i, payload] of args.entries()) {
     const err: string[] = [];
-    const code = await runCli(['enqueue', 'rejecter', payload, '--job-id', `cli-bad-${i}`, '--store', store, '--workers', 'test/fixtures/workers.ts'], {
-      out: () => undefined,
-      err: (line) => err.push(line),
-      env: { JOBTRAIL_LOG_LEVEL: 'silent' },
-    });
+    const code = await runCli(
+      ['enqueue', 'rejecter', payload, '--job-id', `cli-bad-${i}`, '--store', store, '--workers', 'test/fixtures/workers.ts'],
+      {
+        out: () => undefined,
+        err: (line) => err.push(line),
+        env: { JOBTRAIL_LOG_LEVEL: 'silent' },
+      },
+    );
     assert.is.not(code, 0, `argument ${JSON.stringify(payload.slice(0, 80))} was accepted`);
     assert.ok(err.join('\n').length > 10, `argument ${JSON.stringify(payload.slice(0, 80))}: a message`);
     refused++;

@@ -50,7 +50,11 @@ const jobStreams = async (store: EventStore): Promise<string[]> => {
 };
 
 const items = (from: number, to: number, options: (n: number) => EnqueueItem['options'] = () => undefined): EnqueueItem[] =>
-  Array.from({ length: to - from }, (_, i) => ({ workerName: 'count', payload: { n: from + i }, ...(options(from + i) ? { options: options(from + i) } : {}) }));
+  Array.from({ length: to - from }, (_, i) => ({
+    workerName: 'count',
+    payload: { n: from + i },
+    ...(options(from + i) ? { options: options(from + i) } : {}),
+  }));
 
 const rejection = async (engine: Engine, input: unknown): Promise<EnqueueRejectedError> => {
   try {
@@ -76,11 +80,20 @@ test('enqueues every item, in order, and each runs once with its own history', a
     assert.is((await jobStreams(store)).length, 1500);
 
     await engine.start();
-    const final = await engine.waitForFinal(enqueued.map((e) => e.jobId), { timeoutMs: 30_000 });
+    const final = await engine.waitForFinal(
+      enqueued.map((e) => e.jobId),
+      { timeoutMs: 30_000 },
+    );
     assert.ok(final.every((v) => v.status === 'completed'));
-    assert.equal([...ran].sort((a, b) => a - b), batch.map((_, i) => i));
+    assert.equal(
+      [...ran].sort((a, b) => a - b),
+      batch.map((_, i) => i),
+    );
     const history = await engine.history('the-seventh');
-    assert.equal(history.map((h) => h.event.type), ['JobEnqueued', 'JobStarted', 'JobCompleted']);
+    assert.equal(
+      history.map((h) => h.event.type),
+      ['JobEnqueued', 'JobStarted', 'JobCompleted'],
+    );
     const folded = replay(history.map((h) => h.event));
     assert.ok(E.isRight(folded) && folded.right.status === 'completed', 'the history folds to a completed job');
   } finally {
@@ -96,11 +109,17 @@ test('an id enqueued before is a success that creates nothing new, as with enque
       { workerName: 'count', payload: { n: 2 }, options: { jobId: 'first' } },
       { workerName: 'count', payload: { n: 3 }, options: { jobId: 'second' } },
     ]);
-    assert.equal(enqueued.map((e) => [e.jobId, e.created, (e.job.payload as { n: number }).n]), [
-      ['first', false, 1],
-      ['second', true, 3],
-    ]);
-    assert.equal((await engine.history('first')).map((h) => h.event.type), ['JobEnqueued']);
+    assert.equal(
+      enqueued.map((e) => [e.jobId, e.created, (e.job.payload as { n: number }).n]),
+      [
+        ['first', false, 1],
+        ['second', true, 3],
+      ],
+    );
+    assert.equal(
+      (await engine.history('first')).map((h) => h.event.type),
+      ['JobEnqueued'],
+    );
     assert.is((await jobStreams(store)).length, 2);
     assert.equal(await engine.enqueueMany([]), []);
   } finally {
@@ -112,8 +131,16 @@ test('one bad item refuses the batch, saying which and why, and records nothing'
   const { engine, store, close } = await open();
   try {
     const cases: [unknown, EnqueueRejectedError['reason'], RegExp][] = [
-      [[...items(0, 3), { workerName: 'cuont', payload: { n: 3 } }], 'UnknownWorker', /^item 3: unknown worker "cuont".*registered: count.*nothing was enqueued$/],
-      [[...items(0, 2), { workerName: 'count', payload: { n: 'two' } }], 'InvalidPayload', /^item 2: the payload does not match worker "count".*nothing was enqueued$/],
+      [
+        [...items(0, 3), { workerName: 'cuont', payload: { n: 3 } }],
+        'UnknownWorker',
+        /^item 3: unknown worker "cuont".*registered: count.*nothing was enqueued$/,
+      ],
+      [
+        [...items(0, 2), { workerName: 'count', payload: { n: 'two' } }],
+        'InvalidPayload',
+        /^item 2: the payload does not match worker "count".*nothing was enqueued$/,
+      ],
       [[{ workerName: 'count', payload: { n: 0 }, options: { runAt: 'tomorrow' } }], 'InvalidOptions', /^item 0: invalid runAt "tomorrow"/],
       [items(0, 4, (n) => (n % 2 === 0 ? { jobId: 'twice' } : undefined)), 'InvalidOptions', /^item 2: jobId "twice" is item 0's too/],
       [[...items(0, 1), null], 'InvalidOptions', /^item 1: expected \{ workerName \(or worker\), payload, options\? \}; got null/],
@@ -137,7 +164,9 @@ test('a broker failing part way: EnqueueManyError says which jobs are recorded b
   let refuse = (_body: string) => false;
   const broker: Broker = Object.assign(Object.create(memory) as Broker, {
     publish: (queue: string, message: Parameters<Broker['publish']>[1]) =>
-      refuse(message.body.toString()) ? TE.left({ _tag: 'BrokerUnavailable' as const, message: 'connection lost (injected)' }) : memory.publish(queue, message),
+      refuse(message.body.toString())
+        ? TE.left({ _tag: 'BrokerUnavailable' as const, message: 'connection lost (injected)' })
+        : memory.publish(queue, message),
   });
   const { engine, close } = await open(broker);
   try {
@@ -152,19 +181,32 @@ test('a broker failing part way: EnqueueManyError says which jobs are recorded b
     }
     assert.instance(error, EnqueueManyError);
     assert.is(error!.failed, 10);
-    assert.match(error!.message, /^10 of 20 jobs were not enqueued \(10 were\); item 10: job "job-of-10" is recorded but its dispatch could not be published/);
+    assert.match(
+      error!.message,
+      /^10 of 20 jobs were not enqueued \(10 were\); item 10: job "job-of-10" is recorded but its dispatch could not be published/,
+    );
     error!.outcomes.forEach((o, i) => {
       if (i < 10) assert.ok(!(o instanceof Error) && o.created && o.jobId === `job-of-${i}`, `item ${i} enqueued`);
-      else assert.ok(o instanceof EnqueueRejectedError && o.reason === 'BrokerUnavailable' && o.jobId === `job-of-${i}`, `item ${i} not dispatched`);
+      else
+        assert.ok(
+          o instanceof EnqueueRejectedError && o.reason === 'BrokerUnavailable' && o.jobId === `job-of-${i}`,
+          `item ${i} not dispatched`,
+        );
     });
 
     refuse = () => false;
     const again = await engine.enqueueMany(batch.slice(10));
     assert.ok(again.every((e) => !e.created && e.job.status === 'initial'));
     await engine.start();
-    const final = await engine.waitForFinal(batch.map((b) => b.options!.jobId!), { timeoutMs: 30_000 });
+    const final = await engine.waitForFinal(
+      batch.map((b) => b.options!.jobId!),
+      { timeoutMs: 30_000 },
+    );
     assert.ok(final.every((v) => v.status === 'completed' && v.attempts === 1));
-    assert.equal([...ran].sort((a, b) => a - b), batch.map((_, i) => i));
+    assert.equal(
+      [...ran].sort((a, b) => a - b),
+      batch.map((_, i) => i),
+    );
   } finally {
     await close();
   }
@@ -190,7 +232,9 @@ test('the store unavailable: every item says so with its jobId, and nothing is r
     assert.instance(error, EnqueueManyError);
     assert.is(error!.failed, 5);
     assert.match(error!.message, /^5 of 5 jobs were not enqueued; item 0: job "[^"]+" was not enqueued: the store is unavailable/);
-    assert.ok(error!.outcomes.every((o) => o instanceof EnqueueRejectedError && o.reason === 'StoreUnavailable' && typeof o.jobId === 'string'));
+    assert.ok(
+      error!.outcomes.every((o) => o instanceof EnqueueRejectedError && o.reason === 'StoreUnavailable' && typeof o.jobId === 'string'),
+    );
     assert.is(published, 0);
     assert.equal(await jobStreams(store), []);
   } finally {

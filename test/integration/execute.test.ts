@@ -141,7 +141,11 @@ test('two consumers racing on one delivery start the job once', async (ctx) => {
   assert.equal(dispositions.map((x) => x._tag).sort(), ['Ack', 'Ack']);
   const history = await deps.jobs.history('race-1')();
   assert.ok(E.isRight(history));
-  if (E.isRight(history)) assert.equal(history.right.map((e) => e.event.type), ['JobEnqueued', 'JobStarted', 'JobCompleted']);
+  if (E.isRight(history))
+    assert.equal(
+      history.right.map((e) => e.event.type),
+      ['JobEnqueued', 'JobStarted', 'JobCompleted'],
+    );
 });
 
 test('a delivery the store cannot read is kept and decided again, not handed back, until the store answers; after maxKeepMs it is handed back', async (ctx) => {
@@ -180,7 +184,11 @@ test('a delivery the store cannot read is kept and decided again, not handed bac
   assert.equal(pauses, [1, 2, 3]);
   const history = await base.jobs.history('kept-1')();
   assert.ok(E.isRight(history));
-  if (E.isRight(history)) assert.equal(history.right.map((e) => e.event.type), ['JobEnqueued', 'JobStarted', 'JobCompleted']);
+  if (E.isRight(history))
+    assert.equal(
+      history.right.map((e) => e.event.type),
+      ['JobEnqueued', 'JobStarted', 'JobCompleted'],
+    );
 
   // Down for good: kept for 10 minutes of the clock, then handed back (a RabbitMQ consumer_timeout must not expire first).
   refused = 0;
@@ -188,7 +196,9 @@ test('a delivery the store cannot read is kept and decided again, not handed bac
   pauses.length = 0;
   assert.equal(await handler(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
   assert.is(pauses.length, 10);
-  assert.equal(await makeWorkHandler({ ...deps, maxKeepMs: 0 }, makeRunningAttempts())(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+  assert.equal(await makeWorkHandler({ ...deps, maxKeepMs: 0 }, makeRunningAttempts())(delivery({ jobId: 'kept-2', attempt: 1 })), {
+    _tag: 'Requeue',
+  });
   assert.is(pauses.length, 10, 'maxKeepMs 0: handed back at once');
 
   // An engine that stops hands a kept delivery back at once.
@@ -205,10 +215,14 @@ test('a redelivered attempt in progress is recorded as WorkerLost and retried', 
   assert.ok(E.isRight(loaded));
   if (E.isLeft(loaded)) return;
   const { setToInProgress, isoDate } = await import('../../src/job/index.js');
-  const started = await deps.jobs.transition(loaded.right, (s) => setToInProgress(s, { workerId: 'dead:1:x', backgroundJobId: 'm1', startedAt: isoDate(new Date()) }), {
-    correlationId: 'lost-1',
-    causationId: 'm1',
-  })();
+  const started = await deps.jobs.transition(
+    loaded.right,
+    (s) => setToInProgress(s, { workerId: 'dead:1:x', backgroundJobId: 'm1', startedAt: isoDate(new Date()) }),
+    {
+      correlationId: 'lost-1',
+      causationId: 'm1',
+    },
+  )();
   assert.ok(E.isRight(started));
   const engine = await engineOn(ctx, [w], { recover: false });
   await engine.start();
@@ -219,7 +233,10 @@ test('a redelivered attempt in progress is recorded as WorkerLost and retried', 
   assert.is(view!.status, 'completed');
   assert.is(view!.attempts, 2);
   const history = await engine.history('lost-1');
-  assert.equal(history.map((e) => e.event.type), ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted']);
+  assert.equal(
+    history.map((e) => e.event.type),
+    ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted'],
+  );
   const errored = history[2]!.event;
   assert.ok(errored.type === 'JobErrored' && errored.data.error.name === 'WorkerLost');
   await validHistory(engine, 'lost-1');
@@ -318,7 +335,15 @@ test('a failing action is retried until it succeeds; a NonRetryableError fails f
   assert.match(s!.lastError!.message, /plain string/);
   for (const id of ids) await validHistory(engine, id);
   assert.equal(await types(engine, ids[0]!), [
-    'JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted',
+    'JobEnqueued',
+    'JobStarted',
+    'JobErrored',
+    'JobReset',
+    'JobStarted',
+    'JobErrored',
+    'JobReset',
+    'JobStarted',
+    'JobCompleted',
   ]);
 });
 
@@ -394,7 +419,7 @@ test('progress is recorded as JobProgressed events of the attempt', async (ctx) 
   assert.equal(await types(engine, jobId), ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobProgressed', 'JobCompleted']);
 });
 
-test('ctx can be taken apart: a destructured progress records, a destructured signal is the attempt\'s', async (ctx) => {
+test("ctx can be taken apart: a destructured progress records, a destructured signal is the attempt's", async (ctx) => {
   let seen: { jobId: string; attempt: number; aborted: boolean } | undefined;
   const w = defineWorker({
     name: 'destructures-ctx',
@@ -415,7 +440,11 @@ test('ctx can be taken apart: a destructured progress records, a destructured si
 });
 
 test('retry and cancel are recorded with who did it; refused ones say why', async (ctx) => {
-  const w = defineWorker({ name: 'fails-once', maxAttempts: 1, action: async (_p, c) => (c.attempt === 1 ? Promise.reject(new Error('first')) : 'second') });
+  const w = defineWorker({
+    name: 'fails-once',
+    maxAttempts: 1,
+    action: async (_p, c) => (c.attempt === 1 ? Promise.reject(new Error('first')) : 'second'),
+  });
   const engine = await engineOn(ctx, [w]);
   await engine.start();
   const { jobId } = await engine.enqueue('fails-once', {});

@@ -38,13 +38,25 @@ const right = <A>(r: E.Either<{ message?: string; _tag: string }, A>): A => {
 
 const enqueue = async (jobs: JobStore, id: string): Promise<LoadedJob> =>
   right(
-    await jobs.transition({ jobId: id, state: initialJobState, revision: 'no_stream' }, (s) =>
-      setToInitialState(s, { jobId: id as JobId, workerName: 'w', queue: 'default', payload: {}, maxAttempts: 3 as PositiveInt, enqueuedAt: at(0) }),
-    cause(id))(),
+    await jobs.transition(
+      { jobId: id, state: initialJobState, revision: 'no_stream' },
+      (s) =>
+        setToInitialState(s, {
+          jobId: id as JobId,
+          workerName: 'w',
+          queue: 'default',
+          payload: {},
+          maxAttempts: 3 as PositiveInt,
+          enqueuedAt: at(0),
+        }),
+      cause(id),
+    )(),
   );
 
 const start = async (jobs: JobStore, job: LoadedJob) =>
-  right(await jobs.transition(job, (s) => setToInProgress(s, { workerId: 'w1', backgroundJobId: 'b1', startedAt: at(1) }), cause(job.jobId))());
+  right(
+    await jobs.transition(job, (s) => setToInProgress(s, { workerId: 'w1', backgroundJobId: 'b1', startedAt: at(1) }), cause(job.jobId))(),
+  );
 
 const complete = async (jobs: JobStore, job: LoadedJob) =>
   right(await jobs.transition(job, (s) => setToCompleted(s, { attempt: 1, completedAt: at(2), durationMs: 1000 }), cause(job.jobId))());
@@ -81,12 +93,19 @@ test('a conflict drops the stale entry and is reported; nothing is appended', as
   // Another process (its own job store on the same store) starts the job first.
   const other = makeJobStore(store, { engineVersion: 'test' });
   await start(other, right(await other.load('d')()));
-  const r = await jobs.transition(enqueued, (s) => setToInProgress(s, { workerId: 'w2', backgroundJobId: 'b2', startedAt: at(3) }), cause('d'))();
+  const r = await jobs.transition(
+    enqueued,
+    (s) => setToInProgress(s, { workerId: 'w2', backgroundJobId: 'b2', startedAt: at(3) }),
+    cause('d'),
+  )();
   assert.ok(E.isLeft(r));
   assert.is(E.isLeft(r) && r.left._tag, 'WrongExpectedRevision');
   assert.is(jobs.cached('d'), undefined);
   const history = right(await jobs.history('d')());
-  assert.equal(history.map((h) => h.event.type), ['JobEnqueued', 'JobStarted']);
+  assert.equal(
+    history.map((h) => h.event.type),
+    ['JobEnqueued', 'JobStarted'],
+  );
   assert.is((history[1]?.event.data as { workerId: string }).workerId, 'w1');
 });
 

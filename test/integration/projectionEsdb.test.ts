@@ -25,21 +25,31 @@ if (url === undefined || url === '') {
     try {
       const first = await installProjections(client);
       assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-view']);
-      assert.ok(first.every((p) => !p.emitEnabled), 'no projection needs emit');
+      assert.ok(
+        first.every((p) => !p.emitEnabled),
+        'no projection needs emit',
+      );
       const again = await installProjections(client);
-      assert.ok(again.every((p) => p.action === 'updated'), 'a second install updates');
+      assert.ok(
+        again.every((p) => p.action === 'updated'),
+        'a second install updates',
+      );
 
       // Unique job ids and worker names: the server keeps what earlier runs wrote.
       const run = randomUUID().slice(0, 8);
       const lines = readFixture().map((l) => {
         const jobId = `${l.streamId.slice('job-'.length)}-${run}`;
-        const data = l.type === 'JobEnqueued' ? { ...(l.data as object), jobId, workerName: `${(l.data as { workerName: string }).workerName}-${run}` } : l.data;
+        const data =
+          l.type === 'JobEnqueued'
+            ? { ...(l.data as object), jobId, workerName: `${(l.data as { workerName: string }).workerName}-${run}` }
+            : l.data;
         return { stream: `job-${jobId}`, type: l.type, data, metadata: l.metadata };
       });
       const before = (await queries.getState('job-dashboard')) as JobDashboard | undefined;
       const views: ProjectionChange[] = [];
       const stop = queries.subscribe('job-view', (c) => views.push(c));
-      for (const l of lines) await client.appendToStream(l.stream, jsonEvent({ type: l.type, data: l.data as Record<string, unknown>, metadata: l.metadata }));
+      for (const l of lines)
+        await client.appendToStream(l.stream, jsonEvent({ type: l.type, data: l.data as Record<string, unknown>, metadata: l.metadata }));
 
       const streams = new Map<string, JobEvent[]>();
       for (const l of lines) streams.set(l.stream, [...(streams.get(l.stream) ?? []), { type: l.type, data: l.data } as JobEvent]);
@@ -57,8 +67,13 @@ if (url === undefined || url === '') {
         assert.is(after.counts[status] - (before?.counts[status] ?? 0), recount.counts[status], `${status} count moved by the recount`);
 
       const mine = await queries.listJobViews({ workerName: `send-email-${run}`, limit: 2 });
-      const rest = mine.next !== undefined ? await queries.listJobViews({ workerName: `send-email-${run}`, limit: 10, after: mine.next }) : { jobs: [] as JobView[] };
-      const expectedIds = [...streams.entries()].filter(([, es]) => (es[0]?.data as { workerName: string }).workerName === `send-email-${run}`).map(([s]) => s.slice(4));
+      const rest =
+        mine.next !== undefined
+          ? await queries.listJobViews({ workerName: `send-email-${run}`, limit: 10, after: mine.next })
+          : { jobs: [] as JobView[] };
+      const expectedIds = [...streams.entries()]
+        .filter(([, es]) => (es[0]?.data as { workerName: string }).workerName === `send-email-${run}`)
+        .map(([s]) => s.slice(4));
       assert.equal([...mine.jobs, ...rest.jobs].map((j) => j.jobId).sort(), expectedIds.sort());
 
       await waitUntil(() => views.some((c) => c.partition !== undefined && streams.has(c.partition)), 20_000);

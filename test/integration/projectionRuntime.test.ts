@@ -27,7 +27,8 @@ const quiet: NonNullable<RunProjectionsOptions['logger']> = { info: () => undefi
 const run = (options: RunProjectionsOptions): Promise<ProjectionsHandle> =>
   runProjections({ logger: quiet, leaseRetryMs: 50, flushDelayMs: 5, pollIntervalMs: 25, ...options });
 
-const fromFixture = (): StoredEvent[] => readFixture().map((l) => ({ stream: l.streamId, type: l.type, data: l.data, metadata: l.metadata }));
+const fromFixture = (): StoredEvent[] =>
+  readFixture().map((l) => ({ stream: l.streamId, type: l.type, data: l.data, metadata: l.metadata }));
 const fromGenerated = (events: readonly InterleavedEvent[]): StoredEvent[] =>
   events.map((e) => ({ stream: e.stream, type: e.event.type, data: e.event.data, metadata: { $correlationId: 'c', $causationId: 'c' } }));
 const asJobEvent = (e: StoredEvent): JobEvent => ({ type: e.type, data: e.data }) as JobEvent;
@@ -61,19 +62,40 @@ test('fixtures and random histories: every job view equals fold, the dashboard a
     await h.caughtUp();
     const expected = foldStreams(events);
     for (const [stream, state] of expected) assert.equal(await h.queries.getState('job-view', stream), asJson(state), stream);
-    assertDashboardMatches(await h.queries.getState('job-dashboard'), recountDashboard(events.map((e) => ({ stream: e.stream, event: asJobEvent(e) }))));
+    assertDashboardMatches(
+      await h.queries.getState('job-dashboard'),
+      recountDashboard(events.map((e) => ({ stream: e.stream, event: asJobEvent(e) }))),
+    );
 
     const views = [...expected.values()].filter(isJobView);
-    const order = (a: JobView, b: JobView) => Date.parse(b.enqueuedAt) - Date.parse(a.enqueuedAt) || (`job-${b.jobId}` > `job-${a.jobId}` ? 1 : -1);
+    const order = (a: JobView, b: JobView) =>
+      Date.parse(b.enqueuedAt) - Date.parse(a.enqueuedAt) || (`job-${b.jobId}` > `job-${a.jobId}` ? 1 : -1);
     const all = await listAll(h, {}, 7);
-    assert.equal(all.map((v) => v.jobId), views.sort(order).map((v) => v.jobId), 'every job, newest enqueued first, across pages');
+    assert.equal(
+      all.map((v) => v.jobId),
+      views.sort(order).map((v) => v.jobId),
+      'every job, newest enqueued first, across pages',
+    );
     assert.equal(all, asJson(views.sort(order)), 'the listed views are the states');
     for (const status of ['initial', 'in_progress', 'errored', 'completed', 'cancelled'] as const) {
       const listed = await listAll(h, { status }, 5);
-      assert.equal(listed.map((v) => v.jobId), views.filter((v) => v.status === status).sort(order).map((v) => v.jobId), `status ${status}`);
+      assert.equal(
+        listed.map((v) => v.jobId),
+        views
+          .filter((v) => v.status === status)
+          .sort(order)
+          .map((v) => v.jobId),
+        `status ${status}`,
+      );
     }
     const listed = await listAll(h, { status: 'completed', workerName: 'send-email' }, 3);
-    assert.equal(listed.map((v) => v.jobId), views.filter((v) => v.status === 'completed' && v.workerName === 'send-email').sort(order).map((v) => v.jobId));
+    assert.equal(
+      listed.map((v) => v.jobId),
+      views
+        .filter((v) => v.status === 'completed' && v.workerName === 'send-email')
+        .sort(order)
+        .map((v) => v.jobId),
+    );
     assert.ok(listed.length > 0, 'the combined filter finds jobs');
     const status = h.status().find((s) => s.name === 'job-view');
     assert.is(status?.delivered, events.length);
@@ -170,8 +192,16 @@ test('a projection that throws is reported, faulted and stopped, and stays so; t
   const broken = writeProjection(dir.path, 'broken', `fromCategory('job').when({`);
   const files = [...builtInProjectionFiles, bad, broken];
   const boom: StoredEvent[] = [
-    { stream: 'job-boom', type: 'JobEnqueued', data: { jobId: 'boom', workerName: 'w', queue: 'default', payload: {}, maxAttempts: 1, enqueuedAt: '2026-02-01T00:00:00.000Z' } },
-    { stream: 'job-boom', type: 'JobStarted', data: { attempt: 1, workerId: 'h:1:r', backgroundJobId: 'm', startedAt: '2026-02-01T00:00:01.000Z' } },
+    {
+      stream: 'job-boom',
+      type: 'JobEnqueued',
+      data: { jobId: 'boom', workerName: 'w', queue: 'default', payload: {}, maxAttempts: 1, enqueuedAt: '2026-02-01T00:00:00.000Z' },
+    },
+    {
+      stream: 'job-boom',
+      type: 'JobStarted',
+      data: { attempt: 1, workerId: 'h:1:r', backgroundJobId: 'm', startedAt: '2026-02-01T00:00:01.000Z' },
+    },
   ];
   const faults: ProjectionFault[] = [];
   try {
@@ -191,10 +221,19 @@ test('a projection that throws is reported, faulted and stopped, and stays so; t
     assert.match(byName.get('broken')?.error.name ?? '', 'SyntaxError');
     const statuses = new Map(h.status().map((s) => [s.name, s.status]));
     assert.equal(Object.fromEntries(statuses), { 'job-view': 'running', 'job-dashboard': 'running', bad: 'faulted', broken: 'faulted' });
-    assert.equal(await h.queries.getState('job-view', 'job-boom'), asJson(fold(boom.map(asJobEvent))), 'job-view folded the event that broke "bad"');
+    assert.equal(
+      await h.queries.getState('job-view', 'job-boom'),
+      asJson(fold(boom.map(asJobEvent))),
+      'job-view folded the event that broke "bad"',
+    );
 
-    await appendAll(store, [{ stream: 'job-boom', type: 'JobCompleted', data: { attempt: 1, completedAt: '2026-02-01T00:00:02.000Z', durationMs: 1000 } }]);
-    await h.queries.waitFor('job-view', (s) => (s as JobView | undefined)?.status === 'completed', { partition: 'job-boom', timeoutMs: 5000 });
+    await appendAll(store, [
+      { stream: 'job-boom', type: 'JobCompleted', data: { attempt: 1, completedAt: '2026-02-01T00:00:02.000Z', durationMs: 1000 } },
+    ]);
+    await h.queries.waitFor('job-view', (s) => (s as JobView | undefined)?.status === 'completed', {
+      partition: 'job-boom',
+      timeoutMs: 5000,
+    });
     await h.stop();
     await store.close();
 
@@ -244,7 +283,10 @@ test('partitionBy, $init and $any through the runtime; non-JSON events and syste
     const page1 = await h.queries.listPartitions('by-customer', { limit: 1 });
     assert.equal(page1.partitions, [{ partition: 'ann', state: { total: 6, types: ['Placed', 'Paid', 'Placed'] } }]);
     const page2 = await h.queries.listPartitions('by-customer', { limit: 1, ...(page1.next !== undefined ? { after: page1.next } : {}) });
-    assert.equal(page2.partitions.map((p) => p.partition), ['bob']);
+    assert.equal(
+      page2.partitions.map((p) => p.partition),
+      ['bob'],
+    );
     assert.is(page2.next, undefined, 'the partitions are listed');
     const s = h.status()[0];
     assert.is(s?.handled, 4, 'no partition, binary body and system stream: not handled');
@@ -264,7 +306,10 @@ test('subscribe and waitFor in the process that advances the projections', async
   const stopDash = h.queries.subscribe('job-dashboard', (c) => dashboards.push(c));
   try {
     const fixture = fromFixture().filter((e) => e.stream === 'job-fx-retry-then-success');
-    const waiting = h.queries.waitFor('job-view', (s) => (s as JobView | undefined)?.status === 'completed', { partition: 'job-fx-retry-then-success', timeoutMs: 5000 });
+    const waiting = h.queries.waitFor('job-view', (s) => (s as JobView | undefined)?.status === 'completed', {
+      partition: 'job-fx-retry-then-success',
+      timeoutMs: 5000,
+    });
     await appendAll(store, fixture.slice(0, 1));
     await waitFor(() => changes.length >= 1, 5000, 'the first change');
     assert.equal(changes[0], { partition: 'job-fx-retry-then-success', state: asJson(fold([asJobEvent(fixture[0] as StoredEvent)])) });
@@ -274,7 +319,10 @@ test('subscribe and waitFor in the process that advances the projections', async
     await waitFor(() => changes.some((c) => (c.state as JobView).status === 'completed'), 5000, 'the completed view');
     assert.ok(changes.every((c) => c.partition === 'job-fx-retry-then-success'));
     await waitFor(() => dashboards.length > 0, 5000, 'a dashboard change');
-    assert.ok(dashboards.every((c) => c.partition === undefined), 'a bi-state projection publishes its shared state only');
+    assert.ok(
+      dashboards.every((c) => c.partition === undefined),
+      'a bi-state projection publishes its shared state only',
+    );
   } finally {
     stopViews();
     stopDash();
@@ -301,15 +349,25 @@ test('lease: two processes on one file; one advances, the other reads its state,
     assert.is(b.isLeader(), false, 'the second one waits');
     assert.is(b.status()[0]?.status, 'idle');
 
-    await appendAll(storeB, Array.from({ length: 20 }, (_, i) => ({ stream: `job-l${i % 4}`, type: 'Noise', data: { i } })));
+    await appendAll(
+      storeB,
+      Array.from({ length: 20 }, (_, i) => ({ stream: `job-l${i % 4}`, type: 'Noise', data: { i } })),
+    );
     await a.caughtUp({ timeoutMs: 5000 });
     assert.equal(await b.queries.getState('counter'), { n: 20, last: 'job-l3@4' }, 'the waiting process reads the state the holder keeps');
-    await waitFor(() => seenByB.some((c) => (c.state as { n: number } | undefined)?.n === 20), 5000, 'a change seen by the waiting process');
+    await waitFor(
+      () => seenByB.some((c) => (c.state as { n: number } | undefined)?.n === 20),
+      5000,
+      'a change seen by the waiting process',
+    );
     assert.is(b.status()[0]?.delivered, 0, 'and folds nothing itself');
 
     await a.stop();
     await waitFor(() => b?.isLeader() === true, 5000, 'the second process to take over');
-    await appendAll(storeA, Array.from({ length: 5 }, (_, i) => ({ stream: `job-l${i}`, type: 'Noise', data: { i } })));
+    await appendAll(
+      storeA,
+      Array.from({ length: 5 }, (_, i) => ({ stream: `job-l${i}`, type: 'Noise', data: { i } })),
+    );
     await b.caughtUp({ timeoutMs: 5000 });
     assert.equal(await b.queries.getState('counter'), { n: 25, last: 'job-l4@0' }, 'every event folded exactly once');
     assert.is(b.status()[0]?.delivered, 5, 'the new holder resumed from the checkpoint');
@@ -338,7 +396,10 @@ test('lease: a holder whose lease expired cannot commit; the process that took o
     assert.ok(a.isLeader());
     b = await run({ store: storeB, files, holderId: 'live-b', leaseTtlMs: 3000 });
     await waitFor(() => b?.isLeader() === true, 5000, 'B to take the expired lease');
-    await appendAll(storeB, Array.from({ length: 30 }, (_, i) => ({ stream: `job-x${i % 3}`, type: 'Noise', data: { i } })));
+    await appendAll(
+      storeB,
+      Array.from({ length: 30 }, (_, i) => ({ stream: `job-x${i % 3}`, type: 'Noise', data: { i } })),
+    );
     await b.caughtUp({ timeoutMs: 5000 });
     await waitFor(() => a?.isLeader() === false, 5000, 'A to find it lost the lease');
     assert.equal(await b.queries.getState('counter'), { n: 30, last: 'job-x2@9' }, 'folded exactly once');

@@ -2,9 +2,25 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Dispositions, makeBroker, makeRabbitBroker, type Broker, type Delivery, type RabbitBrokerOptions } from '../../src/broker/index.js';
+import {
+  Dispositions,
+  makeBroker,
+  makeRabbitBroker,
+  type Broker,
+  type Delivery,
+  type RabbitBrokerOptions,
+} from '../../src/broker/index.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader } from '../../src/broker/rabbitmq/delayHops.js';
-import { closeConnectionsNamed, deleteQueues, limitDeliveries, listQueues, openRawChannel, queueExists, rabbitUrl, takeMessage } from '../support/rabbit.js';
+import {
+  closeConnectionsNamed,
+  deleteQueues,
+  limitDeliveries,
+  listQueues,
+  openRawChannel,
+  queueExists,
+  rabbitUrl,
+  takeMessage,
+} from '../support/rabbit.js';
 import { startRabbitProxy, type RabbitProxy } from '../support/rabbitProxy.js';
 import { observeFor, waitFor } from '../support/waitFor.js';
 
@@ -91,20 +107,25 @@ test('a queue that exists with other arguments is a clear error naming it, and t
   const broker = await open(ctx);
   const result = await broker.publish(q, { body: body(1) })();
   assert.ok(E.isLeft(result));
-  if (E.isLeft(result)) assert.match(result.left.message, new RegExp(`refused to declare queue "${q.replace(/\./g, '\\.')}".*x-queue-type`));
+  if (E.isLeft(result))
+    assert.match(result.left.message, new RegExp(`refused to declare queue "${q.replace(/\./g, '\\.')}".*x-queue-type`));
   const fine = queue(ctx);
   await expectRight(broker.publish(fine, { body: body(2) }));
 });
 
 test('the URL password never shows in errors', async () => {
   let error: unknown;
-  await makeRabbitBroker({ url: 'amqp://guest:hunter2-secret@127.0.0.1:1/', onWarning: () => undefined }).catch((e: unknown) => (error = e));
+  await makeRabbitBroker({ url: 'amqp://guest:hunter2-secret@127.0.0.1:1/', onWarning: () => undefined }).catch(
+    (e: unknown) => (error = e),
+  );
   assert.instance(error, Error);
   assert.not.match(String(error), /hunter2/);
   assert.match(String(error), /amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1/);
 
   error = undefined;
-  await makeRabbitBroker({ url: rabbitUrl.replace(/:[^:@/]*@/, ':wrong-hunter2@'), onWarning: () => undefined }).catch((e: unknown) => (error = e));
+  await makeRabbitBroker({ url: rabbitUrl.replace(/:[^:@/]*@/, ':wrong-hunter2@'), onWarning: () => undefined }).catch(
+    (e: unknown) => (error = e),
+  );
   assert.instance(error, Error, 'a wrong password is refused');
   assert.not.match(String(error), /hunter2/);
 
@@ -184,7 +205,11 @@ test('while RabbitMQ is unreachable, a publish waits for it, and fails clearly a
   if (E.isLeft(failed)) {
     assert.is(failed.left._tag, 'BrokerUnavailable');
     // Which of the two clear failures depends on whether the loss was seen before the publish was sent (a race under load).
-    assert.match(failed.left.message, /no connection to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.* within 2500 ms|did not confirm within 2500 ms/, failed.left.message);
+    assert.match(
+      failed.left.message,
+      /no connection to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.* within 2500 ms|did not confirm within 2500 ms/,
+      failed.left.message,
+    );
     assert.not.match(failed.left.message, /guest:guest/);
   }
   assert.ok(waited >= 2_400 && waited < 5_000, `waited ${waited} ms`);
@@ -229,7 +254,10 @@ test('a consumer whose channel RabbitMQ ends (its queue deleted) flags its deliv
   await waitFor(() => got.length >= 2, 5_000, 'the delivery after resubscribing');
   await consumer.stop();
   assert.equal(parse(got[1] as Delivery), 'back');
-  assert.ok(ctx.warnings.some((w) => /cancelled/.test(w)), ctx.warnings.join('\n'));
+  assert.ok(
+    ctx.warnings.some((w) => /cancelled/.test(w)),
+    ctx.warnings.join('\n'),
+  );
 });
 
 test('delays of 2 s and 5 s arrive on time (5 s hops through two delay levels)', async (ctx) => {
@@ -261,7 +289,9 @@ test('many messages waiting out their last second in the delay router at once: a
   try {
     const sentAt = Date.now();
     // Under a second: straight to jobtrail.delay.expired, where the router holds each one until it is due.
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => broker.publish(q, { body: body(i), delayMs: 800, messageId: `w${i}` })()));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => broker.publish(q, { body: body(i), delayMs: 800, messageId: `w${i}` })()),
+    );
     for (const r of results) if (E.isLeft(r)) assert.unreachable(`publish: ${JSON.stringify(r.left)}`);
     await waitFor(() => got.length === 40, 8_000, 'the 40 delayed messages');
     assert.ok(
@@ -270,7 +300,10 @@ test('many messages waiting out their last second in the delay router at once: a
     );
     // Node reports the warning on the next tick after the listener that crossed the limit.
     await observeFor(50);
-    assert.equal(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+    assert.equal(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+      [],
+    );
   } finally {
     process.off('warning', onWarning);
     await stop();
@@ -319,7 +352,9 @@ test('a message that is not a delayed one is dead-lettered by the router with th
     raw.channel.sendToQueue(delayExpiredQueueName, body('stray'), { persistent: true, messageId });
     let found: Record<string, unknown> | undefined;
     await waitFor(
-      async () => (found = await takeMessage(raw.channel, `${delayExpiredQueueName}.dead`, (m) => m.properties.messageId === messageId)) !== undefined,
+      async () =>
+        (found = await takeMessage(raw.channel, `${delayExpiredQueueName}.dead`, (m) => m.properties.messageId === messageId)) !==
+        undefined,
       5_000,
       'the stray message in jobtrail.delay.expired.dead',
     );
@@ -338,7 +373,8 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
     try {
       // Never throws away what another jobtrail on this RabbitMQ is waiting for (quorum queues do not take `ifEmpty`).
       const { messageCount } = await raw.channel.checkQueue(delayExpiredQueueName);
-      if (messageCount > 0) throw new Error(`${delayExpiredQueueName} holds ${messageCount} messages: is another jobtrail using this RabbitMQ?`);
+      if (messageCount > 0)
+        throw new Error(`${delayExpiredQueueName} holds ${messageCount} messages: is another jobtrail using this RabbitMQ?`);
       await raw.channel.deleteQueue(delayExpiredQueueName);
     } finally {
       await raw.close();
@@ -356,11 +392,14 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
   const { got, stop } = await collect(broker, q);
   await expectRight(broker.publish(q, { body: body('through classic'), delayMs: 1_500, messageId: 'classic' }));
   await waitFor(() => got.length === 1, 6_000, 'the delayed message, through the classic jobtrail.delay.expired');
-  assert.is(await typeOfExpired(), 'classic', 'used as it is: RabbitMQ cannot change a queue\'s type');
+  assert.is(await typeOfExpired(), 'classic', "used as it is: RabbitMQ cannot change a queue's type");
   const warning = ctx.warnings.find((w) => w.includes('earlier version'));
   assert.ok(warning !== undefined, ctx.warnings.join('\n'));
   assert.match(warning, `rabbitmqctl delete_queue ${delayExpiredQueueName} --if-empty`);
-  assert.ok(!ctx.warnings.some((w) => /closed the channel/.test(w)), `the expected refusal is not reported as a fault: ${ctx.warnings.join('\n')}`);
+  assert.ok(
+    !ctx.warnings.some((w) => /closed the channel/.test(w)),
+    `the expected refusal is not reported as a fault: ${ctx.warnings.join('\n')}`,
+  );
 
   // The remedy the warning gives, with the router running: it declares the queue again, as a quorum queue.
   await deleteExpiredIfEmpty();
@@ -375,7 +414,7 @@ test('jobtrail.delay.expired left classic by an earlier version: used as it is, 
   assert.is(ctx.warnings.filter((w) => w.includes('earlier version')).length, 1, 'warned once, not again for the quorum queue');
 });
 
-test('a dead-letter copy RabbitMQ does not confirm is tried again with the original kept, not handed back past a quorum queue\'s delivery-limit', async (ctx) => {
+test("a dead-letter copy RabbitMQ does not confirm is tried again with the original kept, not handed back past a quorum queue's delivery-limit", async (ctx) => {
   const q = queue(ctx, 'jobtrail.work.test-');
   // RabbitMQ 4.0 to 4.2 drop a message that comes back to a quorum queue 20 times; 1 here.
   const unlimit = await limitDeliveries(q, 1);
@@ -390,11 +429,17 @@ test('a dead-letter copy RabbitMQ does not confirm is tried again with the origi
       return Dispositions.deadLetter('poison (test)');
     });
     await expectRight(broker.publish(q, { body: body('poison'), messageId: 'poison' }));
-    await waitFor(() => ctx.warnings.filter((w) => /could not dead-letter/.test(w)).length >= 3, 15_000, 'three refused dead-letter copies');
+    await waitFor(
+      () => ctx.warnings.filter((w) => /could not dead-letter/.test(w)).length >= 3,
+      15_000,
+      'three refused dead-letter copies',
+    );
     await raw.channel.deleteQueue(`${q}.dead`);
     let found: Record<string, unknown> | undefined;
     await waitFor(
-      async () => (await queueExists(`${q}.dead`)) && (found = await takeMessage(raw.channel, `${q}.dead`, (m) => m.properties.messageId === 'poison')) !== undefined,
+      async () =>
+        (await queueExists(`${q}.dead`)) &&
+        (found = await takeMessage(raw.channel, `${q}.dead`, (m) => m.properties.messageId === 'poison')) !== undefined,
       15_000,
       'the copy in the dead-letter queue',
       200,

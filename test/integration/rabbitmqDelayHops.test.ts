@@ -1,13 +1,21 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { delayLevelTtlMs, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute, type DelayHop } from '../../src/broker/rabbitmq/delayHops.js';
+import {
+  delayLevelTtlMs,
+  delayQueueName,
+  maxDelayLevel,
+  planDelayHop,
+  planDelayRoute,
+  type DelayHop,
+} from '../../src/broker/rabbitmq/delayHops.js';
 import { legacyQueueDeclaration, queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
 
 // The hop arithmetic of RabbitMQ's delayed delivery, as pure functions (no server).
 const test = suite('rabbitmq delay hops (pure)');
 
 const hops = (route: readonly DelayHop[]): number[] => route.flatMap((h) => (h._tag === 'Hop' ? [h.level] : []));
-const waited = (route: readonly DelayHop[]): number => route.reduce((sum, h) => sum + (h._tag === 'Hop' ? h.ttlMs : h._tag === 'Wait' ? h.ms : 0), 0);
+const waited = (route: readonly DelayHop[]): number =>
+  route.reduce((sum, h) => sum + (h._tag === 'Hop' ? h.ttlMs : h._tag === 'Wait' ? h.ms : 0), 0);
 
 test('due or overdue: deliver', () => {
   assert.equal(planDelayHop(0), { _tag: 'Deliver' });
@@ -56,7 +64,15 @@ test('every route adds up to the delay exactly, never a hop longer than what rem
     x = (x * 1103515245 + 12345) % 2 ** 31;
     return x / 2 ** 31;
   };
-  const delays = [1, 999, 1_000, 1_001, 65_535, 2 ** 22 * 1000 + 1, ...Array.from({ length: 2_000 }, () => Math.ceil(Math.exp(next() * Math.log(200 * 86_400_000))))];
+  const delays = [
+    1,
+    999,
+    1_000,
+    1_001,
+    65_535,
+    2 ** 22 * 1000 + 1,
+    ...Array.from({ length: 2_000 }, () => Math.ceil(Math.exp(next() * Math.log(200 * 86_400_000)))),
+  ];
   for (const delay of delays) {
     const route = planDelayRoute(delay);
     assert.is(waited(route), Math.ceil(delay), `route of ${delay} ms`);
@@ -69,7 +85,10 @@ test('every route adds up to the delay exactly, never a hop longer than what rem
     }
     const belowTop = hops(route).filter((l) => l < maxDelayLevel);
     assert.is(new Set(belowTop).size, belowTop.length, `levels repeat in the route of ${delay} ms: ${hops(route).join(',')}`);
-    assert.ok(belowTop.every((l, i) => i === 0 || l < (belowTop[i - 1] as number)), `levels must shrink: ${hops(route).join(',')}`);
+    assert.ok(
+      belowTop.every((l, i) => i === 0 || l < (belowTop[i - 1] as number)),
+      `levels must shrink: ${hops(route).join(',')}`,
+    );
   }
 });
 
@@ -77,7 +96,7 @@ test('NaN is a defect, not a delivery', () => {
   assert.throws(() => planDelayHop(Number.NaN), /NaN/);
 });
 
-test('queue declarations: quorum work queues, quorum TTL delay queues dead-lettering at least once to the router\'s quorum queue, classic otherwise', () => {
+test("queue declarations: quorum work queues, quorum TTL delay queues dead-lettering at least once to the router's quorum queue, classic otherwise", () => {
   assert.equal(queueDeclaration('jobtrail.work.default'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   assert.is(delayQueueName(3), 'jobtrail.delay.quorum.3');
   assert.equal(queueDeclaration(delayQueueName(3)), {
@@ -92,7 +111,7 @@ test('queue declarations: quorum work queues, quorum TTL delay queues dead-lette
     },
   });
   assert.equal((queueDeclaration(delayQueueName(maxDelayLevel)).arguments as Record<string, number>)['x-message-ttl'], 4_194_304_000);
-  assert.ok(4_194_304_000 < 2 ** 32, 'the top TTL fits RabbitMQ\'s 32-bit x-message-ttl');
+  assert.ok(4_194_304_000 < 2 ** 32, "the top TTL fits RabbitMQ's 32-bit x-message-ttl");
   assert.equal(queueDeclaration(delayQueueName(maxDelayLevel + 1)), { durable: true }, 'no level above the top');
   // The classic delay queues of earlier versions are never declared again (their arguments differ).
   assert.equal(queueDeclaration('jobtrail.delay.3'), { durable: true });

@@ -5,7 +5,13 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type * as amqp from 'amqplib';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import { makeEventStore, type AppendResult, type EventStore, type RecordedEvent, type StoreUnavailable } from '../../src/eventStore/index.js';
+import {
+  makeEventStore,
+  type AppendResult,
+  type EventStore,
+  type RecordedEvent,
+  type StoreUnavailable,
+} from '../../src/eventStore/index.js';
 import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/index.js';
@@ -47,7 +53,12 @@ const engineOn = async (ctx: Ctx, workers: Worker<any>[], connectionName = `jobt
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName, minReconnectDelayMs: 100, maxReconnectDelayMs: 500 });
   ctx.brokers.push(broker);
   if (commandQueue !== undefined && commandQueue !== 'jobtrail.enqueue') ctx.queues.push(commandQueue, `${commandQueue}.rejected`);
-  const engine = await createEngine({ store: ctx.store, broker, workers, ...(commandQueue !== undefined ? { commandQueue } : { acceptCommands: false }) });
+  const engine = await createEngine({
+    store: ctx.store,
+    broker,
+    workers,
+    ...(commandQueue !== undefined ? { commandQueue } : { acceptCommands: false }),
+  });
   ctx.engines.push(engine);
   return engine;
 };
@@ -69,9 +80,13 @@ test('a producer with plain amqplib enqueues per the wire contract; replies arri
   const raw = await openRawChannel();
   try {
     const replies = new Map<string, unknown>();
-    await raw.channel.consume('amq.rabbitmq.reply-to', (m: amqp.ConsumeMessage | null) => {
-      if (m) replies.set(String(m.properties.correlationId), JSON.parse(m.content.toString()));
-    }, { noAck: true });
+    await raw.channel.consume(
+      'amq.rabbitmq.reply-to',
+      (m: amqp.ConsumeMessage | null) => {
+        if (m) replies.set(String(m.properties.correlationId), JSON.parse(m.content.toString()));
+      },
+      { noAck: true },
+    );
     const sent: { correlationId: string; jobId: string }[] = [];
     for (let n = 0; n < 20; n++) {
       const correlationId = randomUUID();
@@ -99,9 +114,18 @@ test('a producer with plain amqplib enqueues per the wire contract; replies arri
     await waitFor(() => replies.size === 21, 15_000, 'a reply to every command');
     for (const s of sent) assert.equal(replies.get(s.correlationId), { ok: true, jobId: s.jobId, created: true });
     assert.equal(replies.get('retried'), { ok: true, jobId: retried.jobId, created: false });
-    const views = await engine.waitForFinal(sent.map((s) => s.jobId), { timeoutMs: 15_000 });
-    assert.equal(views.map((v) => v.result), sent.map((_, n) => n * 2));
-    await everyHistoryValid(engine, sent.map((s) => s.jobId));
+    const views = await engine.waitForFinal(
+      sent.map((s) => s.jobId),
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(
+      views.map((v) => v.result),
+      sent.map((_, n) => n * 2),
+    );
+    await everyHistoryValid(
+      engine,
+      sent.map((s) => s.jobId),
+    );
   } finally {
     await raw.close();
   }
@@ -124,15 +148,52 @@ test('malformed commands all end in jobtrail.enqueue.rejected with a reason and 
     { name: 'missing workerName', body: Buffer.from(JSON.stringify({ payload: { to: 'a' } })), reason: /workerName/ },
     { name: 'missing payload', body: Buffer.from(JSON.stringify({ workerName: w.name })), reason: /no payload/ },
     { name: 'workerName a number', body: Buffer.from(JSON.stringify({ workerName: 7, payload: {} })), reason: /workerName/ },
-    { name: 'unknown worker', body: Buffer.from(JSON.stringify({ workerName: 'send-emial', payload: {} })), reason: /unknown worker "send-emial"/ },
-    { name: 'payload its codec rejects', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 42 } })), reason: /payload does not match.*to/ },
-    { name: 'invalid runAt', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, runAt: '2026-02-30T25:00:00Z' })), reason: /runAt/ },
-    { name: 'invalid jobId', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, jobId: 'a/b c' })), reason: /jobId/ },
-    { name: 'maxAttempts -1', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, maxAttempts: -1 })), reason: /maxAttempts/ },
-    { name: 'maxAttempts a string', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, maxAttempts: '3' })), reason: /maxAttempts/ },
-    { name: 'over 1 MiB', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'x'.repeat(1024 * 1024 + 10) } })), reason: /over the limit/ },
-    { name: 'not JSON content-type', body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' } })), contentType: 'text/xml', reason: /content-type/ },
-    { name: '__proto__ pollution', body: Buffer.from('{"workerName":"' + w.name + '","payload":{"__proto__":{"polluted":true}}}'), reason: /payload does not match/ },
+    {
+      name: 'unknown worker',
+      body: Buffer.from(JSON.stringify({ workerName: 'send-emial', payload: {} })),
+      reason: /unknown worker "send-emial"/,
+    },
+    {
+      name: 'payload its codec rejects',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 42 } })),
+      reason: /payload does not match.*to/,
+    },
+    {
+      name: 'invalid runAt',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, runAt: '2026-02-30T25:00:00Z' })),
+      reason: /runAt/,
+    },
+    {
+      name: 'invalid jobId',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, jobId: 'a/b c' })),
+      reason: /jobId/,
+    },
+    {
+      name: 'maxAttempts -1',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, maxAttempts: -1 })),
+      reason: /maxAttempts/,
+    },
+    {
+      name: 'maxAttempts a string',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' }, maxAttempts: '3' })),
+      reason: /maxAttempts/,
+    },
+    {
+      name: 'over 1 MiB',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'x'.repeat(1024 * 1024 + 10) } })),
+      reason: /over the limit/,
+    },
+    {
+      name: 'not JSON content-type',
+      body: Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: 'a' } })),
+      contentType: 'text/xml',
+      reason: /content-type/,
+    },
+    {
+      name: '__proto__ pollution',
+      body: Buffer.from('{"workerName":"' + w.name + '","payload":{"__proto__":{"polluted":true}}}'),
+      reason: /payload does not match/,
+    },
   ];
   const raw = await openRawChannel();
   const rejected = new Map<string, { reason: string; body: Buffer }>();
@@ -146,10 +207,18 @@ test('malformed commands all end in jobtrail.enqueue.rejected with a reason and 
     });
     const good: string[] = [];
     cases.forEach((c, i) => {
-      raw.channel.sendToQueue(commandQueue, c.body, { persistent: true, messageId: `bad-${queue}-${i}`, contentType: c.contentType ?? 'application/json' });
+      raw.channel.sendToQueue(commandQueue, c.body, {
+        persistent: true,
+        messageId: `bad-${queue}-${i}`,
+        contentType: c.contentType ?? 'application/json',
+      });
       const jobId = `good-${queue}-${i}`;
       good.push(jobId);
-      raw.channel.sendToQueue(commandQueue, Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })), { persistent: true, contentType: 'application/json' });
+      raw.channel.sendToQueue(
+        commandQueue,
+        Buffer.from(JSON.stringify({ workerName: w.name, payload: { to: `${i}@example.com` }, jobId })),
+        { persistent: true, contentType: 'application/json' },
+      );
     });
     await waitFor(() => rejected.size === cases.length, 20_000, `all ${cases.length} malformed commands in ${commandQueue}.rejected`);
     cases.forEach((c, i) => {
@@ -185,7 +254,10 @@ test('createProducer: enqueues with a confirm, awaits the reply, and surfaces a 
       assert.match((error as Error).message, /id/);
     }
     const views = await engine.waitForFinal([a.jobId, b.jobId], { timeoutMs: 10_000 });
-    assert.equal(views.map((v) => v.result), [1, 2]);
+    assert.equal(
+      views.map((v) => v.result),
+      [1, 2],
+    );
   } finally {
     await producer.close();
   }
@@ -210,7 +282,10 @@ test('enqueueMany on RabbitMQ: 1,000 jobs published and confirmed together, each
   const final = await engine.waitForFinal(ids, { timeoutMs: 60_000 });
   assert.ok(final.every((v) => v.status === 'completed'));
   assert.is(seen.size, 1000);
-  assert.ok([...seen.values()].every((times) => times === 1), 'no job ran twice');
+  assert.ok(
+    [...seen.values()].every((times) => times === 1),
+    'no job ran twice',
+  );
   await everyHistoryValid(engine, ids);
 });
 
@@ -227,7 +302,8 @@ test('a store outage outlasting the delivery-limit of the quorum work queue: del
     };
     const store: EventStore = Object.assign(Object.create(ctx.store) as EventStore, {
       append: (...args: Parameters<EventStore['append']>) => (down ? unavailable<AppendResult>() : ctx.store.append(...args)),
-      readStream: (...args: Parameters<EventStore['readStream']>) => (down ? unavailable<readonly RecordedEvent[]>() : ctx.store.readStream(...args)),
+      readStream: (...args: Parameters<EventStore['readStream']>) =>
+        down ? unavailable<readonly RecordedEvent[]>() : ctx.store.readStream(...args),
     });
     let ran = 0;
     const w = defineWorker({ name: `outage-${queue}`, queue, concurrency: 5, action: async () => void ran++ });
@@ -235,11 +311,13 @@ test('a store outage outlasting the delivery-limit of the quorum work queue: del
     ctx.brokers.push(broker);
     const engine = await createEngine({ store, broker, workers: [w], acceptCommands: false });
     ctx.engines.push(engine);
-    const ids = (await engine.enqueueMany(Array.from({ length: 5 }, (_, n) => ({ workerName: w.name, payload: { n } })))).map((e) => e.jobId);
+    const ids = (await engine.enqueueMany(Array.from({ length: 5 }, (_, n) => ({ workerName: w.name, payload: { n } })))).map(
+      (e) => e.jobId,
+    );
     down = true;
     await engine.start();
     // Long enough for many more than 2 hand-backs at the engine's first pauses (100 ms and up).
-    await waitFor(() => refused >= 15, 10_000, 'the store to refuse the deliveries\' reads and appends');
+    await waitFor(() => refused >= 15, 10_000, "the store to refuse the deliveries' reads and appends");
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     down = false;
     const final = await engine.waitForFinal(ids, { timeoutMs: 20_000 });

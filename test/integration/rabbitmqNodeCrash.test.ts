@@ -29,7 +29,11 @@ const queueDepths = async (url: string, queues: readonly string[]): Promise<Reco
   const raw = await openRawChannel(url);
   try {
     const depths: Record<string, number> = {};
-    for (const queue of queues) depths[queue] = await raw.channel.checkQueue(queue).then((ok) => ok.messageCount, () => -1);
+    for (const queue of queues)
+      depths[queue] = await raw.channel.checkQueue(queue).then(
+        (ok) => ok.messageCount,
+        () => -1,
+      );
     return depths;
   } finally {
     await raw.close();
@@ -62,10 +66,14 @@ test('every delayed message arrives, after the node is killed with SIGKILL in th
     // No delay router runs while they expire: what expires piles up in jobtrail.delay.expired, as when
     // every process is down or behind, and the node dies with all of that in flight.
     const producer = await open(false);
-    const consumer = await producer.consume(q, async (d) => {
-      seen.set(d.messageId ?? '', (seen.get(d.messageId ?? '') ?? 0) + 1);
-      return Dispositions.ack;
-    }, { prefetch: 100 }); // at the default of 1, draining 50,000 took most of the time the test allows
+    const consumer = await producer.consume(
+      q,
+      async (d) => {
+        seen.set(d.messageId ?? '', (seen.get(d.messageId ?? '') ?? 0) + 1);
+        return Dispositions.ack;
+      },
+      { prefetch: 100 },
+    ); // at the default of 1, draining 50,000 took most of the time the test allows
     const firstSent = Date.now();
     for (let from = 0; from < count; from += 500) {
       const batch = Array.from({ length: Math.min(500, count - from) }, (_, i) =>

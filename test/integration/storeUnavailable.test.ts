@@ -21,11 +21,13 @@ test('appends refused while another connection holds the write lock are retried;
   let refused = 0;
   // The same store, counting the appends it refused as unavailable.
   const store: EventStore = Object.assign(Object.create(embedded) as EventStore, {
-    append: (...args: Parameters<EventStore['append']>) => async () => {
-      const r = await embedded.append(...args)();
-      if (E.isLeft(r) && r.left._tag === 'StoreUnavailable') refused++;
-      return r;
-    },
+    append:
+      (...args: Parameters<EventStore['append']>) =>
+      async () => {
+        const r = await embedded.append(...args)();
+        if (E.isLeft(r) && r.left._tag === 'StoreUnavailable') refused++;
+        return r;
+      },
   });
   let ran = 0;
   const worker = defineWorker({
@@ -84,14 +86,16 @@ test('a start the store recorded but reported unavailable: the delivery, kept an
   let unconfirmed = 0;
   // The first JobStarted is written, then reported as unavailable, as a store may do with an append it could not confirm.
   const store: EventStore = Object.assign(Object.create(embedded) as EventStore, {
-    append: (...args: Parameters<EventStore['append']>) => async () => {
-      const r = await embedded.append(...args)();
-      if (E.isRight(r) && unconfirmed === 0 && args[1].some((e) => e.type === 'JobStarted')) {
-        unconfirmed++;
-        return E.left({ _tag: 'StoreUnavailable' as const, message: 'the append was not confirmed (test)' });
-      }
-      return r;
-    },
+    append:
+      (...args: Parameters<EventStore['append']>) =>
+      async () => {
+        const r = await embedded.append(...args)();
+        if (E.isRight(r) && unconfirmed === 0 && args[1].some((e) => e.type === 'JobStarted')) {
+          unconfirmed++;
+          return E.left({ _tag: 'StoreUnavailable' as const, message: 'the append was not confirmed (test)' });
+        }
+        return r;
+      },
   });
   let ran = 0;
   const worker = defineWorker({ name: 'once', retryDelay: () => 0, action: async () => void ran++ });

@@ -14,7 +14,10 @@ export interface Ran {
 }
 
 /** Runs `jobtrail …` in a child process and collects its output. Killed after `timeoutMs` (default 60 s). */
-export const runJobtrail = (args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<Ran> =>
+export const runJobtrail = (
+  args: readonly string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+): Promise<Ran> =>
   new Promise((resolve, reject) => {
     const child = spawnJobtrail(args, options);
     let stdout = '';

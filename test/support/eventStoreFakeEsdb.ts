@@ -70,10 +70,7 @@ export const startFakeEsdb = async (): Promise<FakeEsdb> => {
     });
 
   type Expected = { kind: 'any' | 'no_stream' | 'stream_exists' } | { kind: 'revision'; revision: number };
-  type Check =
-    | { decision: 'ok' }
-    | { decision: 'idempotent'; last: Stored }
-    | { decision: 'wrong'; current: number };
+  type Check = { decision: 'ok' } | { decision: 'idempotent'; last: Stored } | { decision: 'wrong'; current: number };
 
   // EventStoreDB's IndexWriter.CheckCommit, on the in-memory log.
   const check = (stream: string, expected: Expected, ids: readonly string[]): Check => {
@@ -285,9 +282,7 @@ export const startFakeEsdb = async (): Promise<FakeEsdb> => {
   const server = new grpc.Server();
   server.addService(StreamsService, { read, append } as unknown as Grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
 
   return {

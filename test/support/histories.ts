@@ -63,7 +63,11 @@ export const jobIdArb: fc.Arbitrary<string> = fc
 /** JSON values as producers send them: objects, arrays, scalars, null. No `-0` (JSON has none). */
 export const payloadArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
-  fc.dictionary(fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,7}$/), fc.oneof(fc.integer(), fc.string({ maxLength: 12 }), fc.boolean(), fc.constant(null)), { maxKeys: 4 }),
+  fc.dictionary(
+    fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,7}$/),
+    fc.oneof(fc.integer(), fc.string({ maxLength: 12 }), fc.boolean(), fc.constant(null)),
+    { maxKeys: 4 },
+  ),
   fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 4 }),
   fc.string({ maxLength: 16 }),
   fc.integer(),
@@ -134,9 +138,23 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
   switch (s.status) {
     case 'initial':
       return [
-        () => accept(setToInProgress(s, { workerId: `host-${step.n % 3}:${100 + (step.n % 50)}:r${step.n}`, backgroundJobId: `msg-${step.n}`, startedAt: at })),
+        () =>
+          accept(
+            setToInProgress(s, {
+              workerId: `host-${step.n % 3}:${100 + (step.n % 50)}:r${step.n}`,
+              backgroundJobId: `msg-${step.n}`,
+              startedAt: at,
+            }),
+          ),
         () => accept(setToInProgress(s, { workerId: `host-0:1:r${step.n}`, backgroundJobId: `msg-${step.n}`, startedAt: at })),
-        () => accept(setToErrored(s, { attempt: s.attempts + 1, erroredAt: at, error: { name: 'UnknownWorker', message: `unknown worker "${s.workerName}"` } })),
+        () =>
+          accept(
+            setToErrored(s, {
+              attempt: s.attempts + 1,
+              erroredAt: at,
+              error: { name: 'UnknownWorker', message: `unknown worker "${s.workerName}"` },
+            }),
+          ),
         cancelIt,
       ];
     case 'in_progress': {
@@ -152,7 +170,15 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
               ...(step.text !== undefined ? { message: step.text } : {}),
             }),
           ),
-        () => accept(setToCompleted(s, { attempt, completedAt: at, durationMs: step.durationMs, ...(step.result !== undefined ? { result: step.result } : {}) })),
+        () =>
+          accept(
+            setToCompleted(s, {
+              attempt,
+              completedAt: at,
+              durationMs: step.durationMs,
+              ...(step.result !== undefined ? { result: step.result } : {}),
+            }),
+          ),
         () =>
           accept(
             setToErrored(s, {
@@ -279,5 +305,10 @@ export const toEventData = (
   metadata: Readonly<Record<string, unknown>> = {},
 ): { readonly id: string; readonly type: string; readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } => {
   const id = randomUUID();
-  return { id, type: event.type, data: event.data, metadata: { $correlationId: id, $causationId: id, engine: 'jobtrail-test', ...metadata } };
+  return {
+    id,
+    type: event.type,
+    data: event.data,
+    metadata: { $correlationId: id, $causationId: id, engine: 'jobtrail-test', ...metadata },
+  };
 };

@@ -31,7 +31,10 @@ export const readFixture = (name = 'job-histories.jsonl'): FixtureLine[] =>
 /** Decodes a line's event with the current codec; throws with the decoder's paths. */
 export const decodeLine = (line: FixtureLine, index: number): JobEvent => {
   const decoded = JobEvent.decode({ type: line.type, data: line.data });
-  if (E.isLeft(decoded)) throw new Error(`fixture line ${index + 1} (${line.streamId} ${line.type}) no longer decodes: ${PathReporter.report(decoded).join('; ')}`);
+  if (E.isLeft(decoded))
+    throw new Error(
+      `fixture line ${index + 1} (${line.streamId} ${line.type}) no longer decodes: ${PathReporter.report(decoded).join('; ')}`,
+    );
   return decoded.right;
 };
 
@@ -52,7 +55,16 @@ export const fixtureEvents = (lines: readonly FixtureLine[] = readFixture()): Pr
   return lines.map((line, i) => {
     const revision = revisions.get(line.streamId) ?? 0;
     revisions.set(line.streamId, revision + 1);
-    return { streamId: line.streamId, revision, type: line.type, id: randomUUID(), data: line.data, metadata: line.metadata, isJson: true, position: String(i + 1) };
+    return {
+      streamId: line.streamId,
+      revision,
+      type: line.type,
+      id: randomUUID(),
+      data: line.data,
+      metadata: line.metadata,
+      isJson: true,
+      position: String(i + 1),
+    };
   });
 };
 

@@ -42,7 +42,13 @@ export const recountDashboard = (events: ReadonlyArray<{ readonly stream: string
     if (event.type === 'JobEnqueued') {
       if (job === undefined) distinct += 1;
       seq += 1;
-      job = { jobId: event.data.jobId, workerName: event.data.workerName, enqueuedAt: event.data.enqueuedAt, n: seq, state: initialJobState };
+      job = {
+        jobId: event.data.jobId,
+        workerName: event.data.workerName,
+        enqueuedAt: event.data.enqueuedAt,
+        n: seq,
+        state: initialJobState,
+      };
       jobs.set(stream, job);
       worker(job.workerName).enqueued += 1;
     }
@@ -75,7 +81,8 @@ export const recountDashboard = (events: ReadonlyArray<{ readonly stream: string
     if (!isJobView(s)) continue;
     counts[s.status] += 1;
     if (s.status === 'errored' && s.retryAt !== undefined) awaitingRetry += 1;
-    if (isOutstanding(s)) outstanding.push({ jobId: job.jobId, status: s.status, workerName: job.workerName, enqueuedAt: job.enqueuedAt, n: job.n });
+    if (isOutstanding(s))
+      outstanding.push({ jobId: job.jobId, status: s.status, workerName: job.workerName, enqueuedAt: job.enqueuedAt, n: job.n });
   }
   outstanding.sort((a, b) => a.n - b.n);
   return { jobs: distinct, seq, counts, awaitingRetry, workers, outstanding, failures };
@@ -116,7 +123,10 @@ export const assertDashboardMatches = (actual: unknown, expected: Recount): void
       const p95 = exactP95(w.durations);
       const bound = got.durations.p95Ms;
       assert.ok(p95 < bound, `${name}: exact p95 ${p95} below the reported bucket bound ${bound}`);
-      assert.ok(bound === 1 ? p95 >= 0 : p95 >= (bound / bucketRatio) * (1 - 1e-12), `${name}: exact p95 ${p95} within one bucket of ${bound}`);
+      assert.ok(
+        bound === 1 ? p95 >= 0 : p95 >= (bound / bucketRatio) * (1 - 1e-12),
+        `${name}: exact p95 ${p95} within one bucket of ${bound}`,
+      );
     } else {
       assert.is(got.durations.p95Ms, 0, `${name} p95 without durations`);
     }
@@ -129,7 +139,11 @@ export const assertDashboardMatches = (actual: unknown, expected: Recount): void
     const all = new Map(expected.outstanding.map((o) => [o.jobId, o]));
     for (const e of d.outstanding.entries) assert.equal(e, all.get(e.jobId), `listed outstanding job ${e.jobId} is outstanding`);
     const ns = d.outstanding.entries.map((e) => e.n);
-    assert.equal(ns, [...ns].sort((a, b) => a - b), 'outstanding entries oldest first');
+    assert.equal(
+      ns,
+      [...ns].sort((a, b) => a - b),
+      'outstanding entries oldest first',
+    );
   }
   assert.equal(d.failures, expected.failures, 'failures: the newest, newest first');
   assert.equal(d.limits, dashboardLimits, 'limits');

@@ -58,12 +58,18 @@ export const provisionChromium = ({ root = process.getuid?.() === 0 } = {}) => {
   if (action === 'refuse') {
     return `provision: ${chromiumPath} is missing and the browser tests need it; this run is not root, so install it yourself and rerun: ${chromiumFix}`;
   }
-  console.log(`provision: chromium missing: installing Debian's chromium (apt-get update -qq; apt-get install -y -qq chromium), a minute or two`);
+  console.log(
+    `provision: chromium missing: installing Debian's chromium (apt-get update -qq; apt-get install -y -qq chromium), a minute or two`,
+  );
   const started = Date.now();
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium'],
+  ]) {
     const step = run('apt-get', args, { env });
-    if (!step.ok) return `provision: apt-get ${args[0]} for chromium failed: ${tail(step.output, 3)}; install it yourself and rerun: ${chromiumFix}`;
+    if (!step.ok)
+      return `provision: apt-get ${args[0]} for chromium failed: ${tail(step.output, 3)}; install it yourself and rerun: ${chromiumFix}`;
   }
   if (!existsSync(chromiumPath)) return `provision: apt-get installed chromium but ${chromiumPath} is still missing`;
   console.log(`provision: chromium installed (${chromiumPath}) in ${seconds(started)}`);
@@ -219,15 +225,24 @@ export const provisionGlibc = ({ cacheDir = glibcCacheDir() } = {}) => {
   }
   const needs = `the parity test needs glibc >= ${minGlibc} (this system has ${system ?? 'no glibc'})`;
   const fix = `allow HTTP access to deb.debian.org (apt-get fetches Debian 13's libc6 into ${cacheDir}) and rerun, or run the tests on a system with glibc >= ${minGlibc}, e.g. Debian 13`;
-  if (arch() !== 'x64') return { error: `${needs}, and Debian 13's glibc is only fetched for x86_64 (this is ${arch()}); fix: run on x86_64 or on glibc >= ${minGlibc}` };
+  if (arch() !== 'x64')
+    return {
+      error: `${needs}, and Debian 13's glibc is only fetched for x86_64 (this is ${arch()}); fix: run on x86_64 or on glibc >= ${minGlibc}`,
+    };
   const cached = cachedGlibc(cacheDir);
   if (cached !== undefined) {
     console.log(`provision: glibc ${cached} runtime for the parity test cached in ${cacheDir}`);
     return loaderFor(cacheDir);
   }
   const missing = ['apt-get', 'dpkg-deb'].filter((command) => spawnSync(command, ['--version'], { stdio: 'ignore' }).error);
-  if (missing.length > 0) return { error: `${needs}, and it is fetched from Debian with apt-get and dpkg-deb, but ${missing.join(' and ')} cannot be found; fix: run the tests on Debian or on a system with glibc >= ${minGlibc}` };
-  if (!existsSync(keyring)) return { error: `${needs}, and Debian's ${suite} archive key ${keyring} is missing; fix: apt-get install debian-archive-keyring, or ${fix}` };
+  if (missing.length > 0)
+    return {
+      error: `${needs}, and it is fetched from Debian with apt-get and dpkg-deb, but ${missing.join(' and ')} cannot be found; fix: run the tests on Debian or on a system with glibc >= ${minGlibc}`,
+    };
+  if (!existsSync(keyring))
+    return {
+      error: `${needs}, and Debian's ${suite} archive key ${keyring} is missing; fix: apt-get install debian-archive-keyring, or ${fix}`,
+    };
   console.log(`provision: ${needs}: fetching Debian 13's ${packages.join(', ')} with a private apt state into ${cacheDir}`);
   const started = Date.now();
   try {

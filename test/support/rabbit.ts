@@ -66,9 +66,7 @@ export interface QueueRow {
 export const listQueues = async (names: readonly string[]): Promise<QueueRow[]> => {
   const out = await rabbitmqctl('list_queues', 'name', 'type', 'arguments', '--formatter', 'json', '-q');
   const rows = JSON.parse(out) as Array<{ name: string; type: string; arguments: unknown }>;
-  return rows
-    .filter((r) => names.includes(r.name))
-    .map((r) => ({ name: r.name, type: r.type, arguments: argumentsOf(r.arguments) }));
+  return rows.filter((r) => names.includes(r.name)).map((r) => ({ name: r.name, type: r.type, arguments: argumentsOf(r.arguments) }));
 };
 
 // rabbitmqctl's JSON gives arguments as [[key, type, value], …] (or {} when there are none).

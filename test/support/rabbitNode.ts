@@ -18,7 +18,18 @@
 // rejects with the reason (and the end of the node's output).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
@@ -171,7 +182,12 @@ const lastWords = (node: NodeState): string => {
 /** Starts `rabbitmq-server` in the foreground, in a session of its own (its process group is the watchdog's to kill). */
 const launch = (node: NodeState): void => {
   const out = openSync(serverOut(node), 'a');
-  const child = spawn(join(node.sbin, 'rabbitmq-server'), [], { env: node.env, cwd: node.dir, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(join(node.sbin, 'rabbitmq-server'), [], {
+    env: node.env,
+    cwd: node.dir,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   closeSync(out);
   child.unref();
   const server: Server = {
@@ -220,7 +236,10 @@ const watch = (node: NodeState): void => {
     'sleep 1',
     'rm -rf "$2"',
   ].join('\n');
-  spawn('/bin/sh', ['-c', script, 'jobtrail-rabbitmq-watchdog', String(process.pid), node.dir], { detached: true, stdio: 'ignore' }).unref();
+  spawn('/bin/sh', ['-c', script, 'jobtrail-rabbitmq-watchdog', String(process.pid), node.dir], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 };
 
 /** The OS pid of the node's Erlang VM. */
@@ -236,7 +255,9 @@ export const startNode = async (rabbit: RabbitNode, timeoutMs = 120_000): Promis
   const node = rabbit as NodeState;
   const deadline = Date.now() + timeoutMs;
   launch(node);
-  const exited = node.server!.exited.then((why) => new Error(`the private RabbitMQ node ${node.name} did not start: ${why}; ${lastWords(node)}`));
+  const exited = node.server!.exited.then(
+    (why) => new Error(`the private RabbitMQ node ${node.name} did not start: ${why}; ${lastWords(node)}`),
+  );
   // await_startup fails at once while the node is still registering, before it waits: try again until the deadline.
   for (;;) {
     // Ended when the node exits first: a rabbitmqctl still running once the node's folder is gone would crash.
@@ -265,14 +286,17 @@ const killNode = async (node: NodeState): Promise<void> => {
   // Only ever the VM of the rabbitmq-server this process started.
   const parent = parentOf(pid);
   if (parent !== undefined && parent !== node.server?.child.pid) {
-    throw new Error(`not killing process ${pid}: its parent is ${parent}, not the rabbitmq-server (${node.server?.child.pid}) started for ${node.name}`);
+    throw new Error(
+      `not killing process ${pid}: its parent is ${parent}, not the rabbitmq-server (${node.server?.child.pid}) started for ${node.name}`,
+    );
   }
   process.kill(pid, 'SIGKILL');
   // Not left for the watchdog to kill, should the pid be reused.
   rmSync(join(node.dir, 'rabbitmq.pid'), { force: true });
   while (alive(pid)) await sleep(20);
   // rabbitmq-server, the VM's parent, ends with it.
-  if (node.server !== undefined && !(await serverGone(node.server, 10_000))) throw new Error(`rabbitmq-server did not exit after its node ${node.name} was killed`);
+  if (node.server !== undefined && !(await serverGone(node.server, 10_000)))
+    throw new Error(`rabbitmq-server did not exit after its node ${node.name} was killed`);
 };
 
 /** Kills the node with SIGKILL, then starts it again; resolves once it accepts AMQP connections. */

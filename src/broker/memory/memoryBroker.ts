@@ -100,10 +100,13 @@ export const makeMemoryBroker = (): Broker => {
   const waitUntil = (due: number, fn: () => void): void => {
     const left = due - Date.now();
     if (left <= 0) return fn();
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      waitUntil(due, fn);
-    }, Math.min(left, maxTimerMs));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        waitUntil(due, fn);
+      },
+      Math.min(left, maxTimerMs),
+    );
     timers.add(timer);
   };
 
@@ -303,11 +306,16 @@ export const makeMemoryBroker = (): Broker => {
       return E.right(undefined);
     },
 
-    consume: async (queue: string, handler: (delivery: Delivery) => Promise<Disposition>, options: ConsumeOptions = {}): Promise<Consumer> => {
+    consume: async (
+      queue: string,
+      handler: (delivery: Delivery) => Promise<Disposition>,
+      options: ConsumeOptions = {},
+    ): Promise<Consumer> => {
       checkQueueName(queue);
       if (closed) throw new Error(`consume "${queue}": the memory broker is closed`);
       const prefetch = options.prefetch ?? 1;
-      if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`consume "${queue}": prefetch must be a positive integer, got ${prefetch}`);
+      if (!Number.isInteger(prefetch) || prefetch < 1)
+        throw new RangeError(`consume "${queue}": prefetch must be a positive integer, got ${prefetch}`);
       const q = queueOf(queue);
       const c: ConsumerState = {
         queue: q,

@@ -134,7 +134,11 @@ export const openConfirmedChannel = async (live: LiveConnection, options: Confir
         entry.reject(
           open
             ? new PublishFailedError('nacked', 'RabbitMQ refused the message (nack)', { cause: err })
-            : new PublishFailedError('closed', 'the channel closed before RabbitMQ confirmed the message; it may or may not have been stored', { cause: err }),
+            : new PublishFailedError(
+                'closed',
+                'the channel closed before RabbitMQ confirmed the message; it may or may not have been stored',
+                { cause: err },
+              ),
         ),
       );
     } else if (entry.returned) {
@@ -150,7 +154,15 @@ export const openConfirmedChannel = async (live: LiveConnection, options: Confir
         reject(new PublishFailedError('closed', 'the channel is closed; the message was not sent'));
         return;
       }
-      const entry: Pending = { routingKey, messageId: publishOptions.messageId, deadline, returned: false, settled: false, resolve, reject };
+      const entry: Pending = {
+        routingKey,
+        messageId: publishOptions.messageId,
+        deadline,
+        returned: false,
+        settled: false,
+        resolve,
+        reject,
+      };
       pending.add(entry);
       try {
         channel.publish('', routingKey, content, publishOptions, (err: unknown) => confirmed(entry, err));

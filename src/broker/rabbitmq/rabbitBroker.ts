@@ -31,7 +31,13 @@ import {
 } from './delayHops.js';
 import { QueueDeclarationError, runDelayRouter, type RawHandler } from './delayRouter.js';
 import { copyProperties } from './properties.js';
-import { ConnectionUnavailableError, describe, makeRabbitConnection, type LiveConnection, type RabbitConnection } from './rabbitConnection.js';
+import {
+  ConnectionUnavailableError,
+  describe,
+  makeRabbitConnection,
+  type LiveConnection,
+  type RabbitConnection,
+} from './rabbitConnection.js';
 
 /** Options of `makeRabbitBroker`. */
 export interface RabbitBrokerOptions {
@@ -135,7 +141,12 @@ const toDelivery = (queue: string, msg: ConsumeMessage, lost: AbortSignal): Deli
 };
 
 // amqplib sends no `headers` as an empty table, the same bytes as `{}`.
-const publishProperties = (message: OutgoingMessage, replyTo: string | undefined, persistent: boolean, mandatory: boolean): Options.Publish => ({
+const publishProperties = (
+  message: OutgoingMessage,
+  replyTo: string | undefined,
+  persistent: boolean,
+  mandatory: boolean,
+): Options.Publish => ({
   persistent,
   mandatory,
   messageId: message.messageId ?? randomUUID(),
@@ -247,7 +258,9 @@ const makeChannelSlot = <C extends { readonly generation: number; isOpen(): bool
   return {
     ready: () => {
       const live = connection.current();
-      return live !== undefined && current !== undefined && current.isOpen() && current.generation === live.generation ? current : undefined;
+      return live !== undefined && current !== undefined && current.isOpen() && current.generation === live.generation
+        ? current
+        : undefined;
     },
     get: async (deadline) => {
       const live = await connection.waitForLive(remaining(deadline));
@@ -370,7 +383,9 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     });
     return { channel, generation: live.generation, isOpen: () => open };
   });
-  const publishChannel = makeChannelSlot(connection, (live) => openConfirmedChannel(live, { label: 'publishing', onWarning, unconfirmedMessage }));
+  const publishChannel = makeChannelSlot(connection, (live) =>
+    openConfirmedChannel(live, { label: 'publishing', onWarning, unconfirmedMessage }),
+  );
 
   // Queues are durable, so a declaration holds across reconnections; a
   // publish that comes back unroutable (the queue was deleted) forgets it.
@@ -381,7 +396,9 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   };
   /** What a failed declaration of `queue` throws: RabbitMQ's refusal as a `QueueDeclarationError` (retrying will not help), anything else as it is. */
   const declarationError = (queue: string, err: unknown): unknown =>
-    isRefusal(err) ? new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err }) : err;
+    isRefusal(err)
+      ? new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err })
+      : err;
 
   /**
    * Declares a queue that an earlier version declared otherwise
@@ -470,7 +487,12 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   };
 
   /** Publishes now, or, with a delay, to the first delay hop with the target and due time in headers. */
-  const publishVia = (queue: string, message: OutgoingMessage, properties: Options.Publish, source?: ChannelSource<ConfirmedChannel>): Promise<void> => {
+  const publishVia = (
+    queue: string,
+    message: OutgoingMessage,
+    properties: Options.Publish,
+    source?: ChannelSource<ConfirmedChannel>,
+  ): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     const delayMs = message.delayMs ?? 0;
     if (!(delayMs > 0)) return sendTo(queue, message.body, properties, deadline, source);
@@ -497,7 +519,8 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   /** The adapter's consumer; the public `consume` and the delay router both use it. */
   const startConsumer = async (queue: string, handler: RawHandler, consumeOptions: ConsumeOptions): Promise<Consumer> => {
     const prefetch = consumeOptions.prefetch ?? 1;
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`consume "${queue}": prefetch must be a positive integer, got ${prefetch}`);
+    if (!Number.isInteger(prefetch) || prefetch < 1)
+      throw new RangeError(`consume "${queue}": prefetch must be a positive integer, got ${prefetch}`);
     const deadLetterQueue = consumeOptions.deadLetterQueue ?? deadLetterQueueName(queue);
     const stopSignal = new AbortController();
     const flights = new Set<Flight>();
@@ -590,7 +613,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           // Stopping, or the channel is gone (RabbitMQ has given the original to another consumer),
           // or kept long enough: a consumer_timeout would close the channel with every delivery on it.
           const giveBack = stopping !== undefined || !flight.state.open || Date.now() >= keptUntil;
-          onWarning(`consumer of "${queue}": could not dead-letter a message to "${deadLetterQueue}"; ${giveBack ? `it goes back to "${queue}"` : 'trying again'}`, err);
+          onWarning(
+            `consumer of "${queue}": could not dead-letter a message to "${deadLetterQueue}"; ${giveBack ? `it goes back to "${queue}"` : 'trying again'}`,
+            err,
+          );
           if (giveBack) {
             requeue(flight);
             return;
@@ -685,7 +711,9 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
         acks: [],
         flush: undefined,
       };
-      channel.on('error', (err: unknown) => onWarning(`consumer of "${queue}": RabbitMQ closed its channel; its unsettled deliveries go to other consumers`, err));
+      channel.on('error', (err: unknown) =>
+        onWarning(`consumer of "${queue}": RabbitMQ closed its channel; its unsettled deliveries go to other consumers`, err),
+      );
       const ended = new Promise<void>((resolve) =>
         channel.once('close', () => {
           state.open = false;
@@ -782,7 +810,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           throw new Error(`could not start the delay router on ${connection.redactedUrl}: ${scrub(describe(err))}`, { cause: err });
         });
 
-  const closedError = (what: string): BrokerUnavailable => ({ _tag: 'BrokerUnavailable', message: `${what}: the RabbitMQ broker (${connection.redactedUrl}) is closed` });
+  const closedError = (what: string): BrokerUnavailable => ({
+    _tag: 'BrokerUnavailable',
+    message: `${what}: the RabbitMQ broker (${connection.redactedUrl}) is closed`,
+  });
 
   const broker: Broker = {
     kind: 'rabbitmq',

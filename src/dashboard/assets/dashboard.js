@@ -118,7 +118,11 @@
             return { ok: false, error: 'HTTP ' + res.status };
           })
           .then(function (data) {
-            if (data.ok) show((action === 'retry' ? 'Retried' : 'Cancelled') + ' by ' + by + ': the job is ' + data.job.status.replace('_', ' ') + '.', true);
+            if (data.ok)
+              show(
+                (action === 'retry' ? 'Retried' : 'Cancelled') + ' by ' + by + ': the job is ' + data.job.status.replace('_', ' ') + '.',
+                true,
+              );
             else show('Refused: ' + data.error, false);
           });
       })

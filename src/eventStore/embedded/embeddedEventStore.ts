@@ -119,9 +119,7 @@ const uuidText = (bytes: Buffer): string => {
 const decodePosition = (position: string | undefined): number => {
   if (position === undefined) return 0;
   if (typeof position !== 'string' || !/^\d{1,15}$/.test(position)) {
-    throw new TypeError(
-      `not a position of the sqlite event store: ${JSON.stringify(position)}; pass back a position this store gave`,
-    );
+    throw new TypeError(`not a position of the sqlite event store: ${JSON.stringify(position)}; pass back a position this store gave`);
   }
   return Number(position);
 };
@@ -201,11 +199,7 @@ const at = (revision: number, position: number): E.Either<never, Written> =>
 const conflict = (stream: string, expected: ExpectedRevision, row: StreamRow | undefined): E.Either<WrongExpectedRevision, never> =>
   E.left(wrongExpectedRevision(stream, expected, row ? row.revision : 'no_stream'));
 
-const wrongExpectedRevision = (
-  stream: string,
-  expected: ExpectedRevision,
-  actual: number | 'no_stream',
-): WrongExpectedRevision => ({
+const wrongExpectedRevision = (stream: string, expected: ExpectedRevision, actual: number | 'no_stream'): WrongExpectedRevision => ({
   _tag: 'WrongExpectedRevision',
   stream,
   expected,
@@ -265,7 +259,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const selectStream = db.prepare<[string], StreamRow>('SELECT stream_key, revision FROM es_streams WHERE name = ?');
   const insertStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?)');
   // A stream expected not to exist is inserted without looking first: no change means it exists after all.
-  const insertNewStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?) ON CONFLICT (name) DO NOTHING');
+  const insertNewStream = db.prepare<[string, number]>(
+    'INSERT INTO es_streams (name, revision) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+  );
   const updateStream = db.prepare<[number, number]>('UPDATE es_streams SET revision = ? WHERE stream_key = ?');
   const insertEvent = db.prepare<[number, number, Buffer, string, string | Buffer, string | null, number, number]>(
     'INSERT INTO es_events (stream_key, revision, event_id, type, data, metadata, is_json, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -365,8 +361,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
     if (events.length === 0) {
       const matches =
-        expected === 'any' ||
-        (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
+        expected === 'any' || (expected === 'no_stream' ? !row : expected === 'stream_exists' ? row !== undefined : expected === current);
       if (!matches) return conflict(stream, expected, row);
       return row ? at(current, (eventAt.get(row.stream_key, current) as { position: number }).position) : at(-1, Number(startPosition));
     }
@@ -453,8 +448,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
   const skippers = new Set<OwnAppendsSkipper>();
 
-  const source =
-    (options: SubscribeOptions): EventSource =>
+  const source = (options: SubscribeOptions): EventSource =>
     async function* (signal) {
       let after = decodePosition(options.after);
       // With skipOwnAppends, flush records each of this store's commits here as it succeeds; the reads
@@ -567,7 +561,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       // the positions are not final until that transaction commits, so no subscription may skip them.
       const committing = !closed && !db.inTransaction;
       try {
-        outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () => commitBatch(batch, committing));
+        outcome = guarded(`append to ${batch.length === 1 ? `"${batch[0]!.stream}"` : `${batch.length} streams`}`, () =>
+          commitBatch(batch, committing),
+        );
       } catch (defect) {
         for (const p of batch) p.reject(defect);
         continue;

@@ -107,8 +107,7 @@ interface RawEvent {
 
 const toRecordedEvent = ({ event, commitPosition }: RawEvent): RecordedEvent => {
   // Servers before 22.6 give no position on stream reads; the commit position is the best there is.
-  const position =
-    event.position ?? (commitPosition === undefined ? undefined : { commit: commitPosition, prepare: commitPosition });
+  const position = event.position ?? (commitPosition === undefined ? undefined : { commit: commitPosition, prepare: commitPosition });
   if (position === undefined) {
     throw new Error(
       `EventStoreDB returned event ${event.revision} of "${event.streamId}" without a position; jobtrail needs EventStoreDB 22.6 or later`,
@@ -157,8 +156,7 @@ const isPassing = (error: Error): boolean =>
 export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore => {
   const { connectionString, maxAttempts = 4, retryBaseDelayMs = 200, resubscribeAttempts = 10 } = options;
   const client = EventStoreDBClient.connectionString(connectionString);
-  const backoff = (attempt: number): number =>
-    Math.min(retryBaseDelayMs * 2 ** (attempt - 1), maxDelayMs) * (0.8 + Math.random() * 0.4);
+  const backoff = (attempt: number): number => Math.min(retryBaseDelayMs * 2 ** (attempt - 1), maxDelayMs) * (0.8 + Math.random() * 0.4);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -264,8 +262,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     }
   };
 
-  const sourceOf =
-    (options: SubscribeOptions): EventSource =>
+  const sourceOf = (options: SubscribeOptions): EventSource =>
     async function* (signal) {
       let last = options.after === undefined ? undefined : decodePosition(options.after);
       const prefix = options.streamPrefix;
@@ -305,7 +302,10 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         // Dropped (or ended by the server): resubscribe from the last event delivered, after a pause.
         failures += 1;
         if (failures > resubscribeAttempts) {
-          throw unavailable(`subscription dropped ${resubscribeAttempts} times in a row`, failure ?? new Error('the server ended the subscription'));
+          throw unavailable(
+            `subscription dropped ${resubscribeAttempts} times in a row`,
+            failure ?? new Error('the server ended the subscription'),
+          );
         }
         await sleep(backoff(failures), undefined, { signal }).catch(() => undefined);
       }
@@ -331,9 +331,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
       checkCount('maxCount', options.maxCount);
       return async () => {
         if (options.maxCount === 0) return E.right([]);
-        const raw = await withRetry(`read stream "${stream}"`, () =>
-          readStreamRaw(stream, options.fromRevision ?? 0, options.maxCount),
-        );
+        const raw = await withRetry(`read stream "${stream}"`, () => readStreamRaw(stream, options.fromRevision ?? 0, options.maxCount));
         return E.map((events: RawEvent[]) => events.map(toRecordedEvent))(raw);
       };
     },

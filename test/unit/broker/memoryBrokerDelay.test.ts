@@ -55,7 +55,10 @@ test('a delay past 24.8 days waits (no delivery, no TimeoutOverflowWarning), and
     await new Promise((resolve) => setTimeout(resolve, 300));
     await consumer.stop();
     assert.is(delivered, 0, 'nothing is delivered before its time');
-    assert.equal(warnings.filter((w) => w.startsWith('TimeoutOverflowWarning')), []);
+    assert.equal(
+      warnings.filter((w) => w.startsWith('TimeoutOverflowWarning')),
+      [],
+    );
   } finally {
     process.off('warning', onWarning);
     await broker.close();

@@ -96,7 +96,10 @@ dates('isoDate formats each millisecond as toISOString does, and throws for an i
   assert.is(isoDate(new Date(at)), '2026-11-28T10:59:19.250Z');
   assert.is(isoDate(new Date(at + 1)), '2026-11-28T10:59:19.251Z');
   assert.is(isoDate(new Date(at)), '2026-11-28T10:59:19.250Z');
-  assert.throws(() => isoDate(new Date(Number.NaN)), (e: unknown) => e instanceof RangeError);
+  assert.throws(
+    () => isoDate(new Date(Number.NaN)),
+    (e: unknown) => e instanceof RangeError,
+  );
   assert.is(isoDate(new Date(-1)), '1969-12-31T23:59:59.999Z');
 });
 
@@ -114,23 +117,7 @@ ids('accepts 1 to 128 characters of [A-Za-z0-9._:-]', () => {
 });
 
 ids('rejects empty, 129 characters, spaces, slashes, unicode and other characters', () => {
-  for (const s of [
-    '',
-    'x'.repeat(129),
-    'a b',
-    ' a',
-    'a\n',
-    'a/b',
-    '/',
-    'a\\b',
-    'café',
-    'ａ',
-    'job-😀',
-    'a+b',
-    'a#b',
-    'a?b',
-    'a*b',
-  ])
+  for (const s of ['', 'x'.repeat(129), 'a b', ' a', 'a\n', 'a/b', '/', 'a\\b', 'café', 'ａ', 'job-😀', 'a+b', 'a#b', 'a?b', 'a*b'])
     rejects(JobId, s);
   for (const v of [1, null, undefined, ['a']]) rejects(JobId, v);
 });
@@ -249,8 +236,12 @@ events('wrong values are reported at their paths', () => {
     const result = codecs[name].decode(broken);
     assert.equal(paths(result), [path], `${name} with ${path} = ${JSON.stringify(value)}`);
   }
-  const report = PathReporter.report(JobStarted.decode({ ...valid.JobStarted, data: { ...valid.JobStarted.data, startedAt: 'yesterday' } }));
-  assert.equal(report, ['Invalid value "yesterday" supplied to : JobStarted/data: { attempt: PositiveInt, workerId: string, backgroundJobId: string, startedAt: IsoDate }/startedAt: IsoDate']);
+  const report = PathReporter.report(
+    JobStarted.decode({ ...valid.JobStarted, data: { ...valid.JobStarted.data, startedAt: 'yesterday' } }),
+  );
+  assert.equal(report, [
+    'Invalid value "yesterday" supplied to : JobStarted/data: { attempt: PositiveInt, workerId: string, backgroundJobId: string, startedAt: IsoDate }/startedAt: IsoDate',
+  ]);
 });
 
 events('a type literal names its own codec: a JobStarted body under another type is rejected', () => {

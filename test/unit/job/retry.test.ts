@@ -59,7 +59,10 @@ const options = { retryable: true, now, random: 0, delayMs: hangfireDelayMs };
 
 plan('now + the delay of the failed attempt while attempts remain', () => {
   assert.is(planRetry(inProgress(1, 10), 1, options), '2026-11-28T10:59:34.000Z');
-  assert.is(planRetry(inProgress(2, 10), 2, { ...options, random: justBelowOne }), new Date(now.getTime() + (1 + 15 + 58) * 1000).toISOString());
+  assert.is(
+    planRetry(inProgress(2, 10), 2, { ...options, random: justBelowOne }),
+    new Date(now.getTime() + (1 + 15 + 58) * 1000).toISOString(),
+  );
   assert.is(planRetry(inProgress(9, 10), 9, options), new Date(now.getTime() + (8 ** 4 + 15) * 1000).toISOString());
 });
 

@@ -38,10 +38,7 @@ const RUNS = 1000;
 
 // ---------------------------------------------------------------- commands
 
-type AttemptChoice =
-  | { readonly kind: 'current' }
-  | { readonly kind: 'next' }
-  | { readonly kind: 'exactly'; readonly n: number };
+type AttemptChoice = { readonly kind: 'current' } | { readonly kind: 'next' } | { readonly kind: 'exactly'; readonly n: number };
 
 interface Timing {
   /** Milliseconds the clock moves before the command. */
@@ -191,9 +188,7 @@ const steps = (maxLength: number): fc.Arbitrary<Command[]> =>
     .map((chunks) => chunks.flat());
 
 /** Mostly start with an enqueue, so that most runs exercise a job that exists. */
-const commands = fc
-  .tuple(opt(enqueueCommand), steps(30))
-  .map(([first, rest]) => (first === undefined ? rest : [first, ...rest]));
+const commands = fc.tuple(opt(enqueueCommand), steps(30)).map(([first, rest]) => (first === undefined ? rest : [first, ...rest]));
 
 // ---------------------------------------------------------------- the model of docs/architecture.md#transitions
 
@@ -239,9 +234,7 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
       const ok =
         e.data.reason === 'manual'
           ? m.status === 'errored' || m.status === 'completed' || m.status === 'cancelled'
-          : m.status === 'errored' &&
-            retryAtMs !== undefined &&
-            (e.data.reason === 'recovered' || Date.parse(e.data.at) >= retryAtMs);
+          : m.status === 'errored' && retryAtMs !== undefined && (e.data.reason === 'recovered' || Date.parse(e.data.at) >= retryAtMs);
       if (!ok) return undefined;
       return { ...rest, status: 'initial', base: e.data.reason === 'manual' ? m.attempts : m.base };
     }
@@ -283,8 +276,7 @@ const iso = (ms: number, offset: number): IsoDate => isoWithOffset(ms, offset);
 const currentAttempt = (s: JobState): number => (isJobView(s) ? s.attempts : 0);
 const chooseAttempt = (c: AttemptChoice, s: JobState): number =>
   c.kind === 'current' ? currentAttempt(s) : c.kind === 'next' ? currentAttempt(s) + 1 : c.n;
-const defined = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 interface Decision {
   readonly transition: Transition;
@@ -309,7 +301,11 @@ const decide = (cmd: Command, s: JobState, jobId: JobId, clock: number): Decisio
         priority: cmd.priority,
         enqueuedBy: cmd.enqueuedBy,
       });
-      return { transition: 'setToInitialState', result: setToInitialState(s, input), expected: { type: 'JobEnqueued', data: { ...input } } };
+      return {
+        transition: 'setToInitialState',
+        result: setToInitialState(s, input),
+        expected: { type: 'JobEnqueued', data: { ...input } },
+      };
     }
     case 'start': {
       const input = { workerId: cmd.workerId, backgroundJobId: cmd.backgroundJobId, startedAt: now };
@@ -631,7 +627,10 @@ property(`replay rejects a corrupted history exactly when it breaks the table ($
           assert.equal(replayed.left.event, events[verdict.index]);
           assert.is(replayed.left.rejection.status, fold(events.slice(0, verdict.index)).status);
           assert.ok(E.isRight(replay(events.slice(0, verdict.index))), 'everything before it replays');
-          assert.match(replayed.left.message, new RegExp(`^event ${verdict.index} \\(${events[verdict.index]?.type}\\) is not a valid transition: cannot `));
+          assert.match(
+            replayed.left.message,
+            new RegExp(`^event ${verdict.index} \\(${events[verdict.index]?.type}\\) is not a valid transition: cannot `),
+          );
         }
       }
 

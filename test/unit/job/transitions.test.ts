@@ -62,8 +62,7 @@ const view = (s: JobState): JobView => {
   return s;
 };
 /** The attempt a command names: the one in progress, else the next one. */
-const attemptFor = (s: JobState): number =>
-  !isJobView(s) ? 1 : s.status === 'in_progress' ? s.attempts : s.attempts + 1;
+const attemptFor = (s: JobState): number => (!isJobView(s) ? 1 : s.status === 'in_progress' ? s.attempts : s.attempts + 1);
 
 const NOW = sec(600);
 const enqueueInput: EnqueueInput = {
@@ -262,10 +261,7 @@ matrix('a few rejection messages, word for word', () => {
     expectRejected(commands['reset manual']!.run(stateOf('initial'))).message,
     'cannot retry job "job-table-1": it is initial; only errored, completed or cancelled jobs can be retried',
   );
-  assert.is(
-    expectRejected(commands.complete!.run(stateOf('none'))).message,
-    'cannot complete the job: the job does not exist (no stream)',
-  );
+  assert.is(expectRejected(commands.complete!.run(stateOf('none'))).message, 'cannot complete the job: the job does not exist (no stream)');
 });
 
 matrix.run();
@@ -318,9 +314,7 @@ attempts('a job that cannot start errors as attempt = attempts + 1, and schedule
     checkRejection(r, 'setToErrored', afterRetry, { mustName: [`attempt ${wrong}`, 'next attempt is 2'] });
   }
   // Attempts remain (1 of 3 used), yet a job that could not start is not retried.
-  const r = expectRejected(
-    setToErrored(afterRetry, { attempt: 2, erroredAt: at(NOW), error: unknownWorker, retryAt: at(NOW + sec(60)) }),
-  );
+  const r = expectRejected(setToErrored(afterRetry, { attempt: 2, erroredAt: at(NOW), error: unknownWorker, retryAt: at(NOW + sec(60)) }));
   checkRejection(r, 'setToErrored', afterRetry, { mustName: ['could not start'] });
 });
 
@@ -446,8 +440,12 @@ attempts('replay names the first event that breaks the table', () => {
     assert.match(r.left.message, /^event 3 \(JobCompleted\) is not a valid transition: cannot complete job "job-table-1"/);
   }
   const skipped = replay([ev.enqueued(ID, MAX), ev.started(2, sec(1))]);
-  assert.ok(E.isLeft(skipped) && skipped.left.index === 1 && skipped.left.message ===
-      'event 1 (JobStarted) is not a valid transition: cannot start job "job-table-1" as attempt 2: it is initial and its next attempt is 1');
+  assert.ok(
+    E.isLeft(skipped) &&
+      skipped.left.index === 1 &&
+      skipped.left.message ===
+        'event 1 (JobStarted) is not a valid transition: cannot start job "job-table-1" as attempt 2: it is initial and its next attempt is 1',
+  );
   assert.equal(replay([]), E.right(initialJobState));
 });
 

@@ -31,7 +31,10 @@ test('a completed action: its result as recorded, its progress, the context it s
     { at: '2026-12-06T10:00:00.000Z', percent: 30, message: 'reading' },
     { at: '2026-12-06T10:00:00.000Z', percent: 100 },
   ]);
-  assert.equal(run.events.map((e) => e.type), ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobProgressed', 'JobCompleted']);
+  assert.equal(
+    run.events.map((e) => e.type),
+    ['JobEnqueued', 'JobStarted', 'JobProgressed', 'JobProgressed', 'JobCompleted'],
+  );
   assert.is(run.job.status, 'completed');
 });
 
@@ -58,12 +61,10 @@ test("a thrown error is retried by the worker's retryDelay; a NonRetryableError,
   assert.is(second.status === 'errored' && second.retryAt, '2026-12-06T10:02:00.000Z');
   const last = await runAction(worker, {}, { now, attempt: 3 });
   assert.is(last.status === 'errored' && last.retryAt, undefined, 'no attempt left');
-  assert.equal(last.events.map((e) => e.type), [
-    'JobEnqueued',
-    ...['JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobErrored', 'JobReset'],
-    'JobStarted',
-    'JobErrored',
-  ]);
+  assert.equal(
+    last.events.map((e) => e.type),
+    ['JobEnqueued', ...['JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobErrored', 'JobReset'], 'JobStarted', 'JobErrored'],
+  );
 
   const fatal = await runAction(worker, { fatal: true }, { now });
   assert.is(fatal.status === 'errored' && fatal.error.name, 'NonRetryableError');

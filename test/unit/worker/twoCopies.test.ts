@@ -39,7 +39,7 @@ test("the other copy's errors are recognised by class and by code", () => {
   class PaymentRefused extends compiled.NonRetryableError {}
   assert.ok(new PaymentRefused('card') instanceof source.NonRetryableError);
   assert.ok(new PaymentRefused('card') instanceof PaymentRefused);
-  assert.not.ok(new source.NonRetryableError('x') instanceof PaymentRefused, "an unbranded subclass keeps the prototype check");
+  assert.not.ok(new source.NonRetryableError('x') instanceof PaymentRefused, 'an unbranded subclass keeps the prototype check');
 });
 
 test('an engine of one copy runs a worker of the other: a NonRetryableError of that copy fails the job at once', async () => {
@@ -52,7 +52,10 @@ test('an engine of one copy runs a worker of the other: a NonRetryableError of t
       throw new compiled.NonRetryableError('not today');
     },
   });
-  const greeting = compiled.defineWorker({ name: 'greeting', action: async (p: { name: string }, ctx) => `hello ${p.name} (attempt ${ctx.attempt})` });
+  const greeting = compiled.defineWorker({
+    name: 'greeting',
+    action: async (p: { name: string }, ctx) => `hello ${p.name} (attempt ${ctx.attempt})`,
+  });
   const engine = await source.createEngine({ store: 'sqlite::memory:', workers: [refusing, greeting] });
   try {
     await engine.start();

@@ -1,7 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as t from 'io-ts';
-import { defineWorker, InvalidWorkerError, makeWorkerRegistry, normaliseError, quote, Worker, type JobContext } from '../../../src/worker/index.js';
+import {
+  defineWorker,
+  InvalidWorkerError,
+  makeWorkerRegistry,
+  normaliseError,
+  quote,
+  Worker,
+  type JobContext,
+} from '../../../src/worker/index.js';
 
 const test = suite('workers, the registry, error normalisation');
 
@@ -42,7 +50,10 @@ test('unusable settings are refused with what is wrong', () => {
     [{ name: 'x', concurrency: 1.5, action: async () => undefined }, 'concurrency'],
     [{ name: 'x', timeoutMs: -1, action: async () => undefined }, 'timeoutMs'],
   ] as const) {
-    assert.throws(() => makeWorkerRegistry([defineWorker(options)]), (e: Error) => e instanceof InvalidWorkerError && e.message.includes(text));
+    assert.throws(
+      () => makeWorkerRegistry([defineWorker(options)]),
+      (e: Error) => e instanceof InvalidWorkerError && e.message.includes(text),
+    );
   }
 });
 
@@ -70,8 +81,14 @@ test('whatever an action throws is normalised to a readable error', () => {
   const e = new TypeError('bad');
   assert.equal(normaliseError(e), { name: 'TypeError', message: 'bad', stack: e.stack });
   assert.equal(normaliseError('plain'), { name: 'NonErrorThrown', message: 'the action threw a string instead of an Error: plain' });
-  assert.equal(normaliseError(undefined), { name: 'NonErrorThrown', message: 'the action threw a undefined instead of an Error: undefined' });
-  assert.equal(normaliseError({ code: 42 }), { name: 'NonErrorThrown', message: 'the action threw a object instead of an Error: {"code":42}' });
+  assert.equal(normaliseError(undefined), {
+    name: 'NonErrorThrown',
+    message: 'the action threw a undefined instead of an Error: undefined',
+  });
+  assert.equal(normaliseError({ code: 42 }), {
+    name: 'NonErrorThrown',
+    message: 'the action threw a object instead of an Error: {"code":42}',
+  });
   assert.equal(normaliseError(null), { name: 'NonErrorThrown', message: 'the action threw a null instead of an Error: null' });
   const cyclic: Record<string, unknown> = {};
   cyclic['self'] = cyclic;
