@@ -140,8 +140,21 @@ export interface ReplyChannel {
  * declared by the adapter on first use (durable; delays without a plugin).
  */
 export interface Broker {
-  /** A short name for logs: `memory`, `rabbitmq`. */
+  /** A short name for logs and display: `memory`, `rabbitmq`. Never a switch: what an adapter can do is said below. */
   readonly kind: string;
+  /**
+   * Whether messages outlive the process (RabbitMQ's do; the in-process
+   * broker's are gone when it exits). Where they do not, a start must
+   * recover: dispatch again what a crash left undispatched.
+   */
+  readonly keepsMessages: boolean;
+  /**
+   * Whether what one process publishes reaches consumers in other processes
+   * (RabbitMQ: yes; in-process: no). Where it does not, a process watches
+   * the store for jobs other processes enqueue, and takes no enqueue
+   * commands from the wire.
+   */
+  readonly reachesOtherProcesses: boolean;
   /**
    * Publishes to the named queue (declared if needed); resolves when the
    * broker confirmed it. Throws (a defect) when the queue name is invalid,

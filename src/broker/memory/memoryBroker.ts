@@ -284,6 +284,8 @@ export const makeMemoryBroker = (): Broker => {
 
   const broker: Broker = {
     kind: 'memory',
+    keepsMessages: false,
+    reachesOtherProcesses: false,
 
     publish: (queue, message) => {
       refuseDirectReplyTo(queue, message.replyTo);

@@ -817,6 +817,8 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
 
   const broker: Broker = {
     kind: 'rabbitmq',
+    keepsMessages: true,
+    reachesOtherProcesses: true,
 
     publish: (queue, message) => {
       checkQueueName(queue);
