@@ -8,7 +8,7 @@ import {
   planDelayRoute,
   type DelayHop,
 } from '../../src/broker/rabbitmq/delayHops.js';
-import { legacyQueueDeclaration, queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
+import { queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
 
 // The hop arithmetic of RabbitMQ's delayed delivery, as pure functions (no server).
 const test = suite('rabbitmq delay hops (pure)');
@@ -115,11 +115,8 @@ test("queue declarations: quorum work queues, quorum TTL delay queues dead-lette
   assert.equal(queueDeclaration(delayQueueName(maxDelayLevel + 1)), { durable: true }, 'no level above the top');
   // The classic delay queues of earlier versions are never declared again (their arguments differ).
   assert.equal(queueDeclaration('jobtrail.delay.3'), { durable: true });
-  // Where they dead-letter: quorum too; the classic one of earlier versions is used as it is (legacyQueueDeclaration).
+  // Where they dead-letter: quorum too.
   assert.equal(queueDeclaration('jobtrail.delay.expired'), { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  assert.equal(legacyQueueDeclaration('jobtrail.delay.expired'), { durable: true });
-  assert.is(legacyQueueDeclaration('jobtrail.delay.3'), undefined);
-  assert.is(legacyQueueDeclaration('jobtrail.delay.expired.dead'), undefined);
   assert.equal(queueDeclaration('jobtrail.delay.expired.dead'), { durable: true });
   assert.equal(queueDeclaration('jobtrail.enqueue'), { durable: true });
   assert.equal(queueDeclaration('test-abc'), { durable: true });

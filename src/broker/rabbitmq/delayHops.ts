@@ -20,9 +20,7 @@
  * Earlier versions used classic queues `jobtrail.delay.<level>`: nothing
  * publishes to them any more, and what they still hold expires into
  * `jobtrail.delay.expired` as before (their arguments live on the server), so
- * the router sends it on through the quorum queues. A classic
- * `jobtrail.delay.expired` left by them is used as it is
- * (`legacyQueueDeclaration` in `rabbitBroker.ts`).
+ * the router sends it on through the quorum queues.
  *
  * This file is the pure arithmetic and the names; `delayRouter.ts` does the moving.
  */

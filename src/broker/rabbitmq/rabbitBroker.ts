@@ -93,23 +93,6 @@ export const queueDeclaration = (queue: string): Options.AssertQueue => {
   return { durable: true };
 };
 
-/**
- * How earlier versions declared `queue`, where that differs from
- * `queueDeclaration` and such a queue may still exist: `jobtrail.delay.expired`
- * was a classic queue. RabbitMQ refuses to declare a queue again with other
- * arguments, so the adapter uses such a queue as it is, with a warning that
- * says how to replace it, rather than failing every delayed publish.
- */
-export const legacyQueueDeclaration = (queue: string): Options.AssertQueue | undefined =>
-  queue === delayExpiredQueueName ? { durable: true } : undefined;
-
-/** The warning for a queue still declared the way an earlier version did (`legacyQueueDeclaration`). */
-export const legacyQueueWarning = (queue: string): string =>
-  `"${queue}" is a classic queue made by an earlier version of jobtrail; it is used as it is. ` +
-  `To make it a quorum queue, once no classic jobtrail.delay.<level> queue holds messages, run ` +
-  `"rabbitmqctl delete_queue ${queue} --if-empty" until it succeeds: the delay router declares it again, ` +
-  `and what the delay queues dead-letter meanwhile stays in them and arrives when RabbitMQ retries it (within minutes)`;
-
 const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 const noHeaders: Headers = Object.freeze({});
@@ -212,6 +195,20 @@ const keepAttached = (o: {
 const isRefusal = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 403 || code === 404 || code === 406;
+};
+
+const isPreconditionFailed = (err: unknown): boolean => (err as { code?: unknown } | undefined)?.code === 406;
+
+/** What to do about a queue that exists with other arguments than `queueDeclaration` gives it. */
+const existsOtherwise = (queue: string): string => {
+  const declaration = queueDeclaration(queue);
+  const type = String(declaration.arguments?.['x-queue-type'] ?? 'classic');
+  return (
+    `A queue of that name exists with other arguments than jobtrail's (a durable ${type} queue, ` +
+    `arguments ${JSON.stringify(declaration.arguments ?? {})}), and RabbitMQ cannot change them. ` +
+    `Compare with "rabbitmqctl list_queues name type arguments messages"; once it holds nothing you need, ` +
+    `delete it ("rabbitmqctl delete_queue ${queue}") and jobtrail declares it again`
+  );
 };
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -394,40 +391,16 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
   const forgetQueue = (queue: string): void => {
     declared.delete(queue);
   };
-  /** What a failed declaration of `queue` throws: RabbitMQ's refusal as a `QueueDeclarationError` (retrying will not help), anything else as it is. */
-  const declarationError = (queue: string, err: unknown): unknown =>
-    isRefusal(err)
-      ? new QueueDeclarationError(`RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`, { cause: err })
-      : err;
-
   /**
-   * Declares a queue that an earlier version declared otherwise
-   * (`legacyQueueDeclaration`): as it is declared now, or else, when RabbitMQ
-   * refuses that because the queue exists the earlier way, as it is, with a
-   * warning. Each try has a channel of its own, since a refusal closes it,
-   * and no warning of its own, since that refusal is expected.
+   * What a failed declaration of `queue` throws: RabbitMQ's refusal as a
+   * `QueueDeclarationError` (retrying will not help), anything else as it is.
+   * A 406 means the queue exists with other arguments, which RabbitMQ never
+   * changes: the error says how jobtrail declares it and how to replace it.
    */
-  const declareOrAcceptLegacy = async (queue: string, legacy: Options.AssertQueue, deadline: number): Promise<void> => {
-    const live = await connection.waitForLive(remaining(deadline));
-    const declare = async (declaration: Options.AssertQueue): Promise<void> => {
-      const channel = await live.model.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        await channel.assertQueue(queue, declaration);
-      } finally {
-        await channel.close().catch(() => undefined);
-      }
-    };
-    try {
-      await declare(queueDeclaration(queue));
-    } catch (err) {
-      if ((err as { code?: unknown } | undefined)?.code !== 406) throw declarationError(queue, err);
-      await declare(legacy).catch((legacyErr: unknown) => {
-        // Neither way: the refusal of the declaration of now is the one to report.
-        throw isRefusal(legacyErr) ? declarationError(queue, err) : legacyErr;
-      });
-      onWarning(legacyQueueWarning(queue));
-    }
+  const declarationError = (queue: string, err: unknown): unknown => {
+    if (!isRefusal(err)) return err;
+    const refused = `RabbitMQ refused to declare queue "${queue}": ${scrub(describe(err))}`;
+    return new QueueDeclarationError(isPreconditionFailed(err) ? `${refused}. ${existsOtherwise(queue)}` : refused, { cause: err });
   };
 
   const ensureQueue = (queue: string, deadline: number): Promise<void> => {
@@ -436,8 +409,6 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
     let done = known;
     if (done === undefined) {
       const attempt = (async () => {
-        const legacy = legacyQueueDeclaration(queue);
-        if (legacy !== undefined) return declareOrAcceptLegacy(queue, legacy, deadline);
         const { channel } = await topologyChannel.get(deadline);
         await channel.assertQueue(queue, queueDeclaration(queue)).catch((err: unknown) => {
           throw declarationError(queue, err);
@@ -807,7 +778,10 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
           retryPauseMs: 1_000,
         }).catch(async (err: unknown) => {
           await connection.close();
-          throw new Error(`could not start the delay router on ${connection.redactedUrl}: ${scrub(describe(err))}`, { cause: err });
+          const message = `could not start the delay router on ${connection.redactedUrl}: ${scrub(describe(err))}`;
+          throw err instanceof QueueDeclarationError
+            ? new QueueDeclarationError(message, { cause: err })
+            : new Error(message, { cause: err });
         });
 
   const closedError = (what: string): BrokerUnavailable => ({
