@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createEngine, defineWorker } from '../src/index.js';
-import { makeEventStore } from '../src/eventStore/index.js';
+import { makeStore } from '../src/backends/index.js';
 import { makeMemoryBroker } from '../src/broker/index.js';
 import { parseBenchArgs, positiveInt } from './support/args.js';
 import { now } from './support/clock.js';
@@ -77,7 +77,7 @@ const main = async () => {
   const counts: Counts = {};
   let completed = 0;
   let wake: (() => void) | undefined;
-  const rawStore = await makeEventStore(`sqlite:${file}`);
+  const rawStore = await makeStore(`sqlite:${file}`);
   const store = completionHook(countingStore(rawStore, counts), () => {
     completed += 1;
     wake?.();

@@ -1,10 +1,10 @@
 // The public API of jobtrail, by name.
-export { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion, JobNotFoundError, TransitionRejectedError } from './engine.js';
-export type { ActionOptions, Engine, EngineOptions, ListJobsFilter } from './engine.js';
+export { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion } from './engine.js';
+export type { Engine, EngineOptions, ListJobsFilter, Projections } from './engine.js';
 export { defineWorker, EngineErrors, InvalidWorkerError, JsonPayload, NonRetryableError, Worker } from './worker/index.js';
 export type { JobContext, WorkerOptions } from './worker/index.js';
-export { EnqueueManyError, EnqueueRejectedError } from './conductor/index.js';
-export type { Enqueued, EnqueueItem, EnqueueOptions, WorkerRef } from './conductor/index.js';
+export { EnqueueManyError, EnqueueRejectedError, JobNotFoundError, TransitionRejectedError } from './conductor/index.js';
+export type { ActionOptions, Enqueued, EnqueueItem, EnqueueOptions, WaitForFinalOptions, WorkerRef } from './conductor/index.js';
 export { BrokerUnavailableError, ErrorCodes, isJobtrailError, JobtrailError, StoreUnavailableError, TimeoutError } from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
 export { ConfigError } from './config/index.js';

@@ -13,7 +13,7 @@ const bump = (counts: Counts, key: string, by = 1): void => {
  * appended by type, stream reads, events read, readAll pages, subscriptions).
  * Nothing else changes.
  */
-export const countingStore = (store: EventStore, counts: Counts): EventStore => ({
+export const countingStore = <S extends EventStore>(store: S, counts: Counts): S => ({
   ...store,
   kind: store.kind,
   append: (stream, events, options) => {
@@ -63,7 +63,7 @@ export const countingStore = (store: EventStore, counts: Counts): EventStore => 
  * it is recorded, and nothing else is touched: `npm run bench` wraps the store
  * in this alone, so that counting costs jobtrail's figures nothing the peers do not pay.
  */
-export const completionHook = (store: EventStore, onCompleted: () => void): EventStore => ({
+export const completionHook = <S extends EventStore>(store: S, onCompleted: () => void): S => ({
   ...store,
   kind: store.kind,
   append: (stream, events, options) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as amqp from 'amqplib';
 import { createEngine, defineWorker, type Engine } from '../../src/index.js';
-import { makeEventStore, type EmbeddedEventStore } from '../../src/eventStore/index.js';
+import { makeEmbeddedStore } from '../../src/backends/index.js';
 import { makeMemoryBroker, makeRabbitBroker, workQueueName, type Broker } from '../../src/broker/index.js';
 import { completionHook, countingBroker, countingStore, type Counts } from '../support/counting.js';
 import { serviceUrls } from '../support/services.js';
@@ -34,10 +34,9 @@ const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency 
   mkdirSync(dir, { recursive: true });
   const counts: Counts = {};
   let hooks: WorkerHooks | undefined;
-  const rawStore = await makeEventStore(`sqlite:${join(dir, 'events.db')}`);
   // What-if of the profile (bench/profile.ts), never set by `npm run bench`: another SQLite durability level.
-  const whatIfSync = process.env['BENCH_WHATIF_SYNC'];
-  if (whatIfSync !== undefined && 'database' in rawStore) (rawStore as EmbeddedEventStore).database.pragma(`synchronous = ${whatIfSync}`);
+  const whatIfSync = process.env['BENCH_WHATIF_SYNC'] === 'NORMAL' ? 'NORMAL' : undefined;
+  const rawStore = makeEmbeddedStore({ path: join(dir, 'events.db'), ...(whatIfSync !== undefined ? { synchronous: whatIfSync } : {}) });
   // Counting every call costs a few per cent: only the profile (bench/profile.ts) asks for it.
   const counting = process.env['BENCH_COUNT'] === '1';
   const store = completionHook(counting ? countingStore(rawStore, counts) : rawStore, () => hooks?.onCompleted());

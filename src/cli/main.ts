@@ -1,13 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, readEnvConfig, type EnvConfig } from '../config/index.js';
-import { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion, JobNotFoundError, type Engine } from '../engine.js';
+import { createEngine, defaultBrokerUrl, defaultStoreUrl, engineVersion, type Engine } from '../engine.js';
+import { JobNotFoundError } from '../conductor/index.js';
 import { ErrorCodes, isJobtrailError, type ErrorCode } from '../errors/index.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { eventTime, evolve, initialJobState, isFinal, IsoDate, JobStatuses, type JobState, type JobStatus } from '../job/index.js';
 import { demoWorkers, runDemo } from '../demo/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
-import { checkBinding, DashboardConfigError, followJob, runDashboard, type DashboardHandle } from '../dashboard/index.js';
+import { checkBinding, DashboardConfigError, runDashboard, type DashboardHandle } from '../dashboard/index.js';
 import { formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
 import { projectionsDir } from '../projections/index.js';
 
@@ -222,7 +223,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
         async (engine) => {
           const report = await engine.start();
           io.err(
-            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.broker.kind}, store ${engine.store.kind}; SIGTERM or Ctrl-C stops`,
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
           );
           if (report)
             io.err(
@@ -399,7 +400,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
     let previous: string | undefined;
     let settle!: (outcome: { final: true } | { error: Error }) => void;
     const outcome = new Promise<{ final: true } | { error: Error }>((resolve) => (settle = resolve));
-    const follow = await followJob(engine.store, jobId, {
+    const follow = await engine.follow(jobId, {
       onEvent: (r) => {
         io.out(json ? historyJsonLine(r) : formatHistory([r], previous !== undefined ? { previousTime: previous } : {}));
         previous = eventTime(r.event);
@@ -454,7 +455,7 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
             logger: logger('warn'),
           });
           try {
-            io.out(`jobtrail dashboard: ${dashboard.url} (store ${engine.store.kind}, broker ${engine.broker.kind}); Ctrl-C stops`);
+            io.out(`jobtrail dashboard: ${dashboard.url} (store ${engine.adapters.store}, broker ${engine.adapters.broker}); Ctrl-C stops`);
             if (token !== undefined)
               io.out(
                 `the dashboard requires its token: sign in once at ${dashboard.url}?token=<token>, or send "Authorization: Bearer <token>"`,

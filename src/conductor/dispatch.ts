@@ -91,7 +91,7 @@ export const makeRunningAttempts = (): RunningAttempts => {
   };
 };
 
-const maxConflictRounds = 20;
+export const maxConflictRounds = 20;
 
 /**
  * What a decision returns when the store or the broker did not answer: the

@@ -2,7 +2,12 @@ export { makeRunningAttempts, makeWorkHandler, publishAttempt } from './dispatch
 export type { ConductorDeps, RunningAttempts } from './dispatch.js';
 export { enqueueJob, enqueueJobs, EnqueueErrors, EnqueueManyError, EnqueueRejectedError } from './enqueue.js';
 export type { Enqueued, EnqueueErrorTag, EnqueueItem, EnqueueOptions, WorkerRef } from './enqueue.js';
-export { isWorkerGone, makeWorkerId, recoverJobs } from './recovery.js';
+export { cancelJob, JobNotFoundError, retryJob, TransitionRejectedError } from './manualActions.js';
+export type { ActionOptions } from './manualActions.js';
+export { watchOtherWriters } from './otherWriters.js';
+export { isWorkerGone, makeWorkerId, outstandingJobIds, recoverJobs } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';
+export { waitForFinal } from './waitForFinal.js';
+export type { WaitForFinalOptions } from './waitForFinal.js';
 export { defaultMaxCommandBytes, EnqueueCommand, makeEnqueueCommandHandler, parseEnqueueCommand } from './enqueueCommands.js';
 export type { EnqueueReply } from './enqueueCommands.js';

@@ -1,6 +1,10 @@
 import { hostname } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { isJobView, type JobView } from '../job/index.js';
+import type { ReadSide } from '../backends/index.js';
+import { BrokerUnavailableError, StoreUnavailableError } from '../errors/index.js';
+import type { EventStore } from '../eventStore/index.js';
+import { isJobView, jobIdOfStream, jobStreamPrefix, type JobView } from '../job/index.js';
+import { ProjectionNames } from '../projections/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
@@ -52,7 +56,7 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
   for (const jobId of jobIds) {
     for (let round = 0; round < 5; round++) {
       const loaded = await deps.jobs.load(jobId)();
-      if (E.isLeft(loaded)) throw new Error(`recovery could not read job "${jobId}": ${loaded.left.message}`);
+      if (E.isLeft(loaded)) throw new StoreUnavailableError(`recovery could not read job "${jobId}": ${loaded.left.message}`);
       const s = loaded.right.state;
       if (!isJobView(s)) break;
       if (s.status === 'initial') {
@@ -80,7 +84,8 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
       );
       if (E.isLeft(r)) {
-        if (r.left._tag === 'StoreUnavailable') throw new Error(`recovery could not record job "${jobId}": ${r.left.message}`);
+        if (r.left._tag === 'StoreUnavailable')
+          throw new StoreUnavailableError(`recovery could not record job "${jobId}": ${r.left.message}`);
         continue;
       }
       const retryAt = r.right;
@@ -93,7 +98,41 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
   return { dispatched, lost, skipped, jobIds: recovered };
 };
 
+/**
+ * Every job that may need recovery: those the job-view projection holds as
+ * `initial`, `in_progress` or `errored`, plus, where the projections run in
+ * this process, every job with an event past their checkpoint (the state
+ * another process kept may lag).
+ */
+export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> => {
+  const { queries, runtime } = readSide;
+  const ids = new Set<string>();
+  for (const status of ['initial', 'in_progress', 'errored'] as const) {
+    let after: string | undefined;
+    do {
+      const page = await queries.listJobViews({ status, limit: 1000, ...(after !== undefined ? { after } : {}) });
+      for (const j of page.jobs) ids.add(j.jobId);
+      after = page.next;
+    } while (after !== undefined);
+  }
+  if (runtime) {
+    let after = runtime.queries.checkpoint(ProjectionNames.jobView);
+    for (;;) {
+      const page = await store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) })();
+      if (E.isLeft(page)) throw new StoreUnavailableError(`recovery could not read the store: ${page.left.message}`);
+      for (const e of page.right) {
+        const id = jobIdOfStream(e.streamId);
+        if (id !== undefined) ids.add(id);
+      }
+      const last = page.right[page.right.length - 1];
+      if (!last) break;
+      after = last.position;
+    }
+  }
+  return [...ids];
+};
+
 const mustPublish = async (deps: ConductorDeps, view: JobView, attempt: number, delayMs: number) => {
   const r = await publishAttempt(deps, view, attempt, delayMs);
-  if (E.isLeft(r)) throw new Error(`recovery could not dispatch job "${view.jobId}": ${r.left}`);
+  if (E.isLeft(r)) throw new BrokerUnavailableError(`recovery could not dispatch job "${view.jobId}": ${r.left}`);
 };

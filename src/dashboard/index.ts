@@ -1,8 +1,6 @@
 export { runDashboard } from './runDashboard.js';
 export type { DashboardEngine, DashboardHandle, DashboardOptions } from './runDashboard.js';
 export { checkBinding, DashboardConfigError, isLoopbackHost, minTokenLength, sessionCookieName } from './security.js';
-export { followJob } from './followJob.js';
-export type { FollowJobHandlers, JobFollow } from './followJob.js';
 export { makeThroughputWindow, overviewOf, readDashboardState } from './overview.js';
 export type { Overview, StatusCounts, Throughput, ThroughputWindow, ThroughputWindowOptions, WorkerFigures } from './overview.js';
 export { ListStatuses } from './pages.js';

@@ -87,7 +87,7 @@ export const layout = (ctx: PageContext, title: string, body: Html): string =>
 <title>${title} · jobtrail</title>
 <link rel="stylesheet" href="/assets/dashboard.css">
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.csrfToken}" />` : ''}
+${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.csrfToken}">` : ''}
 <script src="/assets/dashboard.js" defer></script>
 </head>
 <body${ctx.feed !== undefined ? html` data-feed="${ctx.feed}"` : ''}>
@@ -95,10 +95,10 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
   <a class="brand" href="/">jobtrail</a>
   <nav>
     <a href="/"${ctx.active === 'overview' ? raw(' class="active"') : ''}>Overview</a>
-    ${tabs.map((s) => html`<a href="${listHref(s)}" ${ctx.active === s ? raw(' class="active"') : ''}>${listLabels[s]}</a>`)}
+    ${tabs.map((s) => html`<a href="${listHref(s)}"${ctx.active === s ? raw(' class="active"') : ''}>${listLabels[s]}</a>`)}
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
   </nav>
-  ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard" /></label>` : ''}
+  ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>
 </header>
 <main>
@@ -114,21 +114,16 @@ export const errorPage = (ctx: PageContext, status: number, title: string, messa
   layout(
     ctx,
     title,
-    html`<h1>${title}</h1>
-      <p class="problem" data-status="${status}">${message}</p>
-      <p><a href="/">Back to the overview</a></p>`,
+    html`<h1>${title}</h1><p class="problem" data-status="${status}">${message}</p><p><a href="/">Back to the overview</a></p>`,
   );
 
-const countCards = (c: StatusCounts): Html =>
-  html`<div class="cards">
-    ${tabs.map(
-      (s) =>
-        html`<a class="card st-${s}" href="${listHref(s)}"
-          ><span class="label">${listLabels[s]}</span><span class="value" data-count="${s}">${c[s]}</span></a
-        >`,
-    )}
-    <a class="card" href="/jobs"><span class="label">All jobs</span><span class="value" data-count="total">${c.total}</span></a>
-  </div>`;
+const countCards = (c: StatusCounts): Html => html`<div class="cards">
+${tabs.map(
+  (s) =>
+    html`<a class="card st-${s}" href="${listHref(s)}"><span class="label">${listLabels[s]}</span><span class="value" data-count="${s}">${c[s]}</span></a>`,
+)}
+<a class="card" href="/jobs"><span class="label">All jobs</span><span class="value" data-count="total">${c.total}</span></a>
+</div>`;
 
 const percent = (r: number | undefined): string => (r === undefined ? '—' : `${(r * 100).toFixed(1)}%`);
 const rate = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
@@ -138,129 +133,66 @@ const throughputChart = (o: Overview): Html => {
   const max = Math.max(1, ...buckets.map((b) => b.completed + b.failed));
   const width = 8;
   const height = 48;
-  return html`<svg
-    class="chart"
-    viewBox="0 0 ${buckets.length * width} ${height}"
-    preserveAspectRatio="none"
-    role="img"
-    aria-label="completed and failed attempts per ${o.throughput.bucketMs / 1000} s"
-  >
-    ${buckets.map((b, i) => {
-      const hc = (b.completed / max) * height;
-      const hf = (b.failed / max) * height;
-      return html`<rect class="ok" x="${i * width + 1}" y="${(height - hc - hf).toFixed(2)}" width="${width - 2}" height="${hc.toFixed(2)}"
-          ><title>${b.completed} completed</title></rect
-        ><rect class="bad" x="${i * width + 1}" y="${(height - hf).toFixed(2)}" width="${width - 2}" height="${hf.toFixed(2)}"
-          ><title>${b.failed} failed</title></rect
-        >`;
-    })}
-  </svg>`;
+  return html`<svg class="chart" viewBox="0 0 ${buckets.length * width} ${height}" preserveAspectRatio="none" role="img" aria-label="completed and failed attempts per ${o.throughput.bucketMs / 1000} s">
+${buckets.map((b, i) => {
+  const hc = (b.completed / max) * height;
+  const hf = (b.failed / max) * height;
+  return html`<rect class="ok" x="${i * width + 1}" y="${(height - hc - hf).toFixed(2)}" width="${width - 2}" height="${hc.toFixed(2)}"><title>${b.completed} completed</title></rect><rect class="bad" x="${i * width + 1}" y="${(height - hf).toFixed(2)}" width="${width - 2}" height="${hf.toFixed(2)}"><title>${b.failed} failed</title></rect>`;
+})}
+</svg>`;
 };
 
 const throughputPanel = (o: Overview): Html => {
   const t = o.throughput;
   const watched = t.spanMs < t.windowMs ? html` <span class="note">(watching for ${ms(t.spanMs)}: rates are since then)</span>` : '';
   return html`<h2>Last ${Math.round(t.windowMs / 60_000)} minutes</h2>
-    <p class="metrics">
-      <span><strong data-metric="completed-per-minute">${rate(t.completedPerMinute)}</strong> completed / min</span>
-      <span><strong data-metric="failed-per-minute">${rate(t.failedPerMinute)}</strong> failed attempts / min</span>
-      <span>failure rate <strong data-metric="failure-rate">${percent(t.failureRate)}</strong></span>
-      <span
-        ><strong data-metric="window-completed">${t.completed}</strong> completed,
-        <strong data-metric="window-failed">${t.failed}</strong> failed</span
-      >${watched}
-    </p>
-    ${throughputChart(o)}`;
+<p class="metrics">
+  <span><strong data-metric="completed-per-minute">${rate(t.completedPerMinute)}</strong> completed / min</span>
+  <span><strong data-metric="failed-per-minute">${rate(t.failedPerMinute)}</strong> failed attempts / min</span>
+  <span>failure rate <strong data-metric="failure-rate">${percent(t.failureRate)}</strong></span>
+  <span><strong data-metric="window-completed">${t.completed}</strong> completed, <strong data-metric="window-failed">${t.failed}</strong> failed</span>${watched}
+</p>
+${throughputChart(o)}`;
 };
 
 const workersTable = (o: Overview): Html =>
   o.workers.length === 0
-    ? html`<h2>Workers</h2>
-        <p class="empty">No job enqueued yet.</p>`
+    ? html`<h2>Workers</h2><p class="empty">No job enqueued yet.</p>`
     : html`<h2>Workers</h2>
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>Worker</th>
-              <th class="n">Enqueued</th>
-              <th class="n">Completed</th>
-              <th class="n">Failed attempts</th>
-              <th class="n">Mean</th>
-              <th class="n">p95</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${o.workers.map(
-              (w) =>
-                html`<tr data-worker="${w.name}">
-                  <td><a href="${listHref('all', w.name)}">${w.name}</a></td>
-                  <td class="n">${w.enqueued}</td>
-                  <td class="n" data-worker-completed>${w.completed}</td>
-                  <td class="n">${w.errored}</td>
-                  <td class="n">${ms(w.meanMs)}</td>
-                  <td class="n">${ms(w.p95Ms)}</td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
+<table class="grid">
+<thead><tr><th>Worker</th><th class="n">Enqueued</th><th class="n">Completed</th><th class="n">Failed attempts</th><th class="n">Mean</th><th class="n">p95</th></tr></thead>
+<tbody>
+${o.workers.map(
+  (w) =>
+    html`<tr data-worker="${w.name}"><td><a href="${listHref('all', w.name)}">${w.name}</a></td><td class="n">${w.enqueued}</td><td class="n" data-worker-completed>${w.completed}</td><td class="n">${w.errored}</td><td class="n">${ms(w.meanMs)}</td><td class="n">${ms(w.p95Ms)}</td></tr>`,
+)}
+</tbody>
+</table>`;
 
 const failuresTable = (o: Overview): Html =>
   o.failures.length === 0
-    ? html`<h2>Recent failures</h2>
-        <p class="empty">None.</p>`
+    ? html`<h2>Recent failures</h2><p class="empty">None.</p>`
     : html`<h2>Recent failures</h2>
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Job</th>
-              <th>Worker</th>
-              <th class="n">Attempt</th>
-              <th>Error</th>
-              <th>Then</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${o.failures.map(
-              (f) =>
-                html`<tr>
-                  <td><time>${f.at}</time></td>
-                  <td><a href="${jobHref(f.jobId)}">${f.jobId}</a></td>
-                  <td>${f.workerName}</td>
-                  <td class="n">${f.attempt}</td>
-                  <td class="error">${f.error.name}: ${f.error.message}</td>
-                  <td>${f.retryAt !== undefined ? html`retry at <time>${f.retryAt}</time>` : 'no retry'}</td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
+<table class="grid">
+<thead><tr><th>When</th><th>Job</th><th>Worker</th><th class="n">Attempt</th><th>Error</th><th>Then</th></tr></thead>
+<tbody>
+${o.failures.map(
+  (f) =>
+    html`<tr><td><time>${f.at}</time></td><td><a href="${jobHref(f.jobId)}">${f.jobId}</a></td><td>${f.workerName}</td><td class="n">${f.attempt}</td><td class="error">${f.error.name}: ${f.error.message}</td><td>${f.retryAt !== undefined ? html`retry at <time>${f.retryAt}</time>` : 'no retry'}</td></tr>`,
+)}
+</tbody>
+</table>`;
 
 const outstandingTable = (o: Overview): Html =>
   o.outstanding.length === 0
-    ? html`<h2>Oldest outstanding</h2>
-        <p class="empty">Nothing waiting.</p>`
+    ? html`<h2>Oldest outstanding</h2><p class="empty">Nothing waiting.</p>`
     : html`<h2>Oldest outstanding <span class="note">(${o.outstandingCount} in all)</span></h2>
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>Job</th>
-              <th>Worker</th>
-              <th>Status</th>
-              <th>Enqueued</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${o.outstanding.map(
-              (e) =>
-                html`<tr>
-                  <td><a href="${jobHref(e.jobId)}">${e.jobId}</a></td>
-                  <td>${e.workerName}</td>
-                  <td>${e.status}</td>
-                  <td><time>${e.enqueuedAt}</time></td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
+<table class="grid">
+<thead><tr><th>Job</th><th>Worker</th><th>Status</th><th>Enqueued</th></tr></thead>
+<tbody>
+${o.outstanding.map((e) => html`<tr><td><a href="${jobHref(e.jobId)}">${e.jobId}</a></td><td>${e.workerName}</td><td>${e.status}</td><td><time>${e.enqueuedAt}</time></td></tr>`)}
+</tbody>
+</table>`;
 
 /** The parts of the overview that live updates replace, by `data-section` name. */
 export const overviewSections = (o: Overview): Readonly<Record<string, string>> => ({
@@ -279,9 +211,13 @@ export const overviewPage = (ctx: PageContext, o: Overview): string => {
     { ...ctx, active: 'overview', feed: '/events/overview' },
     'Overview',
     html`<h1>Overview</h1>
-      ${section('counts')}
-      <div class="two">${section('throughput')} ${section('workers')}</div>
-      ${section('failures')} ${section('outstanding')}`,
+${section('counts')}
+<div class="two">
+${section('throughput')}
+${section('workers')}
+</div>
+${section('failures')}
+${section('outstanding')}`,
   );
 };
 
@@ -304,63 +240,38 @@ export const jobListPage = (ctx: PageContext, m: JobListModel): string => {
     { ...ctx, active: m.status },
     `${listLabels[m.status]} jobs`,
     html`<h1>${listLabels[m.status]} jobs${m.worker !== undefined ? html` of <code>${m.worker}</code>` : ''}</h1>
-      <nav class="tabs">
-        ${tabs.map(
-          (s) =>
-            html`<a href="${listHref(s, m.worker)}" ${m.status === s ? raw(' class="active"') : ''}
-              >${listLabels[s]}${m.counts !== undefined && m.worker === undefined ? html` <span class="count">${m.counts[s]}</span>` : ''}</a
-            >`,
-        )}
-        <a href="${listHref('all', m.worker)}" ${m.status === 'all' ? raw(' class="active"') : ''}>All</a>
-      </nav>
-      <form class="filter" method="get" action="/jobs">
-        ${m.status !== 'all' ? html`<input type="hidden" name="status" value="${m.status}" />` : ''}
-        <label
-          >Worker
-          <select name="worker" data-autosubmit>
-            <option value="">all workers</option>
-            ${workers.map((w) => html`<option value="${w}" ${w === worker ? raw(' selected') : ''}>${w}</option>`)}
-          </select></label
-        >
-        <button type="submit">Filter</button>
-      </form>
-      ${
-        m.jobs.length === 0
-          ? html`<p class="empty">
-              No ${m.status === 'all' ? '' : listLabels[m.status].toLowerCase() + ' '}jobs${m.first ? '' : ' on this page'}.
-            </p>`
-          : html`<table class="grid jobs">
-              <thead>
-                <tr>
-                  <th>Job</th>
-                  <th>Worker</th>
-                  <th>Status</th>
-                  <th class="n">Attempts</th>
-                  <th>Enqueued</th>
-                  <th>Updated</th>
-                  <th>Last error</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${m.jobs.map(
-                  (j) =>
-                    html`<tr data-job="${j.jobId}">
-                      <td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td>
-                      <td>${j.workerName}</td>
-                      <td>${badge(statusOf(j))}</td>
-                      <td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts}</td>
-                      <td><time>${j.enqueuedAt}</time></td>
-                      <td><time>${j.updatedAt}</time></td>
-                      <td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
-      }
-      <p class="pager">
-        ${m.first ? '' : html`<a href="${listHref(m.status, m.worker)}">« First page</a>`}
-        ${m.next !== undefined ? html`<a rel="next" href="${listHref(m.status, m.worker, m.next)}">Next page »</a>` : ''}
-      </p>`,
+<nav class="tabs">
+${tabs.map(
+  (s) =>
+    html`<a href="${listHref(s, m.worker)}"${m.status === s ? raw(' class="active"') : ''}>${listLabels[s]}${m.counts !== undefined && m.worker === undefined ? html` <span class="count">${m.counts[s]}</span>` : ''}</a>`,
+)}
+<a href="${listHref('all', m.worker)}"${m.status === 'all' ? raw(' class="active"') : ''}>All</a>
+</nav>
+<form class="filter" method="get" action="/jobs">
+  ${m.status !== 'all' ? html`<input type="hidden" name="status" value="${m.status}">` : ''}
+  <label>Worker <select name="worker" data-autosubmit>
+    <option value="">all workers</option>
+    ${workers.map((w) => html`<option value="${w}"${w === worker ? raw(' selected') : ''}>${w}</option>`)}
+  </select></label>
+  <button type="submit">Filter</button>
+</form>
+${
+  m.jobs.length === 0
+    ? html`<p class="empty">No ${m.status === 'all' ? '' : listLabels[m.status].toLowerCase() + ' '}jobs${m.first ? '' : ' on this page'}.</p>`
+    : html`<table class="grid jobs">
+<thead><tr><th>Job</th><th>Worker</th><th>Status</th><th class="n">Attempts</th><th>Enqueued</th><th>Updated</th><th>Last error</th></tr></thead>
+<tbody>
+${m.jobs.map(
+  (j) =>
+    html`<tr data-job="${j.jobId}"><td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${badge(statusOf(j))}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts}</td><td><time>${j.enqueuedAt}</time></td><td><time>${j.updatedAt}</time></td><td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td></tr>`,
+)}
+</tbody>
+</table>`
+}
+<p class="pager">
+  ${m.first ? '' : html`<a href="${listHref(m.status, m.worker)}">« First page</a>`}
+  ${m.next !== undefined ? html`<a rel="next" href="${listHref(m.status, m.worker, m.next)}">Next page »</a>` : ''}
+</p>`,
   );
 };
 
@@ -375,45 +286,40 @@ const field = (label: string, value: Html | string | number | undefined, name?: 
 export const jobViewSection = (v: JobView): Html => {
   const status = statusOf(v);
   return html`<dl class="view">
-      ${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}`, 'status')}
-      ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')} ${field('Queue', v.queue, 'queue')}
-      ${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}`, 'attempts')}
-      ${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')} ${field('Worker process', v.workerId, 'workerId')}
-      ${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
-      ${field('Run at', time(v.runAt), 'runAt')} ${field('Started', time(v.startedAt), 'startedAt')}
-      ${field('Completed', time(v.completedAt), 'completedAt')} ${field('Errored', time(v.erroredAt), 'erroredAt')}
-      ${field('Cancelled', v.cancelledAt !== undefined ? html`<time>${v.cancelledAt}</time>${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}${v.status !== 'cancelled' ? ' — since retried' : ''}` : undefined, 'cancelledAt')}
-      ${field('Duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined, 'duration')}
-      ${field(
-        'Progress',
-        v.progress !== undefined
-          ? html`${v.progress.percent !== undefined ? html`<progress max="100" value="${v.progress.percent}"></progress> ${v.progress.percent}% ` : ''}${v.progress.message ?? ''}`
-          : undefined,
-        'progress',
-      )}
-      ${field('Last reset', v.lastReset !== undefined ? html`${v.lastReset.reason} at <time>${v.lastReset.at}</time>${v.lastReset.by !== undefined ? ` by ${v.lastReset.by}` : ''}` : undefined, 'lastReset')}
-      ${field('Updated', time(v.updatedAt), 'updatedAt')}
-    </dl>
-    ${
-      v.lastError !== undefined
-        ? html`<h2>
-              Last error
-              <span class="note">(attempt ${v.lastError.attempt}${v.status === 'errored' ? '' : ', before the job moved on'})</span>
-            </h2>
-            <p class="error" data-field="lastError">${v.lastError.name}: ${v.lastError.message}</p>
-            ${v.lastError.stack !== undefined ? html`<pre class="stack">${v.lastError.stack}</pre>` : ''}`
-        : ''
-    }
-    <div class="two">
-      <div>
-        <h2>Payload</h2>
-        <pre class="json" data-field="payload">${json(v.payload)}</pre>
-      </div>
-      <div>
-        <h2>Result</h2>
-        ${v.result !== undefined ? html`<pre class="json" data-field="result">${json(v.result)}</pre>` : html`<p class="empty">${v.status === 'completed' ? 'none' : 'not yet'}</p>`}
-      </div>
-    </div>`;
+${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}`, 'status')}
+${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')}
+${field('Queue', v.queue, 'queue')}
+${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}`, 'attempts')}
+${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')}
+${field('Worker process', v.workerId, 'workerId')}
+${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
+${field('Run at', time(v.runAt), 'runAt')}
+${field('Started', time(v.startedAt), 'startedAt')}
+${field('Completed', time(v.completedAt), 'completedAt')}
+${field('Errored', time(v.erroredAt), 'erroredAt')}
+${field('Cancelled', v.cancelledAt !== undefined ? html`<time>${v.cancelledAt}</time>${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}${v.status !== 'cancelled' ? ' — since retried' : ''}` : undefined, 'cancelledAt')}
+${field('Duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined, 'duration')}
+${field(
+  'Progress',
+  v.progress !== undefined
+    ? html`${v.progress.percent !== undefined ? html`<progress max="100" value="${v.progress.percent}"></progress> ${v.progress.percent}% ` : ''}${v.progress.message ?? ''}`
+    : undefined,
+  'progress',
+)}
+${field('Last reset', v.lastReset !== undefined ? html`${v.lastReset.reason} at <time>${v.lastReset.at}</time>${v.lastReset.by !== undefined ? ` by ${v.lastReset.by}` : ''}` : undefined, 'lastReset')}
+${field('Updated', time(v.updatedAt), 'updatedAt')}
+</dl>
+${
+  v.lastError !== undefined
+    ? html`<h2>Last error <span class="note">(attempt ${v.lastError.attempt}${v.status === 'errored' ? '' : ', before the job moved on'})</span></h2>
+<p class="error" data-field="lastError">${v.lastError.name}: ${v.lastError.message}</p>
+${v.lastError.stack !== undefined ? html`<pre class="stack">${v.lastError.stack}</pre>` : ''}`
+    : ''
+}
+<div class="two">
+<div><h2>Payload</h2><pre class="json" data-field="payload">${json(v.payload)}</pre></div>
+<div><h2>Result</h2>${v.result !== undefined ? html`<pre class="json" data-field="result">${json(v.result)}</pre>` : html`<p class="empty">${v.status === 'completed' ? 'none' : 'not yet'}</p>`}</div>
+</div>`;
 };
 
 /** Who asked for an event: a manual reset's or cancel's `by`, the enqueuer, or the metadata's `by`. */
@@ -431,26 +337,13 @@ export const timelineRow = (r: RecordedJobEvent, previous: string | undefined): 
   const e = r.event;
   const details =
     e.type === 'JobErrored'
-      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span
-          >${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} —
-          ${e.data.retryAt !== undefined ? html`retry at <time>${e.data.retryAt}</time>` : 'no retry'}${
-            e.data.error.stack !== undefined
-              ? html`<details open>
-                  <summary>stack</summary>
-                  <pre class="stack">${e.data.error.stack}</pre>
-                </details>`
-              : ''
-          }`
+      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span>${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} — ${e.data.retryAt !== undefined ? html`retry at <time>${e.data.retryAt}</time>` : 'no retry'}${
+          e.data.error.stack !== undefined
+            ? html`<details open><summary>stack</summary><pre class="stack">${e.data.error.stack}</pre></details>`
+            : ''
+        }`
       : html`${eventSummary(e)}`;
-  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}">
-    <td class="n">${r.revision}</td>
-    <td><time>${at}</time></td>
-    <td class="n delta">${delta}</td>
-    <td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td>
-    <td><span class="evtype">${e.type}</span></td>
-    <td class="what">${details}</td>
-    <td>${byOf(r) ?? ''}</td>
-  </tr>`;
+  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}"><td class="n">${r.revision}</td><td><time>${at}</time></td><td class="n delta">${delta}</td><td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td><td><span class="evtype">${e.type}</span></td><td class="what">${details}</td><td>${byOf(r) ?? ''}</td></tr>`;
 };
 
 /** The timeline's rows, oldest first. */
@@ -470,46 +363,19 @@ export const jobPage = (ctx: PageContext, view: JobView, events: readonly Record
     { ...ctx, feed: jobEventsPath(view.jobId, last?.revision ?? -1) },
     `Job ${view.jobId}`,
     html`<h1>Job <code data-field="jobId">${view.jobId}</code></h1>
-      <section class="actions" data-job="${view.jobId}">
-        <button
-          type="button"
-          data-action="retry"
-          data-url="${actionPath(view.jobId, 'retry')}"
-          title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again"
-        >
-          Retry (requeue)
-        </button>
-        <input id="reason" name="reason" maxlength="500" placeholder="reason for cancelling (optional)" autocomplete="off" />
-        <button
-          type="button"
-          data-action="cancel"
-          data-url="${actionPath(view.jobId, 'cancel')}"
-          class="danger"
-          title="Cancel an enqueued or errored job"
-        >
-          Cancel
-        </button>
-        <p id="action-result" class="result" role="status" hidden></p>
-      </section>
-      <section data-section="view">${jobViewSection(view)}</section>
-      <h2>
-        History <span class="note">(every event of <code>job-${view.jobId}</code>, replayed)</span>
-      </h2>
-      <table class="grid timeline">
-        <thead>
-          <tr>
-            <th class="n">Rev</th>
-            <th>Time</th>
-            <th class="n">Since previous</th>
-            <th class="n">Attempt</th>
-            <th>Event</th>
-            <th>Details</th>
-            <th>By</th>
-          </tr>
-        </thead>
-        <tbody id="timeline">
-          ${timelineRows(events)}
-        </tbody>
-      </table>`,
+<section class="actions" data-job="${view.jobId}">
+  <button type="button" data-action="retry" data-url="${actionPath(view.jobId, 'retry')}" title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again">Retry (requeue)</button>
+  <input id="reason" name="reason" maxlength="500" placeholder="reason for cancelling (optional)" autocomplete="off">
+  <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}" class="danger" title="Cancel an enqueued or errored job">Cancel</button>
+  <p id="action-result" class="result" role="status" hidden></p>
+</section>
+<section data-section="view">${jobViewSection(view)}</section>
+<h2>History <span class="note">(every event of <code>job-${view.jobId}</code>, replayed)</span></h2>
+<table class="grid timeline">
+<thead><tr><th class="n">Rev</th><th>Time</th><th class="n">Since previous</th><th class="n">Attempt</th><th>Event</th><th>Details</th><th>By</th></tr></thead>
+<tbody id="timeline">
+${timelineRows(events)}
+</tbody>
+</table>`,
   );
 };

@@ -5,11 +5,12 @@ import type { AddressInfo } from 'node:net';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { JobNotFoundError, TransitionRejectedError, type Engine } from '../engine.js';
+import { JobNotFoundError, TransitionRejectedError } from '../conductor/index.js';
+import type { Engine } from '../engine.js';
 import { eventTime, evolve, initialJobState, isFinal, isJobView, type JobState } from '../job/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { InvalidCursor, ProjectionNames, type ProjectionQueries } from '../projections/index.js';
-import { followJob, type JobFollow } from './followJob.js';
+import type { JobFollow } from '../jobStore/index.js';
 import { html, toText } from './html.js';
 import { HttpError, readBody, requestUrl, send, sendJson, securityHeaders, wantsJson } from './http.js';
 import { listJobs } from './listJobs.js';
@@ -32,7 +33,7 @@ import { methodsOf, routeOf, type Route } from './routes.js';
 import { checkBinding, DashboardConfigError, makeAccess, type Credential } from './security.js';
 
 /** What the dashboard uses of the engine: its read side, the history, and the two manual actions. */
-export type DashboardEngine = Pick<Engine, 'store' | 'broker' | 'getJob' | 'history' | 'retry' | 'cancel' | 'projections'>;
+export type DashboardEngine = Pick<Engine, 'adapters' | 'getJob' | 'history' | 'follow' | 'retry' | 'cancel' | 'projections'>;
 
 /** Options of `runDashboard`; only `engine` is required. */
 export interface DashboardOptions {
@@ -173,7 +174,7 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
   const access = makeAccess(token);
   const assets = await loadAssets();
   const { queries }: { queries: ProjectionQueries } = await engine.projections();
-  const footer = `store ${engine.store.kind} · broker ${engine.broker.kind}`;
+  const footer = `store ${engine.adapters.store} · broker ${engine.adapters.broker}`;
 
   // The overview: the projection's latest state, a throughput window fed by its changes, pushed to pages at most every 200 ms.
   const throughput = makeThroughputWindow(options.throughput);
@@ -265,17 +266,13 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
     layout(
       context(false),
       'Sign in',
-      html`<h1>Sign in</h1>
-        <p class="problem">${message}</p>
-        <form class="login" method="post" action="/login">
-          <input type="hidden" name="next" value="${next}" />
-          <label>Token <input type="password" name="token" autocomplete="current-password" required /></label>
-          <button type="submit">Sign in</button>
-        </form>
-        <p class="note">
-          The token is the value of <code>--token</code> or <code>JOBTRAIL_DASHBOARD_TOKEN</code>. You can also open any page once with
-          <code>?token=&lt;token&gt;</code>; the browser then keeps a session cookie.
-        </p>`,
+      html`<h1>Sign in</h1><p class="problem">${message}</p>
+<form class="login" method="post" action="/login">
+  <input type="hidden" name="next" value="${next}">
+  <label>Token <input type="password" name="token" autocomplete="current-password" required></label>
+  <button type="submit">Sign in</button>
+</form>
+<p class="note">The token is the value of <code>--token</code> or <code>JOBTRAIL_DASHBOARD_TOKEN</code>. You can also open any page once with <code>?token=&lt;token&gt;</code>; the browser then keeps a session cookie.</p>`,
     );
 
   const unauthorized = (req: IncomingMessage, res: ServerResponse, url: URL, message: string) => {
@@ -337,7 +334,7 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
     });
     let state: JobState = initialJobState;
     let previous: string | undefined;
-    const following = await followJob(engine.store, jobId, {
+    const following = await engine.follow(jobId, {
       onEvent: (r) => {
         const row = timelineRow(r, previous);
         previous = eventTime(r.event);

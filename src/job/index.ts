@@ -20,7 +20,7 @@ export {
   isJobEventType,
 } from './events.js';
 export type { JobEventType } from './events.js';
-export { evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
+export { endsJob, evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
 export type { JobRef, JobState, JobStatus, JobView } from './state.js';
 export {
   attemptsLeft,

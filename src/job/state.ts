@@ -65,6 +65,10 @@ export const initialJobState: JobState = { status: 'none' };
 
 export const isJobView = (s: JobState): s is JobView => s.status !== 'none';
 
+/** Whether an event ends its job (see `isFinal`): only these make a job final. */
+export const endsJob = (e: JobEvent): boolean =>
+  e.type === 'JobCompleted' || e.type === 'JobCancelled' || (e.type === 'JobErrored' && e.data.retryAt === undefined);
+
 /** A job that will not move again by itself: completed, cancelled, or errored with no retry scheduled. */
 export const isFinal = (s: JobState): boolean =>
   s.status === 'completed' || s.status === 'cancelled' || (s.status === 'errored' && s.retryAt === undefined);

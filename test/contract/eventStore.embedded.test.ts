@@ -6,13 +6,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   makeEmbeddedEventStore,
-  makeEventStore,
   makeSqliteLease,
   type EmbeddedEventStore,
   type EventStore,
   type RecordedEvent,
   type StoreUnavailable,
 } from '../../src/eventStore/index.js';
+import { makeStore } from '../../src/backends/index.js';
 import { anEvent, failsWith, left, right, sleep, someEvents, uniqueStream, waitFor } from '../support/eventStoreTesting.js';
 import { observeFor } from '../support/waitFor.js';
 import { eventStoreContract } from './eventStoreContract.js';
@@ -27,7 +27,7 @@ const removeTemporaryDirectories = (): void => {
   for (const dir of temporaryDirectories.splice(0)) rmSync(dir, { recursive: true, force: true });
 };
 
-eventStoreContract('sqlite in memory (sqlite::memory:)', () => makeEventStore('sqlite::memory:'));
+eventStoreContract('sqlite in memory (sqlite::memory:)', () => makeStore('sqlite::memory:'));
 eventStoreContract('sqlite file', async () => makeEmbeddedEventStore({ path: join(temporaryDirectory(), 'events.db') }));
 
 const test = suite('embedded event store');

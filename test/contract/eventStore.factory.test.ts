@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { categoryOf, makeEventStore } from '../../src/eventStore/index.js';
+import { categoryOf } from '../../src/eventStore/index.js';
+import { makeStore } from '../../src/backends/index.js';
 import { anEvent, right, uniqueStream } from '../support/eventStoreTesting.js';
 
-const test = suite('makeEventStore (the adapter from a URL)');
+const test = suite('makeStore (the store from a URL)');
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-factory-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('sqlite::memory: is an embedded store in memory', async () => {
-  const store = await makeEventStore('sqlite::memory:');
+  const store = await makeStore('sqlite::memory:');
   try {
     assert.is(store.kind, 'sqlite');
     const stream = uniqueStream();
@@ -25,7 +26,7 @@ test('sqlite::memory: is an embedded store in memory', async () => {
 
 test('sqlite:<path> is an embedded store in that file', async () => {
   const path = join(dir, 'sub', 'events.db');
-  const store = await makeEventStore(`sqlite:${path}`);
+  const store = await makeStore(`sqlite:${path}`);
   try {
     assert.is(store.kind, 'sqlite');
     await right(store.append(uniqueStream(), [anEvent()], { expectedRevision: 'no_stream' }));
@@ -37,7 +38,7 @@ test('sqlite:<path> is an embedded store in that file', async () => {
 
 test('esdb:// and esdb+discover:// are EventStoreDB (connected on first use)', async () => {
   for (const url of ['esdb://localhost:2113?tls=false', 'esdb+discover://localhost:2113?tls=false']) {
-    const store = await makeEventStore(url);
+    const store = await makeStore(url);
     assert.is(store.kind, 'esdb');
     await store.close();
   }
@@ -46,7 +47,7 @@ test('esdb:// and esdb+discover:// are EventStoreDB (connected on first use)', a
 test('an unknown scheme is an Error that names the accepted forms', async () => {
   for (const url of ['postgres://localhost/jobs', 'sqlite:', './events.db', '']) {
     try {
-      await makeEventStore(url);
+      await makeStore(url);
       assert.unreachable(`${url} was accepted`);
     } catch (e) {
       assert.instance(e, Error);

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as t from 'io-ts';
 import type * as amqp from 'amqplib';
-import { makeEventStore } from '../../src/eventStore/index.js';
+import { makeStore } from '../../src/backends/index.js';
 import { makeRabbitBroker } from '../../src/broker/index.js';
 import { createEngine } from '../../src/engine.js';
 import { defineWorker } from '../../src/worker/index.js';
@@ -21,7 +21,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('1,200 malformed enqueue commands are each rejected with a reason; valid ones between them all complete', async () => {
   const queue = `test-${randomUUID()}`;
-  const store = await makeEventStore('sqlite::memory:');
+  const store = await makeStore('sqlite::memory:');
   const broker = await makeRabbitBroker({ url: rabbitUrl });
   const w = defineWorker({ name: `mail-${queue}`, queue, payload: t.type({ to: t.string }), action: async (p) => p.to });
   const commandQueue = `test-${randomUUID()}.enqueue`;

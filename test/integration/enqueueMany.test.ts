@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { makeMemoryBroker, type Broker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { EnqueueManyError, EnqueueRejectedError, type EnqueueItem } from '../../src/conductor/index.js';
-import { makeEmbeddedEventStore, type EventStore } from '../../src/eventStore/index.js';
+import type { EventStore } from '../../src/eventStore/index.js';
+import { makeEmbeddedStore } from '../../src/backends/index.js';
 import { replay } from '../../src/job/index.js';
 import { defineWorker } from '../../src/worker/index.js';
 
@@ -32,7 +33,7 @@ const worker = defineWorker({
 /** An engine on a fresh SQLite file; `broker` defaults to a memory broker. */
 const open = async (broker: Broker = makeMemoryBroker(), storeOptions: { busyTimeoutMs?: number } = {}) => {
   const path = join(dir, `events-${files++}.db`);
-  const store = makeEmbeddedEventStore({ path, ...storeOptions });
+  const store = makeEmbeddedStore({ path, ...storeOptions });
   const engine = await createEngine({ store, broker, workers: [worker], recover: false });
   const close = async () => {
     await engine.close({ gracePeriodMs: 1000 });

@@ -3,25 +3,26 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { makeEventStore, type EventStore } from '../../src/eventStore/index.js';
+import { makeStore, type StoreBackend } from '../../src/backends/index.js';
 import { makeMemoryBroker, type Broker, type Delivery } from '../../src/broker/index.js';
 import { makeJobStore, type JobStore } from '../../src/jobStore/index.js';
 import { defineWorker, makeWorkerRegistry, NonRetryableError, type Worker } from '../../src/worker/index.js';
 import { enqueueJob, makeRunningAttempts, makeWorkHandler, type ConductorDeps } from '../../src/conductor/index.js';
-import { createEngine, TransitionRejectedError, type Engine } from '../../src/engine.js';
+import { createEngine, type Engine } from '../../src/engine.js';
+import { TransitionRejectedError } from '../../src/conductor/index.js';
 import { replay, type JobView } from '../../src/job/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { waitFor } from '../support/waitFor.js';
 
 interface Ctx {
-  store: EventStore;
+  store: StoreBackend;
   broker: Broker;
   engines: Engine[];
 }
 const test = suite<Ctx>('execute and the conductor (embedded store, in-process broker)');
 
 test.before.each(async (ctx) => {
-  ctx.store = await makeEventStore('sqlite::memory:');
+  ctx.store = await makeStore('sqlite::memory:');
   ctx.broker = makeMemoryBroker();
   ctx.engines = [];
 });

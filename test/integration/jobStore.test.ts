@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { makeEventStore, type EventStore } from '../../src/eventStore/index.js';
+import type { EventStore } from '../../src/eventStore/index.js';
+import { makeStore } from '../../src/backends/index.js';
 import { makeJobStore, type JobStore, type LoadedJob } from '../../src/jobStore/index.js';
 import {
   initialJobState,
@@ -21,7 +22,7 @@ interface Ctx {
 const test = suite<Ctx>('job store: appends at the revision read, and the cache of unfinished jobs');
 
 test.before.each(async (ctx) => {
-  ctx.store = await makeEventStore('sqlite::memory:');
+  ctx.store = await makeStore('sqlite::memory:');
   ctx.jobs = makeJobStore(ctx.store, { engineVersion: 'test', cacheSize: 3 });
 });
 test.after.each(async (ctx) => {

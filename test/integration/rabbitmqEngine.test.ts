@@ -5,13 +5,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type * as amqp from 'amqplib';
 import * as TE from 'fp-ts/lib/TaskEither.js';
-import {
-  makeEventStore,
-  type AppendResult,
-  type EventStore,
-  type RecordedEvent,
-  type StoreUnavailable,
-} from '../../src/eventStore/index.js';
+import { type AppendResult, type EventStore, type RecordedEvent, type StoreUnavailable } from '../../src/eventStore/index.js';
+import { makeStore, type StoreBackend } from '../../src/backends/index.js';
 import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/index.js';
@@ -21,7 +16,7 @@ import { closeConnectionsNamed, deleteQueues, limitDeliveries, openRawChannel, r
 import { waitFor } from '../support/waitFor.js';
 
 interface Ctx {
-  store: EventStore;
+  store: StoreBackend;
   brokers: Broker[];
   engines: Engine[];
   queues: string[];
@@ -29,7 +24,7 @@ interface Ctx {
 const test = suite<Ctx>('the engine on RabbitMQ: the wire contract, delays, connection loss');
 
 test.before.each(async (ctx) => {
-  ctx.store = await makeEventStore('sqlite::memory:');
+  ctx.store = await makeStore('sqlite::memory:');
   ctx.brokers = [];
   ctx.engines = [];
   ctx.queues = [];
@@ -300,7 +295,7 @@ test('a store outage outlasting the delivery-limit of the quorum work queue: del
       refused++;
       return TE.left({ _tag: 'StoreUnavailable', message: 'the store is down (test)' });
     };
-    const store: EventStore = Object.assign(Object.create(ctx.store) as EventStore, {
+    const store: StoreBackend = Object.assign(Object.create(ctx.store) as StoreBackend, {
       append: (...args: Parameters<EventStore['append']>) => (down ? unavailable<AppendResult>() : ctx.store.append(...args)),
       readStream: (...args: Parameters<EventStore['readStream']>) =>
         down ? unavailable<readonly RecordedEvent[]>() : ctx.store.readStream(...args),

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
-import { makeEmbeddedEventStore, type EventStore } from '../../src/eventStore/index.js';
+import type { EventStore } from '../../src/eventStore/index.js';
+import { makeEmbeddedStore, type StoreBackend } from '../../src/backends/index.js';
 import { createEngine } from '../../src/engine.js';
 import { replay } from '../../src/job/index.js';
 import { defineWorker } from '../../src/worker/index.js';
@@ -17,10 +18,10 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('appends refused while another connection holds the write lock are retried; every job completes once', async () => {
   const path = join(dir, 'events.db');
-  const embedded = makeEmbeddedEventStore({ path, busyTimeoutMs: 20 });
+  const embedded = makeEmbeddedStore({ path, busyTimeoutMs: 20 });
   let refused = 0;
   // The same store, counting the appends it refused as unavailable.
-  const store: EventStore = Object.assign(Object.create(embedded) as EventStore, {
+  const store: StoreBackend = Object.assign(Object.create(embedded) as StoreBackend, {
     append:
       (...args: Parameters<EventStore['append']>) =>
       async () => {
@@ -82,10 +83,10 @@ test('appends refused while another connection holds the write lock are retried;
 });
 
 test('a start the store recorded but reported unavailable: the delivery, kept and decided again, records that attempt lost (its action never ran) and the retry completes', async () => {
-  const embedded = makeEmbeddedEventStore({ path: join(dir, 'unconfirmed.db') });
+  const embedded = makeEmbeddedStore({ path: join(dir, 'unconfirmed.db') });
   let unconfirmed = 0;
   // The first JobStarted is written, then reported as unavailable, as a store may do with an append it could not confirm.
-  const store: EventStore = Object.assign(Object.create(embedded) as EventStore, {
+  const store: StoreBackend = Object.assign(Object.create(embedded) as StoreBackend, {
     append:
       (...args: Parameters<EventStore['append']>) =>
       async () => {

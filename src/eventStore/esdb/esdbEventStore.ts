@@ -57,6 +57,8 @@ export interface EsdbEventStoreOptions {
   readonly retryBaseDelayMs?: number;
   /** Attempts in a row to resubscribe a dropped subscription before it stops with `StoreUnavailable`. Default: 10. */
   readonly resubscribeAttempts?: number;
+  /** A client to use, shared with its other users (the read side); its owner disposes it. Default: one made from `connectionString`, disposed on `close()`. */
+  readonly client?: EventStoreDBClient;
 }
 
 const pageSize = 500;
@@ -155,7 +157,8 @@ const isPassing = (error: Error): boolean =>
  */
 export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore => {
   const { connectionString, maxAttempts = 4, retryBaseDelayMs = 200, resubscribeAttempts = 10 } = options;
-  const client = EventStoreDBClient.connectionString(connectionString);
+  const ownsClient = options.client === undefined;
+  const client = options.client ?? EventStoreDBClient.connectionString(connectionString);
   const backoff = (attempt: number): number => Math.min(retryBaseDelayMs * 2 ** (attempt - 1), maxDelayMs) * (0.8 + Math.random() * 0.4);
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -390,7 +393,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
       closing ??= (async () => {
         await subscriptions.stopAll();
         closed = true;
-        await client.dispose();
+        if (ownsClient) await client.dispose();
       })();
       return closing;
     },

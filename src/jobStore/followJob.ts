@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore, StoreUnavailable } from '../eventStore/index.js';
 import { jobStreamName } from '../job/index.js';
-import { toRecordedJobEvent, type RecordedJobEvent } from '../jobStore/index.js';
+import { StoreUnavailableError } from '../errors/index.js';
+import { toRecordedJobEvent, type RecordedJobEvent } from './jobStore.js';
 
 /** A job's stream being followed. */
 export interface JobFollow {
@@ -21,8 +22,8 @@ export interface FollowJobHandlers {
 
 /**
  * Delivers a job's whole history, then each event appended to its stream
- * from then on, until stopped. Built on the event-store port only, so it works
- * with either adapter (the engine has no such API).
+ * from then on, until stopped (`engine.follow`). Built on the event-store port
+ * only, so it works with either adapter.
  *
  * No event is missed or repeated: the head of the log is taken before the
  * stream is read, the subscription starts after that head, and events at or
@@ -33,9 +34,9 @@ export interface FollowJobHandlers {
 export const followJob = async (store: EventStore, jobId: string, handlers: FollowJobHandlers): Promise<JobFollow> => {
   const stream = jobStreamName(jobId);
   const head = await store.headPosition()();
-  if (E.isLeft(head)) throw new Error(head.left.message);
+  if (E.isLeft(head)) throw new StoreUnavailableError(head.left.message);
   const read = await store.readStream(stream)();
-  if (E.isLeft(read)) throw new Error(read.left.message);
+  if (E.isLeft(read)) throw new StoreUnavailableError(read.left.message);
   let delivered = -1;
   for (const e of read.right) {
     await handlers.onEvent(toRecordedJobEvent(e));

@@ -1,0 +1,5 @@
+export { defaultBrokerUrl, defaultStoreUrl, makeBackend, makeBroker, makeStore } from './makeBackend.js';
+export type { Backend } from './makeBackend.js';
+export { makeEmbeddedStore } from './embeddedStore.js';
+export type { EmbeddedStoreOptions } from './embeddedStore.js';
+export type { ReadSide, ReadSideOptions, StoreBackend } from './readSide.js';

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import { BrokerUnavailableError, brandClass, ErrorCodes, JobtrailError, StoreUnavailableError } from '../errors/index.js';
+import {
+  cancel,
+  isJobView,
+  isoDate,
+  resetToInitialState,
+  type JobEvent,
+  type JobState,
+  type JobView,
+  type TransitionRejected,
+} from '../job/index.js';
+import { maxConflictRounds, publishAttempt, type ConductorDeps } from './dispatch.js';
+
+/** Who asked for a manual action, for the record. */
+export interface ActionOptions {
+  readonly by?: string;
+  readonly reason?: string;
+}
+
+/** A retry or cancel the state machine refused (e.g. cancelling a completed job). */
+export class TransitionRejectedError extends JobtrailError {
+  static {
+    brandClass(this, 'TransitionRejectedError');
+  }
+  constructor(readonly rejection: TransitionRejected) {
+    super(ErrorCodes.TransitionRejected, rejection.message);
+    this.name = 'TransitionRejectedError';
+  }
+}
+
+/** The job does not exist. */
+export class JobNotFoundError extends JobtrailError {
+  static {
+    brandClass(this, 'JobNotFoundError');
+  }
+  constructor(readonly jobId: string) {
+    super(ErrorCodes.JobNotFound, `job "${jobId}" does not exist (no stream job-${jobId})`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>;
+
+/**
+ * Appends what `decide` makes of the job's current state, with who asked.
+ * Another process moving the job in between is a conflict: read again and
+ * decide again, at most `maxConflictRounds` times (a job that keeps moving
+ * under a person's click is refused, not fought for forever).
+ */
+const act = async (deps: ConductorDeps, jobId: string, decide: Decide, by: string | undefined): Promise<JobView> => {
+  const causation = { correlationId: jobId, causationId: `manual:${randomBytes(4).toString('hex')}`, ...(by !== undefined ? { by } : {}) };
+  for (let round = 1; round <= maxConflictRounds; round++) {
+    const loaded = await deps.jobs.load(jobId)();
+    if (E.isLeft(loaded)) throw new StoreUnavailableError(loaded.left.message);
+    if (!isJobView(loaded.right.state)) throw new JobNotFoundError(jobId);
+    const r = await deps.jobs.transition(loaded.right, decide, causation)();
+    if (E.isRight(r)) return r.right.state as JobView;
+    if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
+    if (r.left._tag === 'StoreUnavailable') throw new StoreUnavailableError(r.left.message);
+  }
+  throw new StoreUnavailableError(
+    `job "${jobId}" kept moving while it was being changed (${maxConflictRounds} conflicts in a row); try again`,
+  );
+};
+
+/** `resetToInitialState` (manual): a fresh budget of attempts, then the next attempt dispatched. */
+export const retryJob = async (deps: ConductorDeps, jobId: string, options: ActionOptions = {}): Promise<JobView> => {
+  const view = await act(
+    deps,
+    jobId,
+    (s) => resetToInitialState(s, { at: isoDate(deps.now()), reason: 'manual', ...(options.by !== undefined ? { by: options.by } : {}) }),
+    options.by,
+  );
+  const published = await publishAttempt(deps, view, view.attempts + 1);
+  if (E.isLeft(published))
+    throw new BrokerUnavailableError(
+      `job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`,
+    );
+  return view;
+};
+
+/** Cancels an `initial` or `errored` job. */
+export const cancelJob = (deps: ConductorDeps, jobId: string, options: ActionOptions = {}): Promise<JobView> =>
+  act(
+    deps,
+    jobId,
+    (s) =>
+      cancel(s, {
+        at: isoDate(deps.now()),
+        ...(options.reason !== undefined ? { reason: options.reason } : {}),
+        ...(options.by !== undefined ? { by: options.by } : {}),
+      }),
+    options.by,
+  );
