@@ -9,7 +9,7 @@ import { demoWorkers, runDemo } from '../demo/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { checkBinding, DashboardConfigError, runDashboard, type DashboardHandle } from '../dashboard/index.js';
-import { formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
+import { formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from '../present/index.js';
 import { projectionsDir } from '../projections/index.js';
 
 /** A failure the user can fix: printed without a stack, exit code 1 (2 for usage). */

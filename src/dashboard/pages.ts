@@ -1,6 +1,6 @@
 import { eventTime, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
-import { attemptOf, eventSummary, formatDuration } from '../cli/format.js';
+import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
 import { actionPath, jobEventsPath, jobPath } from './routes.js';

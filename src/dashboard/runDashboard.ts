@@ -7,7 +7,7 @@ import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { JobNotFoundError, TransitionRejectedError } from '../conductor/index.js';
 import type { Engine } from '../engine.js';
-import { eventTime, evolve, initialJobState, isFinal, isJobView, type JobState } from '../job/index.js';
+import { eventTime, evolve, fold, initialJobState, isFinal, isJobView, type JobState } from '../job/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { InvalidCursor, ProjectionNames, type ProjectionQueries } from '../projections/index.js';
 import type { JobFollow } from '../jobStore/index.js';
@@ -419,8 +419,7 @@ export const runDashboard = async (options: DashboardOptions): Promise<Dashboard
       case 'job':
       case 'apiJob': {
         const events = await engine.history(r.jobId);
-        let state: JobState = initialJobState;
-        for (const e of events) state = evolve(state, e.event);
+        const state = fold(events.map((e) => e.event));
         if (!isJobView(state)) throw new HttpError(404, `job "${r.jobId}" does not exist (no stream job-${r.jobId})`);
         if (r.kind === 'apiJob') return sendJson(res, 200, { job: state, history: events });
         return sendPage(res, 200, jobPage(context(true), state, events));

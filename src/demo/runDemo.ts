@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Engine } from '../engine.js';
 import type { JobView } from '../job/index.js';
-import { formatDuration, formatHistory } from '../cli/format.js';
+import { formatDuration, formatHistory } from '../present/index.js';
 import { writeCustomersCsv } from './workers.js';
 
 export interface DemoOptions {

@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { evolve, initialJobState, isFinal, JobEvent, jobStreamName, type JobState, type TransitionRejected } from '../job/index.js';
+import { fold, isFinal, JobEvent, jobStreamName, type JobState, type TransitionRejected } from '../job/index.js';
 import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
@@ -125,8 +125,7 @@ export const makeJobStore = (
     pipe(
       store.readStream(jobStreamName(jobId)),
       TE.map((events): LoadedJob => {
-        let state: JobState = initialJobState;
-        for (const e of events) state = evolve(state, decodeJobEvent(e));
+        const state = fold(events.map(decodeJobEvent));
         const last = events[events.length - 1];
         return remember({ jobId, state, revision: last === undefined ? 'no_stream' : last.revision });
       }),
@@ -159,9 +158,7 @@ export const makeJobStore = (
           if (r.left._tag === 'WrongExpectedRevision') recent.delete(job.jobId);
           return r;
         }
-        let state = job.state;
-        for (const e of events) state = evolve(state, e);
-        return E.right(remember({ jobId: job.jobId, state, revision: r.right.nextExpectedRevision }));
+        return E.right(remember({ jobId: job.jobId, state: fold(events, job.state), revision: r.right.nextExpectedRevision }));
       });
   };
 

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { evolve, initialJobState, JobEvent, jobStreamName, type JobState } from '../job/index.js';
+import { fold, JobEvent, jobStreamName } from '../job/index.js';
 import type { AppendError } from '../eventStore/index.js';
 import type { JobStore, LoadedJob, RecordedJobEvent } from '../jobStore/index.js';
 
@@ -12,16 +12,15 @@ export const makeMemoryJobStore = (
   now: () => Date,
 ): JobStore & { read(jobId: string): LoadedJob; events(jobId: string): readonly RecordedJobEvent[] } => {
   const streams = new Map<string, RecordedJobEvent[]>();
-  const fold = (jobId: string): LoadedJob => {
+  const read = (jobId: string): LoadedJob => {
     const events = streams.get(jobId) ?? [];
-    let state: JobState = initialJobState;
-    for (const e of events) state = evolve(state, e.event);
+    const state = fold(events.map((e) => e.event));
     return { jobId, state, revision: events.length === 0 ? 'no_stream' : events.length - 1 };
   };
   const store = {
-    load: (jobId: string) => async () => E.right(fold(jobId)),
-    cached: (jobId: string) => fold(jobId),
-    read: fold,
+    load: (jobId: string) => async () => E.right(read(jobId)),
+    cached: (jobId: string) => read(jobId),
+    read,
     history: (jobId: string) => async () => E.right(streams.get(jobId) ?? []),
     events: (jobId: string) => streams.get(jobId) ?? [],
     append:
@@ -48,7 +47,7 @@ export const makeMemoryJobStore = (
             metadata: {},
           });
         streams.set(job.jobId, stream);
-        return E.right(fold(job.jobId));
+        return E.right(read(job.jobId));
       },
     transition: (job: LoadedJob, decide: Parameters<JobStore['transition']>[1]) => {
       const decided = decide(job.state);

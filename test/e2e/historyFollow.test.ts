@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, defineWorker, type Engine, type JobView, type RecordedJobEvent } from '../../src/index.js';
-import { formatHistory } from '../../src/cli/format.js';
+import { formatHistory } from '../../src/present/index.js';
 import { eventTime } from '../../src/job/index.js';
 import { runJobtrail, spawnJobtrail } from '../support/cli.js';
 import { waitFor } from '../support/waitFor.js';

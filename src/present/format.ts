@@ -1,4 +1,4 @@
-import { eventTime, evolve, initialJobState, isJobView, type JobState, type JobView } from '../job/index.js';
+import { eventTime, fold, isJobView, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 
 const ms = (n: number): string => {
@@ -144,14 +144,9 @@ export interface ViewAt {
  */
 export const viewAt = (events: readonly RecordedJobEvent[], at: Date): ViewAt | undefined => {
   const limit = at.getTime();
-  let state: JobState = initialJobState;
-  let last: RecordedJobEvent | undefined;
-  let folded = 0;
-  for (const r of events) {
-    if (Date.parse(eventTime(r.event)) > limit) break;
-    state = evolve(state, r.event);
-    last = r;
-    folded++;
-  }
+  const cut = events.findIndex((r) => Date.parse(eventTime(r.event)) > limit);
+  const folded = cut === -1 ? events.length : cut;
+  const last = events[folded - 1];
+  const state = fold(events.slice(0, folded).map((r) => r.event));
   return last !== undefined && isJobView(state) ? { view: state, last, folded, total: events.length } : undefined;
 };
