@@ -15,8 +15,6 @@ export { enqueueQueueName, rejectedQueueName, WorkMessage, workQueueName } from 
 export { deadLetterQueueName, directReplyTo, isWorkQueue, workQueuePrefix } from './topology.js';
 export { makeBroker } from './makeBroker.js';
 export { makeMemoryBroker } from './memory/memoryBroker.js';
-export { makeRabbitBroker, queueDeclaration } from './rabbitmq/rabbitBroker.js';
+export { makeRabbitBroker } from './rabbitmq/rabbitBroker.js';
 export type { RabbitBrokerOptions } from './rabbitmq/rabbitBroker.js';
-export { delayExpiredQueueName, delayQueueName, maxDelayLevel, planDelayHop, planDelayRoute } from './rabbitmq/delayHops.js';
-export type { DelayHop } from './rabbitmq/delayHops.js';
 export { redactUrl } from '../log/index.js';
