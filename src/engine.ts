@@ -162,6 +162,7 @@ const storeRead = async <A>(task: () => Promise<E.Either<{ message: string }, A>
 /** The composition root: a backend from URLs or adapters, the conductor wired over it. */
 export const createEngine = async (options: EngineOptions = {}): Promise<Engine> => {
   const backend = await makeBackend({
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
   });

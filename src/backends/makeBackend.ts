@@ -2,7 +2,7 @@ import type { Broker } from '../broker/index.js';
 import { makeMemoryBroker } from '../broker/memory/memoryBroker.js';
 import type { RabbitBrokerOptions } from '../broker/rabbitmq/rabbitBroker.js';
 import { ErrorCodes, JobtrailError } from '../errors/index.js';
-import { redactUrl } from '../log/index.js';
+import { redactUrl, silentLogger, type Logger } from '../log/index.js';
 import { makeEmbeddedStore } from './embeddedStore.js';
 import type { StoreBackend } from './readSide.js';
 
@@ -74,13 +74,21 @@ export interface Backend {
 export const makeBackend = async (options: {
   readonly store?: string | StoreBackend;
   readonly broker?: string | Broker;
+  /** Where a broker made from a URL reports (a library is silent unless given a logger). */
+  readonly logger?: Logger;
 }): Promise<Backend> => {
   const ownsStore = typeof options.store !== 'object';
   const ownsBroker = typeof options.broker !== 'object';
   const store = typeof options.store === 'object' ? options.store : await makeStore(options.store ?? defaultStoreUrl);
   let broker: Broker;
   try {
-    broker = typeof options.broker === 'object' ? options.broker : await makeBroker(options.broker ?? defaultBrokerUrl);
+    const logger = options.logger ?? silentLogger;
+    broker =
+      typeof options.broker === 'object'
+        ? options.broker
+        : await makeBroker(options.broker ?? defaultBrokerUrl, {
+            onWarning: (message, cause) => logger.warn(cause === undefined ? {} : { err: String(cause) }, message),
+          });
   } catch (error) {
     if (ownsStore) await store.close();
     throw error;

@@ -60,11 +60,15 @@ export type Disposition =
   | { readonly _tag: 'DeadLetter'; readonly reason: string };
 
 /** The dispositions a handler returns: `ack`, `requeue`, `deadLetter(reason)`. */
-export const Dispositions = {
-  ack: { _tag: 'Ack' } as Disposition,
-  requeue: { _tag: 'Requeue' } as Disposition,
-  deadLetter: (reason: string): Disposition => ({ _tag: 'DeadLetter', reason }),
-} as const;
+export const Dispositions: {
+  readonly ack: Disposition;
+  readonly requeue: Disposition;
+  readonly deadLetter: (reason: string) => Disposition;
+} = {
+  ack: { _tag: 'Ack' },
+  requeue: { _tag: 'Requeue' },
+  deadLetter: (reason) => ({ _tag: 'DeadLetter', reason }),
+};
 
 /**
  * Longest a handler keeps a delivery it cannot settle yet (the store or the

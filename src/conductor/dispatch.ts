@@ -5,7 +5,7 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
 import { Dispositions, maxKeepDeliveryMs, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
-import type { LoadedJob, TransitionError } from '../jobStore/index.js';
+import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
 import { EngineErrors, executeAttempt, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
 
@@ -315,7 +315,7 @@ const runAttempt = async (
   lost: AbortSignal | undefined,
   log: Logger,
 ): Promise<Disposition | 'conflict' | typeof unavailable> => {
-  const s = job.state as JobView;
+  const s = viewOf(job);
   const worker = deps.registry.get(s.workerName);
   if (!worker) {
     const r = await recordCannotStart(

@@ -6,13 +6,16 @@ import {
   isoDate,
   isJobView,
   jobIdPattern,
+  jobIdRule,
+  queueNamePattern,
+  queueNameRule,
   setToInitialState,
   type JobId,
   type JobRef,
   type JobView,
   type PositiveInt,
 } from '../job/index.js';
-import type { JobStore, LoadedJob } from '../jobStore/index.js';
+import { viewOf, type LoadedJob } from '../jobStore/index.js';
 import { InvalidWorkerError, quote, validateWorker, Worker, type WorkerRegistry } from '../worker/index.js';
 import { newJobId } from './newJobId.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
@@ -178,10 +181,10 @@ const validate = (
     return reject('InvalidPayload', `the payload does not match worker "${workerName}": ${PathReporter.report(decoded).join('; ')}`);
   const jobId = options.jobId ?? newJobId();
   if (typeof jobId !== 'string' || !jobIdPattern.test(jobId))
-    return reject('InvalidOptions', `invalid jobId ${quote(jobId)}: use 1–128 characters of [A-Za-z0-9._:-]`);
+    return reject('InvalidOptions', `invalid jobId ${quote(jobId)}: use ${jobIdRule}`);
   const queue = options.queue ?? worker.queue;
-  if (typeof queue !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(queue))
-    return reject('InvalidOptions', `invalid queue ${quote(queue)}: use 1–100 characters of [A-Za-z0-9._-]`);
+  if (typeof queue !== 'string' || !queueNamePattern.test(queue))
+    return reject('InvalidOptions', `invalid queue ${quote(queue)}: use ${queueNameRule}`);
   const maxAttempts = options.maxAttempts ?? worker.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000)
     return reject('InvalidOptions', `invalid maxAttempts ${quote(maxAttempts)}: use a whole number from 1 to 1000`);
@@ -218,11 +221,7 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
 };
 
 /** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
-const record = async (
-  deps: ConductorDeps & { readonly jobs: JobStore },
-  v: ValidEnqueue,
-  now: Date,
-): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
   const { options } = v;
   const fresh: LoadedJob = { jobId: v.jobId, state: initialJobState, revision: 'no_stream' };
   const appended = await deps.jobs.transition(
@@ -242,7 +241,7 @@ const record = async (
     { correlationId: options.correlationId ?? v.jobId, causationId: options.causationId ?? v.jobId },
   )();
   if (E.isRight(appended)) {
-    const view = appended.right.state as JobView;
+    const view = viewOf(appended.right);
     const d = await dispatchFirst(deps, view);
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
   }
@@ -273,7 +272,7 @@ const record = async (
  * first enqueue crashed between the append and the publish).
  */
 export const enqueueJob = async (
-  deps: ConductorDeps & { readonly jobs: JobStore },
+  deps: ConductorDeps,
   workerName: WorkerRef,
   payload: unknown,
   options: EnqueueOptions = {},
@@ -305,7 +304,7 @@ export const maxEnqueueBatch = 10_000;
  * broker fails part way, some jobs are enqueued and the others say why not.
  */
 export const enqueueJobs = async (
-  deps: ConductorDeps & { readonly jobs: JobStore },
+  deps: ConductorDeps,
   items: readonly EnqueueItem[],
 ): Promise<E.Either<EnqueueRejectedError, readonly E.Either<EnqueueRejectedError, Enqueued>[]>> => {
   if (!Array.isArray(items))

@@ -11,6 +11,7 @@ import {
   type JobView,
   type TransitionRejected,
 } from '../job/index.js';
+import { viewOf } from '../jobStore/index.js';
 import { maxConflictRounds, publishAttempt, type ConductorDeps } from './dispatch.js';
 
 /** Who asked for a manual action, for the record. */
@@ -56,7 +57,7 @@ const act = async (deps: ConductorDeps, jobId: string, decide: Decide, by: strin
     if (E.isLeft(loaded)) throw new StoreUnavailableError(loaded.left.message);
     if (!isJobView(loaded.right.state)) throw new JobNotFoundError(jobId);
     const r = await deps.jobs.transition(loaded.right, decide, causation)();
-    if (E.isRight(r)) return r.right.state as JobView;
+    if (E.isRight(r)) return viewOf(r.right);
     if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
     if (r.left._tag === 'StoreUnavailable') throw new StoreUnavailableError(r.left.message);
   }

@@ -6,7 +6,6 @@ import type * as TE from 'fp-ts/lib/TaskEither.js';
  * revision (0-based) of the stream's last event.
  */
 export type ExpectedRevision = 'no_stream' | 'any' | 'stream_exists' | number;
-export const ExpectedRevisions = { noStream: 'no_stream', any: 'any', streamExists: 'stream_exists' } as const;
 
 /**
  * A place in the global log (`$all`), opaque to callers: pass back what the
@@ -65,7 +64,6 @@ export interface StoreUnavailable {
 }
 
 export type AppendError = WrongExpectedRevision | StoreUnavailable;
-export type StoreError = AppendError;
 
 export interface ReadStreamOptions {
   /** First revision to read. Default: 0. */

@@ -1,4 +1,3 @@
-export { ExpectedRevisions } from './eventStore.js';
 export type {
   AppendError,
   AppendResult,
@@ -9,7 +8,6 @@ export type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
-  StoreError,
   StoreUnavailable,
   SubscribeOptions,
   Subscription,

@@ -5,8 +5,6 @@ export interface IsoDateBrand {
   readonly IsoDate: unique symbol;
 }
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-// Module-level helpers, not closures made per call: tsx names every closure it creates
-// (esbuild's keepNames, an Object.defineProperty each), a cost on paths run per job.
 const field = (s: string, from: number, to: number): number => Number(s.slice(from, to));
 /**
  * The day exists and the hour is 00–23. `Date.parse` alone rolls `2026-02-30`
@@ -18,40 +16,29 @@ const isCalendarTime = (s: string): boolean => {
   day.setUTCFullYear(year, month - 1, date);
   return hour <= 23 && day.getUTCMonth() === month - 1 && day.getUTCDate() === date;
 };
-// The last timestamp checked valid and the last one written: jobs handled in the same
-// millisecond (most of them under load) then skip the regex, the parse and the formatting.
-let lastValid = '';
-let lastMs = Number.NaN;
-let lastText = '';
 /** Codec of an ISO-8601 timestamp with a time zone (`Z` or an offset). */
 export const IsoDate = t.brand(
   t.string,
-  (s): s is t.Branded<string, IsoDateBrand> => {
-    if (s === lastValid) return true;
-    if (!(isoPattern.test(s) && !Number.isNaN(Date.parse(s)) && isCalendarTime(s))) return false;
-    lastValid = s;
-    return true;
-  },
+  (s): s is t.Branded<string, IsoDateBrand> => isoPattern.test(s) && !Number.isNaN(Date.parse(s)) && isCalendarTime(s),
   'IsoDate',
 );
 export type IsoDate = t.TypeOf<typeof IsoDate>;
 
 /** Turns a `Date` into the `IsoDate` the events carry; throws a `RangeError` for an invalid date, as `toISOString` does. */
-export const isoDate = (d: Date): IsoDate => {
-  const ms = d.getTime();
-  if (ms !== lastMs) {
-    lastText = d.toISOString();
-    lastMs = ms;
-  }
-  return lastText as IsoDate;
-};
+export const isoDate = (d: Date): IsoDate => d.toISOString() as IsoDate;
 
 export interface JobIdBrand {
   readonly JobId: unique symbol;
 }
-/** The pattern a job id must match: 1–128 characters of `[A-Za-z0-9._:-]`. */
+/** What a job id may be, for messages. */
+export const jobIdRule = '1–128 characters of [A-Za-z0-9._:-]';
+/** The pattern a job id must match (`jobIdRule`). */
 export const jobIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Codec of a job id: 1–128 characters of `[A-Za-z0-9._:-]`. */
+/** What a named queue may be called, for messages. */
+export const queueNameRule = '1–100 characters of [A-Za-z0-9._-]';
+/** The pattern a queue name must match (`queueNameRule`); the broker's queue is `jobtrail.work.<queue>`. */
+export const queueNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
+/** Codec of a job id (`jobIdRule`). */
 export const JobId = t.brand(t.string, (s): s is t.Branded<string, JobIdBrand> => jobIdPattern.test(s), 'JobId');
 export type JobId = t.TypeOf<typeof JobId>;
 
@@ -71,7 +58,6 @@ export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
 /** Why a job went back to `initial`. */
 export const ResetReason = t.keyof({ retry: null, manual: null, recovered: null });
 export type ResetReason = t.TypeOf<typeof ResetReason>;
-export const ResetReasons = { retry: 'retry', manual: 'manual', recovered: 'recovered' } as const;
 
 export const JobEnqueuedData = t.intersection([
   t.type({

@@ -11,12 +11,14 @@ export {
   JobEventTypes,
   JobId,
   jobIdPattern,
+  jobIdRule,
+  queueNamePattern,
+  queueNameRule,
   JobProgressed,
   JobReset,
   JobStarted,
   PositiveInt,
   ResetReason,
-  ResetReasons,
   isJobEventType,
 } from './events.js';
 export type { JobEventType } from './events.js';

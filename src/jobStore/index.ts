@@ -1,4 +1,4 @@
-export { decodeJobEvent, makeJobStore, toRecordedJobEvent, UndecodableEventError } from './jobStore.js';
+export { decodeJobEvent, makeJobStore, toRecordedJobEvent, UndecodableEventError, viewOf } from './jobStore.js';
 export type { Causation, JobStore, LoadedJob, RecordedJobEvent, TransitionError } from './jobStore.js';
 export { followJob } from './followJob.js';
 export type { FollowJobHandlers, JobFollow } from './followJob.js';

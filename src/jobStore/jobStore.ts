@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { fold, isFinal, JobEvent, jobStreamName, type JobState, type TransitionRejected } from '../job/index.js';
+import { fold, isFinal, isJobView, JobEvent, jobStreamName, type JobState, type JobView, type TransitionRejected } from '../job/index.js';
 import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
@@ -66,6 +66,12 @@ export const toRecordedJobEvent = (e: RecordedEvent): RecordedJobEvent => ({
 });
 
 export type TransitionError = AppendError | TransitionRejected;
+
+/** The view of a job known to exist (one a transition was just appended to): a defect otherwise. */
+export const viewOf = (job: LoadedJob): JobView => {
+  if (!isJobView(job.state)) throw new Error(`job "${job.jobId}" has no stream where one was just written or read: a defect`);
+  return job.state;
+};
 
 /**
  * Job streams over the event-store port: read and fold, append a decision at

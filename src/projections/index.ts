@@ -15,7 +15,7 @@ export type {
   ProjectionSource,
 } from './projectionEngine.js';
 export { builtInProjectionFiles, ProjectionNames, projectionNameOf, projectionsDir, readProjectionFiles } from './projectionFiles.js';
-export type { ProjectionFile, ProjectionName } from './projectionFiles.js';
+export type { ProjectionFile } from './projectionFiles.js';
 export { InvalidCursor, InvalidJobViewState, ProjectionWaitTimeout, toJobView, waitForState } from './projectionQueries.js';
 export type {
   JobDashboard,

@@ -11,7 +11,6 @@ export const projectionsDir: string = fileURLToPath(new URL('../../projections/'
 
 /** The names of jobtrail's own projections, as a companion object. */
 export const ProjectionNames = { jobView: 'job-view', jobDashboard: 'job-dashboard' } as const;
-export type ProjectionName = (typeof ProjectionNames)[keyof typeof ProjectionNames];
 
 /** jobtrail's projection files: `job-view.js` and `job-dashboard.js`. */
 export const builtInProjectionFiles: readonly string[] = [

@@ -16,7 +16,7 @@ import {
   type TransitionRejected,
 } from '../job/index.js';
 import type { StoreUnavailable } from '../eventStore/eventStore.js';
-import type { Causation, JobStore, LoadedJob, TransitionError } from '../jobStore/index.js';
+import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
 import type { JobContext, Worker } from './worker.js';
 
@@ -276,7 +276,7 @@ type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>
 const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput) => {
   let current = started;
   let chain: Promise<unknown> | undefined;
-  const attempt = (started.state as JobView).attempts;
+  const attempt = viewOf(started).attempts;
   const cause = causedBy(input, `${input.backgroundJobId}:${attempt}`);
   const recorder = {
     attempt,

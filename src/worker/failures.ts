@@ -28,7 +28,6 @@ export const EngineErrors = {
   /** The process shut down and aborted the action after its grace period. Retried. */
   Interrupted: 'Interrupted',
 } as const;
-export type EngineError = (typeof EngineErrors)[keyof typeof EngineErrors];
 
 const stringify = (value: unknown): string => {
   if (value === undefined) return 'undefined';

@@ -1,7 +1,6 @@
 export { defineWorker, InvalidWorkerError, JsonPayload, validateWorker, Worker } from './worker.js';
 export type { JobContext, WorkerOptions } from './worker.js';
 export { EngineErrors, NonRetryableError, normaliseError, quote } from './failures.js';
-export type { EngineError } from './failures.js';
 export { makeWorkerRegistry } from './registry.js';
 export { loadWorkers } from './loadWorkers.js';
 export type { WorkerRegistry } from './registry.js';

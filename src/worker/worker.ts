@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { hangfireDelayMs } from '../job/index.js';
+import { defaultRetryPolicy, hangfireDelayMs, queueNamePattern, queueNameRule } from '../job/index.js';
 import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.js';
 import { NonRetryableError } from './failures.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
@@ -18,6 +18,9 @@ export interface JobContext {
   /** Records a `JobProgressed` event (percent 0–100 and/or a message). */
   progress(percent?: number, message?: string): Promise<void>;
 }
+
+/** A worker's settings when it does not give them. */
+export const workerDefaults = { queue: 'default', maxAttempts: defaultRetryPolicy.maxAttempts, concurrency: 10 } as const;
 
 /** Any JSON value: the default payload codec. */
 export const JsonPayload = new t.Type<unknown, unknown, unknown>(
@@ -74,13 +77,13 @@ export abstract class Worker<P = unknown, R = unknown> {
   /** io-ts codec of the payload. Default: any JSON value. */
   readonly payload: t.Type<P, unknown, unknown> = JsonPayload as t.Type<P, unknown, unknown>;
   /** Default: `default`. */
-  readonly queue: string = 'default';
+  readonly queue: string = workerDefaults.queue;
   /** Default: 10. */
-  readonly maxAttempts: number = 10;
+  readonly maxAttempts: number = workerDefaults.maxAttempts;
   /** Default: none. */
   readonly timeoutMs: number | undefined = undefined;
   /** Default: 10. */
-  readonly concurrency: number = 10;
+  readonly concurrency: number = workerDefaults.concurrency;
 
   /** The work; throws when the job cannot be completed. */
   abstract action(payload: P, ctx: JobContext): Promise<R>;
@@ -130,10 +133,10 @@ class DefinedWorker<P, R> extends Worker<P, R> {
     this.#options = options;
     this.name = options.name;
     this.payload = options.payload ?? (JsonPayload as t.Type<P, unknown, unknown>);
-    this.queue = options.queue ?? 'default';
-    this.maxAttempts = options.maxAttempts ?? 10;
+    this.queue = options.queue ?? workerDefaults.queue;
+    this.maxAttempts = options.maxAttempts ?? workerDefaults.maxAttempts;
     this.timeoutMs = options.timeoutMs;
-    this.concurrency = options.concurrency ?? 10;
+    this.concurrency = options.concurrency ?? workerDefaults.concurrency;
   }
 
   override action(payload: P, ctx: JobContext): Promise<R> {
@@ -163,8 +166,6 @@ export class InvalidWorkerError extends JobtrailError {
   }
 }
 
-const queuePattern = /^[A-Za-z0-9._-]{1,100}$/;
-
 const workerMark = Symbol.for('jobtrail.Worker');
 
 /** Whether a subclass between the worker and the base class defines `execute` (which the base's own property would shadow). */
@@ -185,7 +186,7 @@ export const validateWorker = (w: Worker<unknown>): void => {
     );
   if (typeof w.name !== 'string' || w.name.trim() === '' || w.name.length > 200) problems.push('name must be 1–200 characters');
   if (typeof w.action !== 'function') problems.push('action must be a function');
-  if (!queuePattern.test(w.queue)) problems.push(`queue "${w.queue}" must be 1–100 characters of [A-Za-z0-9._-]`);
+  if (!queueNamePattern.test(w.queue)) problems.push(`queue "${w.queue}" must be ${queueNameRule}`);
   if (!Number.isInteger(w.maxAttempts) || w.maxAttempts < 1) problems.push(`maxAttempts must be a whole number ≥ 1, got ${w.maxAttempts}`);
   if (!Number.isInteger(w.concurrency) || w.concurrency < 1) problems.push(`concurrency must be a whole number ≥ 1, got ${w.concurrency}`);
   if (w.timeoutMs !== undefined && !(w.timeoutMs > 0)) problems.push(`timeoutMs must be > 0, got ${w.timeoutMs}`);
