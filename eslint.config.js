@@ -1,5 +1,28 @@
 import tseslint from 'typescript-eslint';
 
+// The edges: the CLI, the dashboard, the demo. Nothing below them imports them.
+const edges = ['cli', 'dashboard', 'demo'];
+// What sits above the core: the edges, the producer, the presentation and the test kit.
+const above = ['producer', 'present', 'testing', ...edges];
+/** One rule per layer: its files may not import these folders of src/ (or src/engine.ts). */
+const layers = (rules) =>
+  rules.map(([files, forbidden]) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbidden.flatMap((name) => (name === 'engine' ? ['**/engine.js'] : [`**/${name}/*`, `**/${name}/**`])),
+              message: 'A layer imports only the layers below it (docs/architecture.md#layers).',
+            },
+          ],
+        },
+      ],
+    },
+  }));
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'projections/**', '.jobtrail/**', 'test-output/**'] },
   ...tseslint.configs.recommended,
@@ -14,6 +37,25 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers (docs/architecture.md#layers): a folder imports only the ones below it.
+  ...layers([
+    [
+      ['src/eventStore/**', 'src/broker/**'],
+      ['jobStore', 'worker', 'projections', 'backends', 'conductor', 'engine', ...above],
+    ],
+    [
+      ['src/jobStore/**', 'src/projections/**'],
+      ['worker', 'backends', 'conductor', 'engine', ...above],
+    ],
+    [['src/worker/**'], ['projections', 'backends', 'conductor', 'engine', ...above]],
+    [['src/backends/**'], ['worker', 'conductor', 'engine', ...above]],
+    [['src/conductor/**'], ['engine', ...above]],
+    [['src/testing/**'], ['backends', 'conductor', 'engine', ...above]],
+    [['src/producer/**'], ['engine', ...edges]],
+    [['src/present/**'], ['backends', 'conductor', 'engine', ...edges]],
+    [['src/dashboard/**'], ['cli', 'demo']],
+    [['src/demo/**'], ['cli', 'dashboard']],
+  ]),
   {
     files: ['src/job/**'],
     rules: {
