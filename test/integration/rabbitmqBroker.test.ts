@@ -11,7 +11,7 @@ import {
   type RabbitBrokerOptions,
 } from '../../src/broker/index.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader } from '../../src/broker/rabbitmq/delayHops.js';
-import { QueueDeclarationError } from '../../src/broker/rabbitmq/delayRouter.js';
+import { QueueDeclarationError } from '../../src/broker/rabbitmq/queueDeclaration.js';
 import {
   closeConnectionsNamed,
   deleteQueues,

@@ -8,7 +8,7 @@ import {
   planDelayRoute,
   type DelayHop,
 } from '../../src/broker/rabbitmq/delayHops.js';
-import { queueDeclaration } from '../../src/broker/rabbitmq/rabbitBroker.js';
+import { queueDeclaration } from '../../src/broker/rabbitmq/queueDeclaration.js';
 
 // The hop arithmetic of RabbitMQ's delayed delivery, as pure functions (no server).
 const test = suite('rabbitmq delay hops (pure)');

@@ -1,23 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
-import { Dispositions, type Consumer, type Delivery, type Disposition } from '../broker.js';
+import { Dispositions, type Consumer } from '../broker.js';
+import type { RawHandler } from './consumer.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader, planDelayHop } from './delayHops.js';
 import { copyProperties } from './properties.js';
-import { brandClass, ErrorCodes, JobtrailError } from '../../errors/index.js';
-
-/** A handler that also sees the raw AMQP message (every property and header, not only the port's scalar headers). */
-export type RawHandler = (delivery: Delivery, raw: ConsumeMessage) => Promise<Disposition>;
-
-/** A queue could not be declared (RabbitMQ refused its name or arguments): retrying will not help. */
-export class QueueDeclarationError extends JobtrailError {
-  static {
-    brandClass(this, 'QueueDeclarationError');
-  }
-  constructor(message: string, options?: ErrorOptions) {
-    super(ErrorCodes.QueueDeclaration, message, options);
-    this.name = 'QueueDeclarationError';
-  }
-}
+import { QueueDeclarationError } from './queueDeclaration.js';
 
 export interface DelayRouterDeps {
   /** Consumes a queue with the adapter's own consumer (reconnects, acks on the delivering channel). */

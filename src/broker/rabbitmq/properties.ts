@@ -1,4 +1,6 @@
-import type { MessageProperties, Options } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { ConsumeMessage, MessageProperties, MessagePropertyHeaders, Options } from 'amqplib';
+import type { Delivery, Headers, OutgoingMessage } from '../broker.js';
 
 /**
  * The properties to publish a copy of a received message with (the next hop
@@ -18,4 +20,57 @@ export const copyProperties = (p: MessageProperties, headers: Record<string, unk
   type: p.type ?? undefined,
   appId: p.appId ?? undefined,
   timestamp: typeof p.timestamp === 'number' ? p.timestamp : undefined,
+});
+
+const isScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+const noHeaders: Headers = Object.freeze({});
+
+/** The scalar headers of a received message (one shared empty object when it has none). */
+const scalarHeaders = (raw: MessagePropertyHeaders | undefined): Headers => {
+  if (raw === undefined) return noHeaders;
+  let headers: Record<string, string | number | boolean> | undefined;
+  for (const k in raw) {
+    const v: unknown = raw[k];
+    if (Object.hasOwn(raw, k) && isScalar(v)) (headers ??= {})[k] = v;
+  }
+  return headers ?? noHeaders;
+};
+
+/** A received message as the port's `Delivery` of `queue`, with `lost` as its signal. */
+export const toDelivery = (queue: string, msg: ConsumeMessage, lost: AbortSignal): Delivery => {
+  const p = msg.properties;
+  return {
+    queue,
+    body: msg.content,
+    messageId: typeof p.messageId === 'string' ? p.messageId : undefined,
+    redelivered: msg.fields.redelivered,
+    headers: scalarHeaders(p.headers),
+    correlationId: typeof p.correlationId === 'string' ? p.correlationId : undefined,
+    replyTo: typeof p.replyTo === 'string' ? p.replyTo : undefined,
+    contentType: typeof p.contentType === 'string' ? p.contentType : undefined,
+    lost,
+  };
+};
+
+/**
+ * The properties to publish `message` with: a new UUID when it has no
+ * `messageId`, `application/json` when it has no content type, and now as
+ * its timestamp.
+ */
+export const publishProperties = (
+  message: OutgoingMessage,
+  replyTo: string | undefined,
+  persistent: boolean,
+  mandatory: boolean,
+): Options.Publish => ({
+  persistent,
+  mandatory,
+  messageId: message.messageId ?? randomUUID(),
+  // amqplib sends no `headers` as an empty table, the same bytes as `{}`.
+  headers: message.headers === undefined ? undefined : { ...message.headers },
+  correlationId: message.correlationId,
+  replyTo,
+  contentType: message.contentType ?? 'application/json',
+  timestamp: Math.floor(Date.now() / 1000),
 });

@@ -3,7 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Consumer, Delivery, Disposition } from '../../../src/broker/broker.js';
 import { delayDueHeader, delayQueueName, delayTargetHeader } from '../../../src/broker/rabbitmq/delayHops.js';
-import { QueueDeclarationError, runDelayRouter, type RawHandler } from '../../../src/broker/rabbitmq/delayRouter.js';
+import type { RawHandler } from '../../../src/broker/rabbitmq/consumer.js';
+import { runDelayRouter } from '../../../src/broker/rabbitmq/delayRouter.js';
+import { QueueDeclarationError } from '../../../src/broker/rabbitmq/queueDeclaration.js';
 
 // The delay router's decisions, with a fake broker: what it does when RabbitMQ does not take a hop.
 const test = suite('delay router (no server)');
