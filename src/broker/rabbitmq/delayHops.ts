@@ -16,11 +16,8 @@
  * none (it may repeat a few, which the engine tolerates); while that queue
  * does not exist, they keep it and try again later. Classic queues
  * dead-letter at most once: a node killed with SIGKILL during expiry lost 846
- * to 33,615 of 50,000 expiring messages on RabbitMQ 3.10 (three runs).
- * Earlier versions used classic queues `jobtrail.delay.<level>`: nothing
- * publishes to them any more, and what they still hold expires into
- * `jobtrail.delay.expired` as before (their arguments live on the server), so
- * the router sends it on through the quorum queues.
+ * to 33,615 of 50,000 expiring messages on RabbitMQ 3.10 (three runs),
+ * which is why these are quorum queues.
  *
  * This file is the pure arithmetic and the names; `delayRouter.ts` does the moving.
  */
