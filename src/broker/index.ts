@@ -13,7 +13,6 @@ export type {
 } from './broker.js';
 export { enqueueQueueName, rejectedQueueName, WorkMessage, workQueueName } from './workMessage.js';
 export { deadLetterQueueName, directReplyTo, isWorkQueue, workQueuePrefix } from './topology.js';
-export { makeBroker } from './makeBroker.js';
 export { makeMemoryBroker } from './memory/memoryBroker.js';
 export { makeRabbitBroker } from './rabbitmq/rabbitBroker.js';
 export type { RabbitBrokerOptions } from './rabbitmq/rabbitBroker.js';

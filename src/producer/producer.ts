@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { newJobId } from '../conductor/newJobId.js';
-import { makeBroker, enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
+import { makeBroker } from '../backends/index.js';
+import { enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** Options of a producer's enqueue: the optional fields of the wire command (docs/architecture.md#the-wire-contract). */

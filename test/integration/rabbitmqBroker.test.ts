@@ -2,14 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  Dispositions,
-  makeBroker,
-  makeRabbitBroker,
-  type Broker,
-  type Delivery,
-  type RabbitBrokerOptions,
-} from '../../src/broker/index.js';
+import { Dispositions, makeRabbitBroker, type Broker, type Delivery, type RabbitBrokerOptions } from '../../src/broker/index.js';
+import { makeBroker } from '../../src/backends/index.js';
 import { delayDueHeader, delayExpiredQueueName, delayQueueName, delayTargetHeader } from '../../src/broker/rabbitmq/delayHops.js';
 import { QueueDeclarationError } from '../../src/broker/rabbitmq/queueDeclaration.js';
 import {
