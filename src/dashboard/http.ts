@@ -49,6 +49,10 @@ export const send = (
 export const sendJson = (res: ServerResponse, status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): void =>
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
 
+/** Sends a page. */
+export const sendHtml = (res: ServerResponse, status: number, page: string, headers: Readonly<Record<string, string>> = {}): void =>
+  send(res, status, 'text/html; charset=utf-8', page, headers);
+
 /**
  * Reads a request body of at most `limit` bytes; a larger one is refused
  * with 413 as soon as it passes the limit (the rest is not read).

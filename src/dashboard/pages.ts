@@ -117,6 +117,20 @@ export const errorPage = (ctx: PageContext, status: number, title: string, messa
     html`<h1>${title}</h1><p class="problem" data-status="${status}">${message}</p><p><a href="/">Back to the overview</a></p>`,
   );
 
+/** The sign-in page: why it is shown, and a form that posts the token to `/login`, then goes back to `next`. */
+export const signInPage = (ctx: PageContext, next: string, message: string): string =>
+  layout(
+    ctx,
+    'Sign in',
+    html`<h1>Sign in</h1><p class="problem">${message}</p>
+<form class="login" method="post" action="/login">
+  <input type="hidden" name="next" value="${next}">
+  <label>Token <input type="password" name="token" autocomplete="current-password" required></label>
+  <button type="submit">Sign in</button>
+</form>
+<p class="note">The token is the value of <code>--token</code> or <code>JOBTRAIL_DASHBOARD_TOKEN</code>. You can also open any page once with <code>?token=&lt;token&gt;</code>; the browser then keeps a session cookie.</p>`,
+  );
+
 const countCards = (c: StatusCounts): Html => html`<div class="cards">
 ${tabs.map(
   (s) =>

@@ -20,15 +20,10 @@ export type Route =
   | { readonly kind: 'jobEvents'; readonly jobId: string }
   | { readonly kind: 'asset'; readonly name: string };
 
-/** The methods each kind of route answers. */
-export const methodsOf = (route: Route): readonly string[] =>
-  route.kind === 'action'
-    ? ['POST']
-    : route.kind === 'login'
-      ? ['POST']
-      : route.kind === 'overviewEvents' || route.kind === 'jobEvents'
-        ? ['GET']
-        : ['GET', 'HEAD'];
+/** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
+export type RouteKind = Route['kind'];
+/** The routes of the kinds `K`. */
+export type RouteOf<K extends RouteKind> = Extract<Route, { readonly kind: K }>;
 
 const checkJobId = (id: string): string => {
   if (!jobIdPattern.test(id))

@@ -1,0 +1,29 @@
+import type { ActionOptions } from '../conductor/index.js';
+import type { JobView } from '../job/index.js';
+import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore/index.js';
+import type { ProjectionQueries } from '../projections/index.js';
+
+/** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
+export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
+
+/**
+ * The dashboard's read model of the engine: what it reads, and the two manual
+ * actions it offers. An `Engine` is one as it is, so `runDashboard({ engine })`
+ * takes the result of `createEngine`; nothing else of the engine is reached.
+ */
+export interface DashboardEngine {
+  /** What the engine runs on, shown in the footer: the store's and the broker's kind. */
+  readonly adapters: { readonly store: string; readonly broker: string };
+  /** The read side (see `DashboardQueries`). */
+  projections(): Promise<{ readonly queries: DashboardQueries }>;
+  /** The job's view folded from its own stream; `undefined` when there is no such job. */
+  getJob(jobId: string): Promise<JobView | undefined>;
+  /** Every event of the job's stream with its revision, time and metadata: the job page's history. */
+  history(jobId: string): Promise<readonly RecordedJobEvent[]>;
+  /** The job's history, then each event appended to it, until stopped: the job page's live feed. */
+  follow(jobId: string, handlers: FollowJobHandlers): Promise<JobFollow>;
+  /** A manual retry; throws `TransitionRejectedError` when the state machine refuses it, `JobNotFoundError` when there is no such job. */
+  retry(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /** A manual cancel; refused as `retry` is. */
+  cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
+}

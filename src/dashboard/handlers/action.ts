@@ -1,0 +1,47 @@
+import { JobNotFoundError, TransitionRejectedError } from '../../conductor/index.js';
+import { HttpError, readBody, sendJson } from '../http.js';
+import { ActionBody, checkText, parseBody } from '../requests.js';
+import type { RouteOf } from '../routes.js';
+import type { Credential } from '../security.js';
+import type { Handler } from './handler.js';
+
+/**
+ * `POST /api/jobs/<id>/retry|cancel`: from this dashboard's pages only, with
+ * the token (header, body or session) and, for an ambient credential, the
+ * page's CSRF token. 409 with the state machine's reason when refused.
+ */
+export const handleAction: Handler<RouteOf<'action'>> = async ({ engine, access, log, host, maxBodyBytes }, { req, res, route }) => {
+  if (!access.sameOrigin(req))
+    throw new HttpError(
+      403,
+      `cross-site request refused: Origin ${JSON.stringify(req.headers.origin ?? null)} is not this dashboard (http://${req.headers.host ?? host}); act from the dashboard's own pages`,
+    );
+  const body: ActionBody = parseBody(req, await readBody(req, maxBodyBytes), ActionBody);
+  let credential: Credential | undefined = access.credential(req);
+  if (credential === undefined && req.headers.authorization === undefined && body.token !== undefined && access.isToken(body.token))
+    credential = 'body';
+  if (credential === undefined)
+    throw new HttpError(401, 'this dashboard needs its token: send "Authorization: Bearer <token>", a "token" field, or sign in', {
+      'WWW-Authenticate': 'Bearer realm="jobtrail dashboard"',
+    });
+  // An ambient credential (the cookie, or none at all on loopback) could be used by another site's form: the page's CSRF token proves the post comes from a page of this dashboard.
+  if (credential === 'cookie' || credential === 'none-needed') {
+    const csrf = (req.headers['x-jobtrail-csrf'] as string | undefined) ?? body.csrf;
+    if (csrf === undefined || !access.isCsrfToken(csrf))
+      throw new HttpError(403, 'missing or stale CSRF token: reload the page and try again');
+  }
+  const by = checkText('by', body.by, 100) ?? 'dashboard';
+  const reason = checkText('reason', body.reason, 500);
+  try {
+    const view =
+      route.action === 'retry'
+        ? await engine.retry(route.jobId, { by })
+        : await engine.cancel(route.jobId, { by, ...(reason !== undefined ? { reason } : {}) });
+    log.info({ jobId: route.jobId, action: route.action, by }, 'dashboard action');
+    sendJson(res, 200, { ok: true, job: view });
+  } catch (error) {
+    if (error instanceof TransitionRejectedError) sendJson(res, 409, { ok: false, error: error.message, rejection: error.rejection });
+    else if (error instanceof JobNotFoundError) sendJson(res, 404, { ok: false, error: error.message });
+    else throw error;
+  }
+};

@@ -1,0 +1,3 @@
+export { routeTable } from './routeTable.js';
+export type { RouteEntry } from './routeTable.js';
+export type { Handler, HandlerDeps, RoutedRequest } from './handler.js';
