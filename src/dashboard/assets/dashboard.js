@@ -1,17 +1,19 @@
+// @ts-check
 // jobtrail dashboard: live updates through server-sent events (no polling),
 // the retry and cancel actions, and the "acting as" name. The server renders
 // every piece of markup (escaped there); this file only puts it in place.
 (function () {
   'use strict';
 
-  var csrfMeta = document.querySelector('meta[name="jobtrail-csrf"]');
-  var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
-  var live = document.getElementById('live');
+  const csrfMeta = document.querySelector('meta[name="jobtrail-csrf"]');
+  // The server renders the CSRF meta with its content, on the pages that can act.
+  const csrf = /** @type {string} */ (csrfMeta ? csrfMeta.getAttribute('content') : '');
+  const live = document.getElementById('live');
 
   // Who acts: a name kept in localStorage, "dashboard" by default.
-  var byInput = document.getElementById('by');
-  var byKey = 'jobtrail.by';
-  var storedBy = null;
+  const byInput = /** @type {HTMLInputElement | null} */ (document.getElementById('by'));
+  const byKey = 'jobtrail.by';
+  let storedBy = null;
   try {
     storedBy = window.localStorage.getItem(byKey);
   } catch {
@@ -27,11 +29,15 @@
       }
     });
   }
-  var actor = function () {
+  const actor = function () {
     return (byInput && byInput.value.trim()) || 'dashboard';
   };
 
-  var setLive = function (text, state) {
+  /**
+   * @param {string} text
+   * @param {string} state
+   */
+  const setLive = function (text, state) {
     if (!live) return;
     live.hidden = false;
     live.textContent = text;
@@ -39,9 +45,9 @@
   };
 
   // Live updates.
-  var feed = document.body.getAttribute('data-feed');
+  const feed = document.body.getAttribute('data-feed');
   if (feed && window.EventSource) {
-    var source = new EventSource(feed);
+    const source = new EventSource(feed);
     source.addEventListener('open', function () {
       setLive('live', 'open');
     });
@@ -49,21 +55,21 @@
       setLive(source.readyState === EventSource.CLOSED ? 'disconnected — reload' : 'reconnecting…', 'error');
     });
     source.addEventListener('sections', function (ev) {
-      var data = JSON.parse(ev.data);
+      const data = JSON.parse(ev.data);
       Object.keys(data.sections).forEach(function (name) {
-        var el = document.querySelector('[data-section="' + name + '"]');
+        const el = document.querySelector('[data-section="' + name + '"]');
         if (el) el.innerHTML = data.sections[name];
       });
     });
     source.addEventListener('job-event', function (ev) {
-      var data = JSON.parse(ev.data);
-      var timeline = document.getElementById('timeline');
+      const data = JSON.parse(ev.data);
+      const timeline = document.getElementById('timeline');
       if (timeline && !timeline.querySelector('tr[data-revision="' + data.revision + '"]')) {
         timeline.insertAdjacentHTML('beforeend', data.row);
-        var row = timeline.lastElementChild;
+        const row = timeline.lastElementChild;
         if (row) row.classList.add('fresh');
       }
-      var view = document.querySelector('[data-section="view"]');
+      const view = document.querySelector('[data-section="view"]');
       if (view) view.innerHTML = data.view;
     });
     source.addEventListener('problem', function (ev) {
@@ -73,37 +79,43 @@
   }
 
   // The worker filter submits itself.
-  document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
+  /** @type {NodeListOf<HTMLSelectElement>} */ (document.querySelectorAll('select[data-autosubmit]')).forEach(function (select) {
     select.addEventListener('change', function () {
       if (select.form) select.form.submit();
     });
   });
 
   // Retry and cancel: confirm, post, show the outcome (the state machine's reason when refused).
-  var result = document.getElementById('action-result');
-  var show = function (text, ok) {
+  const result = document.getElementById('action-result');
+  /**
+   * @param {string} text
+   * @param {boolean} ok
+   */
+  const show = function (text, ok) {
     if (!result) return;
     result.hidden = false;
     result.textContent = text;
     result.className = 'result ' + (ok ? 'ok' : 'refused');
   };
   document.addEventListener('click', function (ev) {
-    var button = ev.target instanceof Element ? ev.target.closest('button[data-action]') : null;
+    const button = /** @type {HTMLButtonElement | null} */ (ev.target instanceof Element ? ev.target.closest('button[data-action]') : null);
     if (!button) return;
-    var action = button.getAttribute('data-action');
-    var url = button.getAttribute('data-url');
-    var section = button.closest('[data-job]');
-    var jobId = section ? section.getAttribute('data-job') : '';
-    var by = actor();
-    var reasonInput = document.getElementById('reason');
-    var reason = action === 'cancel' && reasonInput ? reasonInput.value.trim() : '';
-    var question =
+    const action = button.getAttribute('data-action');
+    // Every action button is rendered with its URL.
+    const url = /** @type {string} */ (button.getAttribute('data-url'));
+    const section = button.closest('[data-job]');
+    const jobId = section ? section.getAttribute('data-job') : '';
+    const by = actor();
+    const reasonInput = /** @type {HTMLInputElement | null} */ (document.getElementById('reason'));
+    const reason = action === 'cancel' && reasonInput ? reasonInput.value.trim() : '';
+    const question =
       action === 'retry'
         ? 'Retry job ' + jobId + ' as "' + by + '"? It goes back to initial with a fresh budget of attempts and is dispatched again.'
         : 'Cancel job ' + jobId + ' as "' + by + '"?';
     if (!window.confirm(question)) return;
     button.disabled = true;
-    var body = { by: by };
+    /** @type {{ by: string, reason?: string }} */
+    const body = { by: by };
     if (reason) body.reason = reason;
     fetch(url, {
       method: 'POST',
