@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { brokerOption, parseJson, parsePositiveInt, storeOption, workersOption, type Common, type Context } from '../context.js';
+import { UserError } from '../errors.js';
+
+/** `jobtrail enqueue <workerName> [payload]`: records JobEnqueued and dispatches it. */
+export const register = (program: Command, { io, workersModule, withEngine }: Context): void => {
+  program
+    .command('enqueue')
+    .description('enqueue a job: records JobEnqueued and dispatches it')
+    .argument('<workerName>', 'the worker to run')
+    .argument('[payload]', 'the payload as JSON', parseJson('the payload'), {})
+    .addOption(storeOption())
+    .addOption(brokerOption())
+    .addOption(workersOption())
+    .option('--job-id <id>', 'the dedupe key: the same id enqueued twice makes one job')
+    .option('--queue <name>', "named queue (default: the worker's)")
+    .option('--max-attempts <n>', "attempts in all (default: the worker's)", parsePositiveInt('--max-attempts'))
+    .option('--run-at <time>', 'run no earlier than this ISO-8601 time')
+    .option('--by <name>', 'who enqueued it, for the record')
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        workerName: string,
+        payload: unknown,
+        opts: Common & { jobId?: string; queue?: string; maxAttempts?: number; runAt?: string; by?: string; json?: boolean },
+      ) => {
+        if (!workersModule(opts))
+          throw new UserError('jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS) to check the worker name and payload', 2);
+        await withEngine(
+          opts,
+          async (engine) => {
+            const r = await engine.enqueue(workerName, payload, {
+              ...(opts.jobId !== undefined ? { jobId: opts.jobId } : {}),
+              ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+              ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+              ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
+              enqueuedBy: opts.by ?? 'cli',
+            });
+            io.out(
+              opts.json
+                ? JSON.stringify({ ok: true, jobId: r.jobId, created: r.created })
+                : `${r.created ? 'enqueued' : 'exists already'}: ${r.jobId}`,
+            );
+          },
+          { recover: false },
+        );
+      },
+    );
+};

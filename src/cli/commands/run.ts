@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { brokerOption, storeOption, workersOption, type Common, type Context } from '../context.js';
+import { UserError } from '../errors.js';
+
+/** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit. */
+export const register = (program: Command, { io, workersModule, withEngine }: Context): void => {
+  program
+    .command('run')
+    .description('run workers: consume their work queues until SIGTERM or SIGINT (a second one forces exit)')
+    .addOption(storeOption())
+    .addOption(brokerOption())
+    .addOption(workersOption())
+    .option(
+      '--recover',
+      'at start, dispatch the jobs a crash may have left undispatched (initial, or waiting for a retry) and record WorkerLost for attempts of processes on this host that are gone [default: on with the memory broker, off with RabbitMQ, which keeps its messages]',
+    )
+    .option('--no-recover', 'do not recover at start')
+    .option(
+      '--no-accept-commands',
+      'do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]',
+    )
+    .action(async (opts: Common & { recover?: boolean; acceptCommands?: boolean }) => {
+      if (!workersModule(opts)) throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS)', 2);
+      await withEngine(
+        opts,
+        async (engine) => {
+          const report = await engine.start();
+          io.err(
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
+          );
+          if (report)
+            io.err(
+              `jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`,
+            );
+          await new Promise<void>((resolve) => {
+            let signals = 0;
+            const onSignal = (signal: NodeJS.Signals) => {
+              signals++;
+              if (signals > 1) {
+                io.err(`jobtrail run: ${signal} again: forcing exit`);
+                process.exit(130);
+              }
+              io.err(`jobtrail run: ${signal}: stopping (running jobs get the grace period)`);
+              void engine.stop().then(resolve, resolve);
+            };
+            process.on('SIGTERM', onSignal);
+            process.on('SIGINT', onSignal);
+          });
+        },
+        {
+          logLevel: 'info',
+          ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
+          // Commander sets it to true unless --no-accept-commands is given: only "no" is the user's choice.
+          ...(opts.acceptCommands === false ? { acceptCommands: false } : {}),
+        },
+      );
+    });
+};

@@ -1,0 +1,136 @@
+import { InvalidArgumentError, Option } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import type { EnvConfig } from '../config/index.js';
+import { createEngine, defaultBrokerUrl, defaultStoreUrl, type Engine } from '../engine.js';
+import { IsoDate } from '../job/index.js';
+import { makeLogger, type Logger } from '../log/index.js';
+import { loadWorkers, type Worker } from '../worker/index.js';
+import { UserError } from './errors.js';
+
+/** The CLI's outside world, injected so that it runs in-process too. */
+export interface Io {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The options that pick the engine's adapters and workers; absent ones come from the environment, then the defaults. */
+export interface Common {
+  store?: string;
+  broker?: string;
+  workers?: string;
+}
+
+/** What the engine of a command is opened with, besides `Common`. */
+export interface EngineExtras {
+  /** Workers to register instead of the `--workers` module's. */
+  readonly workers?: readonly Worker<unknown>[];
+  /** The log level unless JOBTRAIL_LOG_LEVEL says otherwise; default `warn`. */
+  readonly logLevel?: string;
+  readonly recover?: boolean;
+  readonly acceptCommands?: boolean;
+}
+
+/** What every command's `register` is given. */
+export interface Context {
+  readonly io: Io;
+  readonly config: EnvConfig;
+  /** The exit code `runCli` returns when the command ends without an error; default 0. */
+  exitCode: number;
+  /** A logger at JOBTRAIL_LOG_LEVEL, else at `fallback`. */
+  readonly logger: (fallback: string) => Logger;
+  /** `--store`, else JOBTRAIL_STORE, else the embedded default. */
+  readonly storeUrl: (opts: Common) => string;
+  /** `--workers`, else JOBTRAIL_WORKERS. */
+  readonly workersModule: (opts: Common) => string | undefined;
+  /** Opens an engine, runs `f` on it, and closes it (without a grace period) whatever `f` does. */
+  readonly withEngine: <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra?: EngineExtras) => Promise<T>;
+}
+
+/** The context of one `runCli` call, from its `Io` and the settings read from `io.env`. */
+export const makeContext = (io: Io, config: EnvConfig): Context => {
+  const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? fallback });
+  const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl;
+  const workersModule = (opts: Common): string | undefined => opts.workers ?? config.JOBTRAIL_WORKERS;
+  const withEngine = async <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra: EngineExtras = {}): Promise<T> => {
+    const workersFrom = workersModule(opts);
+    const engine = await createEngine({
+      store: storeUrl(opts),
+      broker: opts.broker ?? config.JOBTRAIL_BROKER ?? defaultBrokerUrl,
+      workers: extra.workers ?? (workersFrom ? await loadWorkers(workersFrom) : []),
+      logger: logger(extra.logLevel ?? 'warn'),
+      ...(config.JOBTRAIL_GRACE_MS !== undefined ? { gracePeriodMs: config.JOBTRAIL_GRACE_MS } : {}),
+      ...(extra.recover !== undefined ? { recover: extra.recover } : {}),
+      ...(extra.acceptCommands !== undefined ? { acceptCommands: extra.acceptCommands } : {}),
+    });
+    try {
+      return await f(engine);
+    } finally {
+      await engine.close({ gracePeriodMs: 0 });
+    }
+  };
+  return { io, config, exitCode: 0, logger, storeUrl, workersModule, withEngine };
+};
+
+export const storeOption = (): Option =>
+  new Option(
+    '--store <url>',
+    `event store URL (sqlite:<path>, sqlite::memory:, esdb://…) [env JOBTRAIL_STORE; default ${defaultStoreUrl}]`,
+  );
+
+export const brokerOption = (): Option =>
+  new Option('--broker <url>', `broker URL (memory, amqp://…) [env JOBTRAIL_BROKER; default ${defaultBrokerUrl}]`);
+
+export const workersOption = (): Option =>
+  new Option('--workers <module>', 'module whose exports are workers (defineWorker or Worker subclasses) [env JOBTRAIL_WORKERS]');
+
+export const parseJson =
+  (what: string) =>
+  (text: string): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new InvalidArgumentError(`${what} is not valid JSON (${(error as Error).message}): ${text.slice(0, 200)}`);
+    }
+  };
+
+export const parsePositiveInt =
+  (what: string) =>
+  (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
+    return n;
+  };
+
+export const parsePort = (text: string): number => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65_535)
+    throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got ${JSON.stringify(text)}`);
+  return n;
+};
+
+/** `--at`: an ISO-8601 time with a time zone; anything else is a usage error naming the format. */
+export const parseAt = (text: string): Date => {
+  if (E.isLeft(IsoDate.decode(text)))
+    throw new UserError(
+      `--at takes an ISO-8601 time with a time zone, e.g. 2026-11-28T10:59:19Z or 2026-11-28T11:59:19.250+01:00; got ${JSON.stringify(text)}`,
+      2,
+    );
+  return new Date(text);
+};
+
+/** Resolves at the first SIGINT or SIGTERM with its name, or with `undefined` once `abort` is aborted (its listeners then removed). */
+export const untilSignal = (abort?: AbortSignal): Promise<NodeJS.Signals | undefined> =>
+  new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals | undefined) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      abort?.removeEventListener('abort', onAbort);
+      resolve(signal);
+    };
+    const onSignal = (signal: NodeJS.Signals) => done(signal);
+    const onAbort = () => done(undefined);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    abort?.addEventListener('abort', onAbort);
+  });

@@ -1,0 +1,51 @@
+import { CommanderError } from 'commander';
+import { ErrorCodes, isJobtrailError, type ErrorCode } from '../errors/index.js';
+import type { Io } from './context.js';
+
+/** A failure the user can fix: printed without a stack, exit code 1 (2 for usage). */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/**
+ * The errors a user can act on from their message alone, by code: printed
+ * in one line, without a stack. Any other error is a defect and keeps its
+ * stack. An invalid setting is a usage error (exit 2).
+ */
+const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
+  [ErrorCodes.InvalidConfig, 2],
+  [ErrorCodes.InvalidWorker, 1],
+  [ErrorCodes.EnqueueRejected, 1],
+  [ErrorCodes.EnqueuePartlyFailed, 1],
+  [ErrorCodes.JobNotFound, 1],
+  [ErrorCodes.TransitionRejected, 1],
+  [ErrorCodes.StoreUnavailable, 1],
+  [ErrorCodes.BrokerUnavailable, 1],
+  [ErrorCodes.CommandRejected, 1],
+  [ErrorCodes.ProducerFailed, 1],
+  [ErrorCodes.Timeout, 1],
+]);
+
+/** Prints what went wrong (commander has printed its own errors already) and returns the exit code. */
+export const reportError = (error: unknown, io: Io): number => {
+  if (error instanceof CommanderError)
+    // Commander exits 1 when it shows the help because no command was given; jobtrail has always exited 0 there.
+    return error.code === 'commander.help' ? 0 : error.exitCode;
+  if (error instanceof UserError) {
+    io.err(`jobtrail: ${error.message}`);
+    return error.exitCode;
+  }
+  const exitCode = isJobtrailError(error) ? userFacing.get(error.code) : undefined;
+  if (exitCode !== undefined) {
+    io.err(`jobtrail: ${(error as Error).message}`);
+    return exitCode;
+  }
+  io.err(`jobtrail: ${(error as Error)?.stack ?? String(error)}`);
+  return 1;
+};
