@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { runCli } from './main.js';
 
-// The process entry of `jobtrail`: the only place that calls process.exit.
+// The process entry of `jobtrail`: the only place that calls process.exit,
+// here at the end and through `exit` when a second signal forces `run` to stop.
 const code = await runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
+  exit: (forced) => process.exit(forced),
 });
 process.exitCode = code;
 // Let stdout drain, then leave even if a library left a handle open.

@@ -12,6 +12,12 @@ export interface Io {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Ends the process now, without waiting for anything: `run` calls it on a
+   * second SIGINT or SIGTERM. `bin.ts` passes `process.exit`; without it, a
+   * second signal is only reported.
+   */
+  readonly exit?: (code: number) => void;
 }
 
 /** The options that pick the engine's adapters and workers; absent ones come from the environment, then the defaults. */

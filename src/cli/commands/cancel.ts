@@ -9,7 +9,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
     .argument('<jobId>')
     .addOption(storeOption())
     .addOption(brokerOption())
-    .option('--by <name>', 'who did it, for the record', process.env.USER ?? 'cli')
+    .option('--by <name>', 'who did it, for the record', io.env.USER ?? 'cli')
     .option('--reason <text>', 'why, for the record')
     .option('--json', 'print the new view as JSON')
     .action(async (jobId: string, opts: Common & { by: string; reason?: string; json?: boolean }) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { brokerOption, storeOption, workersOption, type Common, type Context } from '../context.js';
 import { UserError } from '../errors.js';
 
-/** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit. */
+/** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit through `io.exit`. */
 export const register = (program: Command, { io, workersModule, withEngine }: Context): void => {
   program
     .command('run')
@@ -38,7 +38,8 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
               signals++;
               if (signals > 1) {
                 io.err(`jobtrail run: ${signal} again: forcing exit`);
-                process.exit(130);
+                io.exit?.(130);
+                return;
               }
               io.err(`jobtrail run: ${signal}: stopping (running jobs get the grace period)`);
               void engine.stop().then(resolve, resolve);
