@@ -11,21 +11,21 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { replay } from '../../src/job/index.js';
 import { makeSleeper } from '../fixtures/workers.js';
 import { spawnJobtrail } from '../support/cli.js';
-import { deleteQueues, openRawChannel, rabbitUrl } from '../support/rabbit.js';
+import { consumersOf, deleteQueues, privateVhost, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
 
 const test = suite('jobtrail run processes on RabbitMQ');
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-rmq-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A store file and a work queue of this test only; `jobtrail run` processes on them. */
-const setup = async () => {
+/** A store file and a work queue of this test only (on `broker`, default the tests' RabbitMQ); `jobtrail run` processes on them. */
+const setup = async (broker = rabbitUrl) => {
   const queue = `test-${randomUUID()}`;
   const store = `sqlite:${join(dir, `${queue}.db`)}`;
-  const engine = await createEngine({ store, broker: rabbitUrl, workers: [makeSleeper(queue)], acceptCommands: false });
+  const engine = await createEngine({ store, broker, workers: [makeSleeper(queue)], acceptCommands: false });
   const children: ChildProcess[] = [];
   const start = (...extra: string[]) => {
-    const child = spawnJobtrail(['run', '--store', store, '--broker', rabbitUrl, '--workers', 'test/fixtures/workers.ts', ...extra], {
+    const child = spawnJobtrail(['run', '--store', store, '--broker', broker, '--workers', 'test/fixtures/workers.ts', ...extra], {
       env: { JOBTRAIL_TEST_QUEUE: queue },
     });
     let err = '';
@@ -36,7 +36,7 @@ const setup = async () => {
   const cleanup = async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await engine.close();
-    await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]);
+    if (broker === rabbitUrl) await deleteQueues([`jobtrail.work.${queue}`, `jobtrail.work.${queue}.dead`]);
   };
   return { queue, store, engine, start, cleanup };
 };
@@ -78,8 +78,9 @@ test('two run processes share 1,000 jobs; every job has exactly one JobCompleted
 });
 
 test('run --recover dispatches jobs recorded but never published; --no-accept-commands leaves jobtrail.enqueue to other processes', async () => {
-  const s = await setup();
-  const raw = await openRawChannel();
+  // A vhost of its own: jobtrail.enqueue is every process's, and another test run on this RabbitMQ would change its consumers.
+  const vhost = await privateVhost();
+  const s = await setup(vhost.url);
   try {
     // Recorded, and published only to an in-process broker that ends with its engine: as if the
     // enqueuing process had crashed between the append and the publish.
@@ -88,9 +89,8 @@ test('run --recover dispatches jobs recorded but never published; --no-accept-co
       (e) => e.jobId,
     );
     await stranded.close();
-    const consumersOfCommands = async () =>
-      (await raw.channel.checkQueue('jobtrail.enqueue').catch(() => ({ consumerCount: 0 }))).consumerCount;
-    const before = await consumersOfCommands();
+    const consumersOfCommands = () => consumersOf(vhost.name, 'jobtrail.enqueue');
+    assert.is(await consumersOfCommands(), 0, 'nothing consumes jobtrail.enqueue in the new vhost');
 
     const runner = s.start('--recover', '--no-accept-commands');
     await waitFor(() => /recovered: 5 dispatched/.test(runner.stderr()), 30_000, `the recovery report (stderr: ${runner.stderr()})`);
@@ -100,14 +100,14 @@ test('run --recover dispatches jobs recorded but never published; --no-accept-co
       'every stranded job ran once',
     );
     await checkHistories(s.engine, ids);
-    assert.is(await consumersOfCommands(), before, 'the runner does not consume jobtrail.enqueue');
+    assert.is(await consumersOfCommands(), 0, 'the runner does not consume jobtrail.enqueue');
 
     runner.child.kill('SIGTERM');
     const [code] = (await runner.exited) as [number | null];
     assert.is(code, 0, runner.stderr());
   } finally {
-    await raw.close();
     await s.cleanup();
+    await vhost.remove();
   }
 });
 

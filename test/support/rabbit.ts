@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
@@ -135,4 +136,24 @@ export const queueExists = async (queue: string): Promise<boolean> => {
   } finally {
     await model.close();
   }
+};
+
+/** How many consumers `queue` of `vhost` has, as RabbitMQ lists them (0 for a queue that does not exist). */
+export const consumersOf = async (vhost: string, queue: string): Promise<number> =>
+  (await rabbitmqctl('-q', 'list_consumers', '-p', vhost, 'queue_name')).split('\n').filter((line) => line.trim() === queue).length;
+
+/**
+ * A virtual host of its own on the tests' RabbitMQ, for a test that asserts
+ * on a queue every jobtrail process shares (`jobtrail.enqueue`): another
+ * test run on the same RabbitMQ then cannot change what it sees. Resolves
+ * with its AMQP URL and the function that deletes it (and all it holds).
+ */
+export const privateVhost = async (): Promise<{ name: string; url: string; remove(): Promise<void> }> => {
+  const vhost = `jobtrail-test-${randomUUID()}`;
+  const user = decodeURIComponent(new URL(rabbitUrl).username || 'guest');
+  await rabbitmqctl('add_vhost', vhost);
+  await rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+  const url = new URL(rabbitUrl);
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  return { name: vhost, url: url.toString(), remove: async () => void (await rabbitmqctl('delete_vhost', vhost)) };
 };
