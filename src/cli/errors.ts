@@ -27,6 +27,7 @@ const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   [ErrorCodes.TransitionRejected, 1],
   [ErrorCodes.StoreUnavailable, 1],
   [ErrorCodes.BrokerUnavailable, 1],
+  [ErrorCodes.QueueDeclaration, 1],
   [ErrorCodes.CommandRejected, 1],
   [ErrorCodes.ProducerFailed, 1],
   [ErrorCodes.Timeout, 1],
