@@ -22,6 +22,17 @@ import type {
 } from '../eventStore.js';
 import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 import { ErrorCodes, JobtrailError } from '../../errors/index.js';
+import {
+  decodePosition,
+  noBound,
+  prepareStatements,
+  readPage,
+  readStreamEvents,
+  schema,
+  startPosition,
+  uuidBytes,
+  type StreamRow,
+} from './schema.js';
 
 /** Options of {@link makeEmbeddedEventStore}. */
 export interface EmbeddedEventStoreOptions {
@@ -47,11 +58,6 @@ export interface EmbeddedEventStore extends EventStore {
 
 type SqliteError = InstanceType<typeof Database.SqliteError>;
 
-interface StreamRow {
-  readonly stream_key: number;
-  readonly revision: number;
-}
-
 /** Where an append looks up and records a stream's key and revision. */
 interface StreamRows {
   get(stream: string): StreamRow | undefined;
@@ -60,69 +66,13 @@ interface StreamRows {
   set(stream: string, row: StreamRow): void;
 }
 
-interface EventRow {
-  readonly position: number;
-  readonly name: string;
-  readonly revision: number;
-  readonly event_id: Buffer;
-  readonly type: string;
-  readonly data: string | Buffer;
-  readonly metadata: string | null;
-  readonly is_json: number;
-  readonly created: number;
-}
-
-// Stream names are interned to integer keys: the event rows and
-// their index are keyed by (stream_key, revision) and by the global position,
-// so a producer's random stream names touch only the small streams index.
-const schema = `
-CREATE TABLE IF NOT EXISTS es_streams (
-  stream_key INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  revision INTEGER NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS es_events (
-  position INTEGER PRIMARY KEY,
-  stream_key INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
-  event_id BLOB NOT NULL,
-  type TEXT NOT NULL,
-  data ANY NOT NULL,
-  metadata TEXT,
-  is_json INTEGER NOT NULL,
-  created INTEGER NOT NULL
-) STRICT;
-CREATE UNIQUE INDEX IF NOT EXISTS es_events_by_stream ON es_events (stream_key, revision);
-CREATE INDEX IF NOT EXISTS es_events_by_id ON es_events (stream_key, event_id);
-`;
-
-const eventColumns = 'e.position, s.name, e.revision, e.event_id, e.type, e.data, e.metadata, e.is_json, e.created';
-const pageSize = 500;
-/** The position before every event. */
-const startPosition = '0';
-/** An upper bound of reads above every position (positions have at most 15 digits). */
-const noBound = Number.MAX_SAFE_INTEGER;
-
 const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
 const transientCodes = /^SQLITE_(BUSY|LOCKED)/;
 const isSqliteError = (e: unknown): e is SqliteError => e instanceof Database.SqliteError;
 
 /** Most appends committed in one transaction (group commit). */
 const maxAppendsPerCommit = 1000;
-
-const uuidBytes = (id: string): Buffer => Buffer.from(id.replaceAll('-', ''), 'hex');
-const uuidText = (bytes: Buffer): string => {
-  const h = bytes.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
-
-const decodePosition = (position: string | undefined): number => {
-  if (position === undefined) return 0;
-  if (typeof position !== 'string' || !/^\d{1,15}$/.test(position)) {
-    throw new TypeError(`not a position of the sqlite event store: ${JSON.stringify(position)}; pass back a position this store gave`);
-  }
-  return Number(position);
-};
+const pageSize = 500;
 
 /** Ascending, disjoint ranges of positions, `from` to `to` inclusive: added at the back, dropped from the front. */
 interface PositionRanges {
@@ -175,18 +125,6 @@ interface Written {
   readonly result: AppendResult;
   readonly inserted?: { readonly from: number; readonly to: number };
 }
-
-const toRecordedEvent = (row: EventRow): RecordedEvent => ({
-  streamId: row.name,
-  revision: row.revision,
-  position: String(row.position),
-  id: uuidText(row.event_id),
-  type: row.type,
-  data: row.is_json === 1 ? JSON.parse(row.data as string) : new Uint8Array(row.data as Buffer),
-  metadata: row.metadata === null ? {} : JSON.parse(row.metadata),
-  isJson: row.is_json === 1,
-  created: new Date(row.created).toISOString(),
-});
 
 // Module-level helpers, not closures made per append: tsx names every closure it creates
 // (esbuild's keepNames, an Object.defineProperty each).
@@ -256,36 +194,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     throw e;
   }
 
-  const selectStream = db.prepare<[string], StreamRow>('SELECT stream_key, revision FROM es_streams WHERE name = ?');
-  const insertStream = db.prepare<[string, number]>('INSERT INTO es_streams (name, revision) VALUES (?, ?)');
-  // A stream expected not to exist is inserted without looking first: no change means it exists after all.
-  const insertNewStream = db.prepare<[string, number]>(
-    'INSERT INTO es_streams (name, revision) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
-  );
-  const updateStream = db.prepare<[number, number]>('UPDATE es_streams SET revision = ? WHERE stream_key = ?');
-  const insertEvent = db.prepare<[number, number, Buffer, string, string | Buffer, string | null, number, number]>(
-    'INSERT INTO es_events (stream_key, revision, event_id, type, data, metadata, is_json, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const selectHead = db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM es_events');
-  const eventAt = db.prepare<[number, number], { event_id: Buffer; position: number }>(
-    'SELECT event_id, position FROM es_events WHERE stream_key = ? AND revision = ?',
-  );
-  const eventWithId = db.prepare<[number, Buffer], { revision: number; position: number }>(
-    'SELECT revision, position FROM es_events INDEXED BY es_events_by_id WHERE stream_key = ? AND event_id = ? ORDER BY revision DESC LIMIT 1',
-  );
-  const selectStreamEvents = db.prepare<[string, number, number], EventRow>(
-    `SELECT ${eventColumns} FROM es_streams s JOIN es_events e ON e.stream_key = s.stream_key
-     WHERE s.name = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
-  );
-  // CROSS JOIN makes SQLite walk the events in position order and look each stream up by key.
-  const selectAllUser = db.prepare<[number, number, number], EventRow>(
-    `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
-     WHERE e.position > ? AND e.position < ? AND substr(s.name, 1, 1) <> '$' ORDER BY e.position LIMIT ?`,
-  );
-  const selectAllPrefixed = db.prepare<{ after: number; before: number; prefix: string; limit: number }, EventRow>(
-    `SELECT ${eventColumns} FROM es_events e CROSS JOIN es_streams s ON s.stream_key = e.stream_key
-     WHERE e.position > @after AND e.position < @before AND substr(s.name, 1, length(@prefix)) = @prefix ORDER BY e.position LIMIT @limit`,
-  );
+  const statements = prepareStatements(db);
+  const { selectStream, insertStream, insertNewStream, updateStream, insertEvent, selectHead, eventAt, eventWithId, dataVersion } =
+    statements;
 
   const write = (rows: StreamRows, stream: string, row: StreamRow | undefined, events: readonly CheckedEvent[]): Written => {
     const first = (row?.revision ?? -1) + 1;
@@ -326,7 +237,6 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   // runs without it.
   const streamCache = new Map<string, StreamRow>();
   const maxCachedStreams = 100_000;
-  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   let seenDataVersion: number | undefined;
   const uncachedRows: StreamRows = { get: (stream) => selectStream.get(stream), known: () => undefined, set: () => undefined };
   const cachedRows: StreamRows = {
@@ -420,13 +330,6 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     }
   };
 
-  /** Events strictly between `after` and `before`, in position order. */
-  const readPage = (after: number, before: number, limit: number, prefix: string | undefined): readonly RecordedEvent[] =>
-    (prefix === undefined || prefix === ''
-      ? selectAllUser.all(after, before, limit)
-      : selectAllPrefixed.all({ after, before, prefix, limit })
-    ).map(toRecordedEvent);
-
   const waiters = new Set<() => void>();
   const notify = (): void => {
     for (const wake of [...waiters]) wake();
@@ -463,7 +366,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
           const before = skipper?.own.nextStart() ?? noBound;
           let page: readonly RecordedEvent[];
           try {
-            page = readPage(after, before, pageSize, options.streamPrefix);
+            page = readPage(statements, after, before, pageSize, options.streamPrefix);
           } catch (e) {
             if (!isSqliteError(e) || !unavailableCodes.test(e.code)) throw e;
             if (!transientCodes.test(e.code)) throw unavailable('subscribe', e);
@@ -611,15 +514,13 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       checkCount('fromRevision', options.fromRevision);
       checkCount('maxCount', options.maxCount);
       return async () =>
-        guarded(`read stream "${stream}"`, () =>
-          selectStreamEvents.all(stream, options.fromRevision ?? 0, options.maxCount ?? -1).map(toRecordedEvent),
-        );
+        guarded(`read stream "${stream}"`, () => readStreamEvents(statements, stream, options.fromRevision ?? 0, options.maxCount ?? -1));
     },
 
     readAll: (options: ReadAllOptions = {}) => {
       const after = decodePosition(options.after);
       checkCount('maxCount', options.maxCount);
-      return async () => guarded('read all', () => readPage(after, noBound, options.maxCount ?? -1, options.streamPrefix));
+      return async () => guarded('read all', () => readPage(statements, after, noBound, options.maxCount ?? -1, options.streamPrefix));
     },
 
     headPosition: () => async () =>
