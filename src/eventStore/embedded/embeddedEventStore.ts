@@ -22,6 +22,7 @@ import type {
 } from '../eventStore.js';
 import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 import { ErrorCodes, JobtrailError } from '../../errors/index.js';
+import { isTransientError, isUnavailableError, makeGuard } from './guard.js';
 import {
   decodePosition,
   noBound,
@@ -56,8 +57,6 @@ export interface EmbeddedEventStore extends EventStore {
   readonly database: Database.Database;
 }
 
-type SqliteError = InstanceType<typeof Database.SqliteError>;
-
 /** Where an append looks up and records a stream's key and revision. */
 interface StreamRows {
   get(stream: string): StreamRow | undefined;
@@ -65,10 +64,6 @@ interface StreamRows {
   known(stream: string): StreamRow | undefined;
   set(stream: string, row: StreamRow): void;
 }
-
-const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
-const transientCodes = /^SQLITE_(BUSY|LOCKED)/;
-const isSqliteError = (e: unknown): e is SqliteError => e instanceof Database.SqliteError;
 
 /** Most appends committed in one transaction (group commit). */
 const maxAppendsPerCommit = 1000;
@@ -307,28 +302,8 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
   let closed = false;
   let closing: Promise<void> | undefined;
-  const location = inMemory ? 'in memory' : `at ${path}`;
-
-  const unavailable = (what: string, cause?: SqliteError): StoreUnavailable => ({
-    _tag: 'StoreUnavailable',
-    message:
-      cause === undefined
-        ? `sqlite event store ${location}: ${what}: the store is closed; open a new one`
-        : transientCodes.test(cause.code)
-          ? `sqlite event store ${location}: ${what}: ${cause.code}, another connection held the lock longer than ${busyTimeoutMs} ms; try again`
-          : `sqlite event store ${location}: ${what}: ${cause.code} (${cause.message}); check the file and the disk, then try again`,
-    ...(cause === undefined ? {} : { cause }),
-  });
-
-  const guarded = <A>(what: string, op: () => A): E.Either<StoreUnavailable, A> => {
-    if (closed) return E.left(unavailable(what));
-    try {
-      return E.right(op());
-    } catch (e) {
-      if (isSqliteError(e) && unavailableCodes.test(e.code)) return E.left(unavailable(what, e));
-      throw e;
-    }
-  };
+  const guard = makeGuard({ location: inMemory ? 'in memory' : `at ${path}`, busyTimeoutMs, isClosed: () => closed });
+  const { unavailable, guarded } = guard;
 
   const waiters = new Set<() => void>();
   const notify = (): void => {
@@ -368,8 +343,8 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
           try {
             page = readPage(statements, after, before, pageSize, options.streamPrefix);
           } catch (e) {
-            if (!isSqliteError(e) || !unavailableCodes.test(e.code)) throw e;
-            if (!transientCodes.test(e.code)) throw unavailable('subscribe', e);
+            if (!isUnavailableError(e)) throw e;
+            if (!isTransientError(e)) throw unavailable('subscribe', e);
             await waitForChange(signal, { poll: true, wakeOnOwnAppends: !skipper });
             continue;
           }
@@ -422,7 +397,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
       try {
         return { ok: appendChecked(cachedRows, p.stream, p.events, p.expected) };
       } catch (e) {
-        if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
+        if (isUnavailableError(e)) throw e;
         throw new AppendDefect('an append of the batch threw', { cause: e });
       }
     });
@@ -433,7 +408,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         return { ok: appendInSavepoint(uncachedRows, p.stream, p.events, p.expected) };
       } catch (e) {
         // The disk or the lock failing fails the whole transaction; anything else is this append's defect.
-        if (isSqliteError(e) && unavailableCodes.test(e.code)) throw e;
+        if (isUnavailableError(e)) throw e;
         return { defect: e };
       }
     }),
