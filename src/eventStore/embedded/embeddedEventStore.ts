@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { setImmediate } from 'node:timers/promises';
 import { setImmediate as setImmediateCallback } from 'node:timers';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
@@ -13,17 +12,17 @@ import type {
   ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,
-  RecordedEvent,
   StoreUnavailable,
   SubscribeOptions,
   Subscription,
   SubscriptionHandlers,
   WrongExpectedRevision,
 } from '../eventStore.js';
-import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
+import { makeSubscriptionSet } from '../runSubscription.js';
 import { ErrorCodes, JobtrailError } from '../../errors/index.js';
 import { makeAppendCheck, type StreamRows, type Written } from './appendCheck.js';
-import { isTransientError, isUnavailableError, makeGuard } from './guard.js';
+import { isUnavailableError, makeGuard } from './guard.js';
+import { makeSubscriptionSource } from './subscriptionSource.js';
 import { decodePosition, noBound, prepareStatements, readPage, readStreamEvents, schema, type StreamRow } from './schema.js';
 
 /** Options of {@link makeEmbeddedEventStore}. */
@@ -50,53 +49,6 @@ export interface EmbeddedEventStore extends EventStore {
 
 /** Most appends committed in one transaction (group commit). */
 const maxAppendsPerCommit = 1000;
-const pageSize = 500;
-
-/** Ascending, disjoint ranges of positions, `from` to `to` inclusive: added at the back, dropped from the front. */
-interface PositionRanges {
-  /** Adds a range above every range held; one that starts right after the last is merged into it. */
-  add(from: number, to: number): void;
-  /** Drops the ranges that start at or before `after + 1` and returns `after` moved past them. */
-  skip(after: number): number;
-  /** Where the first range held starts, or `undefined` when none is. */
-  nextStart(): number | undefined;
-}
-
-const makePositionRanges = (): PositionRanges => {
-  // from0, to0, from1, to1, …; the ranges before `head` are dropped.
-  let bounds: number[] = [];
-  let head = 0;
-  return {
-    add: (from, to) => {
-      const last = bounds.length - 1;
-      if (last > head && bounds[last] === from - 1) bounds[last] = to;
-      else bounds.push(from, to);
-    },
-    skip: (after) => {
-      let passed = after;
-      while (head < bounds.length && (bounds[head] as number) <= passed + 1) {
-        passed = Math.max(passed, bounds[head + 1] as number);
-        head += 2;
-      }
-      if (head === bounds.length) {
-        bounds = [];
-        head = 0;
-      } else if (head >= 1024 && head * 2 >= bounds.length) {
-        bounds = bounds.slice(head);
-        head = 0;
-      }
-      return passed;
-    },
-    nextStart: () => (head < bounds.length ? bounds[head] : undefined),
-  };
-};
-
-/** A live subscription with `skipOwnAppends`: the store's own commits it has not passed yet. */
-interface OwnAppendsSkipper {
-  /** The position the subscription has read or skipped up to. */
-  readonly passed: () => number;
-  readonly own: PositionRanges;
-}
 
 /**
  * `new Database`, with the one failure a new install meets turned into its
@@ -180,73 +132,8 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   let closed = false;
   let closing: Promise<void> | undefined;
   const guard = makeGuard({ location: inMemory ? 'in memory' : `at ${path}`, busyTimeoutMs, isClosed: () => closed });
-  const { unavailable, guarded } = guard;
-
-  const waiters = new Set<() => void>();
-  const notify = (): void => {
-    for (const wake of [...waiters]) wake();
-  };
-  const waitForChange = (signal: AbortSignal, options: { readonly poll: boolean; readonly wakeOnOwnAppends: boolean }): Promise<void> =>
-    new Promise((done) => {
-      let timer: NodeJS.Timeout | undefined;
-      const wake = () => {
-        waiters.delete(wake);
-        signal.removeEventListener('abort', wake);
-        if (timer !== undefined) clearTimeout(timer);
-        done();
-      };
-      if (signal.aborted) return wake();
-      if (options.wakeOnOwnAppends) waiters.add(wake);
-      signal.addEventListener('abort', wake);
-      if (options.poll) timer = setTimeout(wake, pollIntervalMs);
-    });
-
-  const skippers = new Set<OwnAppendsSkipper>();
-
-  const source = (options: SubscribeOptions): EventSource =>
-    async function* (signal) {
-      let after = decodePosition(options.after);
-      // With skipOwnAppends, flush records each of this store's commits here as it succeeds; the reads
-      // jump over them and read only the gaps between them, which hold the other connections' events.
-      const skipper: OwnAppendsSkipper | undefined =
-        options.skipOwnAppends === true ? { passed: () => after, own: makePositionRanges() } : undefined;
-      if (skipper) skippers.add(skipper);
-      try {
-        while (!signal.aborted) {
-          if (closed) throw unavailable('subscribe');
-          if (skipper) after = skipper.own.skip(after);
-          const before = skipper?.own.nextStart() ?? noBound;
-          let page: readonly RecordedEvent[];
-          try {
-            page = readPage(statements, after, before, pageSize, options.streamPrefix);
-          } catch (e) {
-            if (!isUnavailableError(e)) throw e;
-            if (!isTransientError(e)) throw unavailable('subscribe', e);
-            await waitForChange(signal, { poll: true, wakeOnOwnAppends: !skipper });
-            continue;
-          }
-          if (page.length === 0 && before === noBound) {
-            // Other processes' appends are seen only by polling; this process's appends wake the wait at once,
-            // unless the subscription skips them (in memory, where no other process writes, it waits for stop).
-            await waitForChange(signal, { poll: !inMemory, wakeOnOwnAppends: !skipper });
-            continue;
-          }
-          for (const event of page) {
-            if (signal.aborted) return;
-            yield event;
-            after = Number(event.position);
-          }
-          // Every position below an own commit was taken before it, under the write lock: the gap up to
-          // `before` is final, and a page shorter than the limit has read it to its end.
-          if (page.length < pageSize && before !== noBound) after = before - 1;
-          // Reads and synchronous handlers settle in microtasks only: let timers and I/O run between pages,
-          // or a long catch-up would starve the process (broker heartbeats included).
-          await setImmediate();
-        }
-      } finally {
-        if (skipper) skippers.delete(skipper);
-      }
-    };
+  const { guarded } = guard;
+  const subscriptionSource = makeSubscriptionSource({ statements, guard, inMemory, pollIntervalMs });
 
   // Group commit: the appends asked for in one turn of the event loop (by many
   // jobs at once) share one write transaction and one sync to disk. Each keeps
@@ -328,7 +215,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         continue;
       }
       let appended = false;
-      const skipping = committing && skippers.size > 0;
+      const skipping = committing && subscriptionSource.skipsOwnAppends();
       outcome.right.forEach((settled, i) => {
         const p = batch[i]!;
         if ('defect' in settled) return p.reject(settled.defect);
@@ -337,10 +224,10 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         if (p.events.length > 0) appended = true;
         // Committed, and no subscription can read between the commit and this line: a skipping one
         // learns of these positions before it could see them.
-        if (skipping && inserted) for (const s of skippers) if (inserted.to > s.passed()) s.own.add(inserted.from, inserted.to);
+        if (skipping && inserted) subscriptionSource.committed(inserted.from, inserted.to);
         p.resolve(E.right(result));
       });
-      if (appended) notify();
+      if (appended) subscriptionSource.appended();
     }
   };
 
@@ -383,7 +270,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       decodePosition(options.after);
-      return subscriptions.run(source(options), handlers);
+      return subscriptions.run(subscriptionSource.eventSource(options), handlers);
     },
 
     close: () => {
