@@ -2,4 +2,5 @@ export { defaultBrokerUrl, defaultStoreUrl, makeBackend, makeBroker, makeStore }
 export type { Backend } from './makeBackend.js';
 export { makeEmbeddedStore } from './embeddedStore.js';
 export type { EmbeddedStoreOptions } from './embeddedStore.js';
-export type { ReadSide, ReadSideOptions, StoreBackend } from './readSide.js';
+export { holdReadSide } from './readSide.js';
+export type { HeldReadSide, ReadSide, ReadSideOptions, StoreBackend } from './readSide.js';

@@ -29,3 +29,41 @@ export interface ReadSideOptions {
 export interface StoreBackend extends EventStore {
   openReadSide(options: ReadSideOptions): Promise<ReadSide>;
 }
+
+/** A store's read side as a process holds it: opened on first use, caught up before it answers. */
+export interface HeldReadSide {
+  /** The open read side, caught up: where this process holds the projections' lease, it first folds what the store held. */
+  current(): Promise<ReadSide>;
+  /** Runs `f` on the read side as of now: the open one, or one opened for `f` and closed after (recovery at start). */
+  use<A>(f: (readSide: ReadSide) => Promise<A>): Promise<A>;
+  /** Closes the read side if it was opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Holds `store`'s read side for a process: a process that only runs jobs
+ * never opens it (it folds nothing); a reader (listJobs, a dashboard) opens
+ * it on first use and keeps it.
+ */
+export const holdReadSide = (store: StoreBackend, options: ReadSideOptions): HeldReadSide => {
+  let open: Promise<ReadSide> | undefined;
+  const caughtUp = async (r: ReadSide) => {
+    if (r.runtime?.isLeader()) await r.runtime.caughtUp({ timeoutMs: 60_000 });
+    return r;
+  };
+  return {
+    current: async () => caughtUp(await (open ??= store.openReadSide(options))),
+    use: async (f) => {
+      if (open) return f(await caughtUp(await open));
+      const r = await store.openReadSide(options);
+      try {
+        return await f(await caughtUp(r));
+      } finally {
+        await r.close();
+      }
+    },
+    close: async () => {
+      if (open) await (await open.catch(() => undefined))?.close();
+    },
+  };
+};

@@ -7,6 +7,8 @@ export type { ActionOptions } from './manualActions.js';
 export { watchOtherWriters } from './otherWriters.js';
 export { isWorkerGone, makeWorkerId, outstandingJobIds, recoverJobs } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';
+export { consumeQueues, listJobs } from './consume.js';
+export type { ConsumeOptions, ListJobsFilter } from './consume.js';
 export { waitForFinal } from './waitForFinal.js';
 export type { WaitForFinalOptions } from './waitForFinal.js';
 export { defaultMaxCommandBytes, EnqueueCommand, makeEnqueueCommandHandler, parseEnqueueCommand } from './enqueueCommands.js';

@@ -1,0 +1,126 @@
+import type { StoreBackend } from './backends/index.js';
+import type { Broker } from './broker/index.js';
+import type {
+  ActionOptions,
+  ListJobsFilter,
+  Enqueued,
+  EnqueueItem,
+  EnqueueOptions,
+  RecoveryReport,
+  WaitForFinalOptions,
+} from './conductor/index.js';
+import type { JobRef, JobView } from './job/index.js';
+import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from './jobStore/index.js';
+import type { Logger } from './log/index.js';
+import type { ProjectionQueries, ProjectionsHandle } from './projections/index.js';
+import type { Worker, WorkerRegistry } from './worker/index.js';
+
+// The engine's public types: what createEngine (engine.ts) takes and returns.
+
+export interface EngineOptions {
+  /**
+   * A store URL (`sqlite:<path>`, `sqlite::memory:`, `esdb://…`) or a store
+   * made by `makeStore` (which brings its read side). Default:
+   * `sqlite:./.jobtrail/events.db`.
+   */
+  readonly store?: string | StoreBackend;
+  /** A broker URL (`memory`, `amqp://…`) or an adapter. Default: `memory`. */
+  readonly broker?: string | Broker;
+  /** The workers this process can run. Default: none (an engine that only enqueues and queries). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly workers?: readonly Worker<any>[];
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** How long `stop` lets running actions finish before aborting them. Default: 25 000 ms. */
+  readonly gracePeriodMs?: number;
+  /**
+   * Recover what a crash left behind at `start` (dispatch `initial` jobs and
+   * due retries, record `WorkerLost` for attempts of dead processes). Needed
+   * when the broker keeps no messages across restarts. Default: true for such
+   * a broker (`memory`), false for RabbitMQ.
+   */
+  readonly recover?: boolean;
+  /**
+   * Consume enqueue commands of the wire contract from `jobtrail.enqueue`.
+   * Every process that does must register every worker a producer may name
+   * (commands naming others are rejected). Default: true where the broker
+   * reaches other processes (RabbitMQ).
+   */
+  readonly acceptCommands?: boolean;
+  /** Where enqueue commands come from; refused ones go to `<commandQueue>.rejected`. Default: `jobtrail.enqueue` (the wire contract's). */
+  readonly commandQueue?: string;
+  /** Largest enqueue command accepted, in bytes. Default: 1 MiB. */
+  readonly maxCommandBytes?: number;
+  /** Clock, for tests. Default: the system clock. */
+  readonly now?: () => Date;
+  /** Random draws in [0, 1), for tests. Default: `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** The read side: the projections' states, and changes as they happen. */
+export interface Projections {
+  readonly queries: ProjectionQueries;
+  /** In the embedded mode, the in-process runtime (`undefined` with EventStoreDB). */
+  readonly runtime?: ProjectionsHandle;
+}
+
+export interface Engine {
+  readonly registry: WorkerRegistry;
+  /** `host:pid:random`: this process, as recorded in the attempts it starts. */
+  readonly workerId: string;
+  /** What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`). */
+  readonly adapters: { readonly store: string; readonly broker: string };
+  /**
+   * Records the job and dispatches it; throws `EnqueueRejectedError` with a
+   * reason when refused. Given the worker itself, the payload is typed by its
+   * codec and the job id carries its result type; the worker need not be
+   * registered in this engine (a process that only enqueues). Given a name,
+   * the worker must be registered.
+   */
+  enqueue<P, R>(worker: Worker<P, R>, payload: P, options?: EnqueueOptions): Promise<Enqueued<R>>;
+  enqueue(workerName: string, payload: unknown, options?: EnqueueOptions): Promise<Enqueued>;
+  /**
+   * Enqueues up to 10,000 jobs at once, their appends in shared commits. An
+   * invalid item (or a jobId named twice) refuses them all with
+   * `EnqueueRejectedError`, recording nothing. When the store or the broker
+   * fails part way, throws `EnqueueManyError`, whose `outcomes` say which
+   * jobs were enqueued. Resolves with the jobs in the items' order.
+   */
+  enqueueMany<P = unknown>(items: readonly EnqueueItem<P>[]): Promise<readonly Enqueued[]>;
+  /** Recovers (if enabled) and starts consuming the work queues of the registered workers. */
+  start(): Promise<RecoveryReport | undefined>;
+  /** Stops taking work, lets running actions finish for the grace period, then aborts them (recorded as `Interrupted`, retried). */
+  stop(options?: { readonly gracePeriodMs?: number }): Promise<void>;
+  /** `stop`, then closes the store and broker the engine opened. */
+  close(options?: { readonly gracePeriodMs?: number }): Promise<void>;
+  /**
+   * The job's view, folded from its own stream (the record): exact, even
+   * where the projections lag. `undefined` when there is no such job.
+   */
+  getJob<R>(jobId: JobRef<R>): Promise<JobView<R> | undefined>;
+  /** Job views from the `job-view` projection, newest enqueued first. */
+  listJobs(filter?: ListJobsFilter): Promise<readonly JobView[]>;
+  /**
+   * The read side: `getState('job-dashboard')`, `listJobViews`,
+   * `subscribe(name, onChange)`. Embedded: the in-process runtime (started on
+   * first use, under the store's lease); EventStoreDB: its own projections.
+   */
+  projections(): Promise<Projections>;
+  /** The replay of what happened: every event with its revision, position, time and metadata. */
+  history(jobId: string): Promise<readonly RecordedJobEvent[]>;
+  /**
+   * Delivers the job's whole history, then each event appended to it, until
+   * stopped: `revision` is -1 when the job does not exist (yet).
+   */
+  follow(jobId: string, handlers: FollowJobHandlers): Promise<JobFollow>;
+  /** `resetToInitialState` (manual) and a new dispatch; a fresh budget of attempts. */
+  retry(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /** Cancels an `initial` or `errored` job. */
+  cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /**
+   * Resolves when every given job is final (completed, cancelled, or failed for
+   * good), checking as events that end a job arrive; `onChange` sees each job
+   * as it becomes final.
+   */
+  waitForFinal<R>(jobIds: readonly JobRef<R>[], options?: WaitForFinalOptions<R>): Promise<readonly JobView<R>[]>;
+}
