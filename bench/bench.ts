@@ -40,6 +40,7 @@ import { bullmqVersion, checkPostgres, checkRabbit, checkRedis, type ServiceChec
 import { parseBenchArgs, positiveInt } from './support/args.js';
 import { cell, num, table } from './support/format.js';
 import { machine, sourceState, writeResults } from './support/results.js';
+import { compileChild, removeBuild } from './support/compile.js';
 import { runInChild } from './support/runChild.js';
 import { spread, type Spread } from './support/stats.js';
 import { waitForQuiet } from './support/quiet.js';
@@ -190,6 +191,7 @@ const main = async () => {
   const runs: unknown[] = [];
   const failures: { system: string; scenario: string; round: number; error: string }[] = [];
 
+  const compiledChild = compileChild();
   for (let round = 1; round <= config.runs; round++) {
     for (const plan of plans) {
       for (const system of active) {
@@ -200,7 +202,7 @@ const main = async () => {
         const t0 = Date.now();
         const outcome = await runInChild(
           { system: system.name, runId, scenario: plan.scenario, slowestRate: config.slowestRate },
-          { timeoutMs },
+          { timeoutMs, compiledChild },
         );
         const wall = ((Date.now() - t0) / 1000).toFixed(1);
         if (!outcome.ok) {
@@ -370,7 +372,9 @@ const main = async () => {
   log(`Written to ${path} (${Math.round((Date.now() - started) / 60_000)} min).`);
 };
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+main()
+  .finally(removeBuild)
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });

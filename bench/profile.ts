@@ -20,13 +20,13 @@
  *    here, through environment variables the child reads): TCP_NODELAY on the
  *    AMQP socket, and SQLite `synchronous = NORMAL` instead of FULL.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseBenchArgs, positiveInt } from './support/args.js';
 import { num, table } from './support/format.js';
 import { machine, resultsDir, sourceState, writeResults } from './support/results.js';
+import { compileChild, removeBuild } from './support/compile.js';
 import { runInChild } from './support/runChild.js';
 import type { Scenario } from './support/scenarios.js';
 import { SystemNames, type SystemName } from './support/system.js';
@@ -122,22 +122,11 @@ const analyse = (profile: CpuProfile) => {
 
 const profileDir = join(resultsDir, 'profiles');
 
-const buildDir = join(resultsDir, 'build');
-const compiledChild = join(buildDir, 'bench', 'support', 'child.js');
-const compile = () => {
-  rmSync(buildDir, { recursive: true, force: true });
-  execFileSync(
-    join(repo, 'node_modules', '.bin', 'tsc'),
-    ['-p', join(repo, 'tsconfig.json'), '--noEmit', 'false', '--outDir', buildDir, '--declaration', 'false'],
-    {
-      cwd: repo,
-      stdio: 'inherit',
-    },
-  );
-};
-
 /** How a run is profiled: not at all, the tsc build under plain node (readable names), or the sources under tsx as `npm run bench` runs them. */
 type Profiling = false | 'compiled' | 'tsx';
+
+/** The tsc build's child.js, made at the start of `main`. */
+let compiledChild = '';
 
 const run = async (system: SystemName, scenario: Scenario, env: Record<string, string> = {}, cpuProf: Profiling = false) => {
   const runId = randomBytes(4).toString('hex');
@@ -189,7 +178,7 @@ const namingCost = (profile: CpuProfile) => {
 const main = async () => {
   rmSync(profileDir, { recursive: true, force: true });
   console.log('compiling with tsc into bench/results/build/ …');
-  compile();
+  compiledChild = compileChild();
   const report: Record<string, unknown> = {};
   const modes = [SystemNames.jobtrailEmbedded, SystemNames.jobtrailRabbit] as const;
   for (const system of modes) {
@@ -304,7 +293,7 @@ const main = async () => {
 
 main()
   // The compiled copy is only for the profile; left there it would be linted as part of bench/.
-  .finally(() => rmSync(buildDir, { recursive: true, force: true }))
+  .finally(removeBuild)
   .catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);

@@ -67,7 +67,6 @@ export const makeRunningAttempts = (): RunningAttempts => {
   let controller = fresh();
   let size = 0;
   return {
-    // Methods, not arrow properties: tsx names every arrow it creates (an Object.defineProperty each), once per delivery here.
     enter() {
       size += 1;
       let left = false;

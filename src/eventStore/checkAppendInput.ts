@@ -22,7 +22,6 @@ export interface CheckedEvent {
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
 }
 
-// Not a closure per event: tsx names every closure it creates (an Object.defineProperty each).
 const where = (index: number, stream: string): string => `event ${index} of the append to "${stream}"`;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>

@@ -27,8 +27,6 @@ export const silentLogger: Logger = pino({ level: 'silent' });
  */
 export const lazyChild = (parent: Logger, bindings: () => Record<string, unknown>): Logger => {
   let made: Logger | undefined;
-  // Methods, not arrows: tsx names every arrow it creates (esbuild's keepNames, an
-  // Object.defineProperty each), and this runs once per delivery.
   return {
     debug(...args: Parameters<Logger['debug']>) {
       return (made ??= parent.child(bindings())).debug(...args);

@@ -160,8 +160,6 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const ending = new Promise<Ended>((resolve) => (end = resolve));
   let stoppedWith: string | undefined;
   let controller: AbortController | undefined;
-  // Methods, not arrows: tsx names every arrow it creates (esbuild's keepNames, an
-  // Object.defineProperty of about a microsecond each), and this runs once per attempt.
   const controls = {
     stop(reason: string, ended: Ended | undefined): void {
       if (stoppedWith !== undefined) return;
@@ -270,8 +268,7 @@ type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>
  * each other; most actions record no progress, and then nothing is chained at
  * all. `record` appends what `decide` returns; retries while the store is
  * unavailable; on a conflict reloads and decides again, since only another
- * process taking the attempt over moves a running job. (An object of methods,
- * not closures: tsx names each closure it creates, a cost per attempt.)
+ * process taking the attempt over moves a running job.
  */
 const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput) => {
   let current = started;

@@ -34,9 +34,6 @@ export type AppendStatements = Pick<
   'insertStream' | 'insertNewStream' | 'updateStream' | 'insertEvent' | 'eventAt' | 'eventWithId'
 >;
 
-// Module-level helpers, not closures made per append: tsx names every closure it creates
-// (esbuild's keepNames, an Object.defineProperty each).
-
 /** A retry's outcome: the events are there already, the last at `revision` and `position`. */
 const at = (revision: number, position: number): E.Either<never, Written> =>
   E.right({ result: { nextExpectedRevision: revision, position: String(position) } });
