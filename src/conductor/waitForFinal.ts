@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { StoreUnavailableError, TimeoutError } from '../errors/index.js';
 import type { EventStore } from '../eventStore/index.js';
 import { endsJob, isFinal, isJobView, jobIdOfStream, jobStreamPrefix, type JobRef, type JobView } from '../job/index.js';
-import { decodeJobEvent, type JobStore } from '../jobStore/index.js';
+import type { JobStore } from '../jobStore/index.js';
 
 export interface WaitForFinalOptions<R> {
   /** Give up (`TimeoutError`) after this many ms. Default: wait as long as it takes. */
@@ -11,9 +11,6 @@ export interface WaitForFinalOptions<R> {
   /** Called with each job as it becomes final (and with jobs already final). */
   readonly onChange?: (view: JobView<R>) => void;
 }
-
-/** Only these event types may end a job: the others are not worth decoding. */
-const mayEnd = new Set(['JobCompleted', 'JobCancelled', 'JobErrored']);
 
 /**
  * Resolves with the jobs, in the order given, once every one is final
@@ -48,9 +45,9 @@ export const waitForFinal = async <R>(
     { streamPrefix: jobStreamPrefix, ...(head.right !== undefined ? { after: head.right } : {}) },
     {
       onEvent: async (e) => {
-        if (!mayEnd.has(e.type)) return;
+        // Only an event that ends a job is worth reading the job for; the job's stream, read and decoded, decides.
         const id = jobIdOfStream(e.streamId);
-        if (id !== undefined && pending.has(id) && endsJob(decodeJobEvent(e))) await check(id);
+        if (id !== undefined && pending.has(id) && endsJob(e)) await check(id);
       },
     },
   );

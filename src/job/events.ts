@@ -5,23 +5,36 @@ export interface IsoDateBrand {
   readonly IsoDate: unique symbol;
 }
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const field = (s: string, from: number, to: number): number => Number(s.slice(from, to));
+/** The number written in `s` from `from` to `to` (digits only: the pattern checked that). */
+const digits = (s: string, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + s.charCodeAt(i) - 48;
+  return n;
+};
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : month === 4 || month === 6 || month === 9 || month === 11
+      ? 30
+      : 31;
 /**
- * The day exists and the hour is 00–23. `Date.parse` alone rolls `2026-02-30`
- * over to March 2 and takes hour 24, which other languages reading the events refuse.
+ * The fields of a text that matches `isoPattern` are in range: the day exists
+ * in its month, the time is 00:00:00–23:59:59, an offset is at most 23:59.
+ * `Date.parse` alone rolls `2026-02-30` over to March 2 and takes hour 24,
+ * which other languages reading the events refuse.
  */
 const isCalendarTime = (s: string): boolean => {
-  const [year, month, date, hour] = [field(s, 0, 4), field(s, 5, 7), field(s, 8, 10), field(s, 11, 13)] as const;
-  const day = new Date(0);
-  day.setUTCFullYear(year, month - 1, date);
-  return hour <= 23 && day.getUTCMonth() === month - 1 && day.getUTCDate() === date;
+  const month = digits(s, 5, 7);
+  const day = digits(s, 8, 10);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(digits(s, 0, 4), month)) return false;
+  if (digits(s, 11, 13) > 23 || digits(s, 14, 16) > 59 || digits(s, 17, 19) > 59) return false;
+  const zone = s.charCodeAt(s.length - 1) === 90 /* Z */ ? undefined : s.length - 6;
+  return zone === undefined || (digits(s, zone + 1, zone + 3) <= 23 && digits(s, zone + 4, zone + 6) <= 59);
 };
 /** Codec of an ISO-8601 timestamp with a time zone (`Z` or an offset). */
-export const IsoDate = t.brand(
-  t.string,
-  (s): s is t.Branded<string, IsoDateBrand> => isoPattern.test(s) && !Number.isNaN(Date.parse(s)) && isCalendarTime(s),
-  'IsoDate',
-);
+export const IsoDate = t.brand(t.string, (s): s is t.Branded<string, IsoDateBrand> => isoPattern.test(s) && isCalendarTime(s), 'IsoDate');
 export type IsoDate = t.TypeOf<typeof IsoDate>;
 
 /** Turns a `Date` into the `IsoDate` the events carry; throws a `RangeError` for an invalid date, as `toISOString` does. */

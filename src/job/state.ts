@@ -65,9 +65,15 @@ export const initialJobState: JobState = { status: 'none' };
 
 export const isJobView = (s: JobState): s is JobView => s.status !== 'none';
 
-/** Whether an event ends its job (see `isFinal`): only these make a job final. */
-export const endsJob = (e: JobEvent): boolean =>
-  e.type === 'JobCompleted' || e.type === 'JobCancelled' || (e.type === 'JobErrored' && e.data.retryAt === undefined);
+/**
+ * Whether an event ends its job (see `isFinal`): only these make a job final.
+ * It needs only the type and `retryAt`, so it takes a stored event as it is,
+ * without decoding it.
+ */
+export const endsJob = (e: { readonly type: string; readonly data: unknown }): boolean =>
+  e.type === 'JobCompleted' ||
+  e.type === 'JobCancelled' ||
+  (e.type === 'JobErrored' && (e.data as { readonly retryAt?: unknown } | undefined)?.retryAt === undefined);
 
 /** A job that will not move again by itself: completed, cancelled, or errored with no retry scheduled. */
 export const isFinal = (s: JobState): boolean =>
