@@ -56,6 +56,15 @@ export interface WrongExpectedRevision {
   readonly message: string;
 }
 
+/** The conflict both adapters report, in the same words. */
+export const wrongExpectedRevision = (stream: string, expected: ExpectedRevision, actual: number | 'no_stream'): WrongExpectedRevision => ({
+  _tag: 'WrongExpectedRevision',
+  stream,
+  expected,
+  actual,
+  message: `stream "${stream}" is at revision ${actual}, not ${expected}: another writer moved it first; read it again and decide again`,
+});
+
 /** The store could not be reached or could not write; nothing was recorded. Try again later. */
 export interface StoreUnavailable {
   readonly _tag: 'StoreUnavailable';

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { CheckedEvent } from '../checkAppendInput.js';
-import type { AppendResult, ExpectedRevision, WrongExpectedRevision } from '../eventStore.js';
+import { wrongExpectedRevision, type AppendResult, type ExpectedRevision, type WrongExpectedRevision } from '../eventStore.js';
 import { startPosition, uuidBytes, type Statements, type StreamRow } from './schema.js';
 
 /** Where an append looks up and records a stream's key and revision. */
@@ -41,14 +41,6 @@ const at = (revision: number, position: number): E.Either<never, Written> =>
 /** The append's conflict with the stream as it is. */
 const conflict = (stream: string, expected: ExpectedRevision, row: StreamRow | undefined): E.Either<WrongExpectedRevision, never> =>
   E.left(wrongExpectedRevision(stream, expected, row ? row.revision : 'no_stream'));
-
-const wrongExpectedRevision = (stream: string, expected: ExpectedRevision, actual: number | 'no_stream'): WrongExpectedRevision => ({
-  _tag: 'WrongExpectedRevision',
-  stream,
-  expected,
-  actual,
-  message: `stream "${stream}" is at revision ${actual}, not ${expected}: another writer moved it first; read it again and decide again`,
-});
 
 /**
  * EventStoreDB's commit check (its IndexWriter.CheckCommit), over `statements`:

@@ -30,19 +30,20 @@ import {
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { checkAppendInput, checkCount, type CheckedEvent } from '../checkAppendInput.js';
-import type {
-  AppendError,
-  AppendResult,
-  EventStore,
-  ExpectedRevision,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
-  StoreUnavailable,
-  SubscribeOptions,
-  Subscription,
-  SubscriptionHandlers,
-  WrongExpectedRevision,
+import {
+  wrongExpectedRevision,
+  type AppendError,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StoreUnavailable,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionHandlers,
+  type WrongExpectedRevision,
 } from '../eventStore.js';
 import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 import { matchesStreamPrefix } from '../streamNames.js';
@@ -220,13 +221,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     }
   };
 
-  const conflict = (stream: string, expected: ExpectedRevision, actual: number | 'no_stream'): WrongExpectedRevision => ({
-    _tag: 'WrongExpectedRevision',
-    stream,
-    expected,
-    actual,
-    message: `stream "${stream}" is at revision ${actual}, not ${expected}: another writer moved it first; read it again and decide again`,
-  });
+  const conflict = wrongExpectedRevision;
 
   type Appended = E.Either<WrongExpectedRevision, AppendResult>;
 
