@@ -1,16 +1,5 @@
 import { ConnectionUnavailableError, type LiveConnection, type RabbitConnection } from './rabbitConnection.js';
-
-/** Waits `ms`, or until `signal` aborts; never rejects. */
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+import { sleep } from './sleep.js';
 
 /** Milliseconds left until `deadline` (epoch milliseconds), at least 0. */
 export const remaining = (deadline: number): number => Math.max(0, deadline - Date.now());

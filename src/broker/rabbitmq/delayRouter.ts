@@ -1,4 +1,6 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { setMaxListeners } from 'node:events';
+import { sleep } from './sleep.js';
 import type { ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
 import { Dispositions, type Consumer } from '../broker.js';
 import type { RawHandler } from './consumer.js';
@@ -43,23 +45,6 @@ const withoutHeaders = (headers: MessagePropertyHeaders | undefined, names: read
  */
 const nextProperties = (raw: ConsumeMessage, headers: Record<string, unknown>): Options.Publish => copyProperties(raw.properties, headers);
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Error('the delay router is stopping'));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new Error('the delay router is stopping'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
 /**
  * Starts the delay router: it consumes `jobtrail.delay.expired`, where every
  * delay queue dead-letters what expired, and sends each message on to its
@@ -94,7 +79,8 @@ export const runDelayRouter = async (deps: DelayRouterDeps): Promise<{ stop(): P
       // gives it back to another router), rather than up to a second more in
       // the 1 s queue.
       while (hop._tag === 'Wait') {
-        await sleep(hop.ms, stopping.signal);
+        // Rejects when the router stops: the message is then given back.
+        await wait(hop.ms, undefined, { signal: stopping.signal });
         hop = planDelayHop(due - deps.now());
       }
       const [queue, properties] =
@@ -112,7 +98,7 @@ export const runDelayRouter = async (deps: DelayRouterDeps): Promise<{ stop(): P
         // counts as a failed delivery on the quorum queue jobtrail.delay.expired, and RabbitMQ 4.0 to
         // 4.2 drop one handed back 20 times (their default delivery-limit).
         deps.onWarning(`delay router: could not move a message on to "${queue}"; trying again in ${deps.retryPauseMs} ms`, err);
-        await sleep(deps.retryPauseMs, stopping.signal).catch(() => undefined);
+        await sleep(deps.retryPauseMs, stopping.signal);
         // Stopping, or its channel closed (RabbitMQ has given it to another router): let it go back.
         if (stopping.signal.aborted || delivery.lost?.aborted) return Dispositions.requeue;
       }

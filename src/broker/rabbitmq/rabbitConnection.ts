@@ -3,6 +3,7 @@ import * as amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { makeScrubber, redactUrl } from '../../log/index.js';
 import { brandClass, BrokerUnavailableError } from '../../errors/index.js';
+import { sleep } from './sleep.js';
 
 /** One established AMQP connection; `generation` grows by one per (re)connection. */
 export interface LiveConnection {
@@ -83,8 +84,8 @@ export const makeRabbitConnection = async (options: RabbitConnectionOptions): Pr
   let generation = 0;
   let closed = false;
   let reconnecting: Promise<void> | undefined;
-  let sleepTimer: NodeJS.Timeout | undefined;
-  let wakeSleep: (() => void) | undefined;
+  /** Aborted by close: a reconnection's pause ends at once. */
+  const closing = new AbortController();
   const waiters = new Set<(connection: LiveConnection | undefined) => void>();
   const listeners = new Set<(connected: boolean) => void>();
 
@@ -135,21 +136,11 @@ export const makeRabbitConnection = async (options: RabbitConnectionOptions): Pr
     });
   };
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise<void>((resolve) => {
-      wakeSleep = resolve;
-      sleepTimer = setTimeout(resolve, ms);
-    }).then(() => {
-      clearTimeout(sleepTimer);
-      sleepTimer = undefined;
-      wakeSleep = undefined;
-    });
-
   const reconnectLoop = async (): Promise<void> => {
     let delay = minDelay;
     for (;;) {
       // Jitter keeps many processes from reconnecting in lockstep after a broker restart.
-      await sleep(delay / 2 + Math.random() * (delay / 2));
+      await sleep(delay / 2 + Math.random() * (delay / 2), closing.signal);
       if (closed) return;
       try {
         const connection = await connectOnce();
@@ -211,7 +202,7 @@ export const makeRabbitConnection = async (options: RabbitConnectionOptions): Pr
     close: async () => {
       if (closed) return;
       closed = true;
-      wakeSleep?.();
+      closing.abort();
       settleWaiters(undefined);
       await reconnecting;
       const connection = live;

@@ -1,7 +1,8 @@
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
 import type { BrokerUnavailable, Delivery, ReplyChannel } from '../broker.js';
 import { checkQueueName, directReplyTo } from '../topology.js';
-import { keepAttached, remaining, sleep, type ChannelSource } from './channels.js';
+import { keepAttached, remaining, type ChannelSource } from './channels.js';
+import { sleep } from './sleep.js';
 import { openConfirmedChannel, type ConfirmedChannel } from './confirmedChannel.js';
 import { publishProperties, toDelivery } from './properties.js';
 import type { Publisher } from './publisher.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import { errorHeader, errorHeaderValue, maxKeepDeliveryMs, type Disposition } from '../broker.js';
-import { sleep } from './channels.js';
+import { sleep } from './sleep.js';
 import { copyProperties } from './properties.js';
 
 /** A consumer's channel, as settling its deliveries sees it. */
