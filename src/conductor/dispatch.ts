@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
-import { Dispositions, maxKeepDeliveryMs, type Broker, type Delivery, type Disposition } from '../broker/broker.js';
+import { Dispositions, maxKeepDeliveryMs, type Broker, type BrokerUnavailable, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
@@ -34,15 +34,13 @@ export const publishAttempt = async (
   view: Pick<JobView, 'jobId' | 'queue'>,
   attempt: number,
   delayMs = 0,
-): Promise<E.Either<string, void>> => {
-  const r = await deps.broker.publish(workQueueName(view.queue), {
+): Promise<E.Either<BrokerUnavailable, void>> =>
+  deps.broker.publish(workQueueName(view.queue), {
     body: Buffer.from(JSON.stringify({ jobId: view.jobId, attempt })),
     messageId: randomUUID(),
     delayMs: Math.max(0, Math.ceil(delayMs)),
     contentType: 'application/json',
   })();
-  return E.isRight(r) ? E.right(undefined) : E.left(r.left.message);
-};
 
 /**
  * The attempts this process is running, so that stop and a lost connection

@@ -215,7 +215,7 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
     ? E.right(undefined)
     : reject(
         'BrokerUnavailable',
-        `job "${view.jobId}" is recorded but its dispatch could not be published (${r.left}); enqueue it again with the same jobId, or restart the engine, to dispatch it`,
+        `job "${view.jobId}" is recorded but its dispatch could not be published (${r.left.message}); enqueue it again with the same jobId, or restart the engine, to dispatch it`,
         view.jobId,
       );
 };

@@ -77,7 +77,7 @@ export const retryJob = async (deps: ConductorDeps, jobId: string, options: Acti
   const published = await publishAttempt(deps, view, view.attempts + 1);
   if (E.isLeft(published))
     throw new BrokerUnavailableError(
-      `job "${jobId}" was reset but its dispatch could not be published (${published.left}); it will be dispatched by recovery or a new retry`,
+      `job "${jobId}" was reset but its dispatch could not be published (${published.left.message}); it will be dispatched by recovery or a new retry`,
     );
   return view;
 };

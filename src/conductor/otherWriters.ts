@@ -30,7 +30,7 @@ export const watchOtherWriters = (deps: ConductorDeps & { readonly store: EventS
         if (!isJobView(view) || view.status !== 'initial') return;
         const delay = view.attempts === 0 && view.runAt !== undefined ? Date.parse(view.runAt) - deps.now().getTime() : 0;
         const r = await publishAttempt(deps, view, view.attempts + 1, delay);
-        if (E.isLeft(r)) deps.log.error({ jobId: id, err: r.left }, 'could not dispatch a job enqueued by another process');
+        if (E.isLeft(r)) deps.log.error({ jobId: id, err: r.left.message }, 'could not dispatch a job enqueued by another process');
       },
       onError: (error) => deps.log.error({ err: error.message }, 'stopped watching the store for jobs of other processes'),
     },

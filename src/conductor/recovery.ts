@@ -134,5 +134,5 @@ export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): 
 
 const mustPublish = async (deps: ConductorDeps, view: JobView, attempt: number, delayMs: number) => {
   const r = await publishAttempt(deps, view, attempt, delayMs);
-  if (E.isLeft(r)) throw new BrokerUnavailableError(`recovery could not dispatch job "${view.jobId}": ${r.left}`);
+  if (E.isLeft(r)) throw new BrokerUnavailableError(`recovery could not dispatch job "${view.jobId}": ${r.left.message}`);
 };
