@@ -26,9 +26,8 @@ import {
   type RecoveryReport,
   type WorkerRef,
 } from './conductor/index.js';
-import { StoreUnavailableError } from './errors/index.js';
 import { isJobView, type JobRef, type JobView } from './job/index.js';
-import { followJob, makeJobStore, type JobStore } from './jobStore/index.js';
+import { followJob, makeJobStore, storeRead, type JobStore } from './jobStore/index.js';
 import { silentLogger } from './log/index.js';
 import type { Engine, EngineOptions } from './engineApi.js';
 import { engineVersion } from './version.js';
@@ -38,12 +37,6 @@ export { engineVersion };
 export { defaultBrokerUrl, defaultStoreUrl } from './backends/index.js';
 export type { Engine, EngineOptions, Projections } from './engineApi.js';
 export type { ListJobsFilter } from './conductor/index.js';
-
-const storeRead = async <A>(task: () => Promise<E.Either<{ message: string }, A>>): Promise<A> => {
-  const r = await task();
-  if (E.isLeft(r)) throw new StoreUnavailableError(r.left.message);
-  return r.right;
-};
 
 /** The composition root: a backend from URLs or adapters, the conductor wired over it. */
 export const createEngine = async (options: EngineOptions = {}): Promise<Engine> => {

@@ -11,7 +11,7 @@ import {
   type JobView,
   type TransitionRejected,
 } from '../job/index.js';
-import { viewOf } from '../jobStore/index.js';
+import { storeRead, viewOf } from '../jobStore/index.js';
 import { maxConflictRounds, publishAttempt, type ConductorDeps } from './dispatch.js';
 
 /** Who asked for a manual action, for the record. */
@@ -53,10 +53,9 @@ type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>
 const act = async (deps: ConductorDeps, jobId: string, decide: Decide, by: string | undefined): Promise<JobView> => {
   const causation = { correlationId: jobId, causationId: `manual:${randomBytes(4).toString('hex')}`, ...(by !== undefined ? { by } : {}) };
   for (let round = 1; round <= maxConflictRounds; round++) {
-    const loaded = await deps.jobs.load(jobId)();
-    if (E.isLeft(loaded)) throw new StoreUnavailableError(loaded.left.message);
-    if (!isJobView(loaded.right.state)) throw new JobNotFoundError(jobId);
-    const r = await deps.jobs.transition(loaded.right, decide, causation)();
+    const loaded = await storeRead(deps.jobs.load(jobId));
+    if (!isJobView(loaded.state)) throw new JobNotFoundError(jobId);
+    const r = await deps.jobs.transition(loaded, decide, causation)();
     if (E.isRight(r)) return viewOf(r.right);
     if (r.left._tag === 'TransitionRejected') throw new TransitionRejectedError(r.left);
     if (r.left._tag === 'StoreUnavailable') throw new StoreUnavailableError(r.left.message);

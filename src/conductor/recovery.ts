@@ -5,6 +5,7 @@ import { BrokerUnavailableError, StoreUnavailableError } from '../errors/index.j
 import type { EventStore } from '../eventStore/index.js';
 import { isJobView, jobIdOfStream, jobStreamPrefix, type JobView } from '../job/index.js';
 import { ProjectionNames } from '../projections/index.js';
+import { storeRead } from '../jobStore/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
@@ -55,9 +56,8 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
   const recovered: string[] = [];
   for (const jobId of jobIds) {
     for (let round = 0; round < 5; round++) {
-      const loaded = await deps.jobs.load(jobId)();
-      if (E.isLeft(loaded)) throw new StoreUnavailableError(`recovery could not read job "${jobId}": ${loaded.left.message}`);
-      const s = loaded.right.state;
+      const loaded = await storeRead(deps.jobs.load(jobId), `recovery could not read job "${jobId}"`);
+      const s = loaded.state;
       if (!isJobView(s)) break;
       if (s.status === 'initial') {
         const delay = s.attempts === 0 && s.runAt !== undefined ? Date.parse(s.runAt) - deps.now().getTime() : 0;
@@ -78,7 +78,7 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
       }
       const r = await recordWorkerLost(
         deps,
-        loaded.right,
+        loaded,
         s,
         `recovery:${deps.workerId}`,
         `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
@@ -118,13 +118,15 @@ export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): 
   if (runtime) {
     let after = runtime.queries.checkpoint(ProjectionNames.jobView);
     for (;;) {
-      const page = await store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) })();
-      if (E.isLeft(page)) throw new StoreUnavailableError(`recovery could not read the store: ${page.left.message}`);
-      for (const e of page.right) {
+      const page = await storeRead(
+        store.readAll({ streamPrefix: jobStreamPrefix, maxCount: 5_000, ...(after !== undefined ? { after } : {}) }),
+        'recovery could not read the store',
+      );
+      for (const e of page) {
         const id = jobIdOfStream(e.streamId);
         if (id !== undefined) ids.add(id);
       }
-      const last = page.right[page.right.length - 1];
+      const last = page[page.length - 1];
       if (!last) break;
       after = last.position;
     }

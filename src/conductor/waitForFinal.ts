@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as E from 'fp-ts/lib/Either.js';
-import { StoreUnavailableError, TimeoutError } from '../errors/index.js';
+import { TimeoutError } from '../errors/index.js';
 import type { EventStore } from '../eventStore/index.js';
 import { endsJob, isFinal, isJobView, jobIdOfStream, jobStreamPrefix, type JobRef, type JobView } from '../job/index.js';
-import type { JobStore } from '../jobStore/index.js';
+import { storeRead, type JobStore } from '../jobStore/index.js';
 
 export interface WaitForFinalOptions<R> {
   /** Give up (`TimeoutError`) after this many ms. Default: wait as long as it takes. */
@@ -28,9 +27,7 @@ export const waitForFinal = async <R>(
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const check = async (id: string) => {
-    const loaded = await deps.jobs.load(id)();
-    if (E.isLeft(loaded)) throw new StoreUnavailableError(loaded.left.message);
-    const view = loaded.right.state;
+    const view = (await storeRead(deps.jobs.load(id))).state;
     if (!isJobView(view)) return;
     options.onChange?.(view as JobView<R>);
     if (isFinal(view)) {
@@ -39,10 +36,9 @@ export const waitForFinal = async <R>(
       if (pending.size === 0) resolveDone();
     }
   };
-  const head = await deps.store.headPosition()();
-  if (E.isLeft(head)) throw new StoreUnavailableError(head.left.message);
+  const head = await storeRead(deps.store.headPosition());
   const subscription = deps.store.subscribe(
-    { streamPrefix: jobStreamPrefix, ...(head.right !== undefined ? { after: head.right } : {}) },
+    { streamPrefix: jobStreamPrefix, ...(head !== undefined ? { after: head } : {}) },
     {
       onEvent: async (e) => {
         // Only an event that ends a job is worth reading the job for; the job's stream, read and decoded, decides.

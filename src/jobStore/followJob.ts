@@ -1,8 +1,7 @@
-import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore, StoreUnavailable } from '../eventStore/index.js';
 import { jobStreamName } from '../job/index.js';
-import { StoreUnavailableError } from '../errors/index.js';
 import { toRecordedJobEvent, type RecordedJobEvent } from './jobStore.js';
+import { storeRead } from './storeRead.js';
 
 /** A job's stream being followed. */
 export interface JobFollow {
@@ -33,18 +32,16 @@ export interface FollowJobHandlers {
  */
 export const followJob = async (store: EventStore, jobId: string, handlers: FollowJobHandlers): Promise<JobFollow> => {
   const stream = jobStreamName(jobId);
-  const head = await store.headPosition()();
-  if (E.isLeft(head)) throw new StoreUnavailableError(head.left.message);
-  const read = await store.readStream(stream)();
-  if (E.isLeft(read)) throw new StoreUnavailableError(read.left.message);
+  const head = await storeRead(store.headPosition());
+  const read = await storeRead(store.readStream(stream));
   let delivered = -1;
-  for (const e of read.right) {
+  for (const e of read) {
     await handlers.onEvent(toRecordedJobEvent(e));
     delivered = e.revision;
   }
   const revision = delivered;
   const subscription = store.subscribe(
-    { streamPrefix: stream, ...(head.right !== undefined ? { after: head.right } : {}) },
+    { streamPrefix: stream, ...(head !== undefined ? { after: head } : {}) },
     {
       onEvent: async (e) => {
         if (e.streamId !== stream || e.revision <= delivered) return;
