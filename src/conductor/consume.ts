@@ -1,6 +1,4 @@
 import { enqueueQueueName, rejectedQueueName, workQueueName, type Consumer, type Delivery, type Disposition } from '../broker/index.js';
-import type { JobStatus, JobView } from '../job/index.js';
-import type { ProjectionQueries } from '../projections/index.js';
 import type { ConductorDeps } from './dispatch.js';
 import { makeEnqueueCommandHandler } from './enqueueCommands.js';
 
@@ -38,29 +36,4 @@ export const consumeQueues = async (
     consumers.push(await broker.consume(commandQueue, commands, { prefetch: 50, deadLetterQueue: rejectedQueue }));
   }
   return consumers;
-};
-
-export interface ListJobsFilter {
-  readonly status?: JobStatus;
-  readonly workerName?: string;
-  /** Default: 100. */
-  readonly limit?: number;
-}
-
-/** Job views from the `job-view` projection, newest enqueued first, page after page up to `limit`. */
-export const listJobs = async (queries: ProjectionQueries, filter: ListJobsFilter = {}): Promise<readonly JobView[]> => {
-  const wanted = filter.limit ?? 100;
-  const out: JobView[] = [];
-  let after: string | undefined;
-  do {
-    const page = await queries.listJobViews({
-      limit: Math.min(1000, wanted - out.length),
-      ...(filter.status !== undefined ? { status: filter.status } : {}),
-      ...(filter.workerName !== undefined ? { workerName: filter.workerName } : {}),
-      ...(after !== undefined ? { after } : {}),
-    });
-    out.push(...page.jobs);
-    after = page.next;
-  } while (after !== undefined && out.length < wanted);
-  return out;
 };

@@ -7,6 +7,7 @@ import { isJobView, jobIdOfStream, jobStreamPrefix, type JobView } from '../job/
 import { ProjectionNames } from '../projections/index.js';
 import { storeRead } from '../jobStore/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
+import { jobViewPages } from './listJobs.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
 export const makeWorkerId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
@@ -107,14 +108,8 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
 export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> => {
   const { queries, runtime } = readSide;
   const ids = new Set<string>();
-  for (const status of ['initial', 'in_progress', 'errored'] as const) {
-    let after: string | undefined;
-    do {
-      const page = await queries.listJobViews({ status, limit: 1000, ...(after !== undefined ? { after } : {}) });
-      for (const j of page.jobs) ids.add(j.jobId);
-      after = page.next;
-    } while (after !== undefined);
-  }
+  for (const status of ['initial', 'in_progress', 'errored'] as const)
+    for await (const page of jobViewPages(queries, { status, limit: Infinity })) for (const j of page) ids.add(j.jobId);
   if (runtime) {
     let after = runtime.queries.checkpoint(ProjectionNames.jobView);
     for (;;) {
