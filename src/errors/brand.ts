@@ -8,9 +8,12 @@
  *
  * The same idea as Temporal's `SymbolBasedInstanceOfError`.
  */
+/** The mark `brandClass(cls, name)` puts on `cls.prototype`, the same in every copy of jobtrail. */
+export const brandMark = (name: string): symbol => Symbol.for(`jobtrail.${name}`);
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor, abstract ones included
 export const brandClass = (cls: abstract new (...args: any[]) => unknown, name: string): void => {
-  const mark = Symbol.for(`jobtrail.${name}`);
+  const mark = brandMark(name);
   Object.defineProperty(cls.prototype, mark, { value: true, enumerable: false });
   Object.defineProperty(cls, Symbol.hasInstance, {
     value(this: unknown, value: unknown): boolean {

@@ -1,4 +1,4 @@
-export { brandClass } from './brand.js';
+export { brandClass, brandMark } from './brand.js';
 export {
   BrokerUnavailableError,
   ErrorCodes,

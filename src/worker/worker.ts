@@ -2,7 +2,7 @@ import * as t from 'io-ts';
 import { defaultRetryPolicy, hangfireDelayMs, queueNamePattern, queueNameRule } from '../job/index.js';
 import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.js';
 import { NonRetryableError } from './failures.js';
-import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import { brandClass, brandMark, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** What an action gets besides its payload. */
 export interface JobContext {
@@ -166,7 +166,8 @@ export class InvalidWorkerError extends JobtrailError {
   }
 }
 
-const workerMark = Symbol.for('jobtrail.Worker');
+/** Worker.prototype's brand, of whichever copy of jobtrail made the worker. */
+const workerMark = brandMark('Worker');
 
 /** Whether a subclass between the worker and the base class defines `execute` (which the base's own property would shadow). */
 const overridesExecute = (w: object): boolean => {
