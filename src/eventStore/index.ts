@@ -1,3 +1,4 @@
+export { wrongExpectedRevision } from './eventStore.js';
 export type {
   AppendError,
   AppendResult,

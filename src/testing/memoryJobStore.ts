@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { fold, JobEvent, jobStreamName } from '../job/index.js';
-import type { AppendError } from '../eventStore/index.js';
+import { wrongExpectedRevision, type AppendError } from '../eventStore/index.js';
 import type { JobStore, LoadedJob, RecordedJobEvent } from '../jobStore/index.js';
 
 /**
@@ -29,14 +29,7 @@ export const makeMemoryJobStore = (
         for (const e of events) if (!JobEvent.is(e)) throw new TypeError(`refusing to append an invalid ${(e as { type: string }).type}`);
         const stream = streams.get(job.jobId) ?? [];
         const actual = stream.length === 0 ? 'no_stream' : stream.length - 1;
-        if (actual !== job.revision)
-          return E.left({
-            _tag: 'WrongExpectedRevision',
-            stream: jobStreamName(job.jobId),
-            expected: job.revision,
-            actual,
-            message: `expected ${job.revision}, found ${actual}`,
-          } as AppendError);
+        if (actual !== job.revision) return E.left(wrongExpectedRevision(jobStreamName(job.jobId), job.revision, actual));
         for (const event of events)
           stream.push({
             event,

@@ -1,6 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  isJobView,
   isoDate,
   resetToInitialState,
   setToErrored,
@@ -14,6 +13,7 @@ import {
   type PositiveInt,
   type TransitionRejected,
 } from '../job/index.js';
+import { viewOf } from '../jobStore/index.js';
 import { executeAttempt, type Worker } from '../worker/index.js';
 import { makeMemoryJobStore } from './memoryJobStore.js';
 
@@ -60,11 +60,6 @@ export type ActionRun<R> =
     };
 
 const withoutAttempt = ({ attempt: _, ...progress }: RecordedProgress & { readonly attempt: number }): RecordedProgress => progress;
-
-const view = (s: JobState): JobView => {
-  if (!isJobView(s)) throw new Error('runAction: the job has no stream');
-  return s;
-};
 
 /**
  * Runs one attempt of `worker`'s action with a real `JobContext` and no
@@ -117,7 +112,7 @@ export const runAction = async <P, R>(worker: Worker<P, R>, payload: P, options:
     worker as Worker<P>,
     { jobs, now, random, workerId: 'runAction', backoff: async () => false },
     {
-      job: { ...loaded, state: view(loaded.state) },
+      job: { ...loaded, state: viewOf(loaded) },
       backgroundJobId: `runAction-${attempt}`,
       signal: options.signal ?? new AbortController().signal,
     },
@@ -127,7 +122,7 @@ export const runAction = async <P, R>(worker: Worker<P, R>, payload: P, options:
   const events = jobs.events(jobId).map((e) => e.event);
   const progress: RecordedProgress[] = [];
   for (const e of events) if (e.type === 'JobProgressed' && e.data.attempt === attempt) progress.push(withoutAttempt(e.data));
-  const job = view(outcome.job.state) as JobView<R>;
+  const job = viewOf(outcome.job) as JobView<R>;
   if (outcome._tag === 'Completed') return { status: 'completed', result: job.result, progress, events, job };
   const { attempt: _, ...error } = job.lastError!;
   return { status: 'errored', error, retryAt: job.retryAt, progress, events, job };
