@@ -16,14 +16,9 @@ import { arch, homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const chromiumPath = '/usr/bin/chromium';
+/** Where Debian installs Chromium; test/support/browser.ts launches it from there. */
+const chromiumPath = '/usr/bin/chromium';
 const chromiumFix = 'sudo apt-get install -y chromium';
-
-/**
- * What to do about Chromium: 'present', 'install' (missing, and root may
- * install it) or 'refuse' (missing, and only root may install it).
- */
-export const chromiumAction = ({ present, root }) => (present ? 'present' : root ? 'install' : 'refuse');
 
 /** Runs a command quietly; returns its exit status and combined output. */
 const run = (command, args, options = {}) => {
@@ -50,12 +45,11 @@ const seconds = (since) => `${Math.round((Date.now() - since) / 1000)} s`;
  * just installed), or the one-line reason the run cannot go on.
  */
 export const provisionChromium = ({ root = process.getuid?.() === 0 } = {}) => {
-  const action = chromiumAction({ present: existsSync(chromiumPath), root });
-  if (action === 'present') {
+  if (existsSync(chromiumPath)) {
     console.log(`provision: chromium present (${chromiumPath})`);
     return null;
   }
-  if (action === 'refuse') {
+  if (!root) {
     return `provision: ${chromiumPath} is missing and the browser tests need it; this run is not root, so install it yourself and rerun: ${chromiumFix}`;
   }
   console.log(
