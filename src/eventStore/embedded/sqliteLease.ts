@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import type { StoreUnavailable } from '../eventStore.js';
+import { isUnavailableError } from './guard.js';
 
 /** Options of {@link makeSqliteLease}. */
 export interface SqliteLeaseOptions {
@@ -37,8 +38,6 @@ export interface SqliteLease {
   currentHolder(): E.Either<StoreUnavailable, LeaseHolder | undefined>;
 }
 
-const unavailableCodes = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/;
-
 /**
  * A time-bound lease on a name in a SQLite file (so that one process at a
  * time advances the projections). The holder must call `tryAcquire` again
@@ -71,7 +70,7 @@ export const makeSqliteLease = (database: Database.Database, options: SqliteLeas
     try {
       return E.right(op());
     } catch (e) {
-      if (e instanceof Database.SqliteError && unavailableCodes.test(e.code)) {
+      if (isUnavailableError(e)) {
         return E.left({
           _tag: 'StoreUnavailable',
           message: `lease "${name}": ${what}: ${e.code}; try again`,
