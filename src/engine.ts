@@ -8,11 +8,11 @@ import {
   enqueueJob,
   enqueueJobs,
   EnqueueManyError,
-  isWorkerGone,
+  isProcessGone,
   consumeQueues,
   listJobs,
   makeRunningAttempts,
-  makeWorkerId,
+  makeProcessId,
   makeWorkHandler,
   outstandingJobIds,
   recoverJobs,
@@ -54,8 +54,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     throw error;
   }
   const log = options.logger ?? silentLogger;
-  const workerId = makeWorkerId(randomBytes(4).toString('hex'));
-  const jobs: JobStore = makeJobStore(store, { engineVersion, origin: workerId });
+  const processId = makeProcessId(randomBytes(4).toString('hex'));
+  const jobs: JobStore = makeJobStore(store, { engineVersion, origin: processId });
   const gracePeriodMs = options.gracePeriodMs ?? 25_000;
   let started = false;
   let forced = false;
@@ -68,7 +68,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     log,
     now: options.now ?? (() => new Date()),
     random: options.random ?? Math.random,
-    workerId,
+    processId,
     backoff: async (tries) => {
       if (forced) return false;
       await sleep(backoffMs(tries));
@@ -87,12 +87,12 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   let stopWatching: (() => Promise<void>) | undefined;
   let unlisten: (() => void) | undefined;
 
-  const readSide = holdReadSide(store, { holderId: workerId, logger: log, isHolderGone: (holder) => isWorkerGone(holder, workerId) });
+  const readSide = holdReadSide(store, { holderId: processId, logger: log, isHolderGone: (holder) => isProcessGone(holder, processId) });
   const head = async (): Promise<string | undefined> => storeRead(store.headPosition());
 
   const engine: Engine = {
     registry,
-    workerId,
+    processId,
     adapters: { store: store.kind, broker: broker.kind },
     enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
       const r = await enqueueJob(deps, worker, payload, enqueueOptions);
@@ -130,7 +130,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         ...(options.commandQueue !== undefined ? { commandQueue: options.commandQueue } : {}),
         ...(options.maxCommandBytes !== undefined ? { maxCommandBytes: options.maxCommandBytes } : {}),
       });
-      log.info({ queues: registry.queues, workers: registry.names, workerId }, 'engine started');
+      log.info({ queues: registry.queues, workers: registry.names, processId }, 'engine started');
       return report;
     },
     stop: async (stopOptions) => {

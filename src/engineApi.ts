@@ -67,7 +67,7 @@ export interface Projections {
 export interface Engine {
   readonly registry: WorkerRegistry;
   /** `host:pid:random`: this process, as recorded in the attempts it starts. */
-  readonly workerId: string;
+  readonly processId: string;
   /** What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`). */
   readonly adapters: { readonly store: string; readonly broker: string };
   /**

@@ -5,7 +5,7 @@ export type { Enqueued, EnqueueErrorTag, EnqueueItem, EnqueueOptions, WorkerRef 
 export { cancelJob, JobNotFoundError, retryJob, TransitionRejectedError } from './manualActions.js';
 export type { ActionOptions } from './manualActions.js';
 export { watchOtherWriters } from './otherWriters.js';
-export { isWorkerGone, makeWorkerId, outstandingJobIds, recoverJobs } from './recovery.js';
+export { isProcessGone, makeProcessId, outstandingJobIds, recoverJobs } from './recovery.js';
 export type { RecoveryReport } from './recovery.js';
 export { consumeQueues } from './consume.js';
 export type { ConsumeOptions } from './consume.js';

@@ -19,7 +19,7 @@ export const watchOtherWriters = (deps: ConductorDeps & { readonly store: EventS
     {
       onEvent: async (e) => {
         // Still needed: other stores deliver our own events, and so does SQLite for what was appended before the subscription started.
-        if (e.metadata['origin'] === deps.workerId) return;
+        if (e.metadata['origin'] === deps.processId) return;
         if (e.type !== 'JobEnqueued' && !(e.type === 'JobReset' && (e.data as { reason?: string }).reason === 'manual')) return;
         const id = jobIdOfStream(e.streamId);
         if (id === undefined) return;

@@ -10,7 +10,7 @@ import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch
 import { jobViewPages } from './listJobs.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
-export const makeWorkerId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
+export const makeProcessId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -22,16 +22,16 @@ const isAlive = (pid: number): boolean => {
 };
 
 /**
- * Whether the process named by a `workerId` is certainly gone: it ran on this
+ * Whether the process named by a process id (recorded as `workerId` in `JobStarted`) is certainly gone: it ran on this
  * host and its pid is not alive, or it is an earlier life of this very pid.
  * A worker on another host cannot be judged from here.
  */
-export const isWorkerGone = (workerId: string | undefined, self: string): boolean => {
-  if (workerId === undefined) return true;
-  const [host, pidText] = workerId.split(':');
+export const isProcessGone = (processId: string | undefined, self: string): boolean => {
+  if (processId === undefined) return true;
+  const [host, pidText] = processId.split(':');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid)) return false;
-  if (pid === process.pid) return workerId !== self;
+  if (pid === process.pid) return processId !== self;
   return !isAlive(pid);
 };
 
@@ -73,7 +73,7 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         recovered.push(jobId);
         break;
       }
-      if (s.status !== 'in_progress' || !isWorkerGone(s.workerId, deps.workerId)) {
+      if (s.status !== 'in_progress' || !isProcessGone(s.workerId, deps.processId)) {
         skipped++;
         break;
       }
@@ -81,8 +81,8 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
         deps,
         loaded,
         s,
-        `recovery:${deps.workerId}`,
-        `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.workerId}`,
+        `recovery:${deps.processId}`,
+        `attempt ${s.attempts} was lost: the process running it (${s.workerId ?? 'unknown'}) is gone; found at start-up by ${deps.processId}`,
       );
       if (E.isLeft(r)) {
         if (r.left._tag === 'StoreUnavailable')

@@ -305,7 +305,7 @@ ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName
 ${field('Queue', v.queue, 'queue')}
 ${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}`, 'attempts')}
 ${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')}
-${field('Worker process', v.workerId, 'workerId')}
+${field('Process', v.workerId, 'workerId')}
 ${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
 ${field('Run at', time(v.runAt), 'runAt')}
 ${field('Started', time(v.startedAt), 'startedAt')}

@@ -22,7 +22,7 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
     case 'JobEnqueued':
       return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''} payload=${json(e.data.payload)}`;
     case 'JobStarted':
-      return `by ${e.data.workerId} (message ${e.data.backgroundJobId})`;
+      return `by process ${e.data.workerId} (message ${e.data.backgroundJobId})`;
     case 'JobProgressed':
       return [e.data.percent !== undefined ? `${e.data.percent}%` : '', e.data.message ?? ''].filter(Boolean).join(' ');
     case 'JobCompleted':

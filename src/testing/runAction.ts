@@ -110,7 +110,7 @@ export const runAction = async <P, R>(worker: Worker<P, R>, payload: P, options:
   const loaded = jobs.read(jobId);
   const outcome = await executeAttempt(
     worker as Worker<P>,
-    { jobs, now, random, workerId: 'runAction', backoff: async () => false },
+    { jobs, now, random, processId: 'runAction', backoff: async () => false },
     {
       job: { ...loaded, state: viewOf(loaded) },
       backgroundJobId: `runAction-${attempt}`,

@@ -26,7 +26,7 @@ export interface ExecuteDeps {
   readonly now: () => Date;
   readonly random: () => number;
   /** `host:pid:random` of this process. */
-  readonly workerId: string;
+  readonly processId: string;
   /** Waits before retrying an append the store could not take; resolves false when the engine gives up (forced stop). */
   readonly backoff: (tries: number) => Promise<boolean>;
 }
@@ -142,7 +142,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
 
   const started = await deps.jobs.transition(
     input.job,
-    (s) => setToInProgress(s, { workerId: deps.workerId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
+    (s) => setToInProgress(s, { workerId: deps.processId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
     causedBy(input, input.backgroundJobId),
   )();
   if (E.isLeft(started))
@@ -246,7 +246,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     ended.kind === 'timeout'
       ? [toError(EngineErrors.Timeout, `attempt ${attempt} ran past the worker's timeout of ${worker.timeoutMs} ms and was aborted`), true]
       : ended.kind === 'aborted'
-        ? [toError(EngineErrors.Interrupted, `attempt ${attempt} was aborted because the process shut down (${deps.workerId})`), true]
+        ? [toError(EngineErrors.Interrupted, `attempt ${attempt} was aborted because the process shut down (${deps.processId})`), true]
         : [normaliseError(ended.error), safeRetryable(worker, ended.error)];
   const retryAt = planRetry(view, attempt, {
     retryable,

@@ -47,7 +47,7 @@ const depsOn = (ctx: Ctx, workers: Worker<any>[]): ConductorDeps & { jobs: JobSt
   log: silentLogger,
   now: () => new Date(),
   random: () => 0,
-  workerId: `test:${process.pid}:${randomUUID().slice(0, 8)}`,
+  processId: `test:${process.pid}:${randomUUID().slice(0, 8)}`,
   backoff: async () => false,
 });
 
@@ -131,8 +131,8 @@ test('two consumers racing on one delivery start the job once', async (ctx) => {
   const deps = depsOn(ctx, [w]);
   const enq = await enqueueJob(deps, 'slow', {}, { jobId: 'race-1' });
   assert.ok(E.isRight(enq));
-  const handlerA = makeWorkHandler({ ...deps, workerId: 'A' }, makeRunningAttempts());
-  const handlerB = makeWorkHandler({ ...deps, workerId: 'B' }, makeRunningAttempts());
+  const handlerA = makeWorkHandler({ ...deps, processId: 'A' }, makeRunningAttempts());
+  const handlerB = makeWorkHandler({ ...deps, processId: 'B' }, makeRunningAttempts());
   const d = delivery({ jobId: 'race-1', attempt: 1 });
   const both = Promise.all([handlerA(d), handlerB(d)]);
   await new Promise((r) => setTimeout(r, 50));
