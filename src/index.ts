@@ -5,7 +5,16 @@ export { defineWorker, EngineErrors, InvalidWorkerError, JsonPayload, NonRetryab
 export type { JobContext, WorkerOptions } from './worker/index.js';
 export { EnqueueManyError, EnqueueRejectedError, JobNotFoundError, TransitionRejectedError } from './conductor/index.js';
 export type { ActionOptions, Enqueued, EnqueueItem, EnqueueOptions, WaitForFinalOptions, WorkerRef } from './conductor/index.js';
-export { BrokerUnavailableError, ErrorCodes, isJobtrailError, JobtrailError, StoreUnavailableError, TimeoutError } from './errors/index.js';
+export {
+  BrokerUnavailableError,
+  ErrorCodes,
+  isJobtrailError,
+  JobtrailError,
+  StoreAccessDeniedError,
+  StoreUnavailableError,
+  StoreUnsupportedError,
+  TimeoutError,
+} from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
 export { ConfigError } from './config/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';

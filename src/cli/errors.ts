@@ -26,6 +26,8 @@ const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   [ErrorCodes.JobNotFound, 1],
   [ErrorCodes.TransitionRejected, 1],
   [ErrorCodes.StoreUnavailable, 1],
+  [ErrorCodes.StoreAccessDenied, 1],
+  [ErrorCodes.StoreUnsupported, 1],
   [ErrorCodes.BrokerUnavailable, 1],
   [ErrorCodes.QueueDeclaration, 1],
   [ErrorCodes.CommandRejected, 1],

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
+import { isStoreConfigurationError } from '../errors/index.js';
 import { Dispositions, maxKeepDeliveryMs, type Broker, type BrokerUnavailable, type Delivery, type Disposition } from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
@@ -113,6 +114,13 @@ export const makeWorkHandler = (deps: ConductorDeps, running: RunningAttempts) =
     try {
       return await handle(delivery);
     } catch (error) {
+      if (isStoreConfigurationError(error)) {
+        // Not the message's fault: every message would fail alike until the store's
+        // configuration is fixed. Keep it (never dead-letter work for this), slowly.
+        deps.log.error({ err: error.message, messageId: delivery.messageId }, 'the store refuses this process; the delivery is kept');
+        await (deps.pause ?? deps.backoff)(8);
+        return Dispositions.requeue;
+      }
       deps.log.error({ err: (error as Error)?.stack ?? String(error), messageId: delivery.messageId }, 'work handler failed');
       return Dispositions.deadLetter(`the work message could not be handled: ${(error as Error)?.message ?? String(error)}`);
     }

@@ -245,6 +245,19 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
     const d = await dispatchFirst(deps, view);
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
   }
+  if (appended.left._tag === 'AppendTooLarge')
+    return reject(
+      'InvalidPayload',
+      `job "${v.jobId}" was not enqueued: its JobEnqueued event is ${appended.left.size ?? 'over'} bytes and the store takes at most ` +
+        `${appended.left.limit} bytes per event; pass a reference (a URL, a key) to large data instead of the data`,
+      v.jobId,
+    );
+  if (appended.left._tag === 'StreamDeleted')
+    return reject(
+      'InvalidOptions',
+      `job "${v.jobId}" was not enqueued: its stream was deleted for good (tombstoned) and cannot be written again; use another job id`,
+      v.jobId,
+    );
   if (appended.left._tag === 'StoreUnavailable')
     return reject(
       'StoreUnavailable',

@@ -3,6 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { jobIdPattern } from '../job/index.js';
+import { isStoreConfigurationError } from '../errors/index.js';
 import { Dispositions, type Delivery, type Disposition } from '../broker/broker.js';
 import type { Logger } from '../log/index.js';
 import type { ConductorDeps } from './dispatch.js';
@@ -91,6 +92,13 @@ export const makeEnqueueCommandHandler = (deps: ConductorDeps, options: { readon
     try {
       return await handle(delivery);
     } catch (error) {
+      if (isStoreConfigurationError(error)) {
+        // Not the message's fault: every message would fail alike until the store's
+        // configuration is fixed. Keep it (never dead-letter work for this), slowly.
+        deps.log.error({ err: error.message, messageId: delivery.messageId }, 'the store refuses this process; the delivery is kept');
+        await (deps.pause ?? deps.backoff)(8);
+        return Dispositions.requeue;
+      }
       deps.log.error({ err: (error as Error)?.stack ?? String(error), messageId: delivery.messageId }, 'enqueue command handler failed');
       return Dispositions.deadLetter(`the command could not be handled: ${(error as Error)?.message ?? String(error)}`);
     }

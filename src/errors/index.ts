@@ -3,8 +3,11 @@ export {
   BrokerUnavailableError,
   ErrorCodes,
   isJobtrailError,
+  isStoreConfigurationError,
   JobtrailError,
+  StoreAccessDeniedError,
   StoreUnavailableError,
+  StoreUnsupportedError,
   TimeoutError,
 } from './jobtrailError.js';
 export type { ErrorCode } from './jobtrailError.js';

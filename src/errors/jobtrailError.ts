@@ -19,6 +19,13 @@ export const ErrorCodes = {
   TransitionRejected: 'TRANSITION_REJECTED',
   /** The event store could not be read or written; nothing was changed by the failed call. */
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  /**
+   * The event store refused the credentials (EventStoreDB's AccessDenied): a configuration error, not an outage. Retrying
+   * does not help; fix the credentials in the connection string or the server's access settings.
+   */
+  StoreAccessDenied: 'STORE_ACCESS_DENIED',
+  /** The event store's server is too old for jobtrail (EventStoreDB before 22.6 gives no positions on stream reads). */
+  StoreUnsupported: 'STORE_UNSUPPORTED',
   /** The broker could not be reached or did not confirm. */
   BrokerUnavailable: 'BROKER_UNAVAILABLE',
   /** A published message was refused by the broker (nacked, unroutable) or not confirmed. */
@@ -69,6 +76,14 @@ export class JobtrailError extends Error {
 export const isJobtrailError = (value: unknown, code?: ErrorCode): value is JobtrailError =>
   value instanceof JobtrailError && (code === undefined || value.code === code);
 
+/**
+ * The store refuses this process for a reason no retry mends (no access, a
+ * server too old): every message would fail alike, so work is kept, never
+ * dead-lettered, and the person on call reads the fix in the message.
+ */
+export const isStoreConfigurationError = (value: unknown): value is JobtrailError =>
+  isJobtrailError(value, ErrorCodes.StoreAccessDenied) || isJobtrailError(value, ErrorCodes.StoreUnsupported);
+
 /** The event store could not be read or written. Retry later; the call changed nothing it reports as failed. */
 export class StoreUnavailableError extends JobtrailError {
   static {
@@ -77,6 +92,31 @@ export class StoreUnavailableError extends JobtrailError {
   constructor(message: string, options?: { readonly cause?: unknown }) {
     super(ErrorCodes.StoreUnavailable, message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The event store refused the credentials (or their absence): a configuration error, never an outage, so it is not
+ * retried. The message says how to fix it.
+ */
+export class StoreAccessDeniedError extends JobtrailError {
+  static {
+    brandClass(this, 'StoreAccessDeniedError');
+  }
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(ErrorCodes.StoreAccessDenied, message, options);
+    this.name = 'StoreAccessDeniedError';
+  }
+}
+
+/** The event store's server lacks what jobtrail needs (a version too old); the message says which version is needed. */
+export class StoreUnsupportedError extends JobtrailError {
+  static {
+    brandClass(this, 'StoreUnsupportedError');
+  }
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(ErrorCodes.StoreUnsupported, message, options);
+    this.name = 'StoreUnsupportedError';
   }
 }
 

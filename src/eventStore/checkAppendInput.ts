@@ -1,4 +1,4 @@
-import type { EventData, ExpectedRevision } from './eventStore.js';
+import { appendTooLarge, type AppendTooLarge, type EventData, type ExpectedRevision } from './eventStore.js';
 
 /** The canonical text form of a UUID (any version), as EventStoreDB accepts it. */
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -86,4 +86,35 @@ export const checkCount = (name: string, value: number | undefined): void => {
   if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
     throw new TypeError(`${name} must be an integer >= 0; got ${String(value)}`);
   }
+};
+
+/**
+ * The largest append both stores accept, in bytes: EventStoreDB's default MaxAppendSize (1 MiB,
+ * `ClusterVNodeOptions.MaxAppendSize`). One limit for both stores, so that what works on the embedded store also works on
+ * EventStoreDB. A server configured lower still refuses on its own; the adapter reports that as `AppendTooLarge` too.
+ */
+export const maxAppendSize = 1_048_576;
+
+/** The size EventStoreDB counts for one event (`Event.SizeOnDisk`): data and metadata bytes as sent, plus the type's UTF-16 length × 2. */
+const sizeOf = (dataBytes: number, metadata: Readonly<Record<string, unknown>> | undefined, type: string): number =>
+  dataBytes + (metadata === undefined ? 0 : Buffer.byteLength(JSON.stringify(metadata), 'utf8')) + type.length * 2;
+
+const checkedSize = (events: readonly CheckedEvent[]): number =>
+  events.reduce(
+    (sum, e) => sum + sizeOf(e.isJson ? Buffer.byteLength(e.json as string, 'utf8') : (e.bytes as Uint8Array).length, e.metadata, e.type),
+    0,
+  );
+
+/**
+ * The size of an append as EventStoreDB counts it against MaxAppendSize (`Streams.BatchAppend.cs`, `Event.SizeOnDisk`):
+ * for each event, its data (JSON text as UTF-8, or the bytes), its metadata as JSON (UTF-8, nothing when absent) and
+ * twice the length of its type. Compare with {@link maxAppendSize}. Throws what `append` throws for an event that is not
+ * valid (a `TypeError`).
+ */
+export const appendSize = (events: readonly EventData[]): number => checkedSize(checkAppendInput('size', events, 'any'));
+
+/** `AppendTooLarge` when the checked events are over {@link maxAppendSize}; both adapters refuse them so, before sending anything. */
+export const checkAppendSize = (stream: string, events: readonly CheckedEvent[]): AppendTooLarge | undefined => {
+  const size = checkedSize(events);
+  return size > maxAppendSize ? appendTooLarge(stream, size, maxAppendSize) : undefined;
 };

@@ -72,7 +72,47 @@ export interface StoreUnavailable {
   readonly cause?: unknown;
 }
 
-export type AppendError = WrongExpectedRevision | StoreUnavailable;
+/**
+ * The stream was deleted for good (EventStoreDB's tombstone, `client.tombstoneStream`): it can be neither read nor
+ * written again, under any revision. Only an operator makes one; the embedded store never reports it.
+ */
+export interface StreamDeleted {
+  readonly _tag: 'StreamDeleted';
+  readonly stream: string;
+  readonly message: string;
+}
+
+export const streamDeleted = (stream: string): StreamDeleted => ({
+  _tag: 'StreamDeleted',
+  stream,
+  message: `stream "${stream}" was deleted for good (tombstoned) in the event store; it can be neither read nor written again`,
+});
+
+/**
+ * The append is larger than the stores accept (`maxAppendSize` in checkAppendInput.ts, EventStoreDB's MaxAppendSize);
+ * nothing was written. Never worth retrying: the same events will never fit.
+ */
+export interface AppendTooLarge {
+  readonly _tag: 'AppendTooLarge';
+  readonly stream: string;
+  /** The size as EventStoreDB counts it (see `appendSize`); `undefined` when the server refused and did not say. */
+  readonly size: number | undefined;
+  readonly limit: number;
+  readonly message: string;
+}
+
+export const appendTooLarge = (stream: string, size: number | undefined, limit: number): AppendTooLarge => ({
+  _tag: 'AppendTooLarge',
+  stream,
+  size,
+  limit,
+  message: `the append to "${stream}" is ${size === undefined ? 'over' : `${size} bytes, over`} the limit of ${limit} bytes (data, metadata and types of its events); make the payload or result smaller, or keep large data outside the job and pass a reference`,
+});
+
+export type AppendError = WrongExpectedRevision | StoreUnavailable | StreamDeleted | AppendTooLarge;
+
+/** Why `readStream` gave no events: the store was unavailable, or the stream was deleted for good. */
+export type ReadStreamError = StoreUnavailable | StreamDeleted;
 
 export interface ReadStreamOptions {
   /** First revision to read. Default: 0. */
@@ -131,8 +171,11 @@ export interface EventStore {
     events: readonly EventData[],
     options: { readonly expectedRevision: ExpectedRevision },
   ): TE.TaskEither<AppendError, AppendResult>;
-  /** The stream's events in revision order; a stream that does not exist reads as empty. */
-  readStream(stream: string, options?: ReadStreamOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
+  /**
+   * The stream's events in revision order; a stream that does not exist (or was soft-deleted) reads as empty, one
+   * deleted for good is `StreamDeleted`.
+   */
+  readStream(stream: string, options?: ReadStreamOptions): TE.TaskEither<ReadStreamError, readonly RecordedEvent[]>;
   /** Events of every stream in global order. */
   readAll(options?: ReadAllOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
   /**

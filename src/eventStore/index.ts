@@ -1,15 +1,18 @@
-export { wrongExpectedRevision } from './eventStore.js';
+export { appendTooLarge, streamDeleted, wrongExpectedRevision } from './eventStore.js';
 export type {
   AppendError,
   AppendResult,
+  AppendTooLarge,
   EventData,
   EventStore,
   ExpectedRevision,
   Position,
   ReadAllOptions,
+  ReadStreamError,
   ReadStreamOptions,
   RecordedEvent,
   StoreUnavailable,
+  StreamDeleted,
   SubscribeOptions,
   Subscription,
   SubscriptionHandlers,
@@ -20,4 +23,4 @@ export type { EmbeddedEventStore, EmbeddedEventStoreOptions } from './embedded/e
 export { makeSqliteLease } from './embedded/sqliteLease.js';
 export type { LeaseHolder, SqliteLease, SqliteLeaseOptions } from './embedded/sqliteLease.js';
 export { categoryOf, isSystemStream, matchesStreamPrefix } from './streamNames.js';
-export { isUuid } from './checkAppendInput.js';
+export { appendSize, isUuid, maxAppendSize } from './checkAppendInput.js';

@@ -1,6 +1,6 @@
 import type { EventStore, StoreUnavailable } from '../eventStore/index.js';
 import { jobStreamName } from '../job/index.js';
-import { toRecordedJobEvent, type RecordedJobEvent } from './jobStore.js';
+import { readJobEvents, toRecordedJobEvent, type RecordedJobEvent } from './jobStore.js';
 import { storeRead } from './storeRead.js';
 
 /** A job's stream being followed. */
@@ -33,7 +33,7 @@ export interface FollowJobHandlers {
 export const followJob = async (store: EventStore, jobId: string, handlers: FollowJobHandlers): Promise<JobFollow> => {
   const stream = jobStreamName(jobId);
   const head = await storeRead(store.headPosition());
-  const read = await storeRead(store.readStream(stream));
+  const read = await storeRead(readJobEvents(store, jobId));
   let delivered = -1;
   for (const e of read) {
     await handlers.onEvent(toRecordedJobEvent(e));

@@ -4,7 +4,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { fold, isFinal, isJobView, JobEvent, jobStreamName, type JobState, type JobView, type TransitionRejected } from '../job/index.js';
-import type { AppendError, EventStore, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
+import type { AppendError, EventStore, ReadStreamError, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** A job event as stored, with where and when. */
@@ -102,6 +102,18 @@ export interface JobStore {
 }
 
 /**
+ * A job's recorded events. A job stream deleted for good (EventStoreDB's
+ * tombstone, an operator's act) is a job that is not there: it reads as no
+ * events, so a delivery for it is dropped as for an unknown job, and appends
+ * to it are refused with `StreamDeleted`.
+ */
+export const readJobEvents = (store: EventStore, jobId: string): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]> =>
+  pipe(
+    store.readStream(jobStreamName(jobId)),
+    TE.orElse((e: ReadStreamError) => (e._tag === 'StreamDeleted' ? TE.right([] as readonly RecordedEvent[]) : TE.left(e))),
+  );
+
+/**
  * Makes the job repository. `engineVersion`, and `origin` (the writing
  * process's worker id) when given, go into every event's metadata. It
  * remembers the last `cacheSize` unfinished jobs it read or wrote (default
@@ -121,15 +133,16 @@ export const makeJobStore = (
     if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
     return job;
   };
+  const readJobStream = (jobId: string) => readJobEvents(store, jobId);
   const history = (jobId: string) =>
     pipe(
-      store.readStream(jobStreamName(jobId)),
+      readJobStream(jobId),
       TE.map((events) => events.map(toRecordedJobEvent)),
     );
 
   const load = (jobId: string) =>
     pipe(
-      store.readStream(jobStreamName(jobId)),
+      readJobStream(jobId),
       TE.map((events): LoadedJob => {
         const state = fold(events.map(decodeJobEvent));
         const last = events[events.length - 1];

@@ -15,7 +15,7 @@ import {
   type JobView,
   type TransitionRejected,
 } from '../job/index.js';
-import type { StoreUnavailable } from '../eventStore/eventStore.js';
+import type { AppendTooLarge, StoreUnavailable } from '../eventStore/eventStore.js';
 import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
 import type { JobContext, Worker } from './worker.js';
@@ -115,7 +115,9 @@ type Ended =
   | { readonly kind: 'result'; readonly value: unknown }
   | { readonly kind: 'thrown'; readonly error: unknown }
   | { readonly kind: 'timeout' }
-  | { readonly kind: 'aborted'; readonly reason: AbortReason };
+  | { readonly kind: 'aborted'; readonly reason: AbortReason }
+  /** The engine failed the attempt after the action returned (its result could not be recorded). */
+  | { readonly kind: 'failed'; readonly error: ErrorInfo; readonly retryable: boolean };
 
 /**
  * The original design's `Execute`, implemented once: decodes the payload,
@@ -194,7 +196,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
           ...(message !== undefined ? { message: String(message) } : {}),
         }),
       );
-      if (E.isLeft(r)) throw new Error(`progress of job "${input.job.jobId}" not recorded: ${r.left}`);
+      if (E.isLeft(r)) throw new Error(`progress of job "${input.job.jobId}" not recorded: ${r.left.reason}`);
     },
   };
   const { onOuterAbort, onLost } = controls;
@@ -222,7 +224,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       (error: unknown) => end({ kind: 'thrown', error }),
     );
   }
-  const ended = await ending;
+  let ended = await ending;
   clearTimeout(timer);
   input.signal.removeEventListener('abort', onOuterAbort);
   input.lost?.removeEventListener('abort', onLost);
@@ -239,7 +241,20 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     const r = await recorder.record((s) =>
       setToCompleted(s, { attempt, completedAt: isoDate(deps.now()), durationMs, ...(result !== undefined ? { result } : {}) }),
     );
-    return E.isRight(r) ? { _tag: 'Completed', job: r.right } : { _tag: 'Abandoned', attempt, reason: r.left };
+    if (E.isRight(r)) return { _tag: 'Completed', job: r.right };
+    const tooLarge = r.left.tooLarge;
+    if (tooLarge === undefined) return { _tag: 'Abandoned', attempt, reason: r.left.reason };
+    // The store takes no event that large (EventStoreDB's MaxAppendSize, 1 MiB by default; the
+    // embedded store keeps the same limit): running the action again would return as much.
+    ended = {
+      kind: 'failed',
+      error: toError(
+        EngineErrors.ResultTooLarge,
+        `attempt ${attempt} returned a result of ${tooLarge.size ?? 'over'} bytes as recorded; the store takes at most ${tooLarge.limit} bytes per event. ` +
+          'Return a reference (a URL, a key) to the data instead of the data.',
+      ),
+      retryable: false,
+    };
   }
 
   const [error, retryable] =
@@ -247,7 +262,9 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       ? [toError(EngineErrors.Timeout, `attempt ${attempt} ran past the worker's timeout of ${worker.timeoutMs} ms and was aborted`), true]
       : ended.kind === 'aborted'
         ? [toError(EngineErrors.Interrupted, `attempt ${attempt} was aborted because the process shut down (${deps.processId})`), true]
-        : [normaliseError(ended.error), safeRetryable(worker, ended.error)];
+        : ended.kind === 'failed'
+          ? [ended.error, ended.retryable]
+          : [normaliseError(ended.error), safeRetryable(worker, ended.error)];
   const retryAt = planRetry(view, attempt, {
     retryable,
     now: deps.now(),
@@ -257,10 +274,16 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const r = await recorder.record((s) =>
     setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error, durationMs, ...(retryAt !== undefined ? { retryAt } : {}) }),
   );
-  return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left };
+  return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left.reason };
 };
 
 type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>;
+
+/** Why an attempt's append was not recorded; `tooLarge` when the store refused its size. */
+interface RecordFailure {
+  readonly reason: string;
+  readonly tooLarge?: AppendTooLarge;
+}
 
 /**
  * The appends of one attempt in progress (progress, then the end). They are
@@ -277,7 +300,7 @@ const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput
   const cause = causedBy(input, `${input.backgroundJobId}:${attempt}`);
   const recorder = {
     attempt,
-    async append(decide: Decide): Promise<E.Either<string, LoadedJob>> {
+    async append(decide: Decide): Promise<E.Either<RecordFailure, LoadedJob>> {
       for (let tries = 1; ; tries++) {
         const r = await deps.jobs.transition(current, decide, cause)();
         if (E.isRight(r)) {
@@ -285,16 +308,18 @@ const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput
           return E.right(r.right);
         }
         const err = r.left;
-        if (err._tag === 'TransitionRejected') return E.left(err.message);
+        if (err._tag === 'TransitionRejected') return E.left({ reason: err.message });
+        if (err._tag === 'AppendTooLarge') return E.left({ reason: err.message, tooLarge: err });
+        if (err._tag === 'StreamDeleted') return E.left({ reason: `the job's stream was deleted: ${err.message}` });
         if (err._tag === 'WrongExpectedRevision') {
           const reloaded = await deps.jobs.load(current.jobId)();
           if (E.isRight(reloaded)) current = reloaded.right;
           continue;
         }
-        if (!(await deps.backoff(tries))) return E.left(`the store stayed unavailable: ${err.message}`);
+        if (!(await deps.backoff(tries))) return E.left({ reason: `the store stayed unavailable: ${err.message}` });
       }
     },
-    record(decide: Decide): Promise<E.Either<string, LoadedJob>> {
+    record(decide: Decide): Promise<E.Either<RecordFailure, LoadedJob>> {
       const next = chain === undefined ? recorder.append(decide) : chain.then(() => recorder.append(decide));
       chain = next.catch(() => undefined);
       return next;

@@ -27,6 +27,8 @@ export const EngineErrors = {
   Timeout: 'Timeout',
   /** The process shut down and aborted the action after its grace period. Retried. */
   Interrupted: 'Interrupted',
+  /** The action's result is larger than the store takes in one event (1 MiB). No retry. */
+  ResultTooLarge: 'ResultTooLarge',
 } as const;
 
 const stringify = (value: unknown): string => {
@@ -39,15 +41,19 @@ const stringify = (value: unknown): string => {
   }
 };
 
+/** How much of an error's message and stack is recorded: enough to debug, never near the store's 1 MiB per event. */
+const maxErrorText = 64 * 1024;
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max)}…(${text.length} characters)`);
+
 /**
  * Whatever an action threw, as `{name, message, stack}`: an `Error` keeps its
  * own; a string, an object or `undefined` becomes a readable message.
  */
 export const normaliseError = (thrown: unknown): ErrorInfo => {
   if (thrown instanceof Error) {
-    const name = typeof thrown.name === 'string' && thrown.name !== '' ? thrown.name : 'Error';
-    const message = typeof thrown.message === 'string' ? thrown.message : stringify(thrown.message);
-    return typeof thrown.stack === 'string' ? { name, message, stack: thrown.stack } : { name, message };
+    const name = cut(typeof thrown.name === 'string' && thrown.name !== '' ? thrown.name : 'Error', 200);
+    const message = cut(typeof thrown.message === 'string' ? thrown.message : stringify(thrown.message), maxErrorText);
+    return typeof thrown.stack === 'string' ? { name, message, stack: cut(thrown.stack, maxErrorText) } : { name, message };
   }
   const kind = thrown === null ? 'null' : typeof thrown;
   return { name: 'NonErrorThrown', message: `the action threw a ${kind} instead of an Error: ${stringify(thrown).slice(0, 2000)}` };

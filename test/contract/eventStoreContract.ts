@@ -4,12 +4,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { appendSize, maxAppendSize } from '../../src/eventStore/index.js';
 import type {
+  AppendTooLarge,
   EventData,
   EventStore,
   ExpectedRevision,
   RecordedEvent,
   StoreUnavailable,
+  StreamDeleted,
   Subscription,
   WrongExpectedRevision,
 } from '../../src/eventStore/index.js';
@@ -17,8 +20,17 @@ import { anEvent, failsWith, left, markPosition, right, sleep, someEvents, uniqu
 
 const ids = (events: readonly { readonly id: string }[]): string[] => events.map((e) => e.id);
 
+/**
+ * What a harness can do to the store outside the port, for the cases that need it. `deleteStream`: EventStoreDB's soft
+ * delete (`client.deleteStream`) or tombstone (`client.tombstoneStream`); only EventStoreDB has them, so its harnesses
+ * pass it and the embedded store's do not (those cases are then skipped).
+ */
+export interface ContractTools {
+  readonly deleteStream?: (stream: string, mode: 'soft' | 'hard') => Promise<void>;
+}
+
 /** Registers and runs the contract suite against stores made by `makeStore` (one per suite, closed at the end). */
-export const eventStoreContract = (name: string, makeStore: () => Promise<EventStore>): void => {
+export const eventStoreContract = (name: string, makeStore: () => Promise<EventStore>, tools: ContractTools = {}): void => {
   const test = suite(`event store contract: ${name}`);
   let store: EventStore;
   test.before(async () => {
@@ -545,6 +557,97 @@ export const eventStoreContract = (name: string, makeStore: () => Promise<EventS
     assert.is(creators.filter(E.isRight).length, 1);
     assert.is(await lengthOf(fresh), 1);
   });
+
+  // ---- the size limit (one for both stores: EventStoreDB's default MaxAppendSize) ----
+
+  /** A binary event whose size, as EventStoreDB counts it, is `size`: its data plus 2 × the length of its type. */
+  const sizedEvent = (size: number): EventData => ({ ...anEvent(), type: 'Sized', data: new Uint8Array(size - 'Sized'.length * 2) });
+
+  test('size limit: an append over maxAppendSize is AppendTooLarge and writes nothing; one of exactly maxAppendSize is taken', async () => {
+    const stream = uniqueStream();
+    const over = await left(append(stream, [sizedEvent(maxAppendSize + 1)], 'no_stream'));
+    assert.is(over._tag, 'AppendTooLarge', `expected AppendTooLarge, got ${JSON.stringify(over)}`);
+    assert.equal(
+      [(over as AppendTooLarge).stream, (over as AppendTooLarge).size, (over as AppendTooLarge).limit],
+      [stream, maxAppendSize + 1, maxAppendSize],
+    );
+    assert.is(await lengthOf(stream), 0);
+    assert.is((await right(append(stream, [sizedEvent(maxAppendSize)], 'no_stream'))).nextExpectedRevision, 0);
+    assert.is((await right(store.readStream(stream)))[0]?.type, 'Sized');
+  });
+
+  test('size limit: the whole batch counts, JSON data and metadata included, as appendSize measures it', async () => {
+    const stream = uniqueStream();
+    const half = (extra: number): EventData =>
+      anEvent({ text: 'é'.repeat(Math.floor(maxAppendSize / 8)) + 'x'.repeat(extra) }, 'Half', { note: 'm' });
+    const fitting = [half(0), half(0)];
+    assert.ok(appendSize(fitting) <= maxAppendSize);
+    const overflowing = [half(0), half(maxAppendSize - appendSize(fitting) + 1)];
+    assert.is(appendSize(overflowing), maxAppendSize + 1, 'é is two bytes in UTF-8: the size counts bytes, not characters');
+    const refused = await left(append(stream, overflowing, 'any'));
+    assert.is(refused._tag, 'AppendTooLarge');
+    assert.is((refused as AppendTooLarge).size, maxAppendSize + 1);
+    assert.is(await lengthOf(stream), 0);
+    assert.is((await right(append(stream, fitting, 'any'))).nextExpectedRevision, 1);
+  });
+
+  // ---- deleted streams (EventStoreDB only: the embedded store has no delete) ----
+
+  const { deleteStream } = tools;
+  if (deleteStream) {
+    test('a soft-deleted stream reads as empty; no_stream writes it again, its revisions going on from before the delete', async () => {
+      const stream = uniqueStream();
+      await right(append(stream, someEvents(2), 'no_stream'));
+      await deleteStream(stream, 'soft');
+      assert.equal(await right(store.readStream(stream)), []);
+      assert.is((await right(append(stream, [], 'no_stream'))).nextExpectedRevision, -1, 'an empty batch sees what readStream sees');
+      const again = anEvent();
+      assert.is((await right(append(stream, [again], 'no_stream'))).nextExpectedRevision, 2);
+      const events = await right(store.readStream(stream));
+      assert.equal(
+        events.map((e) => [e.revision, e.id]),
+        [[2, again.id]],
+      );
+      assert.is((await right(append(stream, [anEvent()], 2))).nextExpectedRevision, 3);
+    });
+
+    test('a stream deleted for good (tombstoned): StreamDeleted from readStream and append, whatever the expected revision', async () => {
+      const stream = uniqueStream();
+      await right(append(stream, [anEvent()], 'no_stream'));
+      await deleteStream(stream, 'hard');
+      const read = await left(store.readStream(stream));
+      assert.is(read._tag, 'StreamDeleted');
+      assert.is((read as StreamDeleted).stream, stream);
+      for (const expected of ['any', 'no_stream', 'stream_exists', 0] as const) {
+        assert.is((await left(append(stream, [anEvent()], expected)))._tag, 'StreamDeleted', `expected ${expected}`);
+        assert.is((await left(append(stream, [], expected)))._tag, 'StreamDeleted', `an empty batch, expected ${expected}`);
+      }
+    });
+
+    test('a tombstone in the log is not an event: readAll and subscribe pass over it', async () => {
+      const prefix = uniqueStream();
+      const before = anEvent();
+      const after = anEvent();
+      await right(append(`${prefix}.gone`, [before], 'no_stream'));
+      await deleteStream(`${prefix}.gone`, 'hard');
+      await right(append(`${prefix}.kept`, [after], 'no_stream'));
+      assert.equal(ids(await right(store.readAll({ streamPrefix: prefix }))), [before.id, after.id]);
+      const seen: RecordedEvent[] = [];
+      const errors: unknown[] = [];
+      const subscription = store.subscribe(
+        { streamPrefix: prefix },
+        { onEvent: (e) => void seen.push(e), onError: (e) => void errors.push(e) },
+      );
+      try {
+        await waitFor('both events', () => seen.length === 2);
+        await sleep(100);
+      } finally {
+        await subscription.stop();
+      }
+      assert.equal(ids(seen), [before.id, after.id]);
+      assert.equal(errors, []);
+    });
+  }
 
   test.run();
 };

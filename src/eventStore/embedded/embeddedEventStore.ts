@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { checkAppendInput, checkCount } from '../checkAppendInput.js';
+import { checkAppendInput, checkAppendSize, checkCount } from '../checkAppendInput.js';
 import type {
   AppendError,
   AppendResult,
@@ -107,6 +108,9 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
 
     append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
       const checked = checkAppendInput(stream, events, expectedRevision);
+      // The same limit as EventStoreDB's, so that what the embedded store takes, EventStoreDB takes too.
+      const tooLarge = checkAppendSize(stream, checked);
+      if (tooLarge) return async () => E.left(tooLarge);
       return () => commits.append(stream, checked, expectedRevision);
     },
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AccessDeniedError,
   ANY,
   BACKWARDS,
   binaryEvent,
@@ -11,10 +12,12 @@ import {
   FORWARDS,
   isCommandError,
   jsonEvent,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   NotLeaderError,
   START,
   STREAM_EXISTS,
+  StreamDeletedError,
   StreamNotFoundError,
   streamNameFilter,
   TimeoutError,
@@ -29,21 +32,25 @@ import {
 } from '@eventstore/db-client';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
-import { checkAppendInput, checkCount, type CheckedEvent } from '../checkAppendInput.js';
+import { StoreAccessDeniedError, StoreUnsupportedError } from '../../errors/index.js';
+import { checkAppendInput, checkAppendSize, checkCount, type CheckedEvent } from '../checkAppendInput.js';
 import {
+  appendTooLarge,
+  streamDeleted,
   wrongExpectedRevision,
   type AppendError,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
   type ReadAllOptions,
+  type ReadStreamError,
   type ReadStreamOptions,
   type RecordedEvent,
   type StoreUnavailable,
+  type StreamDeleted,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionHandlers,
-  type WrongExpectedRevision,
 } from '../eventStore.js';
 import { makeSubscriptionSet, type EventSource } from '../runSubscription.js';
 import { matchesStreamPrefix } from '../streamNames.js';
@@ -105,21 +112,38 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 interface RawEvent {
   readonly event: EsdbRecordedEvent;
-  readonly commitPosition: bigint | undefined;
 }
 
-const toRecordedEvent = ({ event, commitPosition }: RawEvent): RecordedEvent => {
-  // Servers before 22.6 give no position on stream reads; the commit position is the best there is.
-  const position = event.position ?? (commitPosition === undefined ? undefined : { commit: commitPosition, prepare: commitPosition });
-  if (position === undefined) {
-    throw new Error(
-      `EventStoreDB returned event ${event.revision} of "${event.streamId}" without a position; jobtrail needs EventStoreDB 22.6 or later`,
+/** Position.End: what the server puts where it knows no position (`Position.FromInt64(-1, -1)`). */
+const endOfLog = 18446744073709551615n;
+
+/**
+ * Servers before 22.6 send no position with the events of a stream read (their ResolvedEvent has none). The client
+ * does not say so: it builds `position` from the proto3 defaults, so such an event arrives at `0/0`, or at the
+ * Position.End sentinel. No real event sits at either (the log starts with the server's own records), so either one
+ * means the server is too old, and jobtrail cannot order or checkpoint what it reads.
+ */
+const hasNoPosition = (p: EsdbPosition | undefined): boolean =>
+  p === undefined || p.commit === endOfLog || p.prepare === endOfLog || (p.commit === 0n && p.prepare === 0n);
+
+/**
+ * A tombstone (`$streamDeleted`, written by `client.tombstoneStream`) as it appears in `$all`: a record of the deleted
+ * stream at event number long.MaxValue, not an event anyone appended. Reads and subscriptions of `$all` skip it.
+ */
+const isTombstone = (event: EsdbRecordedEvent): boolean => event.type === '$streamDeleted' && event.revision === 9223372036854775807n;
+
+const toRecordedEvent = ({ event }: RawEvent): RecordedEvent => {
+  const position = event.position;
+  if (hasNoPosition(position)) {
+    throw new StoreUnsupportedError(
+      `EventStoreDB 22.6 or newer is needed: the server sent event ${event.revision} of "${event.streamId}" without a position ` +
+        `(${position === undefined ? 'none' : encodePosition(position)}), as servers before 22.6 do; upgrade the server (jobtrail is tested with 24.10)`,
     );
   }
   return {
     streamId: event.streamId,
     revision: toNumber(event.revision),
-    position: encodePosition(position),
+    position: encodePosition(position as EsdbPosition),
     id: event.id,
     type: event.type,
     data: event.isJson ? event.data : new Uint8Array(event.data),
@@ -132,6 +156,15 @@ const toRecordedEvent = ({ event, commitPosition }: RawEvent): RecordedEvent => 
 /** Every error the client raises, as its own class (some paths hand back raw gRPC errors). */
 const asCommandError = (thrown: unknown): Error =>
   thrown instanceof Error ? convertToCommandError(thrown) : new Error(String(thrown), { cause: thrown });
+
+/** The error to raise for an AccessDenied: it names the fix, since retrying cannot help. */
+const accessDenied = (what: string, cause: Error): StoreAccessDeniedError =>
+  new StoreAccessDeniedError(
+    `EventStoreDB refused access to ${what} (AccessDenied): the server is secure and this connection gives no credentials, or wrong ones, ` +
+      `or a user without the rights. Put a user's credentials in the connection string (esdb://user:pass@host:2113, over TLS), ` +
+      `or let anonymous clients in on the server (AllowAnonymousStreamAccess=true)`,
+    { cause },
+  );
 
 /**
  * Faults worth another attempt. A plain `Error` from the client that is not
@@ -181,6 +214,8 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         return E.right(await op());
       } catch (thrown) {
         const error = asCommandError(thrown);
+        // A configuration error, not an outage: raised at once, never retried, never reported as unavailable.
+        if (error instanceof AccessDeniedError) throw accessDenied(what, error);
         if (!isPassing(error)) throw error;
         if (attempt >= maxAttempts) return E.left(unavailable(what, error));
         await sleep(backoff(attempt));
@@ -188,15 +223,16 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     }
   };
 
-  const collect = async (reading: AsyncIterable<{ event?: EsdbRecordedEvent; commitPosition?: bigint }>) => {
+  const collect = async (reading: AsyncIterable<{ event?: EsdbRecordedEvent }>) => {
     const events: RawEvent[] = [];
     for await (const resolved of reading) {
-      if (resolved.event) events.push({ event: resolved.event, commitPosition: resolved.commitPosition });
+      if (resolved.event) events.push({ event: resolved.event });
     }
     return events;
   };
 
-  const readStreamRaw = async (stream: string, fromRevision: number, maxCount: number | undefined): Promise<RawEvent[]> => {
+  /** A stream read: its events, or `StreamDeleted` once it was tombstoned (the server answers that with an error status). */
+  const readStreamRaw = async (stream: string, fromRevision: number, maxCount: number | undefined): Promise<RawEvent[] | StreamDeleted> => {
     try {
       return await collect(
         client.readStream(stream, {
@@ -206,29 +242,37 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         }),
       );
     } catch (thrown) {
-      if (asCommandError(thrown) instanceof StreamNotFoundError) return [];
+      const error = asCommandError(thrown);
+      if (error instanceof StreamNotFoundError) return [];
+      if (error instanceof StreamDeletedError) return streamDeleted(stream);
       throw thrown;
     }
   };
 
-  const lastEventRaw = async (stream: string): Promise<RawEvent | undefined> => {
+  const lastEventRaw = async (stream: string): Promise<RawEvent | undefined | StreamDeleted> => {
     try {
       const [last] = await collect(client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }));
       return last;
     } catch (thrown) {
-      if (asCommandError(thrown) instanceof StreamNotFoundError) return undefined;
+      const error = asCommandError(thrown);
+      if (error instanceof StreamNotFoundError) return undefined;
+      if (error instanceof StreamDeletedError) return streamDeleted(stream);
       throw thrown;
     }
   };
 
+  const isDeleted = (value: unknown): value is StreamDeleted =>
+    typeof value === 'object' && value !== null && (value as { _tag?: unknown })._tag === 'StreamDeleted';
+
   const conflict = wrongExpectedRevision;
 
-  type Appended = E.Either<WrongExpectedRevision, AppendResult>;
+  type Appended = E.Either<AppendError, AppendResult>;
 
   // EventStoreDB would write an empty transaction to check the revision, and its client reports "no stream"
   // as revision 0 on success; reading the stream's last event answers the same question exactly.
   const checkRevision = async (stream: string, expected: ExpectedRevision): Promise<Appended> => {
     const last = await lastEventRaw(stream);
+    if (isDeleted(last)) return E.left(last);
     const current = last === undefined ? -1 : toNumber(last.event.revision);
     const matches =
       expected === 'any' ||
@@ -248,14 +292,19 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
       if (!result.success) {
         // Only with throwOnAppendFailure=false in the connection string; the client then garbles the actual revision.
         const last = await lastEventRaw(stream);
+        if (isDeleted(last)) return E.left(last);
         return E.left(conflict(stream, expected, last === undefined ? 'no_stream' : toNumber(last.event.revision)));
       }
-      const position = result.position ?? (await lastEventRaw(stream))?.event.position;
+      const last = result.position === undefined ? await lastEventRaw(stream) : undefined;
+      const position = result.position ?? (isDeleted(last) ? undefined : last?.event.position);
       if (position === undefined) throw new Error(`EventStoreDB acknowledged the append to "${stream}" without a position`);
       return E.right({ nextExpectedRevision: toNumber(result.nextExpectedRevision), position: encodePosition(position) });
     } catch (thrown) {
       const error = asCommandError(thrown);
       if (error instanceof WrongExpectedVersionError) return E.left(conflict(stream, expected, actualRevision(error.actualVersion)));
+      if (error instanceof StreamDeletedError) return E.left(streamDeleted(stream));
+      // The server's own MaxAppendSize, when it is set lower than jobtrail's limit: the same refusal, as a value.
+      if (error instanceof MaxAppendSizeExceededError) return E.left(appendTooLarge(stream, undefined, error.maxAppendSize));
       throw error;
     }
   };
@@ -283,10 +332,10 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         try {
           for await (const resolved of subscription) {
             const event = resolved.event;
-            if (event === undefined || !matchesStreamPrefix(event.streamId, prefix)) continue;
+            if (event === undefined || isTombstone(event) || !matchesStreamPrefix(event.streamId, prefix)) continue;
             if (last !== undefined && comparePositions(event.position, last) <= 0) continue;
             failures = 0;
-            yield toRecordedEvent({ event, commitPosition: resolved.commitPosition });
+            yield toRecordedEvent({ event });
             last = event.position;
           }
         } catch (thrown) {
@@ -296,6 +345,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
           if (!subscription.destroyed) cancel();
         }
         if (signal.aborted) return;
+        if (failure instanceof AccessDeniedError) throw accessDenied('subscribe', failure);
         if (failure !== undefined && !isPassing(failure)) throw failure;
         // Dropped (or ended by the server): resubscribe from the last event delivered, after a pause.
         failures += 1;
@@ -316,6 +366,9 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
 
     append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
       const checked = checkAppendInput(stream, events, expectedRevision);
+      // Refused before sending, by the same measure and limit as the embedded store.
+      const tooLarge = checkAppendSize(stream, checked);
+      if (tooLarge) return async () => E.left(tooLarge);
       return async () =>
         E.flattenW(
           await withRetry(`append to "${stream}"`, () =>
@@ -324,13 +377,14 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         );
     },
 
-    readStream: (stream: string, options: ReadStreamOptions = {}): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]> => {
+    readStream: (stream: string, options: ReadStreamOptions = {}): TE.TaskEither<ReadStreamError, readonly RecordedEvent[]> => {
       checkCount('fromRevision', options.fromRevision);
       checkCount('maxCount', options.maxCount);
       return async () => {
         if (options.maxCount === 0) return E.right([]);
         const raw = await withRetry(`read stream "${stream}"`, () => readStreamRaw(stream, options.fromRevision ?? 0, options.maxCount));
-        return E.map((events: RawEvent[]) => events.map(toRecordedEvent))(raw);
+        if (E.isLeft(raw)) return raw;
+        return isDeleted(raw.right) ? E.left(raw.right) : E.right(raw.right.map(toRecordedEvent));
       };
     },
 
@@ -351,8 +405,8 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
               const event = resolved.event;
               if (event === undefined || (floor !== undefined && comparePositions(event.position, floor) <= 0)) continue;
               floor = event.position;
-              if (!matchesStreamPrefix(event.streamId, options.streamPrefix)) continue;
-              found.push({ event, commitPosition: resolved.commitPosition });
+              if (isTombstone(event) || !matchesStreamPrefix(event.streamId, options.streamPrefix)) continue;
+              found.push({ event });
               if (found.length >= limit) break;
             }
           } finally {
