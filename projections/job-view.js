@@ -5,9 +5,10 @@
 // EventStoreDB projection language: plain JavaScript (ES5 on purpose, so the
 // V8 engine of old servers, Jint of current ones and jobtrail's embedded
 // runtime all read it alike), no modules, deterministic, no clock.
-// Query: the state of partition `job-<jobId>`. `outputState()` makes
-// EventStoreDB write every new state to `$projections-job-view-job-<jobId>-result`
-// and link it from `$projections-job-view-result`, which dashboards subscribe to.
+// Query: the state of partition `job-<jobId>`. No `outputState()`: result
+// streams would cost EventStoreDB two records per state change that nothing
+// reads; `subscribe('job-view')` follows `$ce-job` and reads the state of the
+// event's partition instead.
 
 function copyOwn(from, to) {
   for (var key in from) {
@@ -126,5 +127,4 @@ fromCategory('job')
       state.updatedAt = d.at;
       return state;
     }
-  })
-  .outputState();
+  });

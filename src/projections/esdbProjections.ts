@@ -1,209 +1,230 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BACKWARDS,
   END,
   excludeSystemEvents,
+  START,
   StreamNotFoundError,
+  type AllStreamResolvedEvent,
   type EventStoreDBClient,
+  type Position,
   type ResolvedEvent,
 } from '@eventstore/db-client';
-import * as t from 'io-ts';
 import type { JobView } from '../job/index.js';
-import { makeProjectionEngine, type ProjectionInfo } from './projectionEngine.js';
-import { builtInProjectionFiles, ProjectionNames, projectionsDir, readProjectionFiles, type ProjectionFile } from './projectionFiles.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  pageSize,
-  toJobView,
-  waitForState,
-  type JobViewFilter,
-  type JobViewPage,
-  type ProjectionChange,
-  type ProjectionQueries,
-} from './projectionQueries.js';
+import { infoOf, parseStreamPosition } from './esdbInstall.js';
+import { jobIndexProjection, makeEsdbJobList } from './esdbList.js';
+import type { ProjectionInfo } from './projectionEngine.js';
+import { builtInProjectionFiles, ProjectionNames, readProjectionFiles } from './projectionFiles.js';
+import { toJobView, waitForState, type ProjectionChange, type ProjectionQueries } from './projectionQueries.js';
 
-/** What `installProjections` did to a projection. */
-export interface InstalledProjection {
-  readonly name: string;
-  readonly action: 'created' | 'updated';
-  readonly emitEnabled: boolean;
-  /** Reset after the update, so that EventStoreDB folds every event again with the new code. */
-  readonly reset: boolean;
-}
-
-export interface InstallProjectionsOptions {
-  /**
-   * Reset projections that existed, so they are rebuilt from the start with
-   * the new code (EventStoreDB keeps an updated projection's state and
-   * checkpoint otherwise, and would go on from there). Default: false.
-   */
-  readonly reset?: boolean;
-}
-
-/** The projection files of a folder (`*.js`, each one a projection), sorted by name. */
-const filesOf = async (dir: string): Promise<string[]> =>
-  (await readdir(dir))
-    .filter((f) => f.endsWith('.js'))
-    .sort()
-    .map((f) => join(dir, f));
-
-/** Compiles a file in the embedded runtime only to read its definition (selector, partitioning, outputState, …). */
-const infoOf = (file: ProjectionFile): ProjectionInfo => makeProjectionEngine({ name: file.name, source: file.source, filename: file.path }).info;
-
-/**
- * Creates the projections of a folder in EventStoreDB (continuous, enabled),
- * or updates their query when they exist (`jobtrail projections install`).
- * `emitEnabled` is set only for a projection that calls `emit`/`linkTo`:
- * the result streams `outputState()` writes need no emit permission. A file
- * that does not define a projection is refused before anything is sent.
- */
-export const installProjections = async (
-  client: EventStoreDBClient,
-  dir: string = projectionsDir,
-  options: InstallProjectionsOptions = {},
-): Promise<InstalledProjection[]> => {
-  const files = await readProjectionFiles(await filesOf(dir));
-  const planned = files.map((file) => ({ file, info: infoOf(file) }));
-  const existing = new Set((await client.listProjections()).map((p) => p.name));
-  const installed: InstalledProjection[] = [];
-  for (const { file, info } of planned) {
-    const emitEnabled = info.emits;
-    if (existing.has(file.name)) {
-      await client.updateProjection(file.name, file.source, { emitEnabled });
-      if (options.reset === true) await client.resetProjection(file.name);
-      installed.push({ name: file.name, action: 'updated', emitEnabled, reset: options.reset === true });
-    } else {
-      await client.createProjection(file.name, file.source, { emitEnabled });
-      installed.push({ name: file.name, action: 'created', emitEnabled, reset: false });
-    }
-  }
-  return installed;
-};
+export {
+  esdbProjectionFiles,
+  installProjections,
+  isPassingProjectionError,
+  projectionHealth,
+  ProjectionInstallError,
+  requiredSystemProjections,
+} from './esdbInstall.js';
+export type { InstalledProjection, InstallProjectionsOptions, ProjectionHealth } from './esdbInstall.js';
+export { IndexStreams, isCurrentEntry } from './esdbList.js';
 
 export interface EsdbProjectionQueriesOptions {
   readonly client: EventStoreDBClient;
   /** The projection files installed (to know how each one's changes are published). Default: jobtrail's two. */
   readonly files?: readonly string[];
   /**
-   * For a projection without `outputState()` (job-dashboard), how long after
-   * the last event of its source to read the state once more, since the
-   * projection may not have processed that event yet when first read. Default: 300 ms.
+   * For a projection without `outputState()`, when its statistics do not
+   * tell how far it got (a source other than one stream): how long after an
+   * event of its source to read the state again (then twice, at 4× and 16×).
+   * Default: 300 ms.
    */
   readonly settleMs?: number;
+  /**
+   * For a projection without `outputState()`: how long to keep re-reading
+   * (with backoff) after an event of its source until the projection's
+   * position shows it processed that event. Default: 30 s.
+   */
+  readonly catchUpMs?: number;
   /** Where subscription failures go. Default: `console.error`. */
   readonly onError?: (error: unknown) => void;
+  /** Pause before the n-th resubscription in a row after a subscription failed or ended. Default: 100 ms × 2^n, at most 5 s. */
+  readonly resubscribeBackoff?: (failures: number) => number;
 }
 
-const Cursor = t.tuple([t.literal('esdb'), t.string]);
-/** How many `$ce-job` events one `listJobViews` call reads at most before it returns a page (maybe short) with `next`. */
-const scanBudget = 5000;
-const scanPage = 200;
-/** How many partition states are read at once. */
-const parallelReads = 16;
+/**
+ * The state the server sent, as jobtrail reads it: `{}` (what the gRPC
+ * `State` call answers for a partition the projection has not folded, and
+ * for any state while the projection starts) is no state; so are `null` and
+ * `''`. jobtrail's projections never produce `{}` as a real state (job-view's
+ * `$init` is `{status:'none'}`, job-dashboard's shared state is never empty).
+ * The server answers a bi-state projection's root partition with its shared
+ * state and a partition with that partition's state; should a whole
+ * `[partition, shared]` pair come back, the part asked for is taken.
+ */
+export const unwrapState = (info: Pick<ProjectionInfo, 'biState'> | undefined, state: unknown, partition?: string): unknown => {
+  if (state === null || state === undefined || state === '') return undefined;
+  if (typeof state === 'object' && !Array.isArray(state) && Object.keys(state).length === 0) return undefined;
+  if (info?.biState === true && Array.isArray(state) && state.length === 2)
+    return unwrapState(undefined, partition === undefined || partition === '' ? state[1] : state[0]);
+  return state;
+};
+
+type Follower<E> = (e: E) => void;
 
 /**
  * `ProjectionQueries` over EventStoreDB projections, with `@eventstore/db-client` 6:
- * - `getState`: `getProjectionState(name, {partition})`; a bi-state
- *   projection's state array (`[state]`, `[partitionState, shared]`) is unwrapped;
- * - `listJobViews`: reads `$ce-job` backwards (newest first; `$by_category`
- *   must run, as `fromCategory` needs it), keeps the JobEnqueued events and
- *   reads each job's view; filters are applied to the views;
- * - `subscribe`: a partitioned projection with `outputState()` (job-view)
- *   through `$projections-<name>-result`, whose links resolve to the
- *   partitions' `Result` events (`$projections-<name>-<partition>-result`);
- *   an unpartitioned one through its result stream; one without
- *   `outputState()` (job-dashboard) by reading the state again when its
- *   source streams (`$ce-<category>`) get events.
+ * - `getState`: `getProjectionState(name, {partition})`, `{}` read as no state (see {@link unwrapState});
+ * - `listJobViews`: the index streams of `projections/esdb/job-index.js` (see `esdbList.ts`), bounded per call;
+ * - `subscribe`: a projection with `outputState()` through its result
+ *   stream; one without (job-view, job-dashboard) by following its source
+ *   (`$ce-<category>`) and reading the state (of the event's partition, for a
+ *   partitioned one) again until the projection's position shows it processed
+ *   the event. Every subscription resubscribes, with backoff, from the last
+ *   event it delivered after an error or an end (a restart, a network blip).
  */
 export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOptions): Promise<ProjectionQueries> => {
   const { client } = options;
   const settleMs = options.settleMs ?? 300;
+  const catchUpMs = options.catchUpMs ?? 30_000;
   const onError = options.onError ?? ((error: unknown) => console.error('EventStoreDB projection subscription failed:', error));
+  const backoff = options.resubscribeBackoff ?? ((n: number) => Math.min(5_000, 100 * 2 ** Math.min(n, 6)));
   const files = await readProjectionFiles(options.files ?? builtInProjectionFiles);
   const infos = new Map(files.map((f) => [f.name, infoOf(f)] as const));
   const closers = new Set<() => Promise<void>>();
 
-  const unwrap = (name: string, state: unknown): unknown => {
-    if (state === null || state === undefined || state === '') return undefined;
-    return infos.get(name)?.biState === true && Array.isArray(state) ? state[0] : state;
-  };
-
   const getState = async (name: string, partition?: string): Promise<unknown> =>
-    unwrap(name, await client.getProjectionState(name, partition !== undefined ? { partition } : {}));
+    unwrapState(infos.get(name), await client.getProjectionState(name, partition !== undefined ? { partition } : {}), partition);
 
-  const readViews = async (partitions: readonly string[]): Promise<Array<JobView | undefined>> => {
-    const out: Array<JobView | undefined> = [];
-    for (let i = 0; i < partitions.length; i += parallelReads) {
-      const chunk = partitions.slice(i, i + parallelReads);
-      const states = await Promise.all(chunk.map((p) => getState(ProjectionNames.jobView, p)));
-      states.forEach((s, j) => out.push(toJobView(chunk[j] as string, s)));
-    }
-    return out;
-  };
+  const readView = async (partition: string): Promise<JobView | undefined> =>
+    toJobView(partition, await getState(ProjectionNames.jobView, partition));
 
-  const listJobViews = async (filter: JobViewFilter = {}): Promise<JobViewPage> => {
-    const limit = pageSize(filter.limit);
-    let from = filter.after !== undefined ? BigInt(decodeCursor(Cursor, filter.after)[1]) : undefined;
-    const jobs: JobView[] = [];
-    let scanned = 0;
-    for (;;) {
-      if (from !== undefined && from < 0n) return { jobs };
-      const candidates: Array<{ partition: string; revision: bigint }> = [];
-      let read = 0;
-      let lastRevision: bigint | undefined;
+  const listJobViews = makeEsdbJobList({
+    client,
+    readView,
+    indexInstalled: async () => {
       try {
-        for await (const resolved of client.readStream('$ce-job', {
-          direction: BACKWARDS,
-          fromRevision: from ?? END,
-          maxCount: scanPage,
-          resolveLinkTos: true,
-        }) as AsyncIterable<ResolvedEvent>) {
-          read += 1;
-          const revision = resolved.link?.revision ?? resolved.event?.revision;
-          if (revision !== undefined) lastRevision = revision;
-          if (resolved.event?.type === 'JobEnqueued' && revision !== undefined)
-            candidates.push({ partition: resolved.event.streamId, revision });
-        }
-      } catch (err) {
-        if (err instanceof StreamNotFoundError) return { jobs };
-        throw err;
+        return (await client.getProjectionStatus(jobIndexProjection)) !== undefined;
+      } catch {
+        return false;
       }
-      scanned += read;
-      const views = await readViews(candidates.map((c) => c.partition));
-      for (const [i, view] of views.entries()) {
-        if (view === undefined) continue;
-        if (filter.status !== undefined && view.status !== filter.status) continue;
-        if (filter.workerName !== undefined && view.workerName !== filter.workerName) continue;
-        jobs.push(view);
-        if (jobs.length === limit) {
-          const at = (candidates[i] as { revision: bigint }).revision;
-          return at > 0n ? { jobs, next: encodeCursor(['esdb', String(at - 1n)]) } : { jobs };
-        }
-      }
-      if (read < scanPage || lastRevision === undefined || lastRevision === 0n) return { jobs };
-      from = lastRevision - 1n;
-      if (scanned >= scanBudget) return { jobs, next: encodeCursor(['esdb', String(from)]) };
-    }
-  };
+    },
+  });
 
-  const follow = (stream: string, resolveLinkTos: boolean, onEvent: (e: ResolvedEvent) => void): (() => void) => {
-    const subscription = client.subscribeToStream(stream, { fromRevision: END, resolveLinkTos });
-    subscription.on('data', (e: ResolvedEvent) => {
-      try {
-        onEvent(e);
-      } catch (err) {
-        onError(err);
-      }
-    });
-    subscription.on('error', (err: Error) => onError(err));
+  /**
+   * Follows a subscription, resubscribing after an error or an end from the
+   * last event delivered, with backoff; `onResubscribed` runs after each
+   * resubscription (to read again what may have changed in between).
+   */
+  const keepSubscribed = <E, P>(
+    open: (from: P | undefined) => NodeJS.EventEmitter & { unsubscribe(): Promise<void> },
+    positionOf: (e: E) => P | undefined,
+    onEvent: Follower<E>,
+    initial: () => Promise<P | undefined>,
+    onResubscribed?: () => void,
+  ): (() => void) => {
+    let closed = false;
+    let last: P | undefined;
+    let failures = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let current: (NodeJS.EventEmitter & { unsubscribe(): Promise<void> }) | undefined;
+    const start = (again: boolean) => {
+      if (closed) return;
+      const sub = open(last);
+      current = sub;
+      let ended = false;
+      const restart = (error?: Error) => {
+        if (ended) return;
+        ended = true;
+        if (closed) return;
+        if (error !== undefined) onError(error);
+        void sub.unsubscribe().catch(() => undefined);
+        failures += 1;
+        timer = setTimeout(() => start(true), backoff(failures));
+      };
+      sub.on('confirmation', () => {
+        failures = 0;
+      });
+      sub.on('data', (e: E) => {
+        failures = 0;
+        const at = positionOf(e);
+        if (at !== undefined) last = at;
+        try {
+          onEvent(e);
+        } catch (err) {
+          onError(err);
+        }
+      });
+      sub.on('error', (err: Error) => restart(err));
+      sub.on('end', () => restart());
+      sub.on('close', () => restart());
+      if (again) onResubscribed?.();
+    };
+    // The first subscription starts at the end at once; where that was is read alongside, so that a resubscription
+    // before the first event starts no later than it (repeating an event or two rather than missing any).
+    start(false);
+    void initial().then(
+      (from) => {
+        if (last === undefined) last = from;
+      },
+      (err: unknown) => onError(err),
+    );
     const close = async () => {
+      closed = true;
       closers.delete(close);
-      await subscription.unsubscribe();
+      if (timer !== undefined) clearTimeout(timer);
+      await current?.unsubscribe();
     };
     closers.add(close);
     return () => void close().catch(onError);
+  };
+
+  const lastRevision = async (stream: string): Promise<bigint | 'none'> => {
+    try {
+      // Read to the end (no early return): a read stream left early is never released, and `client.dispose()` waits for it.
+      let last: bigint | 'none' = 'none';
+      for await (const e of client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }))
+        last = e.link?.revision ?? e.event?.revision ?? 'none';
+      return last;
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return 'none';
+      throw error;
+    }
+  };
+
+  const follow = (stream: string, resolveLinkTos: boolean, onEvent: Follower<ResolvedEvent>, onResubscribed?: () => void) =>
+    keepSubscribed<ResolvedEvent, bigint | 'none'>(
+      (from) => client.subscribeToStream(stream, { fromRevision: from === undefined ? END : from === 'none' ? START : from, resolveLinkTos }),
+      (e) => e.link?.revision ?? e.event?.revision,
+      onEvent,
+      () => lastRevision(stream),
+      onResubscribed,
+    );
+
+  const followAll = (onEvent: Follower<AllStreamResolvedEvent>, onResubscribed?: () => void) =>
+    keepSubscribed<AllStreamResolvedEvent, Position>(
+      (from) => client.subscribeToAll({ fromPosition: from ?? END, filter: excludeSystemEvents() }),
+      (e) => e.event?.position,
+      onEvent,
+      async () => undefined,
+      onResubscribed,
+    );
+
+  /**
+   * Resolves true once the projection's statistics show it processed
+   * `revision` of `source` (polled with backoff, at most `catchUpMs`); false
+   * when they cannot tell (another position format) or time runs out.
+   */
+  const processed = async (name: string, source: string, revision: bigint, isClosed: () => boolean): Promise<boolean> => {
+    const until = Date.now() + catchUpMs;
+    for (let i = 0; !isClosed(); i++) {
+      const details = await client.getProjectionStatus(name, { deadline: 5_000 }).catch(() => undefined);
+      const at = details !== undefined ? parseStreamPosition(details.position) : undefined;
+      if (details !== undefined && details.position !== '' && (at === undefined || at.stream !== source)) return false;
+      if (at !== undefined && at.revision >= revision) return true;
+      if (Date.now() >= until) return false;
+      await sleep(Math.min(1_000, 25 * 2 ** Math.min(i, 6)));
+    }
+    return false;
   };
 
   const subscribe = (name: string, onChange: (change: ProjectionChange) => void): (() => void) => {
@@ -217,21 +238,68 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
         if (ev === undefined) return;
         const partition =
           ev.streamId.startsWith(prefix) && ev.streamId.endsWith('-result') ? ev.streamId.slice(prefix.length, -'-result'.length) : ev.streamId;
-        onChange({ partition, state: ev.type === 'Result' ? unwrap(name, ev.data) : undefined });
+        onChange({ partition, state: ev.type === 'Result' ? unwrapState(info, ev.data, partition) : undefined });
       });
     }
     if (info.outputState) {
       return follow(resultStream, false, (e) => {
         const ev = e.event;
-        if (ev !== undefined) onChange({ state: ev.type === 'Result' ? unwrap(name, ev.data) : undefined });
+        if (ev !== undefined) onChange({ state: ev.type === 'Result' ? unwrapState(info, ev.data) : undefined });
       });
     }
-    // No result stream: read the state again when the source moves, and once more when it settles.
+    // No result stream: read the state again when the source moves, until the projection has processed the event.
+    let closed = false;
+    const isClosed = () => closed;
+    const timers = new Set<NodeJS.Timeout>();
+    const later = (ms: number, f: () => void) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        f();
+      }, ms);
+      timers.add(t);
+    };
+    const sources =
+      info.source.type === 'categories'
+        ? info.source.categories.map((c) => `$ce-${c}`)
+        : info.source.type === 'streams'
+          ? [...info.source.streams]
+          : [];
+    const single = sources.length === 1 ? sources[0] : undefined;
+
+    if (info.partitioning === 'byStream' && !info.biState) {
+      // job-view: the event's partition is its stream; read that partition's state once the projection got there.
+      // (A bi-state one, job-dashboard, is followed by its shared state, below.)
+      const readPartition = async (partition: string) => {
+        const state = await getState(name, partition);
+        if (!closed) onChange({ partition, state });
+      };
+      const stops = sources.map((s) =>
+        follow(s, false, (e) => {
+          const ev = e.event;
+          if (ev === undefined) return;
+          // Followed without resolving: the event is the `$>` link itself, in the source stream.
+          const partition = ev.type === '$>' ? linkTarget(ev.data) : ev.streamId;
+          const revision = ev.revision;
+          if (partition === undefined) return;
+          void (single !== undefined ? processed(name, single, revision, isClosed) : Promise.resolve(false))
+            .then(async (ok) => {
+              if (!ok && !closed) await sleep(settleMs);
+              if (!closed) await readPartition(partition);
+            })
+            .catch(onError);
+        }, undefined),
+      );
+      return () => {
+        closed = true;
+        for (const stop of stops) stop();
+      };
+    }
+
     let last: string | undefined;
     let reading = false;
     let again = false;
-    let settle: NodeJS.Timeout | undefined;
-    let closed = false;
+    let target: bigint | undefined;
+    let catchingUp = false;
     const read = async () => {
       if (reading) {
         again = true;
@@ -254,29 +322,52 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
         reading = false;
       }
     };
-    const nudge = () => {
-      void read();
-      if (settle !== undefined) clearTimeout(settle);
-      settle = setTimeout(() => void read(), settleMs);
+    const settle = () => {
+      for (const ms of [settleMs, settleMs * 4, settleMs * 16]) later(ms, () => void read());
     };
-    const sources =
-      info.source.type === 'categories'
-        ? info.source.categories.map((c) => `$ce-${c}`)
-        : info.source.type === 'streams'
-          ? [...info.source.streams]
-          : [];
-    const stops = sources.map((s) => follow(s, false, nudge));
-    if (info.source.type === 'all') {
-      const all = client.subscribeToAll({ fromPosition: END, filter: excludeSystemEvents() });
-      all.on('data', nudge);
-      all.on('error', (err: Error) => onError(err));
-      const close = async () => {
-        closers.delete(close);
-        await all.unsubscribe();
-      };
-      closers.add(close);
-      stops.push(() => void close().catch(onError));
-    }
+    // Re-read until the projection's position reaches the newest source event seen (bounded by catchUpMs).
+    const catchUp = async () => {
+      if (catchingUp) return;
+      catchingUp = true;
+      try {
+        while (!closed && target !== undefined && single !== undefined) {
+          const goal = target;
+          const ok = await processed(name, single, goal, isClosed);
+          await read();
+          if (!ok) {
+            settle();
+            break;
+          }
+          if (target === goal) break;
+        }
+      } finally {
+        catchingUp = false;
+      }
+    };
+    const nudge = (revision: bigint | undefined) => {
+      void read();
+      if (single === undefined || revision === undefined) {
+        settle();
+        return;
+      }
+      if (target === undefined || revision > target) target = revision;
+      void catchUp().catch(onError);
+    };
+    const stops = sources.map((s) =>
+      follow(
+        s,
+        false,
+        (e) => nudge(e.link?.revision ?? e.event?.revision),
+        () => nudge(undefined),
+      ),
+    );
+    if (info.source.type === 'all')
+      stops.push(
+        followAll(
+          () => nudge(undefined),
+          () => nudge(undefined),
+        ),
+      );
     void getState(name).then(
       (s) => {
         if (last === undefined) last = JSON.stringify(s);
@@ -285,7 +376,8 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     );
     return () => {
       closed = true;
-      if (settle !== undefined) clearTimeout(settle);
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       for (const stop of stops) stop();
     };
   };
@@ -300,4 +392,11 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     },
   };
   return queries;
+};
+
+/** The stream a link (`$>`, data `<revision>@<stream>`) points into. */
+const linkTarget = (data: unknown): string | undefined => {
+  const text = typeof data === 'string' ? data : data instanceof Uint8Array ? Buffer.from(data).toString('utf8') : undefined;
+  const at = text?.indexOf('@') ?? -1;
+  return text !== undefined && at >= 0 ? text.slice(at + 1) : undefined;
 };

@@ -121,7 +121,18 @@ export interface ProjectionEngineOptions {
   readonly compilationTimeoutMs?: number;
   /** Receives the projection's `log(…)` lines. Default: dropped. */
   readonly log?: (line: string) => void;
+  /**
+   * Receives the projection's `emit`/`linkTo` calls, as they are made. Without
+   * it (jobtrail's runtime) they throw, as the embedded runtime does not write
+   * streams; a test server that plays EventStoreDB passes one.
+   */
+  readonly emit?: (emitted: ProjectionEmit) => void;
 }
+
+/** An `emit(stream, eventType, body, metadata)` or `linkTo(stream, event, metadata)` call of a handler. */
+export type ProjectionEmit =
+  | { readonly kind: 'emit'; readonly stream: string; readonly eventType: string; readonly body: unknown; readonly metadata?: unknown }
+  | { readonly kind: 'linkTo'; readonly stream: string; readonly target: string; readonly metadata?: unknown };
 
 interface Driver {
   input: readonly ContextEvent[];
@@ -223,6 +234,8 @@ export const makeProjectionEngine = (options: ProjectionEngineOptions): Projecti
     load: guard((partition: string) => storage?.load(partition)),
     loadShared: guard(() => storage?.loadShared()),
     log: (line: string) => options.log?.(line),
+    emits: options.emit !== undefined,
+    emit: (json: string) => options.emit?.(JSON.parse(json) as ProjectionEmit),
   };
 
   const context = vm.createContext({}, { name: `projection ${name}`, codeGeneration: { strings: false, wasm: false } });

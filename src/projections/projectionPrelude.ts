@@ -269,8 +269,18 @@ export const projectionPrelude = String.raw`
     // Called once, after the projection's source ran.
     seal: function () {
       for (var i = 0; i < definitionNames.length; i++) delete global[definitionNames[i]];
-      global.emit = unsupported('emit');
-      global.linkTo = unsupported('linkTo');
+      if (host.emits) {
+        // Only where the host asked for them (a test server's runtime): each call is handed over as JSON text.
+        global.emit = function (stream, eventType, body, metadata) {
+          host.emit(JSON.stringify({ kind: 'emit', stream: String(stream), eventType: String(eventType), body: body, metadata: metadata }));
+        };
+        global.linkTo = function (stream, event, metadata) {
+          host.emit(JSON.stringify({ kind: 'linkTo', stream: String(stream), target: event.sequenceNumber + '@' + event.streamId, metadata: metadata }));
+        };
+      } else {
+        global.emit = unsupported('emit');
+        global.linkTo = unsupported('linkTo');
+      }
       global.linkStreamTo = unsupported('linkStreamTo');
       global.copyTo = unsupported('copyTo');
       global.log = function () {

@@ -1,6 +1,7 @@
-// The projection files installed in a real EventStoreDB (projections on,
-// `$by_category` running), read through makeEsdbProjectionQueries. Runs when
-// ESDB_URL is set (e.g. esdb://localhost:2113?tls=false); says so when not.
+// The projection files installed in EventStoreDB (projections on), read
+// through makeEsdbProjectionQueries: against a real server when ESDB_URL is set
+// (e.g. esdb://localhost:2113?tls=false), else against the fake server with its
+// Projections service (test/support/fakeEsdb/projections.ts).
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { suite } from 'uvu';
@@ -11,24 +12,36 @@ import { type JobDashboard, type ProjectionChange } from '../../src/projections/
 import { installProjections, makeEsdbProjectionQueries } from '../../src/projections/esdb.js';
 import { asJson, readFixture } from '../support/projectionFixtures.js';
 import { recountDashboard } from '../support/projectionRecount.js';
+import { startProjectionsFake, type ProjectionsFake } from './esdbProjectionsFake.js';
 
 const test = suite('projections in EventStoreDB');
-const url = process.env.ESDB_URL;
+const realUrl = process.env.ESDB_URL;
+let fake: ProjectionsFake | undefined;
+let url = realUrl ?? '';
+test.before(async () => {
+  if (realUrl === undefined || realUrl === '') {
+    // A fresh server: $by_category off until install enables it.
+    fake = await startProjectionsFake({ systemProjections: [] });
+    url = fake.connectionString;
+  }
+});
+test.after(async () => {
+  await fake?.stop();
+});
 
-if (url === undefined || url === '') {
-  console.log('SKIPPED: EventStoreDB projection tests: ESDB_URL is not set (e.g. ESDB_URL=esdb://localhost:2113?tls=false)');
-  test.skip('install, fold, list and subscribe against EventStoreDB', () => undefined);
-} else {
+{
   test('installs the projections (create, then update); states equal fold and the recount; list and subscribe', async () => {
     const client = EventStoreDBClient.connectionString(url);
     const queries = await makeEsdbProjectionQueries({ client, settleMs: 200 });
     try {
       const first = await installProjections(client);
-      assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-view']);
-      assert.ok(
-        first.every((p) => !p.emitEnabled),
-        'no projection needs emit',
+      assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-index', 'job-view']);
+      assert.equal(
+        first.filter((p) => p.emitEnabled).map((p) => p.name),
+        ['job-index'],
+        'only job-index emits (linkTo)',
       );
+      assert.ok(first.every((p) => p.health?.faulted === false));
       const again = await installProjections(client);
       assert.ok(
         again.every((p) => p.action === 'updated'),
@@ -45,6 +58,7 @@ if (url === undefined || url === '') {
             : l.data;
         return { stream: `job-${jobId}`, type: l.type, data, metadata: l.metadata };
       });
+      // On a fresh server the state is `{}`, which reads as no state.
       const before = (await queries.getState('job-dashboard')) as JobDashboard | undefined;
       const views: ProjectionChange[] = [];
       const stop = queries.subscribe('job-view', (c) => views.push(c));
