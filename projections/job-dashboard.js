@@ -1,31 +1,41 @@
 // job-dashboard: one state for all jobs: counts by status, per
 // worker (enqueued, completed, errored, mean and p95 duration), the oldest
-// outstanding jobs and the newest failures.
+// outstanding jobs and the newest failures, each list a few entries long.
 //
 // EventStoreDB projection language: plain ES5, no modules, deterministic, no clock.
 //
-// How the counts stay exact and the state bounded. A transition moves a job
+// How the counts stay exact and the state small. A transition moves a job
 // from one status to another, so a count can only be kept by knowing the
 // status the job leaves; and JobCompleted / JobErrored do not carry the
 // worker's name. Both facts are per job, and a per-job map inside one state
-// grows with the number of jobs (EventStoreDB faults a projection whose
-// state passes ~16 MB; a backlog of a million jobs would). So this is a
-// bi-state projection: `foreachStream()` keeps a tiny state per job stream
-// (`{id, s, r, w, n, e}`: id, status, retry scheduled, worker, enqueue
-// sequence, enqueuedAt), which EventStoreDB stores per partition, and the
-// shared state (`state[1]`) holds only bounded aggregates:
+// grows with the number of jobs. So this is a bi-state projection:
+// `foreachStream()` keeps a tiny state per job stream (`{id, s, r, w, n, e}`:
+// id, status, retry scheduled, worker, enqueue sequence, enqueuedAt), which
+// EventStoreDB stores per partition, and the shared state (`state[1]`) holds
+// only small aggregates. It must stay small: KurrentDB's V1 (Jint) engine
+// serialises the shared state after every event and parses it again whenever
+// the partition changes, i.e. on nearly every event when many jobs run at
+// once, so each event costs time in proportion to its size
+// (bench/projectionCost.ts measures it). It holds:
 //   - counts: exact, moved on every transition;
 //   - workers: one entry per worker name (the registry bounds them), with
 //     durations of completed attempts in a fixed log histogram (8 buckets per
 //     doubling, so p95 is within 9% of the exact value; ~240 buckets cover
 //     1 ms to 10 days);
-//   - outstanding: the exact count, and up to `limits.outstanding` entries,
-//     oldest first (enqueue order). When more jobs are outstanding than fit, a
-//     job that does not fit is listed only once it changes state while older
-//     than the newest listed one; `count > entries.length` tells a reader the
-//     list is partial (the embedded store's `listJobs` has no such bound);
+//   - outstanding: the exact count, and the oldest outstanding jobs (enqueue
+//     order), at most `limits.outstanding` of them. The list is exact as far
+//     as it goes: it holds every outstanding job enqueued up to
+//     `outstanding.through` (an enqueue sequence number), and every
+//     outstanding job it does not hold was enqueued after the last one it
+//     holds. When it overflows it drops its newest entries and `through`
+//     moves back; `through` moves forward only as the job enqueued next after
+//     it changes state (the projection has no way to enumerate the jobs it
+//     dropped), so the list may hold fewer entries than fit while
+//     `count > entries.length`. Every outstanding job is in `listJobs` /
+//     `listJobViews` by status;
 //   - failures: the newest `limits.failures` JobErrored, newest first, with
-//     the error name and message cut to 200 and 500 characters.
+//     the error name and message cut to 200 and 500 characters; every failed
+//     job is in `listJobViews({status: 'errored'})`.
 // Trade-off: EventStoreDB writes a checkpoint per job partition as well, i.e.
 // one more small event per job and checkpoint. The shared state is what
 // `getProjectionState('job-dashboard')` returns.
@@ -35,8 +45,8 @@
 
 options({ biState: true });
 
-var OUTSTANDING_LIMIT = 1000;
-var FAILURE_LIMIT = 100;
+var OUTSTANDING_LIMIT = 10;
+var FAILURE_LIMIT = 10;
 var NAME_LIMIT = 200;
 var MESSAGE_LIMIT = 500;
 
@@ -124,13 +134,28 @@ function unlist(dash, job) {
   if (i < entries.length && entries[i].n === job.n) entries.splice(i, 1);
 }
 
+// Lists a job that is outstanding now, keeping the list exact up to
+// `through`: a job enqueued up to there is listed (the newest entry drops out
+// when the list overflows, and `through` moves back before it); the job
+// enqueued next after `through` moves it on when there is room; a later one is
+// not known to be among the oldest, and is not listed.
 function list(dash, job) {
-  var entries = dash.outstanding.entries;
-  var full = entries.length >= dash.limits.outstanding;
-  if (full && entries[entries.length - 1].n < job.n) return;
+  var o = dash.outstanding;
+  var entries = o.entries;
+  if (job.n > o.through + 1) return;
+  if (job.n === o.through + 1) {
+    if (entries.length >= dash.limits.outstanding) return;
+    o.through = job.n;
+  }
   var entry = { jobId: job.id, status: job.s, workerName: job.w, enqueuedAt: job.e, n: job.n };
   entries.splice(seek(entries, job.n), 0, entry);
-  if (entries.length > dash.limits.outstanding) entries.pop();
+  if (entries.length > dash.limits.outstanding) o.through = entries.pop().n - 1;
+}
+
+// A job that is not outstanding now: when it is the one enqueued next after
+// `through`, the list is exact one job further.
+function pass(dash, n) {
+  if (n === dash.outstanding.through + 1) dash.outstanding.through = n;
 }
 
 // Takes a job out of its status: counts and the outstanding list.
@@ -155,6 +180,8 @@ function move(dash, job, status, retry) {
   if (isOutstanding(job)) {
     dash.outstanding.count += 1;
     list(dash, job);
+  } else {
+    pass(dash, job.n);
   }
 }
 
@@ -177,7 +204,7 @@ fromCategory('job')
         counts: { initial: 0, in_progress: 0, errored: 0, completed: 0, cancelled: 0 },
         awaitingRetry: 0,
         workers: {},
-        outstanding: { count: 0, entries: [] },
+        outstanding: { count: 0, through: 0, entries: [] },
         failures: [],
         limits: { outstanding: OUTSTANDING_LIMIT, failures: FAILURE_LIMIT }
       };
@@ -190,6 +217,8 @@ fromCategory('job')
       // A second JobEnqueued starts the job over, as `evolve` does.
       if (job.s === 'none') dash.jobs += 1;
       leave(dash, job);
+      // Its old sequence number is no one's any more: not outstanding.
+      if (job.n !== undefined) pass(dash, job.n);
       dash.seq += 1;
       job.id = d.jobId;
       job.w = d.workerName;

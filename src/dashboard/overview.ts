@@ -46,12 +46,24 @@ export interface Overview {
   readonly counts: StatusCounts;
   readonly workers: readonly WorkerFigures[];
   readonly throughput: Throughput;
-  /** Newest first, at most `limit` (see `overviewOf`). */
+  /** Newest first, at most `limit` (see `overviewOf`); every errored job is in the lists. */
   readonly failures: JobDashboard['failures'];
-  /** Oldest first, at most `limit`; `outstandingCount` is exact. */
+  /**
+   * The oldest outstanding jobs, oldest first, at most `limit`: exact as far
+   * as they go (every outstanding job not shown was enqueued after the last
+   * one shown), but maybe fewer than `limit` while more are outstanding (see
+   * projections/job-dashboard.js); `outstandingCount` is exact.
+   */
   readonly outstanding: JobDashboard['outstanding']['entries'];
   readonly outstandingCount: number;
 }
+
+/**
+ * The `job-dashboard` state as the dashboard reads it: `outstanding.through`
+ * is the enqueue sequence number up to which `outstanding.entries` holds every
+ * outstanding job (0 in a state of the earlier file, which had no such field).
+ */
+export type DashboardState = JobDashboard;
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const obj = (v: unknown): Record<string, unknown> =>
@@ -61,7 +73,7 @@ const obj = (v: unknown): Record<string, unknown> =>
  * The `job-dashboard` state as the dashboard reads it: a state that is
  * missing (no job yet) or partial reads as zeros, so a page always renders.
  */
-export const readDashboardState = (state: unknown): JobDashboard => {
+export const readDashboardState = (state: unknown): DashboardState => {
   const s = obj(state);
   const counts = obj(s['counts']);
   const outstanding = obj(s['outstanding']);
@@ -90,6 +102,7 @@ export const readDashboardState = (state: unknown): JobDashboard => {
     workers,
     outstanding: {
       count: num(outstanding['count']),
+      through: num(outstanding['through']),
       entries: Array.isArray(outstanding['entries']) ? (outstanding['entries'] as JobDashboard['outstanding']['entries']) : [],
     },
     failures: Array.isArray(s['failures']) ? (s['failures'] as JobDashboard['failures']) : [],
@@ -98,7 +111,7 @@ export const readDashboardState = (state: unknown): JobDashboard => {
 };
 
 /** Completed and failed attempts over all workers: what the throughput window counts. */
-export const totalsOf = (state: JobDashboard): { readonly completed: number; readonly failed: number } => {
+export const totalsOf = (state: Pick<JobDashboard, 'workers'>): { readonly completed: number; readonly failed: number } => {
   let completed = 0;
   let failed = 0;
   for (const w of Object.values(state.workers)) {
@@ -191,7 +204,7 @@ export const makeThroughputWindow = (options: ThroughputWindowOptions = {}): Thr
 };
 
 /** The overview of a `job-dashboard` state: counts, workers by name, the newest `limit` failures and oldest `limit` outstanding jobs (default 10). */
-export const overviewOf = (state: JobDashboard, throughput: Throughput, limit = 10): Overview => ({
+export const overviewOf = (state: DashboardState, throughput: Throughput, limit = 10): Overview => ({
   counts: {
     initial: state.counts.initial,
     in_progress: state.counts.in_progress,

@@ -183,10 +183,14 @@ ${o.workers.map(
 </tbody>
 </table>`;
 
+/** Links to the lists of `statuses`, with their counts: where the overview's short lists go on. */
+const listLinks = (o: Overview, statuses: readonly Exclude<ListStatus, 'all' | 'errored'>[]): Html =>
+  html`${statuses.map((s, i) => html`${i > 0 ? ' · ' : ''}<a href="${listHref(s)}">${listLabels[s]} (${o.counts[s]})</a>`)}`;
+
 const failuresTable = (o: Overview): Html =>
   o.failures.length === 0
     ? html`<h2>Recent failures</h2><p class="empty">None.</p>`
-    : html`<h2>Recent failures</h2>
+    : html`<h2>Recent failures <span class="note">(the newest ${o.failures.length} failed attempts)</span></h2>
 <table class="grid">
 <thead><tr><th>When</th><th>Job</th><th>Worker</th><th class="n">Attempt</th><th>Error</th><th>Then</th></tr></thead>
 <tbody>
@@ -195,18 +199,32 @@ ${o.failures.map(
     html`<tr><td><time>${f.at}</time></td><td><a href="${jobHref(f.jobId)}">${f.jobId}</a></td><td>${f.workerName}</td><td class="n">${f.attempt}</td><td class="error">${f.error.name}: ${f.error.message}</td><td>${f.retryAt !== undefined ? html`retry at <time>${f.retryAt}</time>` : 'no retry'}</td></tr>`,
 )}
 </tbody>
-</table>`;
+</table>
+<p class="note">Every errored job: ${listLinks(o, ['failed', 'awaiting_retry'])}</p>`;
 
-const outstandingTable = (o: Overview): Html =>
+const outstandingStatuses = ['initial', 'in_progress', 'awaiting_retry'] as const;
+
+const outstandingTable = (o: Overview): Html => {
+  if (o.outstandingCount === 0) return html`<h2>Oldest outstanding</h2><p class="empty">Nothing waiting.</p>`;
+  const more = o.outstandingCount - o.outstanding.length;
+  const rest = html`<p class="note" data-outstanding-more="${more}">${
+    o.outstanding.length === 0
+      ? html`Which of them are the oldest is not known right now (the projection learns it as they move);`
+      : html`${more} more, all enqueued after these;`
+  } every outstanding job: ${listLinks(o, outstandingStatuses)}</p>`;
+  return html`<h2>Oldest outstanding <span class="note">(${o.outstandingCount} in all)</span></h2>
+${
   o.outstanding.length === 0
-    ? html`<h2>Oldest outstanding</h2><p class="empty">Nothing waiting.</p>`
-    : html`<h2>Oldest outstanding <span class="note">(${o.outstandingCount} in all)</span></h2>
-<table class="grid">
+    ? ''
+    : html`<table class="grid">
 <thead><tr><th>Job</th><th>Worker</th><th>Status</th><th>Enqueued</th></tr></thead>
 <tbody>
 ${o.outstanding.map((e) => html`<tr><td><a href="${jobHref(e.jobId)}">${e.jobId}</a></td><td>${e.workerName}</td><td>${e.status}</td><td><time>${e.enqueuedAt}</time></td></tr>`)}
 </tbody>
-</table>`;
+</table>`
+}
+${more > 0 ? rest : ''}`;
+};
 
 /** The parts of the overview that live updates replace, by `data-section` name. */
 export const overviewSections = (o: Overview): Readonly<Record<string, string>> => ({

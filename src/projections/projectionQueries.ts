@@ -210,12 +210,17 @@ export interface JobDashboard {
   /** Errored jobs with a retry scheduled (counted in `counts.errored` too). */
   readonly awaitingRetry: number;
   readonly workers: Readonly<Record<string, JobDashboardWorker>>;
-  /** `count` is exact; `entries`, oldest first, are at most `limits.outstanding`. */
+  /**
+   * `count` is exact; `entries`, oldest first, are at most `limits.outstanding`
+   * (10): every outstanding job enqueued up to sequence number `through` is
+   * listed, so a job not listed is newer than every listed one.
+   */
   readonly outstanding: {
     readonly count: number;
+    readonly through: number;
     readonly entries: ReadonlyArray<{ readonly jobId: string; readonly status: JobStatus; readonly workerName: string; readonly enqueuedAt: string; readonly n: number }>;
   };
-  /** The newest failed attempts, newest first. */
+  /** The newest failed attempts, newest first, at most `limits.failures` (10). */
   readonly failures: ReadonlyArray<{
     readonly jobId: string;
     readonly workerName: string;

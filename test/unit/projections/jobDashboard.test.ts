@@ -1,5 +1,7 @@
 // projections/job-dashboard.js through the embedded runtime's engine: its
-// counts equal a recount from the streams; its lists stay bounded.
+// counts equal a recount from the streams; its lists stay short and exact as
+// far as they go; its shared state stays small (KurrentDB's V1 engine
+// serialises and parses it on nearly every event).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
@@ -67,28 +69,78 @@ test('random valid histories, interleaved and in random batches: the dashboard e
   );
 });
 
-test('outstanding jobs: an exact count, at most 1000 listed, the oldest first; room is refilled as jobs move', () => {
-  const p = dashboard();
-  const jobs = 1100;
-  p.feed(Array.from({ length: jobs }, (_, i) => ev(`job-j${i}`, 0, enqueued(i))));
-  let d = p.shared() as JobDashboard;
-  assert.is(d.outstanding.count, jobs);
-  assert.is(d.outstanding.entries.length, dashboardLimits.outstanding);
-  assert.equal(d.outstanding.entries.map((e) => e.jobId), Array.from({ length: 1000 }, (_, i) => `j${i}`), 'the 1000 oldest');
-  // The 50 oldest complete: 50 places free up; a job beyond the list that moves takes one.
-  p.feed(Array.from({ length: 50 }, (_, i) => [ev(`job-j${i}`, 1, started(1, 5000 + i)), ev(`job-j${i}`, 2, completed(1, 6000 + i, 10))]).flat());
-  p.feed([ev('job-j1050', 1, started(1, 7000))]);
-  d = p.shared() as JobDashboard;
-  assert.is(d.outstanding.count, jobs - 50);
-  assert.is(d.outstanding.entries.length, 951);
-  assert.equal(d.outstanding.entries[0], { jobId: 'j50', status: 'initial', workerName: 'w', enqueuedAt: at(50), n: 51 });
-  assert.equal(d.outstanding.entries[950], { jobId: 'j1050', status: 'in_progress', workerName: 'w', enqueuedAt: at(1050), n: 1051 });
-  assert.is(d.counts.completed, 50);
-  assert.is(d.counts.initial, jobs - 51);
-  assert.is(d.counts.in_progress, 1);
+test('random histories with up to 30 jobs at once, interleaved: the outstanding list is exact as far as it goes', () => {
+  fc.assert(
+    fc.property(jobHistoriesArb({ minJobs: 8, maxJobs: 30, maxSteps: 6 }), ({ events }) => {
+      const p = dashboard();
+      const projected = toProjectionEvents(events);
+      assert.is(p.feed(projected), undefined, 'no fault');
+      assertDashboardMatches(p.shared(), recountDashboard(asPairs(projected)));
+    }),
+    { numRuns: 60 },
+  );
 });
 
-test('failures: the newest 100, newest first, messages cut to 500 characters', () => {
+type Outstanding = JobDashboard['outstanding'] & { readonly through: number };
+const outstandingOf = (p: ReturnType<typeof dashboard>) => (p.shared() as JobDashboard).outstanding as Outstanding;
+
+test('outstanding jobs: an exact count, the oldest 10 listed; the list moves on as the next jobs move, and says how far it is exact', () => {
+  const p = dashboard();
+  const jobs = 1100;
+  const fed: ProjectionEvent[] = [];
+  const feed = (events: ProjectionEvent[]) => {
+    fed.push(...events);
+    assert.is(p.feed(events), undefined, 'no fault');
+  };
+  feed(Array.from({ length: jobs }, (_, i) => ev(`job-j${i}`, 0, enqueued(i))));
+  let o = outstandingOf(p);
+  assert.is(o.count, jobs);
+  assert.is(o.entries.length, dashboardLimits.outstanding);
+  assert.equal(o.entries.map((e) => e.jobId), Array.from({ length: 10 }, (_, i) => `j${i}`), 'the 10 oldest');
+  assert.is(o.through, 10, 'exact up to the 10th enqueue');
+  // The 5 oldest complete: 5 places free up; j10 (the next enqueued) starts and takes one; j30 starts: not known to be among the oldest.
+  feed(Array.from({ length: 5 }, (_, i) => [ev(`job-j${i}`, 1, started(1, 5000 + i)), ev(`job-j${i}`, 2, completed(1, 6000 + i, 10))]).flat());
+  feed([ev('job-j10', 1, started(1, 7000)), ev('job-j30', 1, started(1, 7001))]);
+  o = outstandingOf(p);
+  assert.is(o.count, jobs - 5);
+  assert.is(o.through, 11);
+  assert.is(o.entries.length, 6);
+  assert.equal(o.entries[0], { jobId: 'j5', status: 'initial', workerName: 'w', enqueuedAt: at(5), n: 6 });
+  assert.equal(o.entries[5], { jobId: 'j10', status: 'in_progress', workerName: 'w', enqueuedAt: at(10), n: 11 });
+  // A cancelled job that is next after `through` moves it on too.
+  feed([ev('job-j11', 1, { type: 'JobCancelled', data: { at: at(8000) } } as JobEvent)]);
+  o = outstandingOf(p);
+  assert.is(o.through, 12);
+  assert.is(o.entries.length, 6);
+  const d = p.shared() as JobDashboard;
+  assert.is(d.counts.completed, 5);
+  assert.is(d.counts.cancelled, 1);
+  assert.is(d.counts.in_progress, 2);
+  assert.is(d.counts.initial, jobs - 8);
+  assertDashboardMatches(d, recountDashboard(asPairs(fed)));
+});
+
+test('outstanding jobs: an older job that becomes outstanding again pushes the newest entry out, and the list is exact to before it', () => {
+  const p = dashboard();
+  const events: ProjectionEvent[] = [];
+  // j0..j4 complete; then 12 more are enqueued (j5..j16): 10 listed, exact to j14.
+  for (let i = 0; i < 5; i++) events.push(ev(`job-j${i}`, 0, enqueued(i)), ev(`job-j${i}`, 1, started(1, 100 + i)), ev(`job-j${i}`, 2, completed(1, 200 + i, 5)));
+  for (let i = 5; i < 17; i++) events.push(ev(`job-j${i}`, 0, enqueued(i)));
+  p.feed(events);
+  let o = outstandingOf(p);
+  assert.is(o.through, 15);
+  assert.equal(o.entries.map((e) => e.jobId), Array.from({ length: 10 }, (_, i) => `j${i + 5}`));
+  // j2 is retried by hand: it is outstanding again, the oldest; j14 drops out.
+  const reset = ev('job-j2', 3, { type: 'JobReset', data: { reason: 'manual', at: at(300) } } as JobEvent);
+  p.feed([reset]);
+  o = outstandingOf(p);
+  assert.is(o.count, 13);
+  assert.is(o.through, 14);
+  assert.equal(o.entries.map((e) => e.jobId), ['j2', ...Array.from({ length: 9 }, (_, i) => `j${i + 5}`)]);
+  assertDashboardMatches(p.shared(), recountDashboard(asPairs([...events, reset])));
+});
+
+test('failures: the newest 10, newest first, messages cut to 500 characters', () => {
   const p = dashboard();
   const events: ProjectionEvent[] = [];
   for (let i = 0; i < 150; i++) {
@@ -98,9 +150,9 @@ test('failures: the newest 100, newest first, messages cut to 500 characters', (
   }
   p.feed(events);
   const d = p.shared() as JobDashboard;
-  assert.is(d.failures.length, 100);
+  assert.is(d.failures.length, 10);
   assert.is(d.failures[0]?.jobId, 'j149');
-  assert.is(d.failures[99]?.jobId, 'j50');
+  assert.is(d.failures[9]?.jobId, 'j140');
   assert.is(d.failures[0]?.error.message.length, 500);
   assert.ok(d.failures[0]?.error.message.startsWith('failure 149 '));
   assert.is(d.workers.even?.errored, 75);
@@ -129,21 +181,28 @@ test('p95 of many durations is within one bucket (9%) of the exact value, the me
   );
 });
 
-test('state stays well under a few MB at its bounds (1000 listed outstanding with long ids, 100 long failures, 50 workers)', () => {
-  const p = dashboard();
-  const events: ProjectionEvent[] = [];
+test('the shared state stays small at its bounds: 10 listed outstanding with long ids, 10 long failures, whatever the backlog', () => {
   const longId = (i: number) => `${'k'.repeat(120)}${String(i).padStart(6, '0')}`.slice(-128);
-  for (let i = 0; i < 3000; i++) events.push(ev(`job-${longId(i)}`, 0, { ...enqueued(i, `worker-${i % 50}`), data: { ...(enqueued(i).data as object), jobId: longId(i), workerName: `worker-${i % 50}` } } as JobEvent));
-  for (let i = 0; i < 200; i++) {
-    events.push(ev(`job-${longId(i)}`, 1, started(1, 9000 + i)));
-    events.push(ev(`job-${longId(i)}`, 2, errored(1, 9500 + i, 'y'.repeat(2000), true)));
-  }
-  p.feed(events);
-  const size = Buffer.byteLength(JSON.stringify(p.shared()));
-  assert.ok(size < 600_000, `shared state is ${size} bytes`);
-  const d = p.shared() as JobDashboard;
-  assert.is(d.outstanding.count, 3000);
-  assert.is(d.outstanding.entries.length, 1000);
+  const sizeWith = (backlog: number) => {
+    const p = dashboard();
+    const events: ProjectionEvent[] = [];
+    for (let i = 0; i < backlog; i++)
+      events.push(ev(`job-${longId(i)}`, 0, { ...enqueued(i), data: { ...(enqueued(i).data as object), jobId: longId(i), workerName: `worker-${i % 10}` } } as JobEvent));
+    for (let i = 0; i < 200; i++) {
+      events.push(ev(`job-${longId(i)}`, 1, started(1, 9000 + i)));
+      events.push(ev(`job-${longId(i)}`, 2, errored(1, 9500 + i, 'y'.repeat(2000), true)));
+    }
+    p.feed(events);
+    const d = p.shared() as JobDashboard;
+    assert.is(d.outstanding.count, backlog);
+    assert.is(d.outstanding.entries.length, 10);
+    assert.is(d.failures.length, 10);
+    return Buffer.byteLength(JSON.stringify(d));
+  };
+  const small = sizeWith(300);
+  const large = sizeWith(5000);
+  assert.ok(large < 16_000, `shared state is ${large} bytes`);
+  assert.ok(large - small < 100, `the backlog does not grow it (only its counts' digits): ${small} → ${large} bytes`);
 });
 
 test.run();

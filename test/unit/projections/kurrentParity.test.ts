@@ -82,6 +82,13 @@ if ('reason' in kurrent && process.env['JOBTRAIL_PARITY_REQUIRED'] === '1') {
       { numRuns: 30 },
     );
   });
+
+  test('random histories with more jobs outstanding than job-dashboard lists: the same states in both runtimes', () => {
+    fc.assert(
+      fc.property(jobHistoriesArb({ minJobs: 12, maxJobs: 24, maxSteps: 6 }), ({ events }) => compare(toProjectionEvents(events), 1)),
+      { numRuns: 10 },
+    );
+  });
 }
 
 test.run();
