@@ -4,6 +4,7 @@ import { engineVersion } from '../engine.js';
 import * as cancel from './commands/cancel.js';
 import * as dashboard from './commands/dashboard.js';
 import * as demo from './commands/demo.js';
+import * as doctor from './commands/doctor.js';
 import * as enqueue from './commands/enqueue.js';
 import * as history from './commands/history.js';
 import * as list from './commands/list.js';
@@ -17,7 +18,7 @@ import { reportError } from './errors.js';
 export type { Io } from './context.js';
 
 /** The commands, in the order `--help` lists them. */
-const commands = [demo, run, enqueue, show, list, history, dashboard, retry, cancel, projections];
+const commands = [demo, run, enqueue, show, list, history, dashboard, retry, cancel, projections, doctor];
 
 /** Runs the `jobtrail` command line; returns the exit code. The only place that reads argv. */
 export const runCli = async (argv: readonly string[], io: Io): Promise<number> => {
