@@ -14,15 +14,16 @@ import {
   type JobView,
   type PositiveInt,
 } from '../../src/job/index.js';
+import { testJobId, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
 
 interface Ctx {
   store: EventStore;
   jobs: JobStore;
 }
-const test = suite<Ctx>('job store: appends at the revision read, and the cache of unfinished jobs');
+const test = suite<Ctx>(`job store: appends at the revision read, and the cache of unfinished jobs (${testStoreLabel})`);
 
 test.before.each(async (ctx) => {
-  ctx.store = await makeStore('sqlite::memory:');
+  ctx.store = await makeStore(testMemoryStoreUrl());
   ctx.jobs = makeJobStore(ctx.store, { engineVersion: 'test', cacheSize: 3 });
 });
 test.after.each(async (ctx) => {
@@ -63,46 +64,46 @@ const complete = async (jobs: JobStore, job: LoadedJob) =>
   right(await jobs.transition(job, (s) => setToCompleted(s, { attempt: 1, completedAt: at(2), durationMs: 1000 }), cause(job.jobId))());
 
 test('a job it wrote is cached at the revision it wrote, and equals what a read folds', async ({ jobs }) => {
-  const enqueued = await enqueue(jobs, 'a');
+  const enqueued = await enqueue(jobs, testJobId('a'));
   assert.is(enqueued.revision, 0);
-  assert.equal(jobs.cached('a'), enqueued);
+  assert.equal(jobs.cached(testJobId('a')), enqueued);
   const started = await start(jobs, enqueued);
   assert.is(started.revision, 1);
-  assert.equal(jobs.cached('a'), started);
-  const loaded = right(await jobs.load('a')());
+  assert.equal(jobs.cached(testJobId('a')), started);
+  const loaded = right(await jobs.load(testJobId('a'))());
   assert.equal(loaded, started);
   assert.is((loaded.state as JobView).status, 'in_progress');
 });
 
 test('a job that ended is forgotten (the room is for the backlog), and still loads exactly', async ({ jobs }) => {
-  const done = await complete(jobs, await start(jobs, await enqueue(jobs, 'b')));
+  const done = await complete(jobs, await start(jobs, await enqueue(jobs, testJobId('b'))));
   assert.is((done.state as JobView).status, 'completed');
-  assert.is(jobs.cached('b'), undefined);
-  const loaded = right(await jobs.load('b')());
+  assert.is(jobs.cached(testJobId('b')), undefined);
+  const loaded = right(await jobs.load(testJobId('b'))());
   assert.equal(loaded, done);
-  assert.is(jobs.cached('b'), undefined, 'loading an ended job does not cache it either');
+  assert.is(jobs.cached(testJobId('b')), undefined, 'loading an ended job does not cache it either');
 });
 
 test('the cache keeps the last cacheSize unfinished jobs', async ({ jobs }) => {
-  for (const id of ['c1', 'c2', 'c3', 'c4']) await enqueue(jobs, id);
-  assert.is(jobs.cached('c1'), undefined);
-  for (const id of ['c2', 'c3', 'c4']) assert.is(jobs.cached(id)?.revision, 0, id);
+  for (const id of [testJobId('c1'), testJobId('c2'), testJobId('c3'), testJobId('c4')]) await enqueue(jobs, id);
+  assert.is(jobs.cached(testJobId('c1')), undefined);
+  for (const id of [testJobId('c2'), testJobId('c3'), testJobId('c4')]) assert.is(jobs.cached(id)?.revision, 0, id);
 });
 
 test('a conflict drops the stale entry and is reported; nothing is appended', async ({ store, jobs }) => {
-  const enqueued = await enqueue(jobs, 'd');
+  const enqueued = await enqueue(jobs, testJobId('d'));
   // Another process (its own job store on the same store) starts the job first.
   const other = makeJobStore(store, { engineVersion: 'test' });
-  await start(other, right(await other.load('d')()));
+  await start(other, right(await other.load(testJobId('d'))()));
   const r = await jobs.transition(
     enqueued,
     (s) => setToInProgress(s, { workerId: 'w2', backgroundJobId: 'b2', startedAt: at(3) }),
-    cause('d'),
+    cause(testJobId('d')),
   )();
   assert.ok(E.isLeft(r));
   assert.is(E.isLeft(r) && r.left._tag, 'WrongExpectedRevision');
-  assert.is(jobs.cached('d'), undefined);
-  const history = right(await jobs.history('d')());
+  assert.is(jobs.cached(testJobId('d')), undefined);
+  const history = right(await jobs.history(testJobId('d'))());
   assert.equal(
     history.map((h) => h.event.type),
     ['JobEnqueued', 'JobStarted'],
@@ -111,11 +112,15 @@ test('a conflict drops the stale entry and is reported; nothing is appended', as
 });
 
 test('a transition the state machine refuses is returned as TransitionRejected, with nothing appended', async ({ jobs }) => {
-  const enqueued = await enqueue(jobs, 'e');
-  const r = await jobs.transition(enqueued, (s) => setToCompleted(s, { attempt: 1, completedAt: at(2), durationMs: 0 }), cause('e'))();
+  const enqueued = await enqueue(jobs, testJobId('e'));
+  const r = await jobs.transition(
+    enqueued,
+    (s) => setToCompleted(s, { attempt: 1, completedAt: at(2), durationMs: 0 }),
+    cause(testJobId('e')),
+  )();
   assert.ok(E.isLeft(r));
   assert.is(E.isLeft(r) && r.left._tag, 'TransitionRejected');
-  assert.is(right(await jobs.load('e')()).revision, 0);
+  assert.is(right(await jobs.load(testJobId('e'))()).revision, 0);
 });
 
 test.run();

@@ -113,6 +113,12 @@ const main = async () => {
   }
   const glibc = withParity ? provisionGlibc() : undefined;
 
+  // ESDB_URL: the store-independent engine, CLI and job-store tests run on that EventStoreDB (test/support/testStore.ts).
+  console.log(
+    process.env.ESDB_URL
+      ? `store: EventStoreDB at ESDB_URL=${process.env.ESDB_URL}`
+      : 'store: embedded (set ESDB_URL to run on EventStoreDB)',
+  );
   const results = [];
   if (withParity) results.push(await runParity(glibc));
   if (others.length > 0) results.push(await runUvu(others, systemNode));
