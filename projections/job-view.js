@@ -48,6 +48,8 @@ fromCategory('job')
       if (d.runAt !== undefined) view.runAt = d.runAt;
       if (d.priority !== undefined) view.priority = d.priority;
       if (d.enqueuedBy !== undefined) view.enqueuedBy = d.enqueuedBy;
+      if (d.scheduleId !== undefined) view.scheduleId = d.scheduleId;
+      if (d.fireTime !== undefined) view.fireTime = d.fireTime;
       view.updatedAt = d.enqueuedAt;
       return view;
     },

@@ -50,6 +50,8 @@ export interface EnqueueOptions {
   readonly priority?: number;
   /** Who enqueued it, for the record. */
   readonly enqueuedBy?: string;
+  /** A recurring job's fire, recorded with the job (set by the scheduler). */
+  readonly schedule?: { readonly scheduleId: string; readonly fireTime: Date };
   /** Correlation id for the event metadata. Default: the job id. */
   readonly correlationId?: string;
   /** What caused it (a message id). Default: the job id. */
@@ -237,6 +239,9 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
         ...(v.runAt !== undefined ? { runAt: v.runAt } : {}),
         ...(options.priority !== undefined ? { priority: options.priority } : {}),
         ...(options.enqueuedBy !== undefined ? { enqueuedBy: options.enqueuedBy } : {}),
+        ...(options.schedule !== undefined
+          ? { scheduleId: options.schedule.scheduleId, fireTime: isoDate(options.schedule.fireTime) }
+          : {}),
       }),
     { correlationId: options.correlationId ?? v.jobId, causationId: options.causationId ?? v.jobId },
   )();

@@ -1,4 +1,4 @@
-import { jobIdPattern } from '../job/index.js';
+import { jobIdPattern, jobIdRule } from '../job/index.js';
 import { HttpError } from './http.js';
 
 /** The actions a page can post. */
@@ -27,10 +27,7 @@ export type RouteOf<K extends RouteKind> = Extract<Route, { readonly kind: K }>;
 
 const checkJobId = (id: string): string => {
   if (!jobIdPattern.test(id))
-    throw new HttpError(
-      400,
-      `not a job id: ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id)}; a job id is 1–128 characters of [A-Za-z0-9._:-]`,
-    );
+    throw new HttpError(400, `not a job id: ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}…` : id)}; a job id is ${jobIdRule}`);
   return id;
 };
 

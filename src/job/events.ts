@@ -44,9 +44,9 @@ export interface JobIdBrand {
   readonly JobId: unique symbol;
 }
 /** What a job id may be, for messages. */
-export const jobIdRule = '1–128 characters of [A-Za-z0-9._:-]';
+export const jobIdRule = '1–128 characters of [A-Za-z0-9._:@-]';
 /** The pattern a job id must match (`jobIdRule`). */
-export const jobIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+export const jobIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** What a named queue may be called, for messages. */
 export const queueNameRule = '1–100 characters of [A-Za-z0-9._-]';
 /** The pattern a queue name must match (`queueNameRule`); the broker's queue is `jobtrail.work.<queue>`. */
@@ -81,7 +81,8 @@ export const JobEnqueuedData = t.intersection([
     maxAttempts: PositiveInt,
     enqueuedAt: IsoDate,
   }),
-  t.partial({ runAt: IsoDate, priority: t.number, enqueuedBy: t.string }),
+  // scheduleId and fireTime: a recurring job's fire (its schedule, and the tick it is for).
+  t.partial({ runAt: IsoDate, priority: t.number, enqueuedBy: t.string, scheduleId: t.string, fireTime: IsoDate }),
 ]);
 export const JobStartedData = t.type({
   attempt: PositiveInt,

@@ -40,6 +40,10 @@ export interface JobView<R = unknown> {
   readonly runAt?: IsoDate;
   readonly priority?: number;
   readonly enqueuedBy?: string;
+  /** A recurring job's fire: the schedule that fired it. */
+  readonly scheduleId?: string;
+  /** A recurring job's fire: the tick (the cron time) it is for. */
+  readonly fireTime?: IsoDate;
   /** The broker message id of the dispatch that started the current attempt. */
   readonly backgroundJobId?: string;
   readonly workerId?: string;
@@ -111,6 +115,8 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
       ...(d.runAt !== undefined ? { runAt: d.runAt } : {}),
       ...(d.priority !== undefined ? { priority: d.priority } : {}),
       ...(d.enqueuedBy !== undefined ? { enqueuedBy: d.enqueuedBy } : {}),
+      ...(d.scheduleId !== undefined ? { scheduleId: d.scheduleId } : {}),
+      ...(d.fireTime !== undefined ? { fireTime: d.fireTime } : {}),
       updatedAt: d.enqueuedAt,
     };
   }

@@ -76,6 +76,8 @@ export interface EnqueueInput {
   readonly runAt?: IsoDate;
   readonly priority?: number;
   readonly enqueuedBy?: string;
+  readonly scheduleId?: string;
+  readonly fireTime?: IsoDate;
 }
 
 /** Enqueue: only from no stream. Enqueueing an existing id is rejected here; the conductor treats it as "already there". */
@@ -92,6 +94,8 @@ export const setToInitialState = (state: JobState, input: EnqueueInput): E.Eithe
     ...(input.runAt !== undefined ? { runAt: input.runAt } : {}),
     ...(input.priority !== undefined ? { priority: input.priority } : {}),
     ...(input.enqueuedBy !== undefined ? { enqueuedBy: input.enqueuedBy } : {}),
+    ...(input.scheduleId !== undefined ? { scheduleId: input.scheduleId } : {}),
+    ...(input.fireTime !== undefined ? { fireTime: input.fireTime } : {}),
   };
   return one({ type: 'JobEnqueued', data });
 };

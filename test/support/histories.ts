@@ -55,7 +55,7 @@ export interface HistoryOptions {
 
 const defaultWorkers = ['send-email', 'import-file', 'charge-card'] as const;
 
-/** Ids of the allowed alphabet `[A-Za-z0-9._:-]`, some with a `-` (the stream's category is still `job`). */
+/** Ids of the allowed alphabet `[A-Za-z0-9._:@-]`, some with a `-` (the stream's category is still `job`). */
 export const jobIdArb: fc.Arbitrary<string> = fc
   .tuple(fc.constantFrom('a', 'imp', 'x.y', 'Q_9', 'k:v', 'dash-ed'), fc.nat({ max: 1_000_000 }), fc.constantFrom('', '-r', '.1', ':z'))
   .map(([prefix, n, suffix]) => `${prefix}${n}${suffix}`);

@@ -107,11 +107,20 @@ dates.run();
 
 const ids = suite('JobId');
 
-const allowed = 'ABCXYZabcxyz0123456789._:-';
-// `_` is in the class too: `._:-` is dot, underscore, colon, hyphen.
+const allowed = 'ABCXYZabcxyz0123456789._:@-';
+// `_` is in the class too: `._:@-` is dot, underscore, colon, at, hyphen.
 
-ids('accepts 1 to 128 characters of [A-Za-z0-9._:-]', () => {
-  for (const s of ['a', '0', '-', 'x'.repeat(128), allowed, 'job-0190b2c4-7f3a-7c1e-9d2b-3f4a5b6c7d8e', 'tenant:42.import_v2'])
+ids('accepts 1 to 128 characters of [A-Za-z0-9._:@-]', () => {
+  for (const s of [
+    'a',
+    '0',
+    '-',
+    'x'.repeat(128),
+    allowed,
+    'job-0190b2c4-7f3a-7c1e-9d2b-3f4a5b6c7d8e',
+    'tenant:42.import_v2',
+    'nightly@2026-12-07T02:00:00.000Z',
+  ])
     accepts(JobId, s);
   for (const c of allowed) accepts(JobId, c);
 });
