@@ -28,6 +28,7 @@ const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   [ErrorCodes.StoreUnavailable, 1],
   [ErrorCodes.StoreAccessDenied, 1],
   [ErrorCodes.StoreUnsupported, 1],
+  [ErrorCodes.ProjectionNotInstalled, 1],
   [ErrorCodes.BrokerUnavailable, 1],
   [ErrorCodes.QueueDeclaration, 1],
   [ErrorCodes.CommandRejected, 1],

@@ -46,10 +46,15 @@ export const ErrorCodes = {
   InvalidProjectionState: 'INVALID_PROJECTION_STATE',
   /** A projection did not reach an awaited state in time. */
   ProjectionTimeout: 'PROJECTION_TIMEOUT',
+  ProjectionNotInstalled: 'PROJECTION_NOT_INSTALLED',
   /** A page cursor that this store did not give out. */
   InvalidCursor: 'INVALID_CURSOR',
   /** A wait (`waitForFinal`) ran out of time. */
   Timeout: 'TIMEOUT',
+  /** A schedule was refused at upsert (bad cron, unknown time zone, a payload its worker refuses); nothing was recorded. */
+  InvalidSchedule: 'INVALID_SCHEDULE',
+  /** No such schedule (never set, or removed). */
+  ScheduleNotFound: 'SCHEDULE_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

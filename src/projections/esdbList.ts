@@ -2,7 +2,7 @@ import { BACKWARDS, END, StreamNotFoundError, type EventStoreDBClient, type Reso
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { fold, isJobView, JobEvent, type JobView } from '../job/index.js';
-import { decodeCursor, encodeCursor, pageSize, toJobView, type JobViewFilter, type JobViewPage } from './projectionQueries.js';
+import { decodeCursor, encodeCursor, pageSize, ProjectionNotInstalledError, toJobView, type JobViewFilter, type JobViewPage } from './projectionQueries.js';
 
 /** The index streams `projections/esdb/job-index.js` links job events into. */
 export const IndexStreams = {
@@ -32,7 +32,14 @@ type Data = Readonly<Record<string, unknown>>;
 export const isCurrentEntry = (view: JobView, type: string, data: Data, index: 'enqueued' | 'status'): boolean => {
   switch (type) {
     case 'JobEnqueued':
-      return view.enqueuedAt === data['enqueuedAt'] && (index === 'enqueued' || (view.status === 'initial' && view.lastReset === undefined));
+      // A continuation is enqueued `awaiting`, a job without `after` `initial`; a release or reset moves it on.
+      return (
+        view.enqueuedAt === data['enqueuedAt'] &&
+        (index === 'enqueued' ||
+          (view.status === (data['after'] !== undefined ? 'awaiting' : 'initial') && view.lastReset === undefined && view.released === undefined))
+      );
+    case 'JobReleased':
+      return view.status === 'initial' && view.lastReset === undefined && view.released?.at === data['at'];
     case 'JobReset':
       return view.status === 'initial' && view.lastReset?.at === data['at'] && view.lastReset?.reason === data['reason'];
     case 'JobStarted':
@@ -128,8 +135,9 @@ export const makeEsdbJobList = (deps: EsdbJobListDeps) => {
       } catch (error) {
         if (!(error instanceof StreamNotFoundError)) throw error;
         if (!(await deps.indexInstalled()))
-          throw new Error(
-            `the EventStoreDB projection "${jobIndexProjection}" is not installed, so jobs cannot be listed: run \`jobtrail projections install\``,
+          throw new ProjectionNotInstalledError(
+            jobIndexProjection,
+            'jobs cannot be listed',
           );
         return { jobs };
       }

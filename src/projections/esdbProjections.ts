@@ -3,8 +3,10 @@ import {
   BACKWARDS,
   END,
   excludeSystemEvents,
+  NotFoundError,
   START,
   StreamNotFoundError,
+  UnknownError,
   type AllStreamResolvedEvent,
   type EventStoreDBClient,
   type Position,
@@ -15,7 +17,7 @@ import { infoOf, parseStreamPosition } from './esdbInstall.js';
 import { jobIndexProjection, makeEsdbJobList } from './esdbList.js';
 import type { ProjectionInfo } from './projectionEngine.js';
 import { builtInProjectionFiles, ProjectionNames, readProjectionFiles } from './projectionFiles.js';
-import { toJobView, waitForState, type ProjectionChange, type ProjectionQueries } from './projectionQueries.js';
+import { ProjectionNotInstalledError, toJobView, waitForState, type ProjectionChange, type ProjectionQueries } from './projectionQueries.js';
 
 export {
   esdbProjectionFiles,
@@ -92,8 +94,16 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
   const infos = new Map(files.map((f) => [f.name, infoOf(f)] as const));
   const closers = new Set<() => Promise<void>>();
 
-  const getState = async (name: string, partition?: string): Promise<unknown> =>
-    unwrapState(infos.get(name), await client.getProjectionState(name, partition !== undefined ? { partition } : {}), partition);
+  const getState = async (name: string, partition?: string): Promise<unknown> => {
+    try {
+      return unwrapState(infos.get(name), await client.getProjectionState(name, partition !== undefined ? { partition } : {}), partition);
+    } catch (error) {
+      // 24.10 and KurrentDB answer NotFound; 23.10 an UnknownError naming NotFound.
+      if (error instanceof NotFoundError || (error instanceof UnknownError && /NotFound/.test(error.message)))
+        throw new ProjectionNotInstalledError(name, 'its state cannot be read', { cause: error });
+      throw error;
+    }
+  };
 
   const readView = async (partition: string): Promise<JobView | undefined> =>
     toJobView(partition, await getState(ProjectionNames.jobView, partition));

@@ -16,7 +16,7 @@ export type {
 } from './projectionEngine.js';
 export { builtInProjectionFiles, ProjectionNames, projectionNameOf, projectionsDir, readProjectionFiles } from './projectionFiles.js';
 export type { ProjectionFile } from './projectionFiles.js';
-export { InvalidCursor, InvalidJobViewState, ProjectionWaitTimeout, toJobView, waitForState } from './projectionQueries.js';
+export { InvalidCursor, InvalidJobViewState, ProjectionNotInstalledError, ProjectionWaitTimeout, toJobView, waitForState } from './projectionQueries.js';
 export type {
   JobDashboard,
   JobDashboardWorker,

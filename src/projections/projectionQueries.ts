@@ -54,6 +54,25 @@ export interface ProjectionQueries {
   close(): Promise<void>;
 }
 
+/** A projection jobtrail reads is not on the EventStoreDB server: `jobtrail projections install` puts it there. */
+export class ProjectionNotInstalledError extends JobtrailError {
+  static {
+    brandClass(this, 'ProjectionNotInstalledError');
+  }
+  constructor(
+    readonly projection: string,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      ErrorCodes.ProjectionNotInstalled,
+      `the EventStoreDB projection "${projection}" is not installed, so ${what}: run \`jobtrail projections install\``,
+      options,
+    );
+    this.name = 'ProjectionNotInstalledError';
+  }
+}
+
 /** `waitFor` gave up: the state did not reach the condition in time. */
 export class ProjectionWaitTimeout extends JobtrailError {
   static {
@@ -117,7 +136,7 @@ export const waitForState = (
   });
 };
 
-const JobStatusCodec = t.keyof({ initial: null, in_progress: null, errored: null, completed: null, cancelled: null });
+const JobStatusCodec = t.keyof({ awaiting: null, initial: null, in_progress: null, errored: null, completed: null, cancelled: null });
 
 /** What a job-view state must hold to be listed as a `JobView` (checked where states come in from a store). */
 const JobViewState = t.type({
