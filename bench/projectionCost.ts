@@ -39,6 +39,7 @@ import { now } from './support/clock.js';
 import { cell, num, table } from './support/format.js';
 import { machine, sourceState, writeResults } from './support/results.js';
 import { spread, type Spread } from './support/stats.js';
+import { loadKurrentRuntime, type CreateProjection } from '../test/support/kurrentRuntime.js';
 
 const usage = `npm run bench:projections -- [options]
 
@@ -88,24 +89,7 @@ const sources: Record<Version, string> = { before: readFileSync(files.before, 'u
 
 // ---------------------------------------------------------------- KurrentDB's runtime, or why not
 
-interface KurrentTest {
-  feed(event: unknown): { status: string; reason?: string };
-  getSharedState(): unknown;
-  dispose(): void;
-}
-type CreateProjection = (source: string, options: { engineVersion: 1 | 2 }) => { validate(): unknown; test(): KurrentTest };
-
-const loadKurrent = async (): Promise<{ createProjection: CreateProjection } | { reason: string }> => {
-  try {
-    const mod = (await import('@kurrent/projections-testing')) as unknown as { createProjection: CreateProjection };
-    mod.createProjection('fromAll().when({})', { engineVersion: 1 }).validate();
-    return mod;
-  } catch (err) {
-    return { reason: err instanceof Error ? err.message : String(err) };
-  }
-};
-
-const kurrent = args['no-kurrent'] === true ? { reason: '--no-kurrent' } : await loadKurrent();
+const kurrent = args['no-kurrent'] === true ? { reason: '--no-kurrent' } : await loadKurrentRuntime();
 
 // Not loadable here, and not yet rerun: run this script again through a new enough glibc's loader.
 if ('reason' in kurrent && args['no-kurrent'] !== true && process.env['JOBTRAIL_BENCH_RERUN'] !== '1') {

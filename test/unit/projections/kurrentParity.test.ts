@@ -12,29 +12,11 @@ import fc from 'fast-check';
 import { makeMemoryProjection, type ProjectionEvent } from '../../../src/projections/index.js';
 import { jobHistoriesArb } from '../../support/histories.js';
 import { fixtureEvents, projectionSource, toProjectionEvents } from '../../support/projectionFixtures.js';
+import { loadKurrentRuntime } from '../../support/kurrentRuntime.js';
 
 const test = suite('projections: parity with @kurrent/projections-testing');
 
-interface KurrentTest {
-  feed(event: unknown): { status: string };
-  getState(partition?: string): unknown;
-  getSharedState(): unknown;
-  dispose(): void;
-}
-type CreateProjection = (source: string, options: { engineVersion: 1 | 2 }) => { validate(): unknown; test(): KurrentTest };
-
-const load = async (): Promise<{ createProjection: CreateProjection } | { reason: string }> => {
-  try {
-    const mod = (await import('@kurrent/projections-testing')) as unknown as { createProjection: CreateProjection };
-    // The native runtime loads on first use, not on import.
-    mod.createProjection('fromAll().when({})', { engineVersion: 1 }).validate();
-    return mod;
-  } catch (err) {
-    return { reason: err instanceof Error ? err.message : String(err) };
-  }
-};
-
-const kurrent = await load();
+const kurrent = await loadKurrentRuntime();
 
 const toKurrent = (e: ProjectionEvent) => ({
   eventType: e.type,
