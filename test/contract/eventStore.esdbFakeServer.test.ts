@@ -4,6 +4,8 @@
 // servers too old to give positions. Each test says what a real server does
 // and checks that the adapter copes with it the way the port promises.
 // The fake's own fidelity is test/integration/fakeEsdbServer.test.ts.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -241,6 +243,46 @@ test('a server before 22.6 (stream reads without positions): a clear "22.6 or ne
     const error = await rejection(store.readStream(stream)());
     assert.ok(isJobtrailError(error, ErrorCodes.StoreUnsupported), `${legacyPositions}: ${String(error)}`);
     assert.match((error as Error).message, /EventStoreDB 22\.6 or newer is needed/);
+  }
+});
+
+test('close() resolves after reads the server ended before the adapter stopped reading: headPosition, readAll cut at maxCount', async () => {
+  // A server answers a short read with its events and, just after, the end of the call. A read the adapter left
+  // early (headPosition after its one event, readAll at maxCount) whose end arrived after it stopped reading and
+  // before its cancel() was never cancelled nor ended, and the client's dispose(), so close(), waited for it for
+  // ever: `history --follow` exited 13, tests stopped mid-run. The race shows with the server in another process
+  // (as a real one is) and a log of some size, so the fake runs in a child process here.
+  const fakeModule = new URL('../support/fakeEsdb/index.js', import.meta.url).href;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { startFakeEsdb } = await import(${JSON.stringify(fakeModule)}); console.log((await startFakeEsdb()).connectionString);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const connectionString = String((await once(child.stdout, 'data'))[0]).trim();
+    const writer = makeEsdbEventStore({ connectionString });
+    for (let i = 0; i < 3; i++) await right(writer.append(uniqueStream(), someEvents(100), { expectedRevision: 'no_stream' }));
+    await right(writer.append(uniqueStream('last'), someEvents(2), { expectedRevision: 'no_stream' }));
+    await writer.close();
+    for (const read of ['headPosition', 'readAll'] as const) {
+      for (let round = 0; round < 3; round++) {
+        const store = makeEsdbEventStore({ connectionString });
+        for (let i = 0; i < 20; i++) {
+          if (read === 'headPosition') assert.type(await right(store.headPosition()), 'string');
+          else assert.is((await right(store.readAll({ streamPrefix: 'last-', maxCount: 1 }))).length, 1);
+        }
+        const closed = await Promise.race([store.close().then(() => 'closed'), sleep(3000).then(() => 'still closing after 3 s')]);
+        assert.is(closed, 'closed', `${read}, round ${round + 1}`);
+      }
+    }
+  } finally {
+    child.kill();
   }
 });
 

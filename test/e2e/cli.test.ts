@@ -5,12 +5,21 @@ import { once } from 'node:events';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runJobtrail, spawnJobtrail } from '../support/cli.js';
+import { esdbUrl, readyTestStore, testJobId, testStoreUrl } from '../support/testStore.js';
 
 const test = suite('the jobtrail CLI, spawned as a user runs it');
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-cli-'));
-const store = `sqlite:${join(dir, 'events.db')}`;
+const store = testStoreUrl(dir);
 const common = ['--store', store, '--workers', 'test/fixtures/workers.ts'];
+test.before(readyTestStore);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+// The job ids the session fixes: unique per run on a shared EventStoreDB (testJobId), themselves on SQLite.
+const cli1 = testJobId('cli-1');
+const cli2 = testJobId('cli-2');
+const cliFatal = testJobId('cli-fatal');
+const cliLater = testJobId('cli-later');
+const noSuchJob = testJobId('no-such-job');
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
 
@@ -56,27 +65,27 @@ test('bad input gets a clear error and a non-zero exit', async () => {
   const noWorkers = await runJobtrail(['run', '--store', store]);
   assert.is(noWorkers.code, 2);
   assert.match(noWorkers.stderr, '--workers');
-  const missing = await runJobtrail(['show', 'no-such-job', '--store', store]);
+  const missing = await runJobtrail(['show', noSuchJob, '--store', store]);
   assert.is(missing.code, 1);
-  assert.match(missing.stderr, 'job "no-such-job" does not exist');
+  assert.match(missing.stderr, `job "${noSuchJob}" does not exist`);
   const badStatus = await runJobtrail(['list', '--status', 'done', '--store', store]);
   assert.is.not(badStatus.code, 0);
   assert.match(badStatus.stderr, 'initial');
 });
 
 test('enqueue, run, show, list, history, retry, cancel: a whole session', async () => {
-  const first = await runJobtrail(['enqueue', 'sleeper', '{"ms":10,"value":"v1"}', '--job-id', 'cli-1', ...common]);
+  const first = await runJobtrail(['enqueue', 'sleeper', '{"ms":10,"value":"v1"}', '--job-id', cli1, ...common]);
   assert.is(first.code, 0, first.stderr);
-  assert.match(first.stdout, 'enqueued: cli-1');
-  const again = await runJobtrail(['enqueue', 'sleeper', '{"ms":10}', '--job-id', 'cli-1', '--json', ...common]);
-  assert.equal(json(again.stdout), { ok: true, jobId: 'cli-1', created: false });
-  await runJobtrail(['enqueue', 'rejecter', '{"reason":"fatal"}', '--job-id', 'cli-fatal', ...common]);
+  assert.match(first.stdout, `enqueued: ${cli1}`);
+  const again = await runJobtrail(['enqueue', 'sleeper', '{"ms":10}', '--job-id', cli1, '--json', ...common]);
+  assert.equal(json(again.stdout), { ok: true, jobId: cli1, created: false });
+  await runJobtrail(['enqueue', 'rejecter', '{"reason":"fatal"}', '--job-id', cliFatal, ...common]);
   await runJobtrail([
     'enqueue',
     'sleeper',
     '{}',
     '--job-id',
-    'cli-later',
+    cliLater,
     '--run-at',
     new Date(Date.now() + 3_600_000).toISOString(),
     ...common,
@@ -86,21 +95,21 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
   let runnerErr = '';
   runner.stderr!.on('data', (d) => (runnerErr += d));
   try {
-    const done = await waitForStatus('cli-1', ['completed']);
+    const done = await waitForStatus(cli1, ['completed']);
     assert.is(done.status, 'completed');
-    const fatal = await waitForStatus('cli-fatal', ['errored']);
+    const fatal = await waitForStatus(cliFatal, ['errored']);
     assert.is(fatal.status, 'errored');
 
     // Enqueued by another process while `run` runs: the runner picks it up from the store.
-    await runJobtrail(['enqueue', 'sleeper', '{"failAttempts":[1]}', '--job-id', 'cli-2', ...common]);
-    const second = await waitForStatus('cli-2', ['completed']);
+    await runJobtrail(['enqueue', 'sleeper', '{"failAttempts":[1]}', '--job-id', cli2, ...common]);
+    const second = await waitForStatus(cli2, ['completed']);
     assert.is(second.status, 'completed');
 
-    const show = await runJobtrail(['show', 'cli-1', '--store', store]);
+    const show = await runJobtrail(['show', cli1, '--store', store]);
     assert.match(show.stdout, /status\s+completed/);
     assert.match(show.stdout, /result\s+"v1"/);
 
-    const history = await runJobtrail(['history', 'cli-2', '--store', store]);
+    const history = await runJobtrail(['history', cli2, '--store', store]);
     assert.is(history.code, 0);
     const lines = history.stdout.trim().split('\n');
     assert.match(lines[0]!, /^\s*0\s+\S+Z\s+JobEnqueued/);
@@ -110,7 +119,7 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
     );
     assert.match(history.stdout, /#2\s+JobCompleted/);
     assert.match(history.stdout, /\+\d/);
-    const historyJson = (await runJobtrail(['history', 'cli-2', '--json', '--store', store])).stdout
+    const historyJson = (await runJobtrail(['history', cli2, '--json', '--store', store])).stdout
       .trim()
       .split('\n')
       .map((l) => json<{ type: string; revision: number }>(l));
@@ -127,19 +136,21 @@ test('enqueue, run, show, list, history, retry, cancel: a whole session', async 
       .trim()
       .split('\n')
       .map((l) => json<{ jobId: string }>(l).jobId);
-    assert.equal(listed.sort(), ['cli-1', 'cli-2']);
+    // Every completed job of the store: on a shared server, others' too, so there only this session's are compared.
+    const session = [cli1, cli2, cliFatal, cliLater];
+    assert.equal((esdbUrl ? listed.filter((id) => session.includes(id)) : listed).sort(), [cli1, cli2].sort());
 
-    const retried = await runJobtrail(['retry', 'cli-fatal', '--by', 'ada', '--store', store]);
+    const retried = await runJobtrail(['retry', cliFatal, '--by', 'ada', '--store', store]);
     assert.is(retried.code, 0, retried.stderr);
-    assert.match(retried.stdout, 'cli-fatal: initial');
-    const refused = await runJobtrail(['cancel', 'cli-1', '--by', 'ada', '--store', store]);
+    assert.match(retried.stdout, `${cliFatal}: initial`);
+    const refused = await runJobtrail(['cancel', cli1, '--by', 'ada', '--store', store]);
     assert.is(refused.code, 1);
-    assert.match(refused.stderr, 'cannot cancel job "cli-1": it is completed');
-    const cancelled = await runJobtrail(['cancel', 'cli-later', '--by', 'ada', '--reason', 'not needed', '--store', store]);
+    assert.match(refused.stderr, `cannot cancel job "${cli1}": it is completed`);
+    const cancelled = await runJobtrail(['cancel', cliLater, '--by', 'ada', '--reason', 'not needed', '--store', store]);
     assert.is(cancelled.code, 0, cancelled.stderr);
-    const afterRetry = await waitForStatus('cli-fatal', ['errored']);
+    const afterRetry = await waitForStatus(cliFatal, ['errored']);
     assert.is((afterRetry as unknown as { attempts: number }).attempts, 2);
-    const fatalHistory = await runJobtrail(['history', 'cli-fatal', '--json', '--store', store]);
+    const fatalHistory = await runJobtrail(['history', cliFatal, '--json', '--store', store]);
     const reset = fatalHistory.stdout
       .trim()
       .split('\n')

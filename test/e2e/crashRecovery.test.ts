@@ -9,13 +9,15 @@ import { createEngine } from '../../src/engine.js';
 import { replay } from '../../src/job/index.js';
 import { sleeper } from '../fixtures/workers.js';
 import { spawnJobtrail } from '../support/cli.js';
+import { readyTestStore, testJobId, testStoreLabel, testStoreUrl } from '../support/testStore.js';
 
-const test = suite('crash recovery in the embedded mode');
+const test = suite(`crash recovery (${testStoreLabel}, in-process broker)`);
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-crash-'));
+test.before(readyTestStore);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a run process killed with SIGKILL mid-run: a new process on the same file finishes every job, none completes twice', async () => {
-  const store = `sqlite:${join(dir, 'events.db')}`;
+  const store = testStoreUrl(dir);
   // This process only enqueues and reads (it starts no consumer).
   const engine = await createEngine({ store, workers: [sleeper] });
   try {
@@ -25,8 +27,13 @@ test('a run process killed with SIGKILL mid-run: a new process on the same file 
     const msOf = (i: number) => (i % 10 === 9 ? 3000 : 150 + (i % 5) * 50);
     for (let i = 0; i < 60; i++)
       ids.push(
-        (await engine.enqueue('sleeper', { ms: msOf(i), value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) }, { jobId: `crash-${i}` }))
-          .jobId,
+        (
+          await engine.enqueue(
+            'sleeper',
+            { ms: msOf(i), value: i, ...(i % 7 === 0 ? { failAttempts: [1] } : {}) },
+            { jobId: testJobId(`crash-${i}`) },
+          )
+        ).jobId,
       );
 
     const args = ['run', '--store', store, '--workers', 'test/fixtures/workers.ts'];

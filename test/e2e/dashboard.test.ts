@@ -12,6 +12,7 @@ import { runDashboard, type DashboardHandle } from '../../src/dashboard/index.js
 import { launchBrowser, saveScreenshot, watchProblems } from '../support/browser.js';
 import { waitFor } from '../support/waitFor.js';
 
+// Stays on SQLite (not testStore.ts): it counts every job of the store (the overview, the job-dashboard projection), so it needs an empty one.
 const test = suite('the dashboard in headless Chromium: live overview, a failed job, retry from the page');
 
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-dashboard-'));

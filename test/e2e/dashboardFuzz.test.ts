@@ -7,10 +7,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, defineWorker } from '../../src/index.js';
 import { runDashboard } from '../../src/dashboard/index.js';
+import { readyTestStore, testJobId, testStoreUrl } from '../support/testStore.js';
 
 const test = suite("the dashboard's endpoints under a generated corpus of bad requests");
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-dashboard-fuzz-'));
+test.before(readyTestStore);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+/** The job the requests aim at: unique per run on a shared EventStoreDB (testJobId). */
+const fuzzTarget = testJobId('fuzz-target');
 
 const send = (port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -30,9 +34,9 @@ const send = (port: number, method: string, path: string, headers: Record<string
 
 test('1,000 random requests: never a 5xx, never a crash; every job untouched', async () => {
   const w = defineWorker({ name: 'noop', action: async () => 'ok' });
-  const engine = await createEngine({ store: `sqlite:${join(dir, 'events.db')}`, workers: [w] });
+  const engine = await createEngine({ store: testStoreUrl(dir), workers: [w] });
   await engine.start();
-  const { jobId } = await engine.enqueue('noop', {}, { jobId: 'fuzz-target' });
+  const { jobId } = await engine.enqueue('noop', {}, { jobId: fuzzTarget });
   await engine.waitForFinal([jobId], { timeoutMs: 10_000 });
   const dashboard = await runDashboard({ engine, port: 0 });
   const port = Number(new URL(dashboard.url).port);
@@ -45,7 +49,7 @@ test('1,000 random requests: never a 5xx, never a crash; every job untouched', a
         'job',
         'events',
         'assets',
-        'fuzz-target',
+        fuzzTarget,
         '..',
         '%00',
         '%2e%2e',
@@ -97,9 +101,9 @@ test('1,000 random requests: never a 5xx, never a crash; every job untouched', a
       [...statuses.keys()].some((s) => s >= 400 && s < 500),
       `bad requests were refused (${[...statuses.entries()].map(([s, n]) => `${s}×${n}`).join(' ')})`,
     );
-    const view = await engine.getJob('fuzz-target');
+    const view = await engine.getJob(fuzzTarget);
     assert.is(view?.status, 'completed');
-    assert.is((await engine.history('fuzz-target')).length, 3, 'no action went through: the action endpoints need the page CSRF token');
+    assert.is((await engine.history(fuzzTarget)).length, 3, 'no action went through: the action endpoints need the page CSRF token');
     assert.is(({} as Record<string, unknown>)['admin'], undefined);
   } finally {
     await dashboard.stop();

@@ -10,11 +10,12 @@ import { formatHistory } from '../../src/present/index.js';
 import { eventTime } from '../../src/job/index.js';
 import { runJobtrail, spawnJobtrail } from '../support/cli.js';
 import { waitFor } from '../support/waitFor.js';
+import { readyTestStore, testStoreUrl } from '../support/testStore.js';
 
 const test = suite('jobtrail history --follow and --at, spawned as a user runs them, on a job with several attempts');
 
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-history-'));
-const store = `sqlite:${join(dir, 'events.db')}`;
+const store = testStoreUrl(dir);
 const jobId = `import-${randomUUID().slice(0, 8)}`;
 
 /** Attempts 1 and 2 fail; attempt 3 reports progress, then waits for the test to let it finish. */
@@ -36,6 +37,7 @@ let engine: Engine;
 let history: readonly RecordedJobEvent[] = [];
 
 test.before(async () => {
+  await readyTestStore();
   engine = await createEngine({ store, broker: 'memory', workers: [flaky], gracePeriodMs: 1_000 });
   await engine.start();
 });

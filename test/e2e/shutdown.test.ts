@@ -8,12 +8,16 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { sleeper } from '../fixtures/workers.js';
 import { spawnJobtrail } from '../support/cli.js';
 import { waitFor } from '../support/waitFor.js';
+import { readyTestStore, testStoreLabel, testStoreUrl } from '../support/testStore.js';
 
-const test = suite<{ engine: Engine; store: string }>('graceful shutdown of jobtrail run (SIGTERM, grace period, forced exit)');
+const test = suite<{ engine: Engine; store: string }>(
+  `graceful shutdown of jobtrail run (SIGTERM, grace period, forced exit; ${testStoreLabel})`,
+);
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-shutdown-'));
 let n = 0;
+test.before(readyTestStore);
 test.before.each(async (ctx) => {
-  ctx.store = `sqlite:${join(dir, `events-${++n}.db`)}`;
+  ctx.store = testStoreUrl(dir, `events-${++n}.db`);
   ctx.engine = await createEngine({ store: ctx.store, workers: [sleeper] });
 });
 test.after.each(async (ctx) => ctx.engine.close());

@@ -13,16 +13,32 @@ import { TransitionRejectedError } from '../../src/conductor/index.js';
 import { replay, type JobView } from '../../src/job/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { waitFor } from '../support/waitFor.js';
+import { readyTestStore, testJobId, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
+
+// The job ids the tests fix: made unique per run on a shared EventStoreDB (testJobId), themselves on SQLite.
+const order42 = testJobId('order-42');
+const x1 = testJobId('x1');
+const x2 = testJobId('x2');
+const x3 = testJobId('x3');
+const race1 = testJobId('race-1');
+const kept1 = testJobId('kept-1');
+const kept2 = testJobId('kept-2');
+const lost1 = testJobId('lost-1');
+const dup1 = testJobId('dup-1');
+const ghost = testJobId('ghost');
+const badPayload = testJobId('bad-payload');
+const unknownWorker = testJobId('unknown-worker');
 
 interface Ctx {
   store: StoreBackend;
   broker: Broker;
   engines: Engine[];
 }
-const test = suite<Ctx>('execute and the conductor (embedded store, in-process broker)');
+const test = suite<Ctx>(`execute and the conductor (${testStoreLabel}, in-process broker)`);
 
+test.before(readyTestStore);
 test.before.each(async (ctx) => {
-  ctx.store = await makeStore('sqlite::memory:');
+  ctx.store = await makeStore(testMemoryStoreUrl());
   ctx.broker = makeMemoryBroker();
   ctx.engines = [];
 });
@@ -88,11 +104,11 @@ test('a job runs: JobEnqueued → JobStarted → JobCompleted, with result and b
 test('the same jobId enqueued twice makes one job', async (ctx) => {
   const w = defineWorker({ name: 'noop', action: async () => undefined });
   const engine = await engineOn(ctx, [w]);
-  const a = await engine.enqueue('noop', {}, { jobId: 'order-42' });
-  const b = await engine.enqueue('noop', {}, { jobId: 'order-42' });
+  const a = await engine.enqueue('noop', {}, { jobId: order42 });
+  const b = await engine.enqueue('noop', {}, { jobId: order42 });
   assert.ok(a.created);
   assert.not.ok(b.created);
-  assert.equal(await types(engine, 'order-42'), ['JobEnqueued']);
+  assert.equal(await types(engine, order42), ['JobEnqueued']);
 });
 
 test('enqueue refuses an unknown worker, an invalid payload, a bad jobId, a bad runAt and options that are not an object, recording nothing', async (ctx) => {
@@ -107,14 +123,14 @@ test('enqueue refuses an unknown worker, an invalid payload, a bad jobId, a bad 
       assert.match((error as Error).message, text);
     }
   };
-  await refused(() => engine.enqueue('tyepd', { to: 'x' }, { jobId: 'x1' }), 'UnknownWorker', /unknown worker "tyepd"; registered: typed/);
-  await refused(() => engine.enqueue('typed', { to: 5 }, { jobId: 'x2' }), 'InvalidPayload', /to/);
+  await refused(() => engine.enqueue('tyepd', { to: 'x' }, { jobId: x1 }), 'UnknownWorker', /unknown worker "tyepd"; registered: typed/);
+  await refused(() => engine.enqueue('typed', { to: 5 }, { jobId: x2 }), 'InvalidPayload', /to/);
   await refused(() => engine.enqueue('typed', { to: 'a' }, { jobId: 'has space' }), 'InvalidOptions', /jobId/);
-  await refused(() => engine.enqueue('typed', { to: 'a' }, { jobId: 'x3', runAt: 'tomorrow' }), 'InvalidOptions', /runAt/);
+  await refused(() => engine.enqueue('typed', { to: 'a' }, { jobId: x3, runAt: 'tomorrow' }), 'InvalidOptions', /runAt/);
   // Options that are not an object (from untyped callers): refused like enqueueMany's, not a TypeError or silently ignored.
   await refused(() => engine.enqueue('typed', { to: 'a' }, null as never), 'InvalidOptions', /^options must be an object; got null/);
   await refused(() => engine.enqueue('typed', { to: 'a' }, 'fast' as never), 'InvalidOptions', /^options must be an object; got "fast"/);
-  for (const id of ['x1', 'x2', 'x3']) assert.equal(await engine.history(id), []);
+  for (const id of [x1, x2, x3]) assert.equal(await engine.history(id), []);
 });
 
 test('two consumers racing on one delivery start the job once', async (ctx) => {
@@ -129,18 +145,18 @@ test('two consumers racing on one delivery start the job once', async (ctx) => {
     },
   });
   const deps = depsOn(ctx, [w]);
-  const enq = await enqueueJob(deps, 'slow', {}, { jobId: 'race-1' });
+  const enq = await enqueueJob(deps, 'slow', {}, { jobId: race1 });
   assert.ok(E.isRight(enq));
   const handlerA = makeWorkHandler({ ...deps, processId: 'A' }, makeRunningAttempts());
   const handlerB = makeWorkHandler({ ...deps, processId: 'B' }, makeRunningAttempts());
-  const d = delivery({ jobId: 'race-1', attempt: 1 });
+  const d = delivery({ jobId: race1, attempt: 1 });
   const both = Promise.all([handlerA(d), handlerB(d)]);
   await new Promise((r) => setTimeout(r, 50));
   release();
   const dispositions = await both;
   assert.is(runs, 1);
   assert.equal(dispositions.map((x) => x._tag).sort(), ['Ack', 'Ack']);
-  const history = await deps.jobs.history('race-1')();
+  const history = await deps.jobs.history(race1)();
   assert.ok(E.isRight(history));
   if (E.isRight(history))
     assert.equal(
@@ -152,8 +168,8 @@ test('two consumers racing on one delivery start the job once', async (ctx) => {
 test('a delivery the store cannot read is kept and decided again, not handed back, until the store answers; after maxKeepMs it is handed back', async (ctx) => {
   const w = defineWorker({ name: 'kept', action: async () => 'ok' });
   const base = depsOn(ctx, [w]);
-  await enqueueJob(base, 'kept', {}, { jobId: 'kept-1' });
-  await enqueueJob(base, 'kept', {}, { jobId: 'kept-2' });
+  await enqueueJob(base, 'kept', {}, { jobId: kept1 });
+  await enqueueJob(base, 'kept', {}, { jobId: kept2 });
   let clock = Date.parse('2026-11-29T00:00:00Z');
   let downFor = 0; // reads refused before the store answers again
   let refused = 0;
@@ -181,9 +197,9 @@ test('a delivery the store cannot read is kept and decided again, not handed bac
   const handler = makeWorkHandler(deps, makeRunningAttempts());
 
   downFor = 3;
-  assert.equal(await handler(delivery({ jobId: 'kept-1', attempt: 1 })), { _tag: 'Ack' }, 'decided once the store answered');
+  assert.equal(await handler(delivery({ jobId: kept1, attempt: 1 })), { _tag: 'Ack' }, 'decided once the store answered');
   assert.equal(pauses, [1, 2, 3]);
-  const history = await base.jobs.history('kept-1')();
+  const history = await base.jobs.history(kept1)();
   assert.ok(E.isRight(history));
   if (E.isRight(history))
     assert.equal(
@@ -195,24 +211,24 @@ test('a delivery the store cannot read is kept and decided again, not handed bac
   refused = 0;
   downFor = Number.POSITIVE_INFINITY;
   pauses.length = 0;
-  assert.equal(await handler(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+  assert.equal(await handler(delivery({ jobId: kept2, attempt: 1 })), { _tag: 'Requeue' });
   assert.is(pauses.length, 10);
-  assert.equal(await makeWorkHandler({ ...deps, maxKeepMs: 0 }, makeRunningAttempts())(delivery({ jobId: 'kept-2', attempt: 1 })), {
+  assert.equal(await makeWorkHandler({ ...deps, maxKeepMs: 0 }, makeRunningAttempts())(delivery({ jobId: kept2, attempt: 1 })), {
     _tag: 'Requeue',
   });
   assert.is(pauses.length, 10, 'maxKeepMs 0: handed back at once');
 
   // An engine that stops hands a kept delivery back at once.
   const stopped = makeWorkHandler({ ...deps, pause: async () => false }, makeRunningAttempts());
-  assert.equal(await stopped(delivery({ jobId: 'kept-2', attempt: 1 })), { _tag: 'Requeue' });
+  assert.equal(await stopped(delivery({ jobId: kept2, attempt: 1 })), { _tag: 'Requeue' });
 });
 
 test('a redelivered attempt in progress is recorded as WorkerLost and retried', async (ctx) => {
   const w = defineWorker({ name: 'flaky-host', retryDelay: () => 10, action: async () => 'done' });
   const deps = depsOn(ctx, [w]);
-  await enqueueJob(deps, 'flaky-host', {}, { jobId: 'lost-1' });
+  await enqueueJob(deps, 'flaky-host', {}, { jobId: lost1 });
   // A process started attempt 1, then died holding the delivery.
-  const loaded = await deps.jobs.load('lost-1')();
+  const loaded = await deps.jobs.load(lost1)();
   assert.ok(E.isRight(loaded));
   if (E.isLeft(loaded)) return;
   const { setToInProgress, isoDate } = await import('../../src/job/index.js');
@@ -220,7 +236,7 @@ test('a redelivered attempt in progress is recorded as WorkerLost and retried', 
     loaded.right,
     (s) => setToInProgress(s, { workerId: 'dead:1:x', backgroundJobId: 'm1', startedAt: isoDate(new Date()) }),
     {
-      correlationId: 'lost-1',
+      correlationId: lost1,
       causationId: 'm1',
     },
   )();
@@ -228,32 +244,32 @@ test('a redelivered attempt in progress is recorded as WorkerLost and retried', 
   const engine = await engineOn(ctx, [w], { recover: false });
   await engine.start();
   const handler = makeWorkHandler(deps, makeRunningAttempts());
-  const settled = await handler(delivery({ jobId: 'lost-1', attempt: 1 }, true));
+  const settled = await handler(delivery({ jobId: lost1, attempt: 1 }, true));
   assert.is(settled._tag, 'Ack');
-  const [view] = await engine.waitForFinal(['lost-1'], { timeoutMs: 5000 });
+  const [view] = await engine.waitForFinal([lost1], { timeoutMs: 5000 });
   assert.is(view!.status, 'completed');
   assert.is(view!.attempts, 2);
-  const history = await engine.history('lost-1');
+  const history = await engine.history(lost1);
   assert.equal(
     history.map((e) => e.event.type),
     ['JobEnqueued', 'JobStarted', 'JobErrored', 'JobReset', 'JobStarted', 'JobCompleted'],
   );
   const errored = history[2]!.event;
   assert.ok(errored.type === 'JobErrored' && errored.data.error.name === 'WorkerLost');
-  await validHistory(engine, 'lost-1');
+  await validHistory(engine, lost1);
 });
 
 test('a duplicate message is acked and changes nothing; a non-redelivered copy of a running attempt too', async (ctx) => {
   const w = defineWorker({ name: 'once', action: async () => 1 });
   const deps = depsOn(ctx, [w]);
-  await enqueueJob(deps, 'once', {}, { jobId: 'dup-1' });
+  await enqueueJob(deps, 'once', {}, { jobId: dup1 });
   const handler = makeWorkHandler(deps, makeRunningAttempts());
-  const d = delivery({ jobId: 'dup-1', attempt: 1 });
+  const d = delivery({ jobId: dup1, attempt: 1 });
   assert.is((await handler(d))._tag, 'Ack');
-  const before = await deps.jobs.history('dup-1')();
+  const before = await deps.jobs.history(dup1)();
   assert.is((await handler(d))._tag, 'Ack');
   assert.is((await handler({ ...d, redelivered: true }))._tag, 'Ack');
-  const after = await deps.jobs.history('dup-1')();
+  const after = await deps.jobs.history(dup1)();
   assert.ok(E.isRight(before) && E.isRight(after));
   if (E.isRight(before) && E.isRight(after)) {
     assert.is(after.right.length, before.right.length);
@@ -264,7 +280,7 @@ test('a duplicate message is acked and changes nothing; a non-redelivered copy o
 test('a message for a job with no stream, and a malformed message, are dead-lettered with the reason', async (ctx) => {
   const deps = depsOn(ctx, []);
   const handler = makeWorkHandler(deps, makeRunningAttempts());
-  const none = await handler(delivery({ jobId: 'ghost', attempt: 1 }));
+  const none = await handler(delivery({ jobId: ghost, attempt: 1 }));
   assert.is(none._tag, 'DeadLetter');
   assert.match((none as { reason: string }).reason, /no stream/);
   const bad = await handler({ ...delivery({}), body: Buffer.from('{"jobId": 5}') });
@@ -278,21 +294,21 @@ test('unknown worker and invalid payload are recorded as JobErrored with no retr
   const loose = defineWorker({ name: 'mail', action: async () => undefined });
   const other = defineWorker({ name: 'gone', action: async () => undefined });
   const producer = await engineOn(ctx, [loose, other]);
-  await producer.enqueue('mail', { to: 42 }, { jobId: 'bad-payload' });
-  await producer.enqueue('gone', {}, { jobId: 'unknown-worker' });
+  await producer.enqueue('mail', { to: 42 }, { jobId: badPayload });
+  await producer.enqueue('gone', {}, { jobId: unknownWorker });
   const strict = defineWorker({ name: 'mail', payload: t.type({ to: t.string }), action: async () => undefined });
   const consumer = await engineOn(ctx, [strict]);
   await consumer.start();
   // The memory broker dispatches attempt 1 of both; the strict engine consumes `default`.
-  const [a, b] = await consumer.waitForFinal(['bad-payload', 'unknown-worker'], { timeoutMs: 5000 });
+  const [a, b] = await consumer.waitForFinal([badPayload, unknownWorker], { timeoutMs: 5000 });
   assert.is(a!.status, 'errored');
   assert.is(a!.lastError!.name, 'InvalidPayload');
   assert.match(a!.lastError!.message, /to/);
   assert.is(a!.retryAt, undefined);
   assert.is(b!.lastError!.name, 'UnknownWorker');
   assert.match(b!.lastError!.message, /unknown worker "gone"; registered: mail/);
-  await validHistory(consumer, 'bad-payload');
-  await validHistory(consumer, 'unknown-worker');
+  await validHistory(consumer, badPayload);
+  await validHistory(consumer, unknownWorker);
 });
 
 test('a failing action is retried until it succeeds; a NonRetryableError fails for good; a thrown string is readable', async (ctx) => {

@@ -13,6 +13,7 @@ import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/
 import { defineWorker, type Worker } from '../../src/worker/index.js';
 import { replay } from '../../src/job/index.js';
 import { closeConnectionsNamed, deleteQueues, limitDeliveries, openRawChannel, rabbitUrl } from '../support/rabbit.js';
+import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
 import { waitFor } from '../support/waitFor.js';
 
 interface Ctx {
@@ -21,10 +22,11 @@ interface Ctx {
   engines: Engine[];
   queues: string[];
 }
-const test = suite<Ctx>('the engine on RabbitMQ: the wire contract, delays, connection loss');
+const test = suite<Ctx>(`the engine on RabbitMQ (${testStoreLabel}): the wire contract, delays, connection loss`);
 
+test.before(readyTestStore);
 test.before.each(async (ctx) => {
-  ctx.store = await makeStore('sqlite::memory:');
+  ctx.store = await makeStore(testMemoryStoreUrl());
   ctx.brokers = [];
   ctx.engines = [];
   ctx.queues = [];

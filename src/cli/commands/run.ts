@@ -24,15 +24,10 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
       await withEngine(
         opts,
         async (engine) => {
-          const report = await engine.start();
-          io.err(
-            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
-          );
-          if (report)
-            io.err(
-              `jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`,
-            );
-          await new Promise<void>((resolve) => {
+          // The handlers go in before start(): start() begins consuming (recovery dispatches at once), so a job
+          // may run before it resolves, and a SIGTERM then must stop with the grace period, not kill the process.
+          let starting: Promise<unknown> = Promise.resolve();
+          const stopped = new Promise<void>((resolve) => {
             let signals = 0;
             const onSignal = (signal: NodeJS.Signals) => {
               signals++;
@@ -42,11 +37,27 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
                 return;
               }
               io.err(`jobtrail run: ${signal}: stopping (running jobs get the grace period)`);
-              void engine.stop().then(resolve, resolve);
+              void starting
+                .then(
+                  () => engine.stop(),
+                  () => undefined,
+                )
+                .then(resolve, resolve);
             };
             process.on('SIGTERM', onSignal);
             process.on('SIGINT', onSignal);
           });
+          const start = engine.start();
+          starting = start;
+          const report = await start;
+          io.err(
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
+          );
+          if (report)
+            io.err(
+              `jobtrail run: recovered: ${report.dispatched} dispatched, ${report.lost} attempts of gone processes recorded as WorkerLost, ${report.skipped} left as they were`,
+            );
+          await stopped;
         },
         {
           logLevel: 'info',

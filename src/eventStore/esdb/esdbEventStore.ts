@@ -406,8 +406,8 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
               if (event === undefined || (floor !== undefined && comparePositions(event.position, floor) <= 0)) continue;
               floor = event.position;
               if (isTombstone(event) || !matchesStreamPrefix(event.streamId, options.streamPrefix)) continue;
-              found.push({ event });
-              if (found.length >= limit) break;
+              // Not a `break` at the limit: the page is read to its end (see headPosition).
+              if (found.length < limit) found.push({ event });
             }
           } finally {
             await reading.cancel().catch(() => undefined);
@@ -425,9 +425,13 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     headPosition: (): TE.TaskEither<StoreUnavailable, string | undefined> => async () =>
       withRetry('read the head position', async () => {
         const reading = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+        // Read to the end, never left early: a read left after the server ended it (its status arrived after the
+        // loop stopped reading, before cancel()) is never cancelled and never ends, and client.dispose() waits for
+        // it for ever, so close() never resolved (a CLI command then exited with 13, the event loop empty).
+        let head: string | undefined;
         try {
-          for await (const resolved of reading) if (resolved.event) return encodePosition(resolved.event.position);
-          return undefined;
+          for await (const resolved of reading) if (resolved.event && head === undefined) head = encodePosition(resolved.event.position);
+          return head;
         } finally {
           await reading.cancel().catch(() => undefined);
         }
