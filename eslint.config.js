@@ -50,6 +50,8 @@ export default tseslint.config(
     [['src/worker/**'], ['projections', 'backends', 'conductor', 'engine', ...above]],
     [['src/backends/**'], ['worker', 'conductor', 'engine', ...above]],
     [['src/conductor/**'], ['engine', ...above]],
+    // Recurring jobs sit on the conductor: they enqueue runs as any producer does.
+    [['src/schedules/**'], ['engine', ...above]],
     [['src/testing/**'], ['backends', 'conductor', 'engine', ...above]],
     [['src/producer/**'], ['engine', ...edges]],
     [['src/present/**'], ['backends', 'conductor', 'engine', ...edges]],

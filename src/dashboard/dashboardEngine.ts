@@ -2,6 +2,7 @@ import type { ActionOptions } from '../conductor/index.js';
 import type { JobView } from '../job/index.js';
 import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore/index.js';
 import type { ProjectionQueries } from '../projections/index.js';
+import type { ScheduleInfo } from '../schedules/index.js';
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
 export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
@@ -26,4 +27,10 @@ export interface DashboardEngine {
   retry(jobId: string, options?: ActionOptions): Promise<JobView>;
   /** A manual cancel; refused as `retry` is. */
   cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
+  // Recurring jobs (the Recurring page); optional, so that a read model without them still serves the other pages.
+  listSchedules?(): Promise<readonly ScheduleInfo[]>;
+  pauseSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;
+  resumeSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;
+  triggerSchedule?(scheduleId: string, options?: ActionOptions): Promise<{ readonly jobId: string }>;
+  removeSchedule?(scheduleId: string, options?: ActionOptions): Promise<void>;
 }

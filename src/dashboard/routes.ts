@@ -1,10 +1,21 @@
 import { jobIdPattern, jobIdRule } from '../job/index.js';
+import { scheduleIdPattern, scheduleIdRule } from '../schedules/index.js';
 import { HttpError } from './http.js';
 
 /** The actions a page can post. */
 export const DashboardActions = { retry: 'retry', cancel: 'cancel' } as const;
 /** `retry` or `cancel`. */
 export type DashboardAction = (typeof DashboardActions)[keyof typeof DashboardActions];
+
+/** The actions the Recurring page can post. */
+export const ScheduleActions = { pause: 'pause', resume: 'resume', trigger: 'trigger', remove: 'remove' } as const;
+export type ScheduleAction = (typeof ScheduleActions)[keyof typeof ScheduleActions];
+const isScheduleAction = (s: string | undefined): s is ScheduleAction => s !== undefined && Object.hasOwn(ScheduleActions, s);
+const checkScheduleId = (id: string): string => {
+  if (!scheduleIdPattern.test(id))
+    throw new HttpError(400, `not a schedule id: ${JSON.stringify(id.slice(0, 140))}; a schedule id is ${scheduleIdRule}`);
+  return id;
+};
 
 /** What a request asks for. */
 export type Route =
@@ -18,7 +29,10 @@ export type Route =
   | { readonly kind: 'action'; readonly jobId: string; readonly action: DashboardAction }
   | { readonly kind: 'overviewEvents' }
   | { readonly kind: 'jobEvents'; readonly jobId: string }
-  | { readonly kind: 'asset'; readonly name: string };
+  | { readonly kind: 'asset'; readonly name: string }
+  | { readonly kind: 'schedules' }
+  | { readonly kind: 'apiSchedules' }
+  | { readonly kind: 'scheduleAction'; readonly scheduleId: string; readonly action: ScheduleAction };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
 export type RouteKind = Route['kind'];
@@ -58,6 +72,10 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'jobs' && b !== undefined && c === undefined) return { kind: 'job', jobId: checkJobId(b) };
   if (a === 'job' && b === undefined) return { kind: 'job', jobId: idParam(url) };
   if (a === 'login' && b === undefined) return { kind: 'login' };
+  if (a === 'schedules' && b === undefined) return { kind: 'schedules' };
+  if (a === 'api' && b === 'schedules' && c === undefined) return { kind: 'apiSchedules' };
+  if (a === 'api' && b === 'schedules' && c !== undefined && isScheduleAction(d))
+    return { kind: 'scheduleAction', scheduleId: checkScheduleId(c), action: d };
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
@@ -90,3 +108,7 @@ export const jobEventsPath = (jobId: string, after: number): string =>
   dotSegment(jobId)
     ? `/events/job?id=${encodeURIComponent(jobId)}&after=${after}`
     : `/events/jobs/${encodeURIComponent(jobId)}?after=${after}`;
+
+/** The URL an action of a schedule is posted to (schedule ids need no escaping in a path, but get it anyway). */
+export const scheduleActionPath = (scheduleId: string, action: ScheduleAction): string =>
+  `/api/schedules/${encodeURIComponent(scheduleId)}/${action}`;

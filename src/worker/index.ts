@@ -1,5 +1,5 @@
 export { defineWorker, InvalidWorkerError, JsonPayload, validateWorker, Worker } from './worker.js';
-export type { JobContext, WorkerOptions } from './worker.js';
+export type { JobContext, WorkerOptions, WorkerSchedule } from './worker.js';
 export { EngineErrors, NonRetryableError, normaliseError, quote } from './failures.js';
 export { makeWorkerRegistry } from './registry.js';
 export { loadWorkers } from './loadWorkers.js';

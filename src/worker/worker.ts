@@ -36,6 +36,24 @@ export const JsonPayload = new t.Type<unknown, unknown, unknown>(
   t.identity,
 );
 
+/**
+ * A recurring run declared with the worker: upserted as schedule `id` (default: the worker's name) when an engine
+ * that registers the worker starts (docs/recurring.md). The fields are those of `engine.upsertSchedule`.
+ */
+export interface WorkerSchedule {
+  /** Default: the worker's name (which must then be a valid schedule id). */
+  readonly id?: string;
+  readonly cron: string;
+  /** Default: `{}`. */
+  readonly payload?: unknown;
+  /** Default: `UTC`. */
+  readonly timezone?: string;
+  readonly catchUp?: 'none' | 'latest' | 'all';
+  readonly overlap?: 'allow' | 'skip';
+  readonly queue?: string;
+  readonly maxAttempts?: number;
+}
+
 /** The options of a worker; `defineWorker` takes them as they are. `P` is the payload's type, `R` the action's result. */
 export interface WorkerOptions<P, R = unknown> {
   /** Unique across the registry; recorded as `workerName`; used to find the worker at execution time. */
@@ -56,6 +74,8 @@ export interface WorkerOptions<P, R = unknown> {
   readonly concurrency?: number;
   /** Whether a thrown error may be retried. Default: everything but `NonRetryableError`. */
   readonly isRetryable?: (error: unknown) => boolean;
+  /** A recurring run of this worker, upserted when an engine that registers it starts. Default: none. */
+  readonly schedule?: WorkerSchedule;
 }
 
 /**
@@ -84,6 +104,8 @@ export abstract class Worker<P = unknown, R = unknown> {
   readonly timeoutMs: number | undefined = undefined;
   /** Default: 10. */
   readonly concurrency: number = workerDefaults.concurrency;
+  /** A recurring run, upserted at `start` (docs/recurring.md). Default: none. */
+  readonly schedule?: WorkerSchedule;
 
   /** The work; throws when the job cannot be completed. */
   abstract action(payload: P, ctx: JobContext): Promise<R>;
@@ -126,6 +148,7 @@ class DefinedWorker<P, R> extends Worker<P, R> {
   override readonly maxAttempts: number;
   override readonly timeoutMs: number | undefined;
   override readonly concurrency: number;
+  declare readonly schedule?: WorkerSchedule;
   readonly #options: WorkerOptions<P, R>;
 
   constructor(options: WorkerOptions<P, R>) {
@@ -137,6 +160,7 @@ class DefinedWorker<P, R> extends Worker<P, R> {
     this.maxAttempts = options.maxAttempts ?? workerDefaults.maxAttempts;
     this.timeoutMs = options.timeoutMs;
     this.concurrency = options.concurrency ?? workerDefaults.concurrency;
+    if (options.schedule !== undefined) this.schedule = options.schedule;
   }
 
   override action(payload: P, ctx: JobContext): Promise<R> {

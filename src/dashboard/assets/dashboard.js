@@ -97,6 +97,56 @@
     result.textContent = text;
     result.className = 'result ' + (ok ? 'ok' : 'refused');
   };
+  // The Recurring page's actions: confirm, post, then show the page again with the outcome.
+  document.addEventListener('click', function (ev) {
+    const button = /** @type {HTMLButtonElement | null} */ (
+      ev.target instanceof Element ? ev.target.closest('button[data-schedule-action]') : null
+    );
+    if (!button) return;
+    const action = /** @type {string} */ (button.getAttribute('data-schedule-action'));
+    const url = /** @type {string} */ (button.getAttribute('data-url'));
+    const id = button.getAttribute('data-schedule') || '';
+    const by = actor();
+    if (!window.confirm(action.charAt(0).toUpperCase() + action.slice(1) + ' schedule ' + id + ' as "' + by + '"?')) return;
+    button.disabled = true;
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
+      body: JSON.stringify({ by: by }),
+    })
+      .then(function (res) {
+        return res.json().catch(function () {
+          return { ok: false, error: 'HTTP ' + res.status };
+        });
+      })
+      .then(function (data) {
+        if (!data.ok) return show('Refused: ' + data.error, false);
+        const note = action === 'trigger' ? 'triggered: job ' + data.jobId : action === 'remove' ? 'removed' : action + 'd';
+        try {
+          window.sessionStorage.setItem('jobtrail.scheduleResult', id + ' ' + note + ' by ' + by + '.');
+        } catch {
+          /* private mode: the page reloads without the note */
+        }
+        window.location.reload();
+      })
+      .catch(function (err) {
+        show('Could not reach the dashboard: ' + err.message, false);
+      })
+      .then(function () {
+        button.disabled = false;
+      });
+  });
+  try {
+    const note = window.sessionStorage.getItem('jobtrail.scheduleResult');
+    if (note) {
+      window.sessionStorage.removeItem('jobtrail.scheduleResult');
+      show(note, true);
+    }
+  } catch {
+    /* private mode */
+  }
+
   document.addEventListener('click', function (ev) {
     const button = /** @type {HTMLButtonElement | null} */ (ev.target instanceof Element ? ev.target.closest('button[data-action]') : null);
     if (!button) return;

@@ -1,9 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import { JobNotFoundError, TransitionRejectedError } from '../../conductor/index.js';
 import { HttpError, readBody, sendJson } from '../http.js';
 import { ActionBody, checkText, parseBody } from '../requests.js';
 import type { RouteOf } from '../routes.js';
 import type { Credential } from '../security.js';
-import type { Handler } from './handler.js';
+import type { Handler, HandlerDeps } from './handler.js';
 
 /**
  * `POST /api/jobs/<id>/retry|cancel`: from this dashboard's pages only, with
@@ -11,6 +12,32 @@ import type { Handler } from './handler.js';
  * page's CSRF token. 409 with the state machine's reason when refused.
  */
 export const handleAction: Handler<RouteOf<'action'>> = async ({ engine, access, log, host, maxBodyBytes }, { req, res, route }) => {
+  const body = await authorizeAction({ access, host, maxBodyBytes }, req);
+  const by = checkText('by', body.by, 100) ?? 'dashboard';
+  const reason = checkText('reason', body.reason, 500);
+  try {
+    const view =
+      route.action === 'retry'
+        ? await engine.retry(route.jobId, { by })
+        : await engine.cancel(route.jobId, { by, ...(reason !== undefined ? { reason } : {}) });
+    log.info({ jobId: route.jobId, action: route.action, by }, 'dashboard action');
+    sendJson(res, 200, { ok: true, job: view });
+  } catch (error) {
+    if (error instanceof TransitionRejectedError) sendJson(res, 409, { ok: false, error: error.message, rejection: error.rejection });
+    else if (error instanceof JobNotFoundError) sendJson(res, 404, { ok: false, error: error.message });
+    else throw error;
+  }
+};
+
+/**
+ * The checks every posted action passes (a job's retry or cancel, a schedule's pause, resume, trigger or remove): the
+ * same origin, a credential (header, body or session), and for an ambient credential the page's CSRF token. Gives
+ * the parsed body.
+ */
+export const authorizeAction = async (
+  { access, host, maxBodyBytes }: Pick<HandlerDeps, 'access' | 'host' | 'maxBodyBytes'>,
+  req: IncomingMessage,
+): Promise<ActionBody> => {
   if (!access.sameOrigin(req))
     throw new HttpError(
       403,
@@ -30,18 +57,5 @@ export const handleAction: Handler<RouteOf<'action'>> = async ({ engine, access,
     if (csrf === undefined || !access.isCsrfToken(csrf))
       throw new HttpError(403, 'missing or stale CSRF token: reload the page and try again');
   }
-  const by = checkText('by', body.by, 100) ?? 'dashboard';
-  const reason = checkText('reason', body.reason, 500);
-  try {
-    const view =
-      route.action === 'retry'
-        ? await engine.retry(route.jobId, { by })
-        : await engine.cancel(route.jobId, { by, ...(reason !== undefined ? { reason } : {}) });
-    log.info({ jobId: route.jobId, action: route.action, by }, 'dashboard action');
-    sendJson(res, 200, { ok: true, job: view });
-  } catch (error) {
-    if (error instanceof TransitionRejectedError) sendJson(res, 409, { ok: false, error: error.message, rejection: error.rejection });
-    else if (error instanceof JobNotFoundError) sendJson(res, 404, { ok: false, error: error.message });
-    else throw error;
-  }
+  return body;
 };

@@ -8,6 +8,7 @@ import { handleJobList } from './jobList.js';
 import { handleLogin } from './login.js';
 import { handleOverview } from './overview.js';
 import { handleOverviewEvents } from './overviewEvents.js';
+import { handleScheduleAction, handleSchedules } from './schedules.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -40,4 +41,7 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   action: { methods: post, signedIn: false, handler: handleAction },
   login: { methods: post, signedIn: false, handler: handleLogin },
   asset: { methods: page, signedIn: false, handler: handleAsset },
+  schedules: { methods: page, signedIn: true, handler: handleSchedules },
+  apiSchedules: { methods: page, signedIn: true, handler: handleSchedules },
+  scheduleAction: { methods: post, signedIn: false, handler: handleScheduleAction },
 };
