@@ -175,7 +175,8 @@ function move(dash, job, status, retry) {
   leave(dash, job);
   job.s = status;
   job.r = retry ? 1 : 0;
-  dash.counts[status] += 1;
+  // `|| 0`: a shared state kept from before the `awaiting` status has no count for it.
+  dash.counts[status] = (dash.counts[status] || 0) + 1;
   if (status === 'errored' && retry) dash.awaitingRetry += 1;
   if (isOutstanding(job)) {
     dash.outstanding.count += 1;
@@ -201,7 +202,7 @@ fromCategory('job')
       return {
         jobs: 0,
         seq: 0,
-        counts: { initial: 0, in_progress: 0, errored: 0, completed: 0, cancelled: 0 },
+        counts: { awaiting: 0, initial: 0, in_progress: 0, errored: 0, completed: 0, cancelled: 0 },
         awaitingRetry: 0,
         workers: {},
         outstanding: { count: 0, through: 0, entries: [] },
@@ -225,7 +226,13 @@ fromCategory('job')
       job.e = d.enqueuedAt;
       job.n = dash.seq;
       worker(dash, d.workerName).enqueued += 1;
-      move(dash, job, 'initial', false);
+      // A continuation waits for its parents (not outstanding: nothing can run it yet).
+      move(dash, job, d.after !== undefined ? 'awaiting' : 'initial', false);
+    },
+
+    JobReleased: function (state) {
+      if (state[0].s === 'none') return;
+      move(state[1], state[0], 'initial', false);
     },
 
     JobStarted: function (state) {

@@ -40,7 +40,7 @@ fromCategory('job')
         queue: d.queue,
         payload: d.payload,
         maxAttempts: d.maxAttempts,
-        status: 'initial',
+        status: d.after !== undefined ? 'awaiting' : 'initial',
         attempts: 0,
         attemptBase: 0,
         enqueuedAt: d.enqueuedAt
@@ -50,6 +50,8 @@ fromCategory('job')
       if (d.enqueuedBy !== undefined) view.enqueuedBy = d.enqueuedBy;
       if (d.scheduleId !== undefined) view.scheduleId = d.scheduleId;
       if (d.fireTime !== undefined) view.fireTime = d.fireTime;
+      if (d.after !== undefined) view.after = d.after;
+      if (d.on !== undefined) view.on = d.on;
       view.updatedAt = d.enqueuedAt;
       return view;
     },
@@ -126,6 +128,29 @@ fromCategory('job')
       state.status = 'cancelled';
       state.cancelledAt = d.at;
       if (d.reason !== undefined) state.cancelReason = d.reason;
+      state.updatedAt = d.at;
+      return state;
+    },
+
+    // A continuation leaves `awaiting`.
+    JobReleased: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      var parents = [];
+      for (var i = 0; i < d.parents.length; i++) parents.push({ jobId: d.parents[i].jobId, status: d.parents[i].status });
+      state.status = 'initial';
+      state.released = { at: d.at, parents: parents };
+      state.updatedAt = d.at;
+      return state;
+    },
+
+    // A parent records a continuation that waits for it; its status does not change.
+    JobContinuationAdded: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      var children = state.children !== undefined ? state.children.slice() : [];
+      children.push(d.childJobId);
+      state.children = children;
       state.updatedAt = d.at;
       return state;
     }

@@ -12,6 +12,7 @@ import {
   consumeQueues,
   listJobs,
   makeRunningAttempts,
+  holdProcessId,
   makeProcessId,
   makeWorkHandler,
   outstandingJobIds,
@@ -19,6 +20,9 @@ import {
   retryJob,
   waitForFinal,
   watchOtherWriters,
+  continuationJobIds,
+  sweepContinuations,
+  watchContinuations,
   type ConductorDeps,
   type Enqueued,
   type EnqueueItem,
@@ -31,6 +35,21 @@ import { followJob, makeJobStore, storeRead, type JobStore } from './jobStore/in
 import { silentLogger } from './log/index.js';
 import type { Engine, EngineOptions } from './engineApi.js';
 import { engineVersion } from './version.js';
+import {
+  getSchedule,
+  listSchedules,
+  makeScheduleStore,
+  pauseSchedule,
+  removeSchedule,
+  resumeSchedule,
+  startScheduler,
+  triggerSchedule,
+  upsertDeclaredSchedules,
+  upsertSchedule,
+  type ScheduleDeps,
+  type ScheduleOptions,
+  type Scheduler,
+} from './schedules/index.js';
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 
 export { engineVersion };
@@ -55,6 +74,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   }
   const log = options.logger ?? silentLogger;
   const processId = makeProcessId(randomBytes(4).toString('hex'));
+  const releaseProcessId = holdProcessId(processId);
   const jobs: JobStore = makeJobStore(store, { engineVersion, origin: processId });
   const gracePeriodMs = options.gracePeriodMs ?? 25_000;
   let started = false;
@@ -85,7 +105,11 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const handler = makeWorkHandler(deps, running);
   let consumers: Consumer[] = [];
   let stopWatching: (() => Promise<void>) | undefined;
+  let stopReleasing: (() => Promise<void>) | undefined;
   let unlisten: (() => void) | undefined;
+  // Recurring jobs (docs/recurring.md): the schedule streams, and the scheduler of a started engine.
+  const scheduleDeps: ScheduleDeps = { conductor: deps, schedules: makeScheduleStore(store, { engineVersion, origin: processId }) };
+  let scheduler: Scheduler | undefined;
 
   const readSide = holdReadSide(store, { holderId: processId, logger: log, isHolderGone: (holder) => isProcessGone(holder, processId) });
   const head = async (): Promise<string | undefined> => storeRead(store.headPosition());
@@ -120,6 +144,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         const watcher = watchOtherWriters(deps, after);
         stopWatching = () => watcher.stop();
       }
+      // Continuations: release the children of jobs that end from now on; the sweep covers what ended before (a crash).
+      const releaser = watchContinuations(deps, after);
+      stopReleasing = () => releaser.stop();
+      const swept = await sweepContinuations(deps, await readSide.use((r) => continuationJobIds(r, store)), {
+        redispatch: report === undefined,
+      });
+      if (swept.released + swept.cancelled + swept.redispatched > 0) log.info(swept, 'continuations swept');
       // A lost connection takes the deliveries of its channels with it: abort
       // their actions; whoever gets the redeliveries records WorkerLost.
       unlisten = broker.onConnectionChange?.((connected) => {
@@ -130,6 +161,12 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         ...(options.commandQueue !== undefined ? { commandQueue: options.commandQueue } : {}),
         ...(options.maxCommandBytes !== undefined ? { maxCommandBytes: options.maxCommandBytes } : {}),
       });
+      await upsertDeclaredSchedules(
+        scheduleDeps,
+        registry.names.map((n) => registry.get(n)!),
+      );
+      // A started engine consumes work, so it fires schedules too (every such process does: no leader).
+      if (options.schedules ?? true) scheduler = await startScheduler({ ...scheduleDeps, store, log });
       log.info({ queues: registry.queues, workers: registry.names, processId }, 'engine started');
       return report;
     },
@@ -137,6 +174,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       if (!started) return;
       started = false;
       const grace = stopOptions?.gracePeriodMs ?? gracePeriodMs;
+      await scheduler?.stop();
+      scheduler = undefined;
       const stopping = Promise.all(consumers.map((c) => c.stop()));
       consumers = [];
       const timer = setTimeout(() => {
@@ -151,12 +190,15 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         unlisten?.();
         await stopWatching?.();
         stopWatching = undefined;
+        await stopReleasing?.();
+        stopReleasing = undefined;
       }
     },
     close: async (closeOptions) => {
       await engine.stop(closeOptions);
       await readSide.close();
       await backend.close();
+      releaseProcessId();
     },
     getJob: async <R>(jobId: JobRef<R>) => {
       // The result as recorded: `R` is what the worker's action resolved with.
@@ -173,6 +215,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     retry: (jobId, actionOptions) => retryJob(deps, jobId, actionOptions),
     cancel: (jobId, actionOptions) => cancelJob(deps, jobId, actionOptions),
     waitForFinal: (jobIds, waitOptions) => waitForFinal(deps, jobIds, waitOptions),
+    upsertSchedule: (scheduleId, scheduleOptions) => upsertSchedule(scheduleDeps, scheduleId, scheduleOptions as ScheduleOptions),
+    removeSchedule: (scheduleId, actionOptions) => removeSchedule(scheduleDeps, scheduleId, actionOptions?.by),
+    pauseSchedule: (scheduleId, actionOptions) => pauseSchedule(scheduleDeps, scheduleId, actionOptions?.by),
+    resumeSchedule: (scheduleId, actionOptions) => resumeSchedule(scheduleDeps, scheduleId, actionOptions?.by),
+    triggerSchedule: (scheduleId, actionOptions) => triggerSchedule(scheduleDeps, scheduleId, actionOptions?.by),
+    listSchedules: () => listSchedules(scheduleDeps),
+    getSchedule: (scheduleId) => getSchedule(scheduleDeps, scheduleId),
   };
   return engine;
 };

@@ -14,6 +14,7 @@ import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from './jobStore/
 import type { Logger } from './log/index.js';
 import type { ProjectionQueries, ProjectionsHandle } from './projections/index.js';
 import type { Worker, WorkerRegistry } from './worker/index.js';
+import type { ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
 
 // The engine's public types: what createEngine (engine.ts) takes and returns.
 
@@ -51,6 +52,11 @@ export interface EngineOptions {
   readonly commandQueue?: string;
   /** Largest enqueue command accepted, in bytes. Default: 1 MiB. */
   readonly maxCommandBytes?: number;
+  /**
+   * Fire recurring jobs (docs/recurring.md) from `start`: every started engine may, and exactly one process
+   * creates each run. Default: true (an engine that is never started, as the CLI's and the dashboard's, never fires).
+   */
+  readonly schedules?: boolean;
   /** Clock, for tests. Default: the system clock. */
   readonly now?: () => Date;
   /** Random draws in [0, 1), for tests. Default: `Math.random`. */
@@ -123,4 +129,22 @@ export interface Engine {
    * as it becomes final.
    */
   waitForFinal<R>(jobIds: readonly JobRef<R>[], options?: WaitForFinalOptions<R>): Promise<readonly JobView<R>[]>;
+  /**
+   * Creates or replaces schedule `scheduleId` (`ScheduleSet`); an equal definition records nothing. Checks the cron,
+   * the time zone and the payload first (`InvalidScheduleError`, nothing recorded). Its runs are jobs
+   * `<scheduleId>@<fire time ISO>`, enqueued by whichever started engine gets there first (docs/recurring.md).
+   */
+  upsertSchedule<P>(scheduleId: string, options: ScheduleOptions<P>): Promise<UpsertedSchedule>;
+  /** `ScheduleRemoved`: no more runs (the stream stays, the record). `ScheduleNotFoundError` when there is none. */
+  removeSchedule(scheduleId: string, options?: ActionOptions): Promise<void>;
+  /** `SchedulePaused`: no runs until resumed; the ticks in between are not caught up. */
+  pauseSchedule(scheduleId: string, options?: ActionOptions): Promise<ScheduleView>;
+  /** `ScheduleResumed`: runs again from the next tick. */
+  resumeSchedule(scheduleId: string, options?: ActionOptions): Promise<ScheduleView>;
+  /** Runs the schedule once now (job `<scheduleId>@<now>`), paused or not, and records `ScheduleTriggered`. */
+  triggerSchedule(scheduleId: string, options?: ActionOptions): Promise<Enqueued>;
+  /** The schedules (removed ones left out), by id, with their next and last runs. */
+  listSchedules(): Promise<readonly ScheduleInfo[]>;
+  /** One schedule as `listSchedules` shows it; `undefined` when there is none. */
+  getSchedule(scheduleId: string): Promise<ScheduleInfo | undefined>;
 }

@@ -17,8 +17,11 @@ export {
 } from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
 export { ConfigError } from './config/index.js';
+export { InvalidScheduleError, ScheduleNotFoundError } from './schedules/index.js';
+export type { ScheduleEvent, ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
+export type { WorkerSchedule } from './worker/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';
-export type { JobEvent, JobEventType, JobRef, JobState, JobStatus, JobView } from './job/index.js';
+export type { ContinuationOn, JobEvent, JobEventType, JobRef, JobState, JobStatus, JobView } from './job/index.js';
 export type { RecordedJobEvent } from './jobStore/index.js';
 export { createProducer, EnqueueCommandRejectedError, ProducerError } from './producer/index.js';
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';

@@ -6,6 +6,7 @@
 //   $jobtrail-index-all                   every JobEnqueued
 //   $jobtrail-index-worker-<workerName>   every JobEnqueued of that worker
 //   $jobtrail-index-status-<status>       every event that moves a job into <status>
+//                                         (JobContinuationAdded and JobProgressed move none)
 //
 // An index stream only grows: an entry of `$jobtrail-index-status-initial` stays
 // after its job moved on. A list reads the index backwards, reads each
@@ -18,6 +19,7 @@
 
 var statusOf = {
   JobEnqueued: 'initial',
+  JobReleased: 'initial',
   JobStarted: 'in_progress',
   JobCompleted: 'completed',
   JobErrored: 'errored',
@@ -35,6 +37,8 @@ fromCategory('job').when({
       linkTo('$jobtrail-index-worker-' + event.body.workerName, event);
     }
     var status = statusOf[event.eventType];
+    // A continuation is enqueued `awaiting` (its JobEnqueued names its parents in `after`).
+    if (event.eventType === 'JobEnqueued' && event.body.after !== undefined) status = 'awaiting';
     if (status !== undefined) linkTo('$jobtrail-index-status-' + status, event);
     return state;
   }

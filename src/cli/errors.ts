@@ -34,6 +34,8 @@ const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   [ErrorCodes.CommandRejected, 1],
   [ErrorCodes.ProducerFailed, 1],
   [ErrorCodes.Timeout, 1],
+  [ErrorCodes.InvalidSchedule, 2],
+  [ErrorCodes.ScheduleNotFound, 1],
 ]);
 
 /** Prints what went wrong (commander has printed its own errors already) and returns the exit code. */

@@ -11,6 +11,7 @@ import * as list from './commands/list.js';
 import * as projections from './commands/projections.js';
 import * as retry from './commands/retry.js';
 import * as run from './commands/run.js';
+import * as schedule from './commands/schedule.js';
 import * as show from './commands/show.js';
 import { makeContext, type Io } from './context.js';
 import { reportError } from './errors.js';
@@ -18,7 +19,7 @@ import { reportError } from './errors.js';
 export type { Io } from './context.js';
 
 /** The commands, in the order `--help` lists them. */
-const commands = [demo, run, enqueue, show, list, history, dashboard, retry, cancel, projections, doctor];
+const commands = [demo, run, enqueue, show, list, history, dashboard, retry, cancel, schedule, projections, doctor];
 
 /** Runs the `jobtrail` command line; returns the exit code. The only place that reads argv. */
 export const runCli = async (argv: readonly string[], io: Io): Promise<number> => {

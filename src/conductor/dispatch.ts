@@ -186,6 +186,8 @@ const decide = async (
     if (!isJobView(s)) return Dispositions.deadLetter(`job "${jobId}" has no stream (job-${jobId} does not exist)`);
 
     if (s.status === 'completed' || s.status === 'cancelled') return Dispositions.ack;
+    // A continuation still waiting for its parents: its release dispatches it (a stray dispatch is stale).
+    if (s.status === 'awaiting') return Dispositions.ack;
     if (s.status === 'errored' && s.retryAt === undefined) return Dispositions.ack;
 
     if (s.status === 'errored') {

@@ -7,9 +7,11 @@ import {
   isJobView,
   jobIdPattern,
   jobIdRule,
+  maxParents,
   queueNamePattern,
   queueNameRule,
   setToInitialState,
+  type ContinuationOn,
   type JobId,
   type JobRef,
   type JobView,
@@ -19,6 +21,7 @@ import { viewOf, type LoadedJob } from '../jobStore/index.js';
 import { InvalidWorkerError, quote, validateWorker, Worker, type WorkerRegistry } from '../worker/index.js';
 import { newJobId } from './newJobId.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
+import { evaluateContinuation, linkContinuation } from './continuations.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** Deepest nesting of arrays and objects accepted in a command (deeper input breaks recursive JSON tools downstream). */
@@ -56,6 +59,13 @@ export interface EnqueueOptions {
   readonly correlationId?: string;
   /** What caused it (a message id). Default: the job id. */
   readonly causationId?: string;
+  /**
+   * A continuation: run only after this job (or, for an array, every one of these jobs: fan-in) is final.
+   * Each must exist (or come earlier in the same `enqueueMany`). The job waits in status `awaiting`.
+   */
+  readonly after?: string | readonly string[];
+  /** With `after`: `completed` (default) runs it only if every parent completed, else cancels it; `finished` runs it however they ended. */
+  readonly on?: ContinuationOn;
 }
 
 /** The result of an enqueue: the job id, and whether this call created it. `R`: the worker's result type, when known. */
@@ -70,6 +80,7 @@ export const EnqueueErrors = {
   UnknownWorker: 'UnknownWorker',
   InvalidPayload: 'InvalidPayload',
   InvalidOptions: 'InvalidOptions',
+  UnknownParent: 'UnknownParent',
   StoreUnavailable: 'StoreUnavailable',
   BrokerUnavailable: 'BrokerUnavailable',
 } as const;
@@ -128,6 +139,9 @@ interface ValidEnqueue {
   readonly maxAttempts: PositiveInt;
   readonly runAt: IsoDate | undefined;
   readonly payload: unknown;
+  /** A continuation's parents (deduplicated), and when it runs. */
+  readonly after: readonly JobId[] | undefined;
+  readonly on: ContinuationOn | undefined;
 }
 
 /** What an enqueue names: a worker, or a worker's name. */
@@ -204,9 +218,47 @@ const validate = (
       return reject('InvalidOptions', `invalid runAt ${quote(text)}: use ISO-8601 with a time zone, e.g. ${now.toISOString()}`);
     runAt = isoDate(new Date(text));
   }
+  const parents = checkAfter(options, jobId);
+  if (E.isLeft(parents)) return parents;
   // What is recorded is the payload as the producer sent it, checked by the codec
   // (a codec that transforms, e.g. dates, decodes it again at execution time).
-  return E.right({ workerName, options, jobId: jobId as JobId, queue, maxAttempts: maxAttempts as PositiveInt, runAt, payload });
+  return E.right({
+    workerName,
+    options,
+    jobId: jobId as JobId,
+    queue,
+    maxAttempts: maxAttempts as PositiveInt,
+    runAt,
+    payload,
+    ...parents.right,
+  });
+};
+
+/** Checks `after` and `on`: valid, distinct parent ids (a repeated one counts once), not the job itself; `on` only with `after`. */
+const checkAfter = (
+  options: EnqueueOptions,
+  jobId: string,
+): E.Either<EnqueueRejectedError, { after: readonly JobId[] | undefined; on: ContinuationOn | undefined }> => {
+  const { after, on } = options;
+  if (after === undefined) {
+    if (on !== undefined) return reject('InvalidOptions', `"on" (${quote(on)}) is for a continuation: give "after" too`);
+    return E.right({ after: undefined, on: undefined });
+  }
+  const ids: unknown[] = typeof after === 'string' ? [after] : Array.isArray(after) ? after : [after];
+  if (ids.length === 0) return reject('InvalidOptions', '"after" names no job: give a job id, or an array of one or more');
+  for (const id of ids)
+    if (typeof id !== 'string' || !jobIdPattern.test(id))
+      return reject('InvalidOptions', `invalid "after" job id ${quote(id)}: use ${jobIdRule}`);
+  const unique = [...new Set(ids as string[])];
+  if (unique.length > maxParents)
+    return reject('InvalidOptions', `"after" names ${unique.length} jobs; a continuation waits for at most ${maxParents}`);
+  if (unique.includes(jobId)) return reject('InvalidOptions', `job "${jobId}" cannot run after itself`);
+  if (on !== undefined && on !== 'completed' && on !== 'finished')
+    return reject(
+      'InvalidOptions',
+      `invalid "on" ${quote(on)}: use "completed" (every parent completed) or "finished" (every parent final)`,
+    );
+  return E.right({ after: unique as JobId[], on: on ?? 'completed' });
 };
 
 /** Makes sure an `initial` job that has never started has its first dispatch on the way. */
@@ -225,6 +277,8 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
 /** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
 const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
   const { options } = v;
+  const parents = await checkParentsExist(deps, v);
+  if (E.isLeft(parents)) return parents;
   const fresh: LoadedJob = { jobId: v.jobId, state: initialJobState, revision: 'no_stream' };
   const appended = await deps.jobs.transition(
     fresh,
@@ -242,11 +296,13 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
         ...(options.schedule !== undefined
           ? { scheduleId: options.schedule.scheduleId, fireTime: isoDate(options.schedule.fireTime) }
           : {}),
+        ...(v.after !== undefined ? { after: v.after, on: v.on ?? 'completed' } : {}),
       }),
     { correlationId: options.correlationId ?? v.jobId, causationId: options.causationId ?? v.jobId },
   )();
   if (E.isRight(appended)) {
     const view = viewOf(appended.right);
+    if (view.status === 'awaiting') return settleContinuation(deps, view, true);
     const d = await dispatchFirst(deps, view);
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
   }
@@ -275,11 +331,59 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
     return reject('StoreUnavailable', `job "${v.jobId}" exists but could not be read: ${existing.left.message}`, v.jobId);
   const view = existing.right.state;
   if (!isJobView(view)) return reject('StoreUnavailable', `job "${v.jobId}" could not be read back`, v.jobId);
+  // The first enqueue may have crashed before linking the continuation to its parents: link it now.
+  if (view.status === 'awaiting') return settleContinuation(deps, view, false);
   if (view.status === 'initial' && view.attempts === 0) {
     const d = await dispatchFirst(deps, view);
     if (E.isLeft(d)) return d;
   }
   return E.right({ jobId: v.jobId, created: false, job: view });
+};
+
+/** Refuses a continuation whose parents do not all exist (nothing is recorded then). */
+const checkParentsExist = async (deps: ConductorDeps, v: ValidEnqueue): Promise<E.Either<EnqueueRejectedError, void>> => {
+  for (const id of v.after ?? []) {
+    const p = await deps.jobs.load(id)();
+    if (E.isLeft(p))
+      return reject(
+        'StoreUnavailable',
+        `job "${v.jobId}" was not enqueued: its parent "${id}" could not be read (${p.left.message}); try again`,
+        v.jobId,
+      );
+    if (!isJobView(p.right.state))
+      return reject(
+        'UnknownParent',
+        `job "${v.jobId}" was not enqueued: its parent "${id}" does not exist (no stream job-${id}); enqueue the parent first`,
+      );
+  }
+  return E.right(undefined);
+};
+
+/**
+ * A continuation is recorded (`awaiting`): link it to each parent, then
+ * evaluate it, which releases or cancels it at once when its parents are
+ * final already (or became final while it was being linked).
+ */
+const settleContinuation = async (
+  deps: ConductorDeps,
+  view: JobView,
+  created: boolean,
+): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+  const cause = `enqueue:${view.jobId}`;
+  const linked = await linkContinuation(deps, view, cause);
+  const evaluated = E.isLeft(linked) ? linked : await evaluateContinuation(deps, view.jobId, cause);
+  if (E.isLeft(evaluated))
+    return reject(
+      'StoreUnavailable',
+      `job "${view.jobId}" is recorded (awaiting) but could not be linked to its parents or evaluated (${evaluated.left.message}); ` +
+        'enqueue it again with the same jobId, or start an engine, to finish it',
+      view.jobId,
+    );
+  if (evaluated.right === 'waiting') return E.right({ jobId: view.jobId, created, job: view });
+  // Released, cancelled, or moved by another process meanwhile: answer with the job as it is now.
+  const now = await deps.jobs.load(view.jobId)();
+  const job = E.isRight(now) && isJobView(now.right.state) ? now.right.state : view;
+  return E.right({ jobId: view.jobId, created, job });
 };
 
 /**
@@ -360,5 +464,80 @@ export const enqueueJobs = async (
     indexOf.set(v.right.jobId, i);
     valid.push(v.right);
   }
-  return E.right(await Promise.all(valid.map((v) => record(deps, v, now))));
+  const layers = layersByParents(valid, indexOf);
+  if (E.isLeft(layers)) return layers;
+  // A parent outside the batch must exist: checked before anything is recorded.
+  const outside = new Map<string, number>();
+  valid.forEach((v, i) => v.after?.forEach((p) => !indexOf.has(p) && !outside.has(p) && outside.set(p, i)));
+  for (const [parentId, i] of outside) {
+    const p = await deps.jobs.load(parentId)();
+    if (E.isLeft(p))
+      return reject('StoreUnavailable', `item ${i}: its parent "${parentId}" could not be read (${p.left.message}); nothing was enqueued`);
+    if (!isJobView(p.right.state))
+      return reject(
+        'UnknownParent',
+        `item ${i}: its parent "${parentId}" is neither in the batch nor an existing job; nothing was enqueued`,
+      );
+  }
+  // Parents first: each layer is recorded (together) once the layers it names are.
+  const outcomes: E.Either<EnqueueRejectedError, Enqueued>[] = new Array(valid.length);
+  for (const layer of layers.right)
+    await Promise.all(
+      layer.map(async (i) => {
+        const v = valid[i]!;
+        // A parent of the batch that was not recorded (a BrokerUnavailable one was) leaves its children unrecorded too.
+        const missing = v.after?.find((p) => {
+          const o = outcomes[indexOf.get(p) ?? -1];
+          return o !== undefined && E.isLeft(o) && o.left.reason !== 'BrokerUnavailable';
+        });
+        outcomes[i] =
+          missing !== undefined
+            ? reject('StoreUnavailable', `job "${v.jobId}" was not enqueued: its parent "${missing}" (in the same batch) was not`, v.jobId)
+            : await record(deps, v, now);
+      }),
+    );
+  return E.right(outcomes);
+};
+
+/**
+ * Orders a batch so that every job comes after the parents it names within
+ * the batch: layer 0 names none of the batch, layer n names some of layer
+ * n−1 and none later. Jobs that name each other in a ring are refused (a
+ * cycle can only be written in one batch: anywhere else a parent must exist
+ * before its child).
+ */
+const layersByParents = (
+  valid: readonly ValidEnqueue[],
+  indexOf: ReadonlyMap<string, number>,
+): E.Either<EnqueueRejectedError, number[][]> => {
+  const depth: (number | undefined)[] = new Array(valid.length);
+  const visiting = new Set<number>();
+  const depthOf = (i: number): number | undefined => {
+    const known = depth[i];
+    if (known !== undefined) return known;
+    if (visiting.has(i)) return undefined;
+    visiting.add(i);
+    let d = 0;
+    for (const p of valid[i]!.after ?? []) {
+      const j = indexOf.get(p);
+      if (j === undefined) continue;
+      const pd = depthOf(j);
+      if (pd === undefined) return undefined;
+      d = Math.max(d, pd + 1);
+    }
+    visiting.delete(i);
+    depth[i] = d;
+    return d;
+  };
+  const layers: number[][] = [];
+  for (let i = 0; i < valid.length; i++) {
+    const d = depthOf(i);
+    if (d === undefined)
+      return reject(
+        'InvalidOptions',
+        `item ${i}: job "${valid[i]!.jobId}" is its own ancestor through "after" (a cycle); nothing was enqueued`,
+      );
+    (layers[d] ??= []).push(i);
+  }
+  return E.right(layers);
 };

@@ -25,6 +25,9 @@ export const EnqueueCommand = t.intersection(
       runAt: t.string,
       priority: t.number,
       enqueuedBy: t.string,
+      // A continuation: the parent job id(s), and "completed" (default) or "finished".
+      after: t.union([t.string, t.array(t.string)]),
+      on: t.string,
     }),
   ],
   'EnqueueCommand',
@@ -34,6 +37,9 @@ export type EnqueueCommand = t.TypeOf<typeof EnqueueCommand>;
 /** The conductor's answer to a command with `replyTo`, sent with the command's `correlationId`. */
 export type EnqueueReply =
   { readonly ok: true; readonly jobId: string; readonly created: boolean } | { readonly ok: false; readonly error: string };
+
+/** How many times a command naming a parent that does not exist yet is tried before it is refused (with backoff: about 6 s). */
+const unknownParentTries = 7;
 
 /** Default largest command accepted: 1 MiB. */
 export const defaultMaxCommandBytes = 1024 * 1024;
@@ -134,6 +140,8 @@ const makeHandler =
       ...(command.runAt !== undefined ? { runAt: command.runAt } : {}),
       ...(command.priority !== undefined ? { priority: command.priority } : {}),
       ...(command.enqueuedBy !== undefined ? { enqueuedBy: command.enqueuedBy } : {}),
+      ...(command.after !== undefined ? { after: command.after } : {}),
+      ...(command.on !== undefined ? { on: command.on as EnqueueOptions['on'] & string } : {}),
       ...(delivery.correlationId !== undefined ? { correlationId: delivery.correlationId } : {}),
       ...(delivery.messageId !== undefined ? { causationId: delivery.messageId } : {}),
     };
@@ -144,6 +152,8 @@ const makeHandler =
         return Dispositions.ack;
       }
       const e = r.left;
+      // A parent's command may be in flight still (commands are consumed in parallel): wait a little for it, then refuse.
+      if (e.reason === 'UnknownParent' && tries < unknownParentTries && (await deps.backoff(tries))) continue;
       if (e.reason !== 'StoreUnavailable' && e.reason !== 'BrokerUnavailable') return refuse(e.message);
       // Transient: keep the command (unacked) and try again; give it back when stopping.
       log.warn({ err: e.message }, 'enqueue command not recorded yet; retrying');

@@ -5,7 +5,9 @@ export type { Enqueued, EnqueueErrorTag, EnqueueItem, EnqueueOptions, WorkerRef 
 export { cancelJob, JobNotFoundError, retryJob, TransitionRejectedError } from './manualActions.js';
 export type { ActionOptions } from './manualActions.js';
 export { watchOtherWriters } from './otherWriters.js';
-export { isProcessGone, makeProcessId, outstandingJobIds, recoverJobs } from './recovery.js';
+export { continuationJobIds, holdProcessId, isProcessGone, makeProcessId, outstandingJobIds, recoverJobs } from './recovery.js';
+export { evaluateContinuation, linkContinuation, sweepContinuations, watchContinuations } from './continuations.js';
+export type { ContinuationOutcome, ContinuationSweep } from './continuations.js';
 export type { RecoveryReport } from './recovery.js';
 export { consumeQueues } from './consume.js';
 export type { ConsumeOptions } from './consume.js';

@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { ReadSide } from '../backends/index.js';
 import { BrokerUnavailableError, StoreUnavailableError } from '../errors/index.js';
 import type { EventStore } from '../eventStore/index.js';
-import { isJobView, jobIdOfStream, jobStreamPrefix, type JobView } from '../job/index.js';
+import { isJobView, jobIdOfStream, JobStatuses, jobStreamPrefix, type JobStatus, type JobView } from '../job/index.js';
 import { ProjectionNames } from '../projections/index.js';
 import { storeRead } from '../jobStore/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
@@ -11,6 +11,18 @@ import { jobViewPages } from './listJobs.js';
 
 /** `host:pid:random`: who runs an attempt, recorded in `JobStarted`. */
 export const makeProcessId = (random: string): string => `${hostname()}:${process.pid}:${random}`;
+
+/**
+ * The engines open in this very process (tests, an app running two engines):
+ * another engine of the same pid is alive while it is open, not an earlier
+ * life of the pid whose attempts were lost.
+ */
+const openHere = new Set<string>();
+/** Marks an engine of this process open until the returned function is called. */
+export const holdProcessId = (processId: string): (() => void) => {
+  openHere.add(processId);
+  return () => void openHere.delete(processId);
+};
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -23,7 +35,7 @@ const isAlive = (pid: number): boolean => {
 
 /**
  * Whether the process named by a process id (recorded as `workerId` in `JobStarted`) is certainly gone: it ran on this
- * host and its pid is not alive, or it is an earlier life of this very pid.
+ * host and its pid is not alive, or it is an earlier life of this very pid (no engine open here has that id).
  * A worker on another host cannot be judged from here.
  */
 export const isProcessGone = (processId: string | undefined, self: string): boolean => {
@@ -31,7 +43,7 @@ export const isProcessGone = (processId: string | undefined, self: string): bool
   const [host, pidText] = processId.split(':');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid)) return false;
-  if (pid === process.pid) return processId !== self;
+  if (pid === process.pid) return processId !== self && !openHere.has(processId);
   return !isAlive(pid);
 };
 
@@ -105,11 +117,33 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
  * this process, every job with an event past their checkpoint (the state
  * another process kept may lag).
  */
-export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> => {
+export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> =>
+  jobIdsToCheck(readSide, store, (status) => status === 'initial' || status === 'in_progress' || status === 'errored');
+
+/**
+ * The jobs the start-up continuation sweep looks at (`sweepContinuations`):
+ * every `awaiting` job, every released continuation that has not started,
+ * plus, where the projections run in this process, every job with an event
+ * past their checkpoint.
+ */
+export const continuationJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> =>
+  jobIdsToCheck(
+    readSide,
+    store,
+    (status) => status === 'awaiting' || status === 'initial',
+    (v) => v.status === 'awaiting' || (v.released !== undefined && v.attempts === 0),
+  );
+
+const jobIdsToCheck = async (
+  readSide: ReadSide,
+  store: EventStore,
+  statuses: (status: JobStatus) => boolean,
+  keep: (view: JobView) => boolean = () => true,
+): Promise<string[]> => {
   const { queries, runtime } = readSide;
   const ids = new Set<string>();
-  for (const status of ['initial', 'in_progress', 'errored'] as const)
-    for await (const page of jobViewPages(queries, { status, limit: Infinity })) for (const j of page) ids.add(j.jobId);
+  for (const status of Object.values(JobStatuses).filter(statuses))
+    for await (const page of jobViewPages(queries, { status, limit: Infinity })) for (const j of page) if (keep(j)) ids.add(j.jobId);
   if (runtime) {
     let after = runtime.queries.checkpoint(ProjectionNames.jobView);
     for (;;) {

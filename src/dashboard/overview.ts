@@ -2,6 +2,8 @@ import type { JobDashboard } from '../projections/index.js';
 
 /** Counts by status as the dashboard shows them: `errored` split into awaiting a retry and failed for good. */
 export interface StatusCounts {
+  /** Continuations waiting for their parents. */
+  readonly awaiting: number;
   readonly initial: number;
   readonly in_progress: number;
   readonly awaiting_retry: number;
@@ -92,6 +94,7 @@ export const readDashboardState = (state: unknown): DashboardState => {
     jobs: num(s['jobs']),
     seq: num(s['seq']),
     counts: {
+      awaiting: num(counts['awaiting']),
       initial: num(counts['initial']),
       in_progress: num(counts['in_progress']),
       errored: num(counts['errored']),
@@ -206,6 +209,7 @@ export const makeThroughputWindow = (options: ThroughputWindowOptions = {}): Thr
 /** The overview of a `job-dashboard` state: counts, workers by name, the newest `limit` failures and oldest `limit` outstanding jobs (default 10). */
 export const overviewOf = (state: DashboardState, throughput: Throughput, limit = 10): Overview => ({
   counts: {
+    awaiting: state.counts.awaiting,
     initial: state.counts.initial,
     in_progress: state.counts.in_progress,
     awaiting_retry: state.awaitingRetry,

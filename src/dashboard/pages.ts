@@ -8,6 +8,7 @@ import { actionPath, jobEventsPath, jobPath } from './routes.js';
 /** The lists of jobs by status the dashboard offers (`errored` split in two, as Hangfire does). */
 export const ListStatuses = {
   all: 'all',
+  awaiting: 'awaiting',
   initial: 'initial',
   in_progress: 'in_progress',
   awaiting_retry: 'awaiting_retry',
@@ -21,6 +22,7 @@ export type ListStatus = (typeof ListStatuses)[keyof typeof ListStatuses];
 
 const listLabels: Readonly<Record<ListStatus, string>> = {
   all: 'All',
+  awaiting: 'Awaiting',
   initial: 'Enqueued',
   in_progress: 'In progress',
   awaiting_retry: 'Awaiting retry',
@@ -32,6 +34,7 @@ const listLabels: Readonly<Record<ListStatus, string>> = {
 
 /** The tabs, in the order a job moves through them. */
 const tabs: readonly Exclude<ListStatus, 'errored' | 'all'>[] = [
+  'awaiting',
   'initial',
   'in_progress',
   'awaiting_retry',
@@ -48,7 +51,7 @@ export interface PageContext {
   readonly feed?: string;
   /** Shown in the footer: which store and broker the engine uses. */
   readonly footer: string;
-  readonly active?: ListStatus | 'overview';
+  readonly active?: ListStatus | 'overview' | 'schedules';
 }
 
 /** The view's status as the dashboard names it. */
@@ -97,6 +100,7 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
     <a href="/"${ctx.active === 'overview' ? raw(' class="active"') : ''}>Overview</a>
     ${tabs.map((s) => html`<a href="${listHref(s)}"${ctx.active === s ? raw(' class="active"') : ''}>${listLabels[s]}</a>`)}
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
+    <a href="/schedules"${ctx.active === 'schedules' ? raw(' class="active"') : ''}>Recurring</a>
   </nav>
   ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>
@@ -314,6 +318,13 @@ const field = (label: string, value: Html | string | number | undefined, name?: 
     ? html``
     : html`<dt>${label}</dt><dd${name !== undefined ? html` data-field="${name}"` : ''}>${value}</dd>`;
 
+/** Links to jobs (a continuation's parents, a job's children), with the status each parent was released in. */
+const jobLinks = (ids: readonly string[], statuses?: readonly { readonly jobId: string; readonly status: string }[]): Html =>
+  html`${ids.map((id, i) => {
+    const status = statuses?.find((p) => p.jobId === id)?.status;
+    return html`${i > 0 ? ', ' : ''}<a href="${jobHref(id)}" data-job-link="${id}">${id}</a>${status !== undefined ? ` (${status})` : ''}`;
+  })}`;
+
 /** The job's view: status, worker, queue, attempts, ids, times, progress, payload, result, last error. Replaced live. */
 export const jobViewSection = (v: JobView): Html => {
   const status = statusOf(v);
@@ -326,6 +337,9 @@ ${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')}
 ${field('Process', v.workerId, 'workerId')}
 ${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
 ${field('Run at', time(v.runAt), 'runAt')}
+${field('After', v.after !== undefined ? html`${jobLinks(v.after, v.released?.parents)} <span class="note">(runs when ${v.on === 'finished' ? 'every one is final' : 'every one completed'})</span>` : undefined, 'after')}
+${field('Released', v.released !== undefined ? html`<time>${v.released.at}</time>` : undefined, 'released')}
+${field('Children', v.children !== undefined ? jobLinks(v.children) : undefined, 'children')}
 ${field('Started', time(v.startedAt), 'startedAt')}
 ${field('Completed', time(v.completedAt), 'completedAt')}
 ${field('Errored', time(v.erroredAt), 'erroredAt')}

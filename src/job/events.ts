@@ -72,6 +72,21 @@ export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
 export const ResetReason = t.keyof({ retry: null, manual: null, recovered: null });
 export type ResetReason = t.TypeOf<typeof ResetReason>;
 
+/** When a continuation runs: `completed`, only if every parent completed (Hangfire's OnlyOnSucceededState); `finished`, once every parent is final, however it ended (OnAnyFinishedState). */
+export const ContinuationOn = t.keyof({ completed: null, finished: null });
+export type ContinuationOn = t.TypeOf<typeof ContinuationOn>;
+/** Most parents one continuation may wait for. */
+export const maxParents = 1000;
+/** The parents of a continuation: 1 to `maxParents` job ids, each once. */
+const ParentIds = t.refinement(
+  t.array(JobId),
+  (ids) => ids.length >= 1 && ids.length <= maxParents && new Set(ids).size === ids.length,
+  'ParentIds',
+);
+/** The final statuses a parent is in when its continuation is released. */
+export const FinalStatus = t.keyof({ completed: null, errored: null, cancelled: null });
+export type FinalStatus = t.TypeOf<typeof FinalStatus>;
+
 export const JobEnqueuedData = t.intersection([
   t.type({
     jobId: JobId,
@@ -82,7 +97,16 @@ export const JobEnqueuedData = t.intersection([
     enqueuedAt: IsoDate,
   }),
   // scheduleId and fireTime: a recurring job's fire (its schedule, and the tick it is for).
-  t.partial({ runAt: IsoDate, priority: t.number, enqueuedBy: t.string, scheduleId: t.string, fireTime: IsoDate }),
+  // after and on: a continuation, `awaiting` until its parents are final (docs/continuations.md).
+  t.partial({
+    runAt: IsoDate,
+    priority: t.number,
+    enqueuedBy: t.string,
+    scheduleId: t.string,
+    fireTime: IsoDate,
+    after: ParentIds,
+    on: ContinuationOn,
+  }),
 ]);
 export const JobStartedData = t.type({
   attempt: PositiveInt,
@@ -104,6 +128,10 @@ export const JobErroredData = t.intersection([
 ]);
 export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
 export const JobCancelledData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
+/** A continuation leaves `awaiting`: every parent is final as `on` asks; with the status each parent was found in. */
+export const JobReleasedData = t.type({ at: IsoDate, parents: t.array(t.type({ jobId: JobId, status: FinalStatus })) });
+/** Recorded in a parent's stream: `childJobId` waits for it. Changes no status; the releaser reads a final parent's children. */
+export const JobContinuationAddedData = t.type({ childJobId: JobId, at: IsoDate });
 
 const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
 
@@ -121,13 +149,20 @@ export const JobReset = event('JobReset', JobResetData);
 export type JobReset = t.TypeOf<typeof JobReset>;
 export const JobCancelled = event('JobCancelled', JobCancelledData);
 export type JobCancelled = t.TypeOf<typeof JobCancelled>;
+export const JobReleased = event('JobReleased', JobReleasedData);
+export type JobReleased = t.TypeOf<typeof JobReleased>;
+export const JobContinuationAdded = event('JobContinuationAdded', JobContinuationAddedData);
+export type JobContinuationAdded = t.TypeOf<typeof JobContinuationAdded>;
 
 /** Every event of a job stream. The `type` literals are a public contract: projections, dashboards and other languages read them. */
-export const JobEvent = t.union([JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled], 'JobEvent');
+export const JobEvent = t.union(
+  [JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled, JobReleased, JobContinuationAdded],
+  'JobEvent',
+);
 export type JobEvent = t.TypeOf<typeof JobEvent>;
 export type JobEventType = JobEvent['type'];
 
-/** The seven event type names, as a companion object of `JobEventType`. */
+/** The nine event type names, as a companion object of `JobEventType`. */
 export const JobEventTypes = {
   JobEnqueued: 'JobEnqueued',
   JobStarted: 'JobStarted',
@@ -136,9 +171,11 @@ export const JobEventTypes = {
   JobErrored: 'JobErrored',
   JobReset: 'JobReset',
   JobCancelled: 'JobCancelled',
+  JobReleased: 'JobReleased',
+  JobContinuationAdded: 'JobContinuationAdded',
 } as const satisfies { [K in JobEventType]: K };
 
-/** True when `type` is one of the seven job event types. */
+/** True when `type` is one of the nine job event types. */
 export const isJobEventType = (type: string): type is JobEventType => Object.hasOwn(JobEventTypes, type);
 
 /** The time an event records as its own (`enqueuedAt`, `startedAt`, …, or `at`). */
@@ -155,6 +192,8 @@ export const eventTime = (e: JobEvent): IsoDate => {
     case 'JobProgressed':
     case 'JobReset':
     case 'JobCancelled':
+    case 'JobReleased':
+    case 'JobContinuationAdded':
       return e.data.at;
   }
 };

@@ -1,10 +1,14 @@
 export {
+  ContinuationOn,
+  FinalStatus,
+  maxParents,
   ErrorInfo,
   eventTime,
   IsoDate,
   isoDate,
   JobCancelled,
   JobCompleted,
+  JobContinuationAdded,
   JobEnqueued,
   JobErrored,
   JobEvent,
@@ -15,6 +19,7 @@ export {
   queueNamePattern,
   queueNameRule,
   JobProgressed,
+  JobReleased,
   JobReset,
   JobStarted,
   PositiveInt,
@@ -25,18 +30,23 @@ export type { JobEventType } from './events.js';
 export { endsJob, evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
 export type { JobRef, JobState, JobStatus, JobView } from './state.js';
 export {
+  addContinuation,
   attemptsLeft,
   cancel,
   recordProgress,
+  release,
   replay,
   resetToInitialState,
   setToCompleted,
   setToErrored,
   setToInitialState,
   setToInProgress,
+  satisfies,
   Transitions,
 } from './transitions.js';
 export type { EnqueueInput, InvalidHistory, Transition, TransitionRejected } from './transitions.js';
 export { defaultRetryPolicy, hangfireDelayMs, planRetry } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { jobCategory, jobIdOfStream, jobStreamName, jobStreamPrefix } from './streams.js';
+export { decideContinuation } from './continuations.js';
+export type { ContinuationVerdict } from './continuations.js';

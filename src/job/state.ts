@@ -1,7 +1,8 @@
-import type { ErrorInfo, IsoDate, JobEvent, JobId, ResetReason } from './events.js';
+import type { ContinuationOn, ErrorInfo, FinalStatus, IsoDate, JobEvent, JobId, ResetReason } from './events.js';
 
-/** The four states of the original design, plus `cancelled`. */
+/** The four states of the original design, plus `cancelled`, and `awaiting` (a continuation waiting for its parents, Hangfire's Awaiting). */
 export const JobStatuses = {
+  awaiting: 'awaiting',
   initial: 'initial',
   in_progress: 'in_progress',
   errored: 'errored',
@@ -44,6 +45,14 @@ export interface JobView<R = unknown> {
   readonly scheduleId?: string;
   /** A recurring job's fire: the tick (the cron time) it is for. */
   readonly fireTime?: IsoDate;
+  /** A continuation: the jobs it waits for (`awaiting` until they are final). */
+  readonly after?: readonly JobId[];
+  /** A continuation: `completed` (runs only if every parent completed) or `finished` (runs once every parent is final). */
+  readonly on?: ContinuationOn;
+  /** When it left `awaiting` (`JobReleased`), and the status each parent was in then. */
+  readonly released?: { readonly at: IsoDate; readonly parents: readonly { readonly jobId: JobId; readonly status: FinalStatus }[] };
+  /** The continuations that wait for this job, in the order they were added. */
+  readonly children?: readonly JobId[];
   /** The broker message id of the dispatch that started the current attempt. */
   readonly backgroundJobId?: string;
   readonly workerId?: string;
@@ -108,7 +117,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
       queue: d.queue,
       payload: d.payload,
       maxAttempts: d.maxAttempts,
-      status: 'initial',
+      status: d.after !== undefined ? 'awaiting' : 'initial',
       attempts: 0,
       attemptBase: 0,
       enqueuedAt: d.enqueuedAt,
@@ -117,6 +126,8 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
       ...(d.enqueuedBy !== undefined ? { enqueuedBy: d.enqueuedBy } : {}),
       ...(d.scheduleId !== undefined ? { scheduleId: d.scheduleId } : {}),
       ...(d.fireTime !== undefined ? { fireTime: d.fireTime } : {}),
+      ...(d.after !== undefined ? { after: d.after } : {}),
+      ...(d.on !== undefined ? { on: d.on } : {}),
       updatedAt: d.enqueuedAt,
     };
   }
@@ -183,6 +194,18 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
         ...(d.reason !== undefined ? { cancelReason: d.reason } : {}),
         updatedAt: d.at,
       });
+    }
+    case 'JobReleased': {
+      const d = event.data;
+      return update(state, [], {
+        status: 'initial',
+        released: { at: d.at, parents: d.parents.map((p) => ({ jobId: p.jobId, status: p.status })) },
+        updatedAt: d.at,
+      });
+    }
+    case 'JobContinuationAdded': {
+      const d = event.data;
+      return update(state, [], { children: [...(state.children ?? []), d.childJobId], updatedAt: d.at });
     }
   }
 };

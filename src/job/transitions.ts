@@ -1,14 +1,18 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type {
+  ContinuationOn,
   ErrorInfo,
+  FinalStatus,
   IsoDate,
   JobCancelled,
   JobCompleted,
+  JobContinuationAdded,
   JobEnqueued,
   JobErrored,
   JobEvent,
   JobId,
   JobProgressed,
+  JobReleased,
   JobReset,
   JobStarted,
   ResetReason,
@@ -24,6 +28,8 @@ export const Transitions = {
   setToErrored: 'setToErrored',
   resetToInitialState: 'resetToInitialState',
   cancel: 'cancel',
+  addContinuation: 'addContinuation',
+  release: 'release',
 } as const;
 export type Transition = (typeof Transitions)[keyof typeof Transitions];
 
@@ -78,6 +84,9 @@ export interface EnqueueInput {
   readonly enqueuedBy?: string;
   readonly scheduleId?: string;
   readonly fireTime?: IsoDate;
+  /** A continuation: the parents it waits for (1 or more, each once); the job starts `awaiting`. */
+  readonly after?: readonly JobId[];
+  readonly on?: ContinuationOn;
 }
 
 /** Enqueue: only from no stream. Enqueueing an existing id is rejected here; the conductor treats it as "already there". */
@@ -96,7 +105,14 @@ export const setToInitialState = (state: JobState, input: EnqueueInput): E.Eithe
     ...(input.enqueuedBy !== undefined ? { enqueuedBy: input.enqueuedBy } : {}),
     ...(input.scheduleId !== undefined ? { scheduleId: input.scheduleId } : {}),
     ...(input.fireTime !== undefined ? { fireTime: input.fireTime } : {}),
+    ...(input.after !== undefined ? { after: [...input.after] } : {}),
+    ...(input.on !== undefined ? { on: input.on } : {}),
   };
+  if (input.on !== undefined && input.after === undefined)
+    return reject('setToInitialState', state, `cannot enqueue job "${input.jobId}": "on" is for a continuation, and it has no "after"`);
+  if (input.after !== undefined && (input.after.length === 0 || new Set(input.after).size !== input.after.length))
+    return reject('setToInitialState', state, `cannot enqueue job "${input.jobId}": "after" must name one or more parents, each once`);
+  if (input.after?.includes(input.jobId)) return reject('setToInitialState', state, `cannot enqueue job "${input.jobId}" after itself`);
   return one({ type: 'JobEnqueued', data });
 };
 
@@ -258,13 +274,13 @@ export const resetToInitialState = (
     return event;
   })(need('resetToInitialState', state, 'reset the job'));
 
-/** Cancel: a job that is waiting (`initial`) or `errored`. A running attempt cannot be cancelled by an event. */
+/** Cancel: a job that is waiting (`initial`, `awaiting`) or `errored`. A running attempt cannot be cancelled by an event. */
 export const cancel = (
   state: JobState,
   input: { readonly at: IsoDate; readonly reason?: string; readonly by?: string },
 ): E.Either<TransitionRejected, readonly [JobCancelled]> =>
   chain((s: JobView) =>
-    s.status === 'initial' || s.status === 'errored'
+    s.status === 'initial' || s.status === 'awaiting' || s.status === 'errored'
       ? one<JobCancelled>({
           type: 'JobCancelled',
           data: {
@@ -273,8 +289,64 @@ export const cancel = (
             ...(input.by !== undefined ? { by: input.by } : {}),
           },
         })
-      : reject('cancel', s, `cannot cancel job "${s.jobId}": it is ${describe(s)}; only initial or errored jobs can be cancelled`),
+      : reject(
+          'cancel',
+          s,
+          `cannot cancel job "${s.jobId}": it is ${describe(s)}; only initial, awaiting or errored jobs can be cancelled`,
+        ),
   )(need('cancel', state, 'cancel the job'));
+
+/**
+ * Records in a parent's stream that `childJobId` waits for it: from any
+ * status (a parent that is final already keeps the link for the record; its
+ * enqueuer then evaluates the child itself). The same child once.
+ */
+export const addContinuation = (
+  state: JobState,
+  input: { readonly childJobId: JobId; readonly at: IsoDate },
+): E.Either<TransitionRejected, readonly [JobContinuationAdded]> =>
+  chain((s: JobView) =>
+    input.childJobId === s.jobId
+      ? reject('addContinuation', s, `cannot make job "${s.jobId}" a continuation of itself`)
+      : s.children?.includes(input.childJobId)
+        ? reject('addContinuation', s, `cannot add continuation "${input.childJobId}" to job "${s.jobId}": it is there already`)
+        : one<JobContinuationAdded>({ type: 'JobContinuationAdded', data: { childJobId: input.childJobId, at: input.at } }),
+  )(need('addContinuation', state, 'add a continuation'));
+
+/** Whether a parent that ended as `status` lets a continuation with `on` run. */
+export const satisfies = (on: ContinuationOn, status: FinalStatus): boolean => on === 'finished' || status === 'completed';
+
+/**
+ * Release: an `awaiting` continuation goes to `initial`. `parents` names each
+ * of its parents once, each in a final status that satisfies its `on`.
+ */
+export const release = (
+  state: JobState,
+  input: { readonly at: IsoDate; readonly parents: readonly { readonly jobId: JobId; readonly status: FinalStatus }[] },
+): E.Either<TransitionRejected, readonly [JobReleased]> =>
+  chain((s: JobView) => {
+    if (s.status !== 'awaiting') return reject('release', s, `cannot release job "${s.jobId}": it is ${describe(s)}, not awaiting`);
+    const after = s.after ?? [];
+    const named = input.parents.map((p) => p.jobId);
+    if (named.length !== after.length || new Set(named).size !== named.length || !named.every((id) => after.includes(id)))
+      return reject(
+        'release',
+        s,
+        `cannot release job "${s.jobId}": the release names parents ${named.join(', ') || '(none)'}, and it waits for ${after.join(', ')}`,
+      );
+    const on = s.on ?? 'completed';
+    const unsatisfied = input.parents.find((p) => !satisfies(on, p.status));
+    if (unsatisfied !== undefined)
+      return reject(
+        'release',
+        s,
+        `cannot release job "${s.jobId}": parent "${unsatisfied.jobId}" is ${unsatisfied.status}, and it runs only when every parent completed`,
+      );
+    return one<JobReleased>({
+      type: 'JobReleased',
+      data: { at: input.at, parents: input.parents.map((p) => ({ jobId: p.jobId, status: p.status })) },
+    });
+  })(need('release', state, 'release the job'));
 
 /** What the transition that produced `event` is; used to check histories. */
 const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionRejected, readonly JobEvent[]> => {
@@ -301,6 +373,10 @@ const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionReje
       return resetToInitialState(state, event.data);
     case 'JobCancelled':
       return cancel(state, event.data);
+    case 'JobReleased':
+      return release(state, event.data);
+    case 'JobContinuationAdded':
+      return addContinuation(state, event.data);
   }
 };
 

@@ -20,7 +20,7 @@ const json = (v: unknown): string => {
 export const eventSummary = (e: RecordedJobEvent['event']): string => {
   switch (e.type) {
     case 'JobEnqueued':
-      return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''} payload=${json(e.data.payload)}`;
+      return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''}${e.data.after ? ` after=${e.data.after.join(',')} on=${e.data.on ?? 'completed'}` : ''} payload=${json(e.data.payload)}`;
     case 'JobStarted':
       return `by process ${e.data.workerId} (message ${e.data.backgroundJobId})`;
     case 'JobProgressed':
@@ -33,6 +33,10 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
       return `${e.data.reason ?? ''}${e.data.by ? ` by ${e.data.by}` : ''}`.trim();
+    case 'JobReleased':
+      return `released: ${e.data.parents.map((p) => `${p.jobId} ${p.status}`).join(', ')}`;
+    case 'JobContinuationAdded':
+      return `continuation ${e.data.childJobId} waits for this job`;
   }
 };
 
@@ -80,10 +84,19 @@ export const formatView = (v: JobView): string => {
     ['backgroundJobId', v.backgroundJobId],
     ['enqueued', v.enqueuedAt],
     ['runAt', v.runAt],
+    ['after', v.after !== undefined ? `${v.after.join(', ')} (on ${v.on ?? 'completed'})` : undefined],
+    [
+      'released',
+      v.released !== undefined ? `${v.released.at} (${v.released.parents.map((p) => `${p.jobId} ${p.status}`).join(', ')})` : undefined,
+    ],
+    ['children', v.children !== undefined ? v.children.join(', ') : undefined],
     ['started', v.startedAt],
     ['completed', v.completedAt],
     ['errored', v.erroredAt],
-    ['cancelled', v.cancelledAt],
+    [
+      'cancelled',
+      v.cancelledAt !== undefined ? `${v.cancelledAt}${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}` : undefined,
+    ],
     ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
     [
       'progress',

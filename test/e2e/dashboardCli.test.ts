@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { runJobtrail, spawnJobtrail } from '../support/cli.js';
 import { waitFor } from '../support/waitFor.js';
 
+// Stays on SQLite (not testStore.ts): it counts every job of the store (the overview API) and checks the banner's `store sqlite`.
 const test = suite('jobtrail dashboard and demo --dashboard, spawned as a user runs them');
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-dashboard-cli-'));
 const store = `sqlite:${join(dir, 'events.db')}`;
@@ -52,6 +53,7 @@ test('dashboard serves until SIGINT, prints its URL, and exits 0', async () => {
   assert.is(r.status, 200);
   assert.equal(((await r.json()) as { counts: unknown }).counts, {
     initial: 0,
+    awaiting: 0,
     in_progress: 0,
     awaiting_retry: 0,
     failed: 0,

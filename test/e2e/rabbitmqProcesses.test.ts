@@ -58,6 +58,8 @@ test('two run processes share 1,000 jobs; every job has exactly one JobCompleted
   try {
     const a = s.start();
     const b = s.start();
+    // Both consume before the work is there: the test is about sharing, not about which starts first.
+    await waitFor(async () => (await consumersOf('/', `jobtrail.work.${s.queue}`)) === 2, 60_000, 'both processes to consume');
     const ids: string[] = [];
     for (let i = 0; i < 1000; i++) ids.push((await s.engine.enqueue('sleeper', { ms: 2, value: i })).jobId);
     const views = await s.engine.waitForFinal(ids, { timeoutMs: 120_000 });

@@ -14,11 +14,12 @@ import { createEngine } from '../../src/engine.js';
 import { isJobtrailError, ErrorCodes } from '../../src/errors/index.js';
 import { EnqueueRejectedError } from '../../src/conductor/enqueue.js';
 import { defineWorker } from '../../src/worker/index.js';
+import { installProjections } from '../../src/projections/esdb.js';
+import { projectionsDir } from '../../src/projections/index.js';
 import { startFakeEsdb, type FakeEsdb } from '../support/fakeEsdb/index.js';
+import { addProjectionsService } from '../support/fakeEsdb/projections.js';
 
 const test = suite('store limits: oversized events, deleted job streams, access denied');
-// recover: false — start-up recovery lists jobs through the job-index projection, which a
-// fake without its Projections service does not have (its absence is an error that says so).
 
 const big = 'x'.repeat(1_100_000);
 const fakes: FakeEsdb[] = [];
@@ -31,8 +32,15 @@ const stores: Array<[string, () => Promise<string>]> = [
   [
     'esdb (fake server)',
     async () => {
-      const fake = await startFakeEsdb();
+      const fake = await startFakeEsdb({ services: (server, log) => void addProjectionsService(server, log) });
       fakes.push(fake);
+      // engine.start sweeps awaiting continuations through the job-index projection: installed first, as users do.
+      const client = EventStoreDBClient.connectionString(fake.connectionString);
+      try {
+        await installProjections(client, projectionsDir);
+      } finally {
+        await client.dispose();
+      }
       return fake.connectionString;
     },
   ],
@@ -45,7 +53,6 @@ for (const [label, url] of stores) {
       store: await makeStore(await url()),
       broker: makeMemoryBroker(),
       workers: [worker],
-      recover: false,
     });
     try {
       await engine.start();
@@ -69,7 +76,6 @@ for (const [label, url] of stores) {
       store: await makeStore(await url()),
       broker: makeMemoryBroker(),
       workers: [worker],
-      recover: false,
     });
     try {
       await engine.start();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import {
+  addContinuation,
   attemptsLeft,
   cancel,
   evolve,
@@ -14,6 +15,7 @@ import {
   isJobView,
   jobStreamName,
   recordProgress,
+  release,
   resetToInitialState,
   setToCompleted,
   setToErrored,
@@ -135,7 +137,26 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
   const by = step.flag ? { by: `user-${step.n % 7}` } : {};
   const manual = () => accept(resetToInitialState(s, { at, reason: 'manual', ...by }));
   const cancelIt = () => accept(cancel(s, { at, ...(step.text !== undefined ? { reason: step.text } : {}), ...by }));
+  // A continuation that waits for this job: from any status, a new child each time.
+  const link = () => accept(addContinuation(s, { childJobId: `child-${s.children?.length ?? 0}-${step.n}` as JobId, at }));
+  return [...statusChoices(s, step, now, at, manual, cancelIt), ...(step.n % 5 === 0 ? [link] : [])];
+};
+
+const statusChoices = (
+  s: JobView,
+  step: Step,
+  now: number,
+  at: IsoDate,
+  manual: () => readonly JobEvent[],
+  cancelIt: () => readonly JobEvent[],
+): Array<() => readonly JobEvent[]> => {
   switch (s.status) {
+    case 'awaiting': {
+      // Released with each parent in a final status its `on` accepts.
+      const statuses = s.on === 'finished' ? (['completed', 'errored', 'cancelled'] as const) : (['completed'] as const);
+      const parents = (s.after ?? []).map((jobId, i) => ({ jobId, status: statuses[(step.n + i) % statuses.length]! }));
+      return [() => accept(release(s, { at, parents })), cancelIt];
+    }
     case 'initial':
       return [
         () =>
@@ -247,6 +268,11 @@ export const jobHistoryArb = (options: HistoryOptions = {}): fc.Arbitrary<JobHis
       runAtMs: fc.option(fc.integer({ min: 0, max: 86_400_000 }), { nil: undefined }),
       priority: fc.option(fc.integer({ min: -5, max: 5 }), { nil: undefined }),
       enqueuedBy: fc.option(fc.constantFrom('api', 'cli', 'amqp'), { nil: undefined }),
+      after: fc.option(fc.uniqueArray(fc.constantFrom('parent-a', 'parent-b', 'parent-c'), { minLength: 1, maxLength: 3 }), {
+        nil: undefined,
+        freq: 3,
+      }),
+      on: fc.constantFrom('completed' as const, 'finished' as const),
       steps: fc.array(stepArb, { maxLength: options.maxSteps ?? 14 }),
     })
     .map((r) => {
@@ -261,6 +287,7 @@ export const jobHistoryArb = (options: HistoryOptions = {}): fc.Arbitrary<JobHis
         ...(r.runAtMs !== undefined ? { runAt: iso(r.startMs + r.runAtMs) } : {}),
         ...(r.priority !== undefined ? { priority: r.priority } : {}),
         ...(r.enqueuedBy !== undefined ? { enqueuedBy: r.enqueuedBy } : {}),
+        ...(r.after !== undefined ? { after: r.after as JobId[], on: r.on } : {}),
       };
       const { events, state } = runSteps(enqueue, r.steps, r.startMs);
       return { jobId, stream: jobStreamName(jobId), events, state };

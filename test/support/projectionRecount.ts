@@ -86,7 +86,7 @@ export const recountDashboard = (events: ReadonlyArray<{ readonly stream: string
       if (failures.length > dashboardLimits.failures) failures.pop();
     }
   }
-  const counts: Record<JobStatus, number> = { initial: 0, in_progress: 0, errored: 0, completed: 0, cancelled: 0 };
+  const counts: Record<JobStatus, number> = { awaiting: 0, initial: 0, in_progress: 0, errored: 0, completed: 0, cancelled: 0 };
   let awaitingRetry = 0;
   const outstanding: Recount['outstanding'] = [];
   for (const job of jobs.values()) {

@@ -17,12 +17,23 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
     .option('--max-attempts <n>', "attempts in all (default: the worker's)", parsePositiveInt('--max-attempts'))
     .option('--run-at <time>', 'run no earlier than this ISO-8601 time')
     .option('--by <name>', 'who enqueued it, for the record')
+    .option('--after <jobId...>', 'a continuation: run after this job (several: after all of them); it waits as awaiting')
+    .option('--on <when>', 'with --after: completed (default: only if every parent completed) or finished (however they ended)')
     .option('--json', 'print the result as JSON')
     .action(
       async (
         workerName: string,
         payload: unknown,
-        opts: Common & { jobId?: string; queue?: string; maxAttempts?: number; runAt?: string; by?: string; json?: boolean },
+        opts: Common & {
+          jobId?: string;
+          queue?: string;
+          maxAttempts?: number;
+          runAt?: string;
+          by?: string;
+          after?: string[];
+          on?: string;
+          json?: boolean;
+        },
       ) => {
         if (!workersModule(opts))
           throw new UserError('jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS) to check the worker name and payload', 2);
@@ -34,6 +45,9 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
               ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
               ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
               ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
+              ...(opts.after !== undefined ? { after: opts.after } : {}),
+              // Checked by the enqueue itself, which names the values it takes.
+              ...(opts.on !== undefined ? { on: opts.on as 'completed' } : {}),
               enqueuedBy: opts.by ?? 'cli',
             });
             io.out(

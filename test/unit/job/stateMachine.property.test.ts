@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import {
+  addContinuation,
   cancel,
   evolve,
   fold,
@@ -18,6 +19,7 @@ import {
   JobEvent,
   JobStatuses,
   recordProgress,
+  release,
   replay,
   resetToInitialState,
   setToCompleted,
@@ -57,6 +59,8 @@ type Command = Timing &
         readonly runInMs?: number;
         readonly priority?: number;
         readonly enqueuedBy?: string;
+        readonly after?: readonly string[];
+        readonly on?: 'completed' | 'finished';
       }
     | { readonly kind: 'start'; readonly workerId: string; readonly backgroundJobId: string }
     | { readonly kind: 'progress'; readonly attempt: AttemptChoice; readonly percent?: number; readonly message?: string }
@@ -75,6 +79,14 @@ type Command = Timing &
         readonly by?: string;
       }
     | { readonly kind: 'cancel'; readonly reason?: string; readonly by?: string }
+    | {
+        readonly kind: 'release';
+        /** The status given for each parent, by position; `drop`: leave the first parent out; `extra`: name one more. */
+        readonly statuses: readonly ('completed' | 'errored' | 'cancelled')[];
+        readonly drop: boolean;
+        readonly extra: boolean;
+      }
+    | { readonly kind: 'link'; readonly child: string }
   );
 
 const opt = <A>(arb: fc.Arbitrary<A>) => fc.option(arb, { nil: undefined, freq: 2 });
@@ -96,9 +108,27 @@ const enqueueCommand: fc.Arbitrary<Command> = fc.record(
     runInMs: fc.integer({ min: 0, max: 86_400_000 }),
     priority: fc.integer({ min: -5, max: 5 }),
     enqueuedBy: text,
+    // a continuation; a duplicate parent, or `on` alone, is refused
+    after: fc.array(fc.constantFrom('p-1', 'p-2', 'p-3'), { minLength: 0, maxLength: 3 }),
+    on: fc.constantFrom('completed' as const, 'finished' as const),
   },
   { requiredKeys: ['kind', 'dt', 'offset', 'maxAttempts', 'queue', 'payload'] },
 );
+const releaseCommand: fc.Arbitrary<Command> = fc.record({
+  kind: fc.constant('release' as const),
+  ...timing,
+  statuses: fc.array(fc.constantFrom('completed' as const, 'completed' as const, 'errored' as const, 'cancelled' as const), {
+    minLength: 3,
+    maxLength: 3,
+  }),
+  drop: fc.constantFrom(false, false, false, true),
+  extra: fc.constantFrom(false, false, false, true),
+});
+const linkCommand: fc.Arbitrary<Command> = fc.record({
+  kind: fc.constant('link' as const),
+  ...timing,
+  child: fc.constantFrom('c-1', 'c-2', 'c-3', 'SELF'),
+});
 
 const startCommand: fc.Arbitrary<Command> = fc.record({
   kind: fc.constant('start' as const),
@@ -167,6 +197,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: errorCommand },
   { weight: 4, arbitrary: resetCommand },
   { weight: 1, arbitrary: cancelCommand },
+  { weight: 2, arbitrary: releaseCommand },
+  { weight: 1, arbitrary: linkCommand },
 );
 
 /**
@@ -198,6 +230,10 @@ interface Model {
   readonly base: number;
   readonly max: number;
   readonly retryAtMs?: number;
+  readonly jobId?: string;
+  readonly after?: readonly string[];
+  readonly on?: 'completed' | 'finished';
+  readonly children?: readonly string[];
 }
 const noStream: Model = { status: 'none', attempts: 0, base: 0, max: 0 };
 
@@ -205,8 +241,32 @@ const noStream: Model = { status: 'none', attempts: 0, base: 0, max: 0 };
 const modelStep = (m: Model, e: JobEvent): Model | undefined => {
   if (E.isLeft(JobEvent.decode(e))) return undefined;
   switch (e.type) {
-    case 'JobEnqueued':
-      return m.status === 'none' ? { status: 'initial', attempts: 0, base: 0, max: e.data.maxAttempts } : undefined;
+    case 'JobEnqueued': {
+      const { after, on, jobId } = e.data;
+      if (m.status !== 'none' || (on !== undefined && after === undefined) || after?.includes(jobId)) return undefined;
+      return {
+        status: after !== undefined ? 'awaiting' : 'initial',
+        attempts: 0,
+        base: 0,
+        max: e.data.maxAttempts,
+        jobId,
+        ...(after !== undefined ? { after, ...(on !== undefined ? { on } : {}) } : {}),
+      };
+    }
+    case 'JobReleased': {
+      const named = e.data.parents.map((p) => p.jobId);
+      const after = m.after ?? [];
+      const ok =
+        m.status === 'awaiting' &&
+        named.length === after.length &&
+        after.every((id) => (named as readonly string[]).includes(id)) &&
+        e.data.parents.every((p) => (m.on ?? 'completed') === 'finished' || p.status === 'completed');
+      return ok ? { ...m, status: 'initial' } : undefined;
+    }
+    case 'JobContinuationAdded':
+      return m.status !== 'none' && e.data.childJobId !== m.jobId && !(m.children ?? []).includes(e.data.childJobId)
+        ? { ...m, children: [...(m.children ?? []), e.data.childJobId] }
+        : undefined;
     case 'JobStarted':
       return m.status === 'initial' && e.data.attempt === m.attempts + 1
         ? { ...m, status: 'in_progress', attempts: e.data.attempt }
@@ -240,7 +300,7 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
     }
     case 'JobCancelled': {
       const { retryAtMs: _, ...rest } = m;
-      return m.status === 'initial' || m.status === 'errored' ? { ...rest, status: 'cancelled' } : undefined;
+      return m.status === 'initial' || m.status === 'awaiting' || m.status === 'errored' ? { ...rest, status: 'cancelled' } : undefined;
     }
   }
 };
@@ -300,11 +360,13 @@ const decide = (cmd: Command, s: JobState, jobId: JobId, clock: number): Decisio
         runAt: cmd.runInMs === undefined ? undefined : iso(clock + cmd.runInMs, cmd.offset),
         priority: cmd.priority,
         enqueuedBy: cmd.enqueuedBy,
+        after: cmd.after === undefined || cmd.after.length === 0 ? undefined : (cmd.after as JobId[]),
+        on: cmd.after === undefined ? undefined : cmd.on,
       });
       return {
         transition: 'setToInitialState',
         result: setToInitialState(s, input),
-        expected: { type: 'JobEnqueued', data: { ...input } },
+        expected: { type: 'JobEnqueued', data: { ...input } as JobEvent['data'] & { jobId: JobId } } as JobEvent,
       };
     }
     case 'start': {
@@ -349,6 +411,16 @@ const decide = (cmd: Command, s: JobState, jobId: JobId, clock: number): Decisio
     case 'cancel': {
       const input = defined({ at: now, reason: cmd.reason, by: cmd.by });
       return { transition: 'cancel', result: cancel(s, input), expected: { type: 'JobCancelled', data: input } };
+    }
+    case 'release': {
+      const after = isJobView(s) ? (s.after ?? []) : [];
+      const named = [...(cmd.drop ? after.slice(1) : after), ...(cmd.extra ? ['p-9' as JobId] : [])];
+      const input = { at: now, parents: named.map((jobId, i) => ({ jobId, status: cmd.statuses[i % cmd.statuses.length]! })) };
+      return { transition: 'release', result: release(s, input), expected: { type: 'JobReleased', data: input } };
+    }
+    case 'link': {
+      const input = { childJobId: (cmd.child === 'SELF' ? jobId : cmd.child) as JobId, at: now };
+      return { transition: 'addContinuation', result: addContinuation(s, input), expected: { type: 'JobContinuationAdded', data: input } };
     }
   }
 };
@@ -548,6 +620,10 @@ property('the generators reach every case, accepted and rejected', () => {
     'rejected reset recovered (completed, nothing scheduled)',
     'accepted cancel',
     'rejected cancel',
+    'accepted release',
+    'rejected release',
+    'accepted link',
+    'rejected link',
     'history with two completions',
   ];
   const missing = needed.filter((label) => (seen.get(label) ?? 0) === 0);
@@ -601,52 +677,59 @@ const corrupt = (history: readonly JobEvent[], m: Mutation): { events: JobEvent[
 property(`replay rejects a corrupted history exactly when it breaks the table (${RUNS} runs)`, () => {
   const outcomes = new Map<string, number>();
   fc.assert(
-    fc.property(fc.uuid(), enqueueCommand, steps(24), mutation, (uuid, enqueue, rest, m) => {
-      const w = runCommands([enqueue, firstStart, ...rest], `job-${uuid}` as JobId);
-      const history = w.history;
-      assert.ok(history.length >= 2);
-      const { events, i, j } = corrupt(history, m);
-      const replayed = replay(events);
-      const verdict = modelHistory(events);
-      const key = `${m.kind} ${E.isRight(replayed) ? 'accepted' : 'rejected'}`;
-      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    // An enqueue without `after`, so that the first start is accepted (an awaiting job cannot start).
+    fc.property(
+      fc.uuid(),
+      enqueueCommand.map((c): Command => (c.kind === 'enqueue' ? (({ after: _, ...rest }) => rest)(c) : c)),
+      steps(24),
+      mutation,
+      (uuid, enqueue, rest, m) => {
+        const w = runCommands([enqueue, firstStart, ...rest], `job-${uuid}` as JobId);
+        const history = w.history;
+        assert.ok(history.length >= 2);
+        const { events, i, j } = corrupt(history, m);
+        const replayed = replay(events);
+        const verdict = modelHistory(events);
+        const key = `${m.kind} ${E.isRight(replayed) ? 'accepted' : 'rejected'}`;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
 
-      // exact: replay agrees with the model, event by event
-      if (verdict.ok) {
-        assert.ok(E.isRight(replayed), `the model accepts ${m.kind} but replay rejects it`);
-        if (E.isRight(replayed)) {
-          assert.equal(replayed.right, fold(events));
-          agreesWithModel(replayed.right, verdict.model, `${m.kind} ${i} ${j}`);
-          checkState(replayed.right, events[events.length - 1]);
-          checkHistory(events);
+        // exact: replay agrees with the model, event by event
+        if (verdict.ok) {
+          assert.ok(E.isRight(replayed), `the model accepts ${m.kind} but replay rejects it`);
+          if (E.isRight(replayed)) {
+            assert.equal(replayed.right, fold(events));
+            agreesWithModel(replayed.right, verdict.model, `${m.kind} ${i} ${j}`);
+            checkState(replayed.right, events[events.length - 1]);
+            checkHistory(events);
+          }
+        } else {
+          assert.ok(E.isLeft(replayed), `the model rejects event ${verdict.index} of ${m.kind} but replay accepts it`);
+          if (E.isLeft(replayed)) {
+            assert.is(replayed.left.index, verdict.index, 'replay names the first offending event');
+            assert.equal(replayed.left.event, events[verdict.index]);
+            assert.is(replayed.left.rejection.status, fold(events.slice(0, verdict.index)).status);
+            assert.ok(E.isRight(replay(events.slice(0, verdict.index))), 'everything before it replays');
+            assert.match(
+              replayed.left.message,
+              new RegExp(`^event ${verdict.index} \\(${events[verdict.index]?.type}\\) is not a valid transition: cannot `),
+            );
+          }
         }
-      } else {
-        assert.ok(E.isLeft(replayed), `the model rejects event ${verdict.index} of ${m.kind} but replay accepts it`);
-        if (E.isLeft(replayed)) {
-          assert.is(replayed.left.index, verdict.index, 'replay names the first offending event');
-          assert.equal(replayed.left.event, events[verdict.index]);
-          assert.is(replayed.left.rejection.status, fold(events.slice(0, verdict.index)).status);
-          assert.ok(E.isRight(replay(events.slice(0, verdict.index))), 'everything before it replays');
-          assert.match(
-            replayed.left.message,
-            new RegExp(`^event ${verdict.index} \\(${events[verdict.index]?.type}\\) is not a valid transition: cannot `),
-          );
-        }
-      }
 
-      // exact predictions that need no model
-      const rejectedAt = E.isLeft(replayed) ? replayed.left.index : undefined;
-      const original = history[i] as JobEvent;
-      if (m.kind === 'drop' && i === 0) assert.is(rejectedAt, 0, 'a history without its JobEnqueued');
-      if (m.kind === 'drop' && i === history.length - 1) assert.equal(replayed, E.right(fold(history.slice(0, -1))), 'a prefix');
-      if (m.kind === 'duplicate' && original.type === 'JobEnqueued') assert.ok(rejectedAt !== undefined, 'two JobEnqueued');
-      if (m.kind === 'duplicate' && original.type === 'JobStarted') assert.ok(rejectedAt !== undefined, 'an attempt started twice');
-      if (m.kind === 'duplicate' && j === i + 1 && original.type !== 'JobProgressed')
-        assert.is(rejectedAt, i + 1, `${original.type} right after itself`);
-      if (m.kind === 'duplicate' && j === i + 1 && original.type === 'JobProgressed')
-        assert.equal(replayed, E.right(fold(events)), 'a repeated progress report is harmless');
-      if (m.kind === 'swap' && Math.min(i, j) === 0) assert.is(rejectedAt, 0, 'JobEnqueued moved from the front');
-    }),
+        // exact predictions that need no model
+        const rejectedAt = E.isLeft(replayed) ? replayed.left.index : undefined;
+        const original = history[i] as JobEvent;
+        if (m.kind === 'drop' && i === 0) assert.is(rejectedAt, 0, 'a history without its JobEnqueued');
+        if (m.kind === 'drop' && i === history.length - 1) assert.equal(replayed, E.right(fold(history.slice(0, -1))), 'a prefix');
+        if (m.kind === 'duplicate' && original.type === 'JobEnqueued') assert.ok(rejectedAt !== undefined, 'two JobEnqueued');
+        if (m.kind === 'duplicate' && original.type === 'JobStarted') assert.ok(rejectedAt !== undefined, 'an attempt started twice');
+        if (m.kind === 'duplicate' && j === i + 1 && original.type !== 'JobProgressed')
+          assert.is(rejectedAt, i + 1, `${original.type} right after itself`);
+        if (m.kind === 'duplicate' && j === i + 1 && original.type === 'JobProgressed')
+          assert.equal(replayed, E.right(fold(events)), 'a repeated progress report is harmless');
+        if (m.kind === 'swap' && Math.min(i, j) === 0) assert.is(rejectedAt, 0, 'JobEnqueued moved from the front');
+      },
+    ),
     { numRuns: RUNS },
   );
   for (const kind of ['drop', 'duplicate', 'swap'])

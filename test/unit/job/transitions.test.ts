@@ -195,6 +195,8 @@ const commands: Record<string, Command> = {
 /** The status each event leads to ("status after" in docs/architecture.md#events). */
 const statusAfter: Record<JobEvent['type'], (before: JobState) => JobState['status']> = {
   JobEnqueued: () => 'initial',
+  JobReleased: () => 'initial',
+  JobContinuationAdded: (before) => before.status,
   JobStarted: () => 'in_progress',
   JobProgressed: (before) => before.status,
   JobCompleted: () => 'completed',
@@ -251,7 +253,7 @@ for (const [name, command] of Object.entries(commands)) {
 matrix('a few rejection messages, word for word', () => {
   assert.is(
     expectRejected(commands.cancel!.run(stateOf('in_progress'))).message,
-    'cannot cancel job "job-table-1": it is in_progress (attempt 2); only initial or errored jobs can be cancelled',
+    'cannot cancel job "job-table-1": it is in_progress (attempt 2); only initial, awaiting or errored jobs can be cancelled',
   );
   assert.is(
     expectRejected(commands.start!.run(stateOf('errored_with_retry'))).message,
@@ -406,7 +408,7 @@ attempts('a recovered reset is accepted early, and keeps the budget', () => {
 attempts('cancel is rejected for in_progress, completed and cancelled, with the status named', () => {
   for (const f of ['in_progress', 'completed', 'cancelled'] as const) {
     const s = stateOf(f);
-    checkRejection(expectRejected(cancel(s, { at: at(NOW) })), 'cancel', s, { mustName: ['only initial or errored'] });
+    checkRejection(expectRejected(cancel(s, { at: at(NOW) })), 'cancel', s, { mustName: ['only initial, awaiting or errored'] });
   }
   const cancelled = view(evolve(stateOf('errored_with_retry'), expectOne(cancel(stateOf('errored_with_retry'), { at: at(NOW) }))));
   assert.is(cancelled.status, 'cancelled');
