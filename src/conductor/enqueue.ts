@@ -510,34 +510,30 @@ const layersByParents = (
   valid: readonly ValidEnqueue[],
   indexOf: ReadonlyMap<string, number>,
 ): E.Either<EnqueueRejectedError, number[][]> => {
-  const depth: (number | undefined)[] = new Array(valid.length);
-  const visiting = new Set<number>();
-  const depthOf = (i: number): number | undefined => {
-    const known = depth[i];
-    if (known !== undefined) return known;
-    if (visiting.has(i)) return undefined;
-    visiting.add(i);
-    let d = 0;
-    for (const p of valid[i]!.after ?? []) {
+  // Kahn's layering, without recursion: a chain of 10,000 items is as deep as a batch may be.
+  const waitingFor = new Array<number>(valid.length).fill(0);
+  const childrenOf: number[][] = valid.map(() => []);
+  valid.forEach((v, i) => {
+    for (const p of new Set(v.after ?? [])) {
       const j = indexOf.get(p);
       if (j === undefined) continue;
-      const pd = depthOf(j);
-      if (pd === undefined) return undefined;
-      d = Math.max(d, pd + 1);
+      waitingFor[i]! += 1;
+      childrenOf[j]!.push(i);
     }
-    visiting.delete(i);
-    depth[i] = d;
-    return d;
-  };
+  });
   const layers: number[][] = [];
-  for (let i = 0; i < valid.length; i++) {
-    const d = depthOf(i);
-    if (d === undefined)
-      return reject(
-        'InvalidOptions',
-        `item ${i}: job "${valid[i]!.jobId}" is its own ancestor through "after" (a cycle); nothing was enqueued`,
-      );
-    (layers[d] ??= []).push(i);
+  let layer = valid.flatMap((_, i) => (waitingFor[i] === 0 ? [i] : []));
+  while (layer.length > 0) {
+    layers.push(layer);
+    const next: number[] = [];
+    for (const j of layer) for (const c of childrenOf[j]!) if ((waitingFor[c]! -= 1) === 0) next.push(c);
+    layer = next;
   }
+  const stuck = waitingFor.findIndex((w) => w > 0);
+  if (stuck >= 0)
+    return reject(
+      'InvalidOptions',
+      `item ${stuck}: job "${valid[stuck]!.jobId}" is in or after a cycle of "after" (a job its own ancestor); nothing was enqueued`,
+    );
   return E.right(layers);
 };
