@@ -8,7 +8,13 @@ export const redactUrl = (url: string): string => {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '<an unparsable URL>';
+    // WHATWG URL refuses EventStoreDB's multi-host form (`esdb://u:p@h1:2113,h2:2113`), which the
+    // client takes: hide its password by its shape instead; anything else is not shown at all.
+    const shape = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^:@/\s]*)(:[^@/\s]*)?@)?([^/?#\s@]+)([/?#]\S*)?$/i.exec(url);
+    if (shape === null) return '<an unparsable URL>';
+    const [, scheme, user, password, where, rest] = shape;
+    const credentials = user === undefined ? '' : password === undefined ? `${user}@` : `${user}:***@`;
+    return `${scheme}${credentials}${where}${rest ?? ''}`;
   }
 };
 
