@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent, NotFoundError, UnknownError } from '@eventstore/db-client';
 import { installProjections, makeEsdbProjectionQueries, unwrapState } from '../../src/projections/esdb.js';
 import type { JobDashboard } from '../../src/projections/index.js';
-import { projectionsDir } from '../../src/projections/index.js';
+import { ProjectionNotInstalledError, projectionsDir } from '../../src/projections/index.js';
 import { countRecords } from '../support/fakeEsdb/projections.js';
 import { root } from '../support/cli.js';
 import { startProjectionsFake, type ProjectionsFake } from './esdbProjectionsFake.js';
@@ -62,6 +62,21 @@ test('finding 12: a bi-state pair is unwrapped to the part asked for; `{}` is no
   assert.equal(unwrapState({ biState: true }, [{ p: 1 }, { shared: 1 }], 'job-a'), { p: 1 });
   assert.is(unwrapState({ biState: false }, {}), undefined);
   assert.equal(unwrapState({ biState: false }, { status: 'initial' }), { status: 'initial' });
+});
+
+test('finding 12: a projection not installed is ProjectionNotInstalledError, from 24.10 (NotFound) and 23.10 (an UnknownError naming NotFound)', async () => {
+  const answers = [
+    new NotFoundError(undefined, "Projection 'job-dashboard' not found"),
+    new UnknownError(undefined, 'Envelope callback expected ProjectionState, received NotFound instead'),
+  ];
+  for (const answer of answers) {
+    const client = { getProjectionState: async () => Promise.reject(answer) } as unknown as EventStoreDBClient;
+    const queries = await makeEsdbProjectionQueries({ client });
+    const failed = await queries.getState('job-dashboard').catch((e: unknown) => e);
+    assert.instance(failed, ProjectionNotInstalledError, String(failed));
+    assert.match((failed as Error).message, 'run `jobtrail projections install`');
+    await queries.close();
+  }
 });
 
 test('finding 1: an unknown or unfolded partition, and any state while starting, read as no state; lists skip nothing they can fold', async () => {
