@@ -11,7 +11,16 @@
 // or a connection drop. One summary line of figures. Where the private node
 // cannot be started, the run fails, saying why.
 //
-//   npm run test:chaos [-- --jobs 3000 --workers 3 --kills 4 --timeout 300]
+// Continuations run under the same faults: chains A→B→C and fan-ins (10
+// parents → 1 child → 1 grandchild), the parents spread over the backlog, the
+// children on a queue of their own (so a release is followed by its run while
+// the faults go on); some with a parent that fails for good (NonRetryableError,
+// or attempts exhausted), some fan-ins with `on: 'finished'`. Checked from the
+// store: every child that ran was released once, after every parent's final
+// event (store positions), and completed once; every child of a parent that
+// failed for good is cancelled naming it, and so are its own continuations.
+//
+//   npm run test:chaos [-- --jobs 3000 --chains 40 --fan-ins 12 --workers 3 --kills 4 --timeout 300]
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,14 +30,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { createEngine } from '../../src/engine.js';
-import { replay, type JobEvent } from '../../src/job/index.js';
+import { endsJob, replay, type JobEvent } from '../../src/job/index.js';
 import { spawnJobtrail } from '../support/cli.js';
 import { crashNode, startPrivateNode, stopNode, type RabbitNode } from '../support/rabbitNode.js';
-import { makeChaosWorker } from './chaosWorkers.js';
+import { makeChaosWorker, type ChaosJob } from './chaosWorkers.js';
 
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '3000' },
+    chains: { type: 'string', default: '40' },
+    'fan-ins': { type: 'string', default: '12' },
     workers: { type: 'string', default: '3' },
     kills: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '300' },
@@ -36,6 +47,8 @@ const { values } = parseArgs({
   },
 });
 const jobCount = Number(values.jobs);
+const chainCount = Number(values.chains);
+const fanInCount = Number(values['fan-ins']);
 const workerCount = Number(values.workers);
 const killCount = Number(values.kills);
 const timeoutMs = Number(values.timeout) * 1000;
@@ -77,7 +90,12 @@ const startWorker = (): Proc => {
   return p;
 };
 
-const engine = await createEngine({ store, broker: node.url, workers: [makeChaosWorker(queue)], acceptCommands: false });
+const engine = await createEngine({
+  store,
+  broker: node.url,
+  workers: [makeChaosWorker(queue), makeChaosWorker(`${queue}-next`, 'chaos-next')],
+  acceptCommands: false,
+});
 const drops: { from: number; to: number }[] = [];
 let nodeKills = 0;
 let failures = 0;
@@ -89,22 +107,84 @@ const fail = (what: string) => {
 try {
   // A deterministic mix: durations 0–600 ms, one job in 25 slow (2–4 s) so kills catch work in flight,
   // 10% failing their first attempt, 3% failing for good.
-  const designedToFail = new Set<string>();
-  const ids: string[] = [];
+  interface Spec {
+    readonly jobId: string;
+    readonly worker: 'chaos' | 'chaos-next';
+    readonly payload: ChaosJob;
+    readonly after?: readonly string[];
+    readonly on?: 'completed' | 'finished';
+  }
+  const job = (
+    jobId: string,
+    payload: Partial<ChaosJob> & { ms: number },
+    worker: Spec['worker'] = 'chaos',
+    more: Partial<Spec> = {},
+  ): Spec => ({
+    jobId,
+    worker,
+    payload: { failFirst: false, failAlways: false, ...payload },
+    ...more,
+  });
+  const plain: Spec[] = [];
   for (let i = 0; i < jobCount; i++) {
-    const jobId = `chaos-${i}`;
-    const failAlways = i % 33 === 7;
-    if (failAlways) designedToFail.add(jobId);
-    await engine.enqueue(
-      'chaos',
-      { ms: i % 25 === 0 ? 2000 + (i % 10) * 200 : (i * 37) % 600, failFirst: i % 10 === 3, failAlways },
-      { jobId },
+    plain.push(
+      job(`chaos-${i}`, { ms: i % 25 === 0 ? 2000 + (i % 10) * 200 : (i * 37) % 600, failFirst: i % 10 === 3, failAlways: i % 33 === 7 }),
     );
-    ids.push(jobId);
+  }
+  // Continuations (issue 21). Parents go on the main queue, spread over the backlog so they end all along the run;
+  // children go on their own queue (chaos-next), so each runs as soon as it is released, while the faults go on.
+  const parentsAt = new Map<number, Spec[]>();
+  const parentsAfter = (index: number, ...specs: Spec[]) => parentsAt.set(index, [...(parentsAt.get(index) ?? []), ...specs]);
+  const children: Spec[] = [];
+  for (let c = 0; c < chainCount; c++) {
+    // A fails for good (c ≡ 3: NonRetryableError; c ≡ 7: attempts exhausted), or B does (c ≡ 5): the rest of the chain is cancelled.
+    const a = job(`chain-${c}-a`, {
+      ms: c % 8 === 0 ? 2500 : (c * 53) % 600,
+      failFirst: c % 5 === 1,
+      fatal: c % 10 === 3,
+      failAlways: c % 10 === 7,
+    });
+    parentsAfter(Math.floor(((c + 0.5) * jobCount) / Math.max(chainCount, 1)), a);
+    const b = job(`chain-${c}-b`, { ms: (c * 29) % 400, failFirst: c % 10 === 9, fatal: c % 10 === 5 }, 'chaos-next', { after: [a.jobId] });
+    children.push(b, job(`chain-${c}-c`, { ms: (c * 17) % 300 }, 'chaos-next', { after: [b.jobId] }));
+  }
+  for (let f = 0; f < fanInCount; f++) {
+    // 10 parents next to each other in the backlog, so they end close together and releasers race on the child.
+    // f ≡ 1: one parent throws NonRetryableError; f ≡ 2: one exhausts its attempts (both cancel the child and grandchild);
+    // f ≡ 3: one throws NonRetryableError, but the child runs `on: 'finished'`.
+    const parents = Array.from({ length: 10 }, (_, k) =>
+      job(`fan-${f}-p${k}`, {
+        ms: k === 0 && f % 3 === 0 ? 3000 : (f * 7 + k * 61) % 600,
+        failFirst: k === 2,
+        fatal: (f % 4 === 1 || f % 4 === 3) && k === 4,
+        failAlways: f % 4 === 2 && k === 7,
+      }),
+    );
+    parentsAfter(Math.floor(((f + 0.25) * jobCount) / Math.max(fanInCount, 1)), ...parents);
+    const child = job(`fan-${f}-child`, { ms: (f * 41) % 500, failFirst: f % 5 === 4 }, 'chaos-next', {
+      after: parents.map((p) => p.jobId),
+      ...(f % 4 === 3 ? { on: 'finished' as const } : {}),
+    });
+    children.push(child, job(`fan-${f}-next`, { ms: 100 }, 'chaos-next', { after: [child.jobId] }));
+  }
+  const specs: Spec[] = [];
+  plain.forEach((s, i) => specs.push(s, ...(parentsAt.get(i) ?? [])));
+  specs.push(...children); // awaiting: on no queue until released, so their place in the order does not matter
+  // What each job must end as: a child on `completed` is cancelled when a parent does not complete.
+  const expected = new Map<string, 'completed' | 'errored' | 'cancelled'>();
+  for (const s of specs) {
+    const blocked = (s.on ?? 'completed') === 'completed' && (s.after ?? []).some((p) => expected.get(p) !== 'completed');
+    expected.set(s.jobId, blocked ? 'cancelled' : s.payload.fatal || s.payload.failAlways ? 'errored' : 'completed');
+  }
+  const specOf = new Map(specs.map((s) => [s.jobId, s]));
+  const ids: string[] = [];
+  for (const s of specs) {
+    await engine.enqueue(s.worker, s.payload, { jobId: s.jobId, ...(s.after ? { after: [...s.after], on: s.on ?? 'completed' } : {}) });
+    ids.push(s.jobId);
   }
   // The workers start once everything is enqueued, so the faults land on a full backlog.
   for (let i = 0; i < workerCount; i++) startWorker();
-  log(`enqueued ${jobCount} jobs on ${queue}; started ${workerCount} worker processes`);
+  log(`enqueued ${ids.length} jobs (${children.length} continuations) on ${queue}; started ${workerCount} worker processes`);
 
   const finished = engine.waitForFinal(ids, { timeoutMs });
   let done = false;
@@ -160,6 +240,11 @@ try {
   }
   const executedFaults = plan.length;
   const views = await finished;
+  // A parent that the faults made fail for good (its attempts all lost) counts as lost once, above: its continuations are
+  // judged by how their parents actually ended.
+  const statusOf = new Map<string, string>(views.map((v) => [v.jobId, v.status]));
+  for (const s of children)
+    if ((s.on ?? 'completed') === 'completed' && s.after!.some((p) => statusOf.get(p) !== 'completed')) expected.set(s.jobId, 'cancelled');
 
   // ---- checks, from the event store alone ----
   const killedPids = new Set(procs.filter((p) => p.killedAt !== undefined).map((p) => p.pid));
@@ -168,17 +253,21 @@ try {
   let invalid = 0;
   let workerLost = 0;
   let unexplained = 0;
+  const histories = new Map<string, Awaited<ReturnType<typeof engine.history>>>();
   for (const view of views) {
     const id = view.jobId;
+    const spec = specOf.get(id)!;
+    const want = expected.get(id);
     if (
-      designedToFail.has(id)
-        ? !(view.status === 'errored' && view.retryAt === undefined && view.attempts === 3)
-        : view.status !== 'completed'
+      want === 'errored'
+        ? !(view.status === 'errored' && view.retryAt === undefined && (!spec.payload.failAlways || view.attempts === 3))
+        : view.status !== want
     ) {
       lost++;
-      fail(`${id} ended ${view.status} after ${view.attempts} attempts`);
+      fail(`${id} ended ${view.status} after ${view.attempts} attempts (expected ${want})`);
     }
     const history = await engine.history(id);
+    histories.set(id, history);
     const events: JobEvent[] = history.map((h) => h.event);
     const checked = replay(events);
     if (E.isLeft(checked)) {
@@ -212,12 +301,63 @@ try {
       }
     }
   }
+  // Continuations: released once, after every parent's final event (store positions: one order for the whole store), run
+  // once; or cancelled with a reason naming a parent that did not complete.
+  let releasedOnce = 0;
+  let cancelledByParent = 0;
+  let orderViolations = 0;
+  let continuationErrors = 0;
+  const misbehaved = (what: string) => {
+    continuationErrors++;
+    fail(what);
+  };
+  const pos = (h: { readonly position: string }) => Number(h.position);
+  for (const child of children) {
+    const id = child.jobId;
+    const history = histories.get(id)!;
+    const view = views.find((v) => v.jobId === id)!;
+    const releases = history.filter((h) => h.event.type === 'JobReleased');
+    const starts = history.filter((h) => h.event.type === 'JobStarted');
+    const completions = history.filter((h) => h.event.type === 'JobCompleted').length;
+    if (expected.get(id) === 'cancelled') {
+      const failed = child.after!.filter((p) => statusOf.get(p) !== 'completed');
+      const reason = view.cancelReason ?? '';
+      if (view.status !== 'cancelled' || releases.length > 0 || starts.length > 0)
+        misbehaved(`${id}: expected cancelled without running, is ${view.status} (${releases.length} releases, ${starts.length} starts)`);
+      else if (!failed.some((p) => reason.includes(`parent "${p}"`)))
+        misbehaved(`${id}: cancelled with a reason naming none of ${failed.join(', ')}: ${reason}`);
+      else cancelledByParent++;
+      continue;
+    }
+    if (releases.length !== 1 || starts.length === 0 || completions !== (expected.get(id) === 'completed' ? 1 : 0)) {
+      misbehaved(`${id}: ${releases.length} releases, ${starts.length} starts, ${completions} completions, ended ${view.status}`);
+      continue;
+    }
+    releasedOnce++;
+    const released = pos(releases[0]!);
+    const firstStart = Math.min(...starts.map(pos));
+    for (const parentId of child.after!) {
+      const ends = histories.get(parentId)!.filter((h) => endsJob(h.event));
+      const parentEnd = ends.length > 0 ? pos(ends[ends.length - 1]!) : Infinity;
+      if (!(parentEnd < released && released < firstStart)) {
+        orderViolations++;
+        fail(
+          `${id}: parent ${parentId} ended at position ${parentEnd}, the child was released at ${released} and started at ${firstStart}`,
+        );
+      }
+    }
+  }
+  const expectedCancelled = children.filter((c) => expected.get(c.jobId) === 'cancelled').length;
+  if (releasedOnce + cancelledByParent !== children.length || cancelledByParent !== expectedCancelled)
+    fail(
+      `continuations: ${releasedOnce} released once and ${cancelledByParent} cancelled, of ${children.length} (${expectedCancelled} to cancel)`,
+    );
   // Every attempt a killed process left running is accounted for: none is still in progress.
   const stuck = views.filter((v) => v.status === 'in_progress').length;
   if (stuck > 0) fail(`${stuck} jobs still in progress`);
   const wallS = ((Date.now() - began) / 1000).toFixed(1);
   console.log(
-    `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} wall=${wallS}s`,
+    `chaos: jobs=${views.length} kills=${killedPids.size} connection_drops=${drops.length} rabbitmq_node_kills=${nodeKills} faults=${executedFaults} lost=${lost} duplicated=${duplicated} invalid_histories=${invalid} worker_lost=${workerLost} unexplained_worker_lost=${unexplained} continuations=${children.length} released_once=${releasedOnce} cancelled_by_parent=${cancelledByParent} order_violations=${orderViolations} continuation_errors=${continuationErrors} wall=${wallS}s`,
   );
   if (killedPids.size < Math.min(2, killCount) || drops.length < 2)
     fail(`the run ended before the faults were injected (kills ${killedPids.size}, drops ${drops.length}); use more --jobs`);

@@ -1,14 +1,21 @@
-// The chaos test's worker, loaded by its `jobtrail run` processes.
+// The chaos test's workers, loaded by its `jobtrail run` processes.
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as t from 'io-ts';
-import { defineWorker } from '../../src/index.js';
+import { defineWorker, NonRetryableError } from '../../src/index.js';
 
-export const ChaosPayload = t.type({ ms: t.number, failFirst: t.boolean, failAlways: t.boolean });
+export const ChaosPayload = t.intersection([
+  t.type({ ms: t.number, failFirst: t.boolean, failAlways: t.boolean }),
+  t.partial({ fatal: t.boolean }),
+]);
+export type ChaosJob = t.TypeOf<typeof ChaosPayload>;
 
-/** Sleeps `ms`; fails attempt 1 when `failFirst`; fails every attempt when `failAlways`. */
-export const makeChaosWorker = (queue: string) =>
+/**
+ * Sleeps `ms`; fails attempt 1 when `failFirst`; fails every attempt when `failAlways` (it exhausts its
+ * attempts); throws `NonRetryableError` when `fatal` (it fails for good at once).
+ */
+export const makeChaosWorker = (queue: string, name = 'chaos') =>
   defineWorker({
-    name: 'chaos',
+    name,
     queue,
     payload: ChaosPayload,
     maxAttempts: 3,
@@ -17,10 +24,14 @@ export const makeChaosWorker = (queue: string) =>
     retryDelay: (attempt) => 1_000 + 100 * attempt,
     action: async (p, ctx) => {
       if (p.ms > 0) await sleep(p.ms, undefined, { signal: ctx.signal });
+      if (p.fatal) throw new NonRetryableError(`designed to fail for good (attempt ${ctx.attempt})`);
       if (p.failAlways) throw new Error(`designed to fail (attempt ${ctx.attempt})`);
       if (p.failFirst && ctx.attempt === 1) throw new Error('designed to fail the first attempt');
       return { attempt: ctx.attempt };
     },
   });
 
-export const chaos = makeChaosWorker(process.env.JOBTRAIL_TEST_QUEUE ?? 'chaos');
+const queue = process.env.JOBTRAIL_TEST_QUEUE ?? 'chaos';
+export const chaos = makeChaosWorker(queue);
+/** The continuations' own queue: a released child runs at once, not behind the backlog of the main queue. */
+export const chaosNext = makeChaosWorker(`${queue}-next`, 'chaos-next');
