@@ -21,9 +21,11 @@ import {
   waitForFinal,
   watchOtherWriters,
   continuationJobIds,
+  makeDispatchRetries,
   sweepContinuations,
   watchContinuations,
   type ConductorDeps,
+  type DispatchRetries,
   type Enqueued,
   type EnqueueItem,
   type EnqueueOptions,
@@ -80,6 +82,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   let started = false;
   let forced = false;
   const backoffMs = (tries: number): number => Math.min(5_000, 50 * 2 ** Math.min(tries, 7));
+  // A started engine's: the released continuations whose dispatch it keeps publishing until the broker takes it.
+  let dispatchRetries: DispatchRetries | undefined;
   const deps: ConductorDeps & { readonly store: typeof store } = {
     store,
     jobs,
@@ -100,6 +104,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       await sleep(backoffMs(tries));
       return started;
     },
+    retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
   };
   const running = makeRunningAttempts();
   const handler = makeWorkHandler(deps, running);
@@ -135,6 +140,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       started = true;
       forced = false;
       let report: RecoveryReport | undefined;
+      dispatchRetries = makeDispatchRetries(deps, backoffMs);
       const after = await head();
       if (options.recover ?? !broker.keepsMessages) {
         report = await recoverJobs(deps, await readSide.use((r) => outstandingJobIds(r, store)));
@@ -192,6 +198,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         stopWatching = undefined;
         await stopReleasing?.();
         stopReleasing = undefined;
+        await dispatchRetries?.stop();
+        dispatchRetries = undefined;
       }
     },
     close: async (closeOptions) => {

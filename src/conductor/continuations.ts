@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import type { EventStore, StoreUnavailable, Subscription } from '../eventStore/index.js';
 import {
@@ -109,15 +110,89 @@ export const evaluateContinuation = async (
   return E.left(unavailable(`continuation "${childId}" kept moving while it was being released`));
 };
 
-/** Publishes the first attempt of a released continuation; a broker failure is logged (the start-up sweep dispatches it again). */
+/** Publishes the first dispatch of a released continuation, for `runAt` if it has one. */
+const publishFirst = (deps: Pick<ConductorDeps, 'broker' | 'now'>, view: JobView) =>
+  publishAttempt(deps, view, view.attempts + 1, view.runAt !== undefined ? Date.parse(view.runAt) - deps.now().getTime() : 0);
+
+/**
+ * Publishes the first attempt of a released continuation. A broker failure
+ * hands it to `retryDispatch` (a started engine keeps publishing it in the
+ * background); without one it is logged, and the next start's sweep dispatches it.
+ */
 const dispatchReleased = async (deps: ConductorDeps, view: JobView): Promise<void> => {
-  const delay = view.runAt !== undefined ? Date.parse(view.runAt) - deps.now().getTime() : 0;
-  const p = await publishAttempt(deps, view, view.attempts + 1, delay);
-  if (E.isLeft(p))
+  const p = await publishFirst(deps, view);
+  if (E.isRight(p)) return;
+  if (deps.retryDispatch?.(view))
+    deps.log.warn(
+      { jobId: view.jobId, err: p.left.message },
+      'a continuation was released but its dispatch could not be published; publishing it again until the broker takes it',
+    );
+  else
     deps.log.error(
       { jobId: view.jobId, err: p.left.message },
       'a continuation was released but its dispatch could not be published; an engine start (or --recover) dispatches it',
     );
+};
+
+/** The dispatches of released continuations that a started engine keeps publishing until the broker takes them. */
+export interface DispatchRetries {
+  /** Takes on `view`'s first dispatch (once per job at a time); false once stopped. */
+  add(view: JobView): boolean;
+  /** How many dispatches are being retried. */
+  readonly size: number;
+  /** Ends every retry (an attempt being published is awaited); `add` refuses from then on. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The releaser's dispatch retries: each failed first dispatch of a released
+ * continuation is published again after `delayMs(tries)`, on its own (the
+ * releaser goes on with other children meanwhile), until the broker takes it
+ * or `stop`. Only the dispatch is retried: the release is recorded. A dispatch
+ * that turns out to be a second one of the same attempt is stale when it is
+ * delivered, and acked (docs/architecture.md, "What a delivery means").
+ */
+export const makeDispatchRetries = (
+  deps: Pick<ConductorDeps, 'broker' | 'now' | 'log'>,
+  delayMs: (tries: number) => number,
+): DispatchRetries => {
+  const stopped = new AbortController();
+  const pending = new Map<string, Promise<void>>();
+  const retry = async (view: JobView): Promise<void> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        await sleep(delayMs(tries), undefined, { signal: stopped.signal });
+      } catch {
+        deps.log.warn(
+          { jobId: view.jobId },
+          'the engine stopped before a released continuation could be dispatched; the next start does it',
+        );
+        return;
+      }
+      const p = await publishFirst(deps, view);
+      if (E.isRight(p)) return deps.log.info({ jobId: view.jobId, tries }, 'a released continuation was dispatched after all');
+      if (tries % 20 === 0)
+        deps.log.warn({ jobId: view.jobId, tries, err: p.left.message }, 'a released continuation still cannot be dispatched');
+    }
+  };
+  return {
+    add: (view) => {
+      if (stopped.signal.aborted) return false;
+      if (!pending.has(view.jobId))
+        pending.set(
+          view.jobId,
+          retry(view).finally(() => pending.delete(view.jobId)),
+        );
+      return true;
+    },
+    get size() {
+      return pending.size;
+    },
+    stop: async () => {
+      stopped.abort();
+      await Promise.all(pending.values());
+    },
+  };
 };
 
 /** Evaluates each child a job names, logging what could not be evaluated (the start-up sweep finds it again). */

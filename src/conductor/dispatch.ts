@@ -23,6 +23,14 @@ export interface ConductorDeps extends ExecuteDeps {
   readonly pause?: (tries: number) => Promise<boolean>;
   /** Longest a delivery is kept that way before it is handed back after all. Default: `maxKeepDeliveryMs` (10 minutes). */
   readonly maxKeepMs?: number;
+  /**
+   * Takes on a released continuation whose first dispatch could not be
+   * published, to publish it again with backoff, in the background, until the
+   * broker takes it or the engine stops (`makeDispatchRetries`). Answers false
+   * when it cannot (the engine is not started): the failure is then only
+   * logged, and the next engine start's sweep dispatches it.
+   */
+  readonly retryDispatch?: (view: JobView) => boolean;
 }
 
 /**

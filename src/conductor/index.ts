@@ -6,8 +6,8 @@ export { cancelJob, JobNotFoundError, retryJob, TransitionRejectedError } from '
 export type { ActionOptions } from './manualActions.js';
 export { watchOtherWriters } from './otherWriters.js';
 export { continuationJobIds, holdProcessId, isProcessGone, makeProcessId, outstandingJobIds, recoverJobs } from './recovery.js';
-export { evaluateContinuation, linkContinuation, sweepContinuations, watchContinuations } from './continuations.js';
-export type { ContinuationOutcome, ContinuationSweep } from './continuations.js';
+export { evaluateContinuation, linkContinuation, makeDispatchRetries, sweepContinuations, watchContinuations } from './continuations.js';
+export type { ContinuationOutcome, ContinuationSweep, DispatchRetries } from './continuations.js';
 export type { RecoveryReport } from './recovery.js';
 export { consumeQueues } from './consume.js';
 export type { ConsumeOptions } from './consume.js';

@@ -10,9 +10,10 @@ import * as assert from 'uvu/assert';
 import { createEngine, defineWorker, type Engine } from '../../src/index.js';
 import { checkBinding, DashboardConfigError, isLoopbackHost, runDashboard, type DashboardHandle } from '../../src/dashboard/index.js';
 import { launchBrowser, watchProblems } from '../support/browser.js';
+import { readyTestStore, testStoreLabel, testStoreUrl } from '../support/testStore.js';
 import { waitFor } from '../support/waitFor.js';
 
-const test = suite('the dashboard: token, same-origin actions, escaping, bad input');
+const test = suite(`the dashboard: token, same-origin actions, escaping, bad input (${testStoreLabel})`);
 
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-dashboard-security-'));
 const run = randomUUID().slice(0, 8);
@@ -89,7 +90,9 @@ const enqueueFinal = async (jobId: string, payload: { text: string; error?: stri
 };
 
 test.before(async () => {
-  engine = await createEngine({ store: `sqlite:${join(dir, 'events.db')}`, broker: 'memory', workers: [echo], gracePeriodMs: 1_000 });
+  // Its job ids carry `run`: unique on a shared EventStoreDB server (ESDB_URL) too.
+  await readyTestStore();
+  engine = await createEngine({ store: testStoreUrl(dir), broker: 'memory', workers: [echo], gracePeriodMs: 1_000 });
   await engine.start();
   open = await runDashboard({ engine, port: 0 });
   guarded = await runDashboard({ engine, host: '0.0.0.0', port: 0, token });

@@ -2,11 +2,14 @@
 // failing for good, a parent final already, an unknown parent, a whole DAG in
 // one enqueueMany, and the crash window between a parent's end and its
 // child's release. On the embedded store with the in-process broker, and on
-// RabbitMQ (unique queue names per test).
+// RabbitMQ (unique queue names per test); on the EventStoreDB server ESDB_URL
+// names when it is set (test/support/testStore.ts: job ids are unique per run,
+// and a list is narrowed to this test's jobs, as the server is shared).
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
+import * as TE from 'fp-ts/lib/TaskEither.js';
 import * as t from 'io-ts';
 import { makeStore, type StoreBackend } from '../../src/backends/index.js';
 import { makeMemoryBroker, makeRabbitBroker, type Broker } from '../../src/broker/index.js';
@@ -16,6 +19,7 @@ import { replay, setToCompleted, setToInProgress, isoDate, type JobView } from '
 import { makeJobStore } from '../../src/jobStore/index.js';
 import { defineWorker, NonRetryableError, type Worker } from '../../src/worker/index.js';
 import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
+import { readyTestStore, testJobId, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
 
 type Kind = 'memory' | 'rabbitmq';
 
@@ -30,10 +34,11 @@ interface Ctx {
 }
 
 for (const kind of ['memory', 'rabbitmq'] as const satisfies readonly Kind[]) {
-  const test = suite<Ctx>(`continuations (${kind === 'memory' ? 'embedded store, in-process broker' : 'RabbitMQ'})`);
+  const test = suite<Ctx>(`continuations (${testStoreLabel}, ${kind === 'memory' ? 'in-process broker' : 'RabbitMQ'})`);
 
+  test.before(() => readyTestStore());
   test.before.each(async (ctx) => {
-    ctx.store = await makeStore('sqlite::memory:');
+    ctx.store = await makeStore(testMemoryStoreUrl());
     ctx.brokers = [];
     ctx.engines = [];
     ctx.runs = [];
@@ -150,12 +155,14 @@ for (const kind of ['memory', 'rabbitmq'] as const satisfies readonly Kind[]) {
     await engine.waitForFinal([b.jobId], { timeoutMs: 20_000 });
     ranOnce(ctx, 'B');
 
-    const err = await engine.enqueue(w, { name: 'X' }, { jobId: 'orphan', after: ['no-such-job'] }).catch((e: unknown) => e);
+    const err = await engine
+      .enqueue(w, { name: 'X' }, { jobId: testJobId('orphan'), after: [testJobId('no-such-job')] })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof EnqueueRejectedError);
     assert.is((err as EnqueueRejectedError).reason, 'UnknownParent');
     assert.match((err as Error).message, 'no-such-job');
-    assert.is(await engine.getJob('orphan'), undefined, 'nothing recorded');
-    const self = await engine.enqueue(w, { name: 'X' }, { jobId: 'self', after: 'self' }).catch((e: unknown) => e);
+    assert.is(await engine.getJob(testJobId('orphan')), undefined, 'nothing recorded');
+    const self = await engine.enqueue(w, { name: 'X' }, { jobId: testJobId('self'), after: testJobId('self') }).catch((e: unknown) => e);
     assert.is((self as EnqueueRejectedError).reason, 'InvalidOptions');
   });
 
@@ -245,13 +252,15 @@ for (const kind of ['memory', 'rabbitmq'] as const satisfies readonly Kind[]) {
     const gate = await engine.enqueue(w, { name: 'gate' }, { runAt: new Date(Date.now() + 60_000) });
     const b = await engine.enqueue(w, { name: 'B' }, { after: gate.jobId });
     const c = await engine.enqueue(w, { name: 'C' }, { after: b.jobId });
+    // A shared server holds other runs' awaiting jobs too: this test's only.
+    const mine = (l: readonly JobView[]) => l.filter((j) => j.queue === ctx.queue);
     const awaiting = await (async () => {
       for (let i = 0; i < 100; i++) {
-        const l = await engine.listJobs({ status: 'awaiting' });
+        const l = mine(await engine.listJobs({ status: 'awaiting', limit: 1000 }));
         if (l.length === 2) return l;
         await new Promise((r) => setTimeout(r, 50));
       }
-      return engine.listJobs({ status: 'awaiting' });
+      return mine(await engine.listJobs({ status: 'awaiting', limit: 1000 }));
     })();
     assert.equal(awaiting.map((j) => j.jobId).sort(), [b.jobId, c.jobId].sort());
     await engine.cancel(b.jobId, { reason: 'not needed', by: 'ops' });
@@ -259,6 +268,65 @@ for (const kind of ['memory', 'rabbitmq'] as const satisfies readonly Kind[]) {
     assert.is(cv!.status, 'cancelled');
     assert.match(cv!.cancelReason ?? '', 'was cancelled (not needed)');
   });
+
+  if (kind === 'memory')
+    test('a broker refusing a released child’s dispatch: the engine keeps publishing it without holding up other children; it runs once the broker takes it, with no restart', async (ctx) => {
+      const w = stepWorker(ctx);
+      const memory = makeMemoryBroker();
+      // The broker refuses every dispatch of the jobs in `refused` (as RabbitMQ down would), and counts the tries.
+      const refused = new Set<string>();
+      const tries = new Map<string, number>();
+      const broker: Broker = Object.assign(Object.create(memory) as Broker, {
+        publish: (queue: string, message: Parameters<Broker['publish']>[1]) => {
+          const { jobId } = JSON.parse(message.body.toString()) as { jobId: string };
+          if (!refused.has(jobId)) return memory.publish(queue, message);
+          tries.set(jobId, (tries.get(jobId) ?? 0) + 1);
+          return TE.left({ _tag: 'BrokerUnavailable' as const, message: 'connection lost (injected)' });
+        },
+      });
+      ctx.brokers.push(broker);
+      const engine = await createEngine({ store: ctx.store, broker, workers: [w], acceptCommands: false });
+      ctx.engines.push(engine);
+      await engine.start();
+      const tag = randomUUID().slice(0, 8);
+      const [bId, eId] = [`B-${tag}`, `E-${tag}`];
+      refused.add(bId).add(eId);
+      const a = await engine.enqueue(w, { name: 'A', ms: 50 });
+      // B and C are released by A's end, B first; D by X's, later.
+      const b = await engine.enqueue(w, { name: 'B' }, { jobId: bId, after: a.jobId });
+      const c = await engine.enqueue(w, { name: 'C' }, { after: a.jobId });
+      const x = await engine.enqueue(w, { name: 'X', ms: 400 });
+      const d = await engine.enqueue(w, { name: 'D' }, { after: x.jobId });
+      assert.equal((await engine.getJob(a.jobId))?.children, [b.jobId, c.jobId]);
+      const [cv, dv] = await engine.waitForFinal([c.jobId, d.jobId], { timeoutMs: 20_000 });
+      assert.is(cv!.status, 'completed', 'C ran while B’s dispatch was refused');
+      assert.is(dv!.status, 'completed', 'so did D, released later');
+      const stuck = (await engine.getJob(b.jobId))!;
+      assert.is(stuck.status, 'initial', 'B is released (recorded) but not dispatched');
+      assert.ok(stuck.released !== undefined);
+      assert.ok((tries.get(bId) ?? 0) >= 3, `B’s dispatch was tried again (${tries.get(bId)} times)`);
+
+      // The broker answers again: B runs, on this same engine, once.
+      refused.delete(bId);
+      const [bv] = await engine.waitForFinal([b.jobId], { timeoutMs: 20_000 });
+      assert.is(bv!.status, 'completed');
+      ranOnce(ctx, 'B');
+      assert.is(ctx.engines.length, 1, 'no other engine started');
+      const history = await engine.history(b.jobId);
+      assert.is(history.filter((e) => e.event.type === 'JobReleased').length, 1, 'released once');
+      assert.is(history.filter((e) => e.event.type === 'JobStarted').length, 1, 'started once');
+
+      // The retries end when the engine stops: E stays released for the next start, and nothing is published any more.
+      const e = await engine.enqueue(w, { name: 'E' }, { jobId: eId, after: a.jobId });
+      assert.is(e.job.status, 'initial', 'released by the enqueue (A was final)');
+      await new Promise((r) => setTimeout(r, 300));
+      await engine.stop({ gracePeriodMs: 0 });
+      const triedE = tries.get(eId) ?? 0;
+      assert.ok(triedE >= 2, `E’s dispatch was tried again (${triedE} times)`);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.is(tries.get(eId), triedE, 'no try after the stop');
+      assert.is((await engine.getJob(eId))?.status, 'initial');
+    });
 
   test.run();
 }
