@@ -141,7 +141,7 @@ export interface Engine {
   pauseSchedule(scheduleId: string, options?: ActionOptions): Promise<ScheduleView>;
   /** `ScheduleResumed`: runs again from the next tick. */
   resumeSchedule(scheduleId: string, options?: ActionOptions): Promise<ScheduleView>;
-  /** Runs the schedule once now (job `<scheduleId>@<now>`), paused or not, and records `ScheduleTriggered`. */
+  /** Runs the schedule once now (job `<scheduleId>@<now>`, moved on by a millisecond when a tick or another trigger has that id), paused or not, and records `ScheduleTriggered`. */
   triggerSchedule(scheduleId: string, options?: ActionOptions): Promise<Enqueued>;
   /** The schedules (removed ones left out), by id, with their next and last runs. */
   listSchedules(): Promise<readonly ScheduleInfo[]>;

@@ -236,18 +236,27 @@ export const removeSchedule = async (deps: ScheduleDeps, scheduleId: string, by?
 
 /**
  * Runs the schedule once now, outside its cron (Hangfire's "Trigger now"), paused or not, whatever its overlap:
- * job `<scheduleId>@<now>`, then `ScheduleTriggered` for the record.
+ * job `<scheduleId>@<now>` (a millisecond on when now is a whole second or that id is taken), then
+ * `ScheduleTriggered` for the record.
  */
 export const triggerSchedule = async (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<Enqueued> => {
   const s = live(await storeRead(deps.schedules.load(checkId(scheduleId)), `schedule "${scheduleId}"`));
-  const now = deps.conductor.now();
-  const enqueued = await enqueueRun(deps, s, now, by ?? 'trigger');
+  // The run is a job of its own: not a tick's, whose fire times are whole seconds (croner's resolution), nor an
+  // earlier trigger's in the same millisecond. So a whole second moves on a millisecond, as does a taken id.
+  let fireTime = deps.conductor.now();
+  let enqueued: Enqueued;
+  for (let tries = 0; ; tries++) {
+    if (fireTime.getUTCMilliseconds() === 0) fireTime = new Date(fireTime.getTime() + 1);
+    enqueued = await enqueueRun(deps, s, fireTime, by ?? 'trigger');
+    if (enqueued.created || tries >= 20) break;
+    fireTime = new Date(fireTime.getTime() + 1);
+  }
   await change(
     deps,
     scheduleId,
     (l) => {
       live(l);
-      return [{ type: 'ScheduleTriggered', data: { ...stamp(deps, scheduleId), jobId: enqueued.jobId, fireTime: isoDate(now) } }];
+      return [{ type: 'ScheduleTriggered', data: { ...stamp(deps, scheduleId), jobId: enqueued.jobId, fireTime: isoDate(fireTime) } }];
     },
     by,
   );
