@@ -1,4 +1,4 @@
-export { defaultBrokerUrl, defaultStoreUrl, makeBackend, makeBroker, makeStore } from './makeBackend.js';
+export { defaultBrokerUrl, defaultStoreUrl, embeddedStoreFile, makeBackend, makeBroker, makeStore } from './makeBackend.js';
 export type { Backend } from './makeBackend.js';
 export { makeEmbeddedStore } from './embeddedStore.js';
 export type { EmbeddedStoreOptions } from './embeddedStore.js';

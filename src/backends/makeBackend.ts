@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Broker } from '../broker/index.js';
 import { makeMemoryBroker } from '../broker/memory/memoryBroker.js';
 import type { RabbitBrokerOptions } from '../broker/rabbitmq/rabbitBroker.js';
@@ -16,6 +17,18 @@ const storeForms =
 const brokerForms = '"memory", "amqp://user:password@host:5672/vhost" or "amqps://user:password@host:5671/vhost"';
 
 const invalid = (message: string) => new JobtrailError(ErrorCodes.InvalidConfig, message);
+
+/**
+ * The file of an embedded store URL (`sqlite:<path>`), as an absolute path
+ * resolved against the working directory, as `makeStore` opens it; `undefined`
+ * for `sqlite::memory:`, EventStoreDB and anything else. A command that only
+ * reads checks it exists first: opening a store that is not there creates it.
+ */
+export const embeddedStoreFile = (url: string): string | undefined => {
+  if (typeof url !== 'string' || !url.startsWith('sqlite:')) return undefined;
+  const path = url.slice('sqlite:'.length);
+  return path === '' || path === ':memory:' ? undefined : resolve(path);
+};
 
 /**
  * The store a URL names, with its read side:

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import { embeddedStoreFile } from '../backends/index.js';
 import * as E from 'fp-ts/lib/Either.js';
 import type { EnvConfig } from '../config/index.js';
 import { createEngine, defaultBrokerUrl, defaultStoreUrl, type Engine } from '../engine.js';
 import { IsoDate } from '../job/index.js';
-import { makeLogger, type Logger } from '../log/index.js';
+import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { UserError } from './errors.js';
 
@@ -35,6 +37,12 @@ export interface EngineExtras {
   readonly logLevel?: string;
   readonly recover?: boolean;
   readonly acceptCommands?: boolean;
+  /**
+   * The command only reads: the store must exist already. Opening an embedded
+   * store creates its file, so a missing `sqlite:` file is an error naming the
+   * path looked at, and nothing is created. `enqueue`, `run` and `demo` may create.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** What every command's `register` is given. */
@@ -47,6 +55,8 @@ export interface Context {
   readonly logger: (fallback: string) => Logger;
   /** `--store`, else JOBTRAIL_STORE, else the embedded default. */
   readonly storeUrl: (opts: Common) => string;
+  /** The store a command uses, for people: an embedded file as its absolute path, a server URL without its password. */
+  readonly storeLabel: (opts: Common) => string;
   /** `--workers`, else JOBTRAIL_WORKERS. */
   readonly workersModule: (opts: Common) => string | undefined;
   /** Opens an engine, runs `f` on it, and closes it (without a grace period) whatever `f` does. */
@@ -57,8 +67,30 @@ export interface Context {
 export const makeContext = (io: Io, config: EnvConfig): Context => {
   const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? fallback });
   const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl;
+  const storeLabel = (opts: Common): string => {
+    const url = storeUrl(opts);
+    const file = embeddedStoreFile(url);
+    return file !== undefined ? `sqlite:${file}` : redactUrl(url);
+  };
   const workersModule = (opts: Common): string | undefined => opts.workers ?? config.JOBTRAIL_WORKERS;
+  /** A command that only reads never creates a store: it fails naming the file it looked for, and where that name came from. */
+  const requireStore = (opts: Common): void => {
+    const url = storeUrl(opts);
+    const file = embeddedStoreFile(url);
+    if (file === undefined || existsSync(file)) return;
+    const from =
+      opts.store !== undefined
+        ? '--store'
+        : config.JOBTRAIL_STORE !== undefined
+          ? 'JOBTRAIL_STORE'
+          : 'the default, relative to this directory';
+    throw new UserError(
+      `no jobtrail store at ${file} (${url}, from ${from}); nothing was created. ` +
+        'Run this where the store is (where jobtrail run or enqueue ran), or name it with --store sqlite:<path> or JOBTRAIL_STORE.',
+    );
+  };
   const withEngine = async <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra: EngineExtras = {}): Promise<T> => {
+    if (extra.readOnly === true) requireStore(opts);
     const workersFrom = workersModule(opts);
     const engine = await createEngine({
       store: storeUrl(opts),
@@ -75,7 +107,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
       await engine.close({ gracePeriodMs: 0 });
     }
   };
-  return { io, config, exitCode: 0, logger, storeUrl, workersModule, withEngine };
+  return { io, config, exitCode: 0, logger, storeUrl, storeLabel, workersModule, withEngine };
 };
 
 export const storeOption = (): Option =>

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { makeStore } from '../../src/backends/index.js';
 import { runJobtrail, spawnJobtrail } from '../support/cli.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -13,6 +14,11 @@ const test = suite('jobtrail dashboard and demo --dashboard, spawned as a user r
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-dashboard-cli-'));
 const store = `sqlite:${join(dir, 'events.db')}`;
 const children = new Set<ChildProcess>();
+
+// The dashboard only reads, so it never creates a store (issue 22): make the empty one it shows.
+test.before(async () => {
+  await (await makeStore(store)).close();
+});
 
 test.after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

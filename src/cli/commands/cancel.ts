@@ -19,7 +19,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
           const view = await engine.cancel(jobId, { by: opts.by, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
           io.out(opts.json ? JSON.stringify(view) : `${jobId}: ${view.status}`);
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };

@@ -44,7 +44,7 @@ export const register = (program: Command, { io, config, logger, withEngine }: C
             await dashboard.stop();
           }
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };

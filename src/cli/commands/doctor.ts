@@ -196,7 +196,8 @@ const checkEmbedded = async (url: string): Promise<Finding[]> => {
   const path = url.slice('sqlite:'.length);
   if (path === ':memory:') return [info('in memory: gone with its process; nothing to check from here')];
   const file = resolve(path);
-  if (!existsSync(file)) return [info(`${file}: does not exist yet (created by the first command that uses it)`)];
+  if (!existsSync(file))
+    return [info(`${file}: does not exist yet (enqueue, run or demo create it; the commands that only read never do)`)];
   const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
   const wal = size(`${file}-wal`);
   const findings: Finding[] = [ok(`${file}: ${formatBytes(size(file))}${wal > 0 ? ` (+ ${formatBytes(wal)} of WAL)` : ''}`)];

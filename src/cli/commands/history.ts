@@ -62,7 +62,7 @@ export const register = (program: Command, ctx: Context): void => {
           }
           io.out(opts.json ? events.map(historyJsonLine).join('\n') : formatHistory(events));
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };

@@ -4,7 +4,7 @@ import { formatJobTable } from '../../present/index.js';
 import { parsePositiveInt, storeOption, type Common, type Context } from '../context.js';
 
 /** `jobtrail list`: jobs, newest first, by status and worker. */
-export const register = (program: Command, { io, withEngine }: Context): void => {
+export const register = (program: Command, { io, storeLabel, withEngine }: Context): void => {
   program
     .command('list')
     .description('jobs, newest first')
@@ -22,9 +22,11 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
             ...(opts.status ? { status: opts.status } : {}),
             ...(opts.worker ? { workerName: opts.worker } : {}),
           });
+          // Which store this is, on stderr (stdout stays the list): "(no jobs)" from the wrong store reads otherwise like an empty one.
+          io.err(`jobtrail list: store ${storeLabel(opts)}`);
           io.out(opts.json ? jobs.map((j) => JSON.stringify(j)).join('\n') : formatJobTable(jobs));
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };

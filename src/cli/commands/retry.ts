@@ -18,7 +18,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
           const view = await engine.retry(jobId, { by: opts.by });
           io.out(opts.json ? JSON.stringify(view) : `${jobId}: ${view.status}`);
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };

@@ -102,7 +102,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
               ].join('\t'),
             );
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 
@@ -131,7 +131,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
             const view = name === 'pause' ? await engine.pauseSchedule(id, by) : await engine.resumeSchedule(id, by);
             io.out(opts.json ? JSON.stringify(view) : `${id}: ${view.status}`);
           },
-          { recover: false },
+          { recover: false, readOnly: true },
         );
       });
 };

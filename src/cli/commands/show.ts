@@ -19,7 +19,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
           if (!view) throw new JobNotFoundError(jobId);
           io.out(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
         },
-        { recover: false },
+        { recover: false, readOnly: true },
       );
     });
 };
