@@ -42,9 +42,10 @@ fromCategory('job')
         maxAttempts: d.maxAttempts,
         status: d.after !== undefined ? 'awaiting' : 'initial',
         attempts: 0,
-        attemptBase: 0,
-        enqueuedAt: d.enqueuedAt
+        attemptBase: 0
       };
+      if (d.maxInterruptions !== undefined) view.maxInterruptions = d.maxInterruptions;
+      view.enqueuedAt = d.enqueuedAt;
       if (d.runAt !== undefined) view.runAt = d.runAt;
       if (d.priority !== undefined) view.priority = d.priority;
       if (d.enqueuedBy !== undefined) view.enqueuedBy = d.enqueuedBy;
@@ -103,6 +104,8 @@ fromCategory('job')
       var lastError = copyOwn(d.error, {});
       lastError.attempt = d.attempt;
       state.lastError = lastError;
+      // An interrupted attempt (a shutdown, a lost process) is counted apart from maxAttempts.
+      if (d.interrupted === true) state.interruptions = (state.interruptions !== undefined ? state.interruptions : 0) + 1;
       if (d.retryAt !== undefined) state.retryAt = d.retryAt;
       state.updatedAt = d.erroredAt;
       return state;
@@ -113,7 +116,10 @@ fromCategory('job')
       var d = event.body;
       drop(state, ['retryAt', 'cancelReason']);
       state.status = 'initial';
-      if (d.reason === 'manual') state.attemptBase = state.attempts;
+      if (d.reason === 'manual') {
+        state.attemptBase = state.attempts;
+        delete state.interruptions;
+      }
       var lastReset = { at: d.at, reason: d.reason };
       if (d.by !== undefined) lastReset.by = d.by;
       state.lastReset = lastReset;

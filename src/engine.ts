@@ -26,6 +26,10 @@ import {
   watchContinuations,
   type ConductorDeps,
   type DispatchRetries,
+  makeSweeper,
+  startHeartbeat,
+  type Heartbeat,
+  type Sweeper,
   type Enqueued,
   type EnqueueItem,
   type EnqueueOptions,
@@ -105,6 +109,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       return started;
     },
     retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
+    // A delivery waiting for a slot of its worker is handed back once the engine stops.
+    accepting: () => started,
   };
   const running = makeRunningAttempts();
   const handler = makeWorkHandler(deps, running);
@@ -115,6 +121,10 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   // Recurring jobs (docs/recurring.md): the schedule streams, and the scheduler of a started engine.
   const scheduleDeps: ScheduleDeps = { conductor: deps, schedules: makeScheduleStore(store, { engineVersion, origin: processId }) };
   let scheduler: Scheduler | undefined;
+  // Issue 22: a started engine's heartbeat (while it runs attempts) and its periodic sweep for what is stranded.
+  let heartbeat: Heartbeat | undefined;
+  let sweeper: Sweeper | undefined;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
 
   const readSide = holdReadSide(store, { holderId: processId, logger: log, isHolderGone: (holder) => isProcessGone(holder, processId) });
   const head = async (): Promise<string | undefined> => storeRead(store.headPosition());
@@ -162,6 +172,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       unlisten = broker.onConnectionChange?.((connected) => {
         if (!connected) running.abortAll('lost');
       });
+      // The first heartbeat before any attempt starts: the stream says this process beats (docs/architecture.md).
+      if (heartbeatIntervalMs > 0) heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, () => running.size > 0);
       consumers = await consumeQueues(deps, handler, {
         acceptCommands: options.acceptCommands ?? broker.reachesOtherProcesses,
         ...(options.commandQueue !== undefined ? { commandQueue: options.commandQueue } : {}),
@@ -173,6 +185,13 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       );
       // A started engine consumes work, so it fires schedules too (every such process does: no leader).
       if (options.schedules ?? true) scheduler = await startScheduler({ ...scheduleDeps, store, log });
+      const sweepIntervalMs = options.sweepIntervalMs ?? 15_000;
+      if (sweepIntervalMs > 0)
+        sweeper = makeSweeper(deps, () => readSide.current(), {
+          intervalMs: sweepIntervalMs,
+          ...(options.sweepGraceMs !== undefined ? { graceMs: options.sweepGraceMs } : {}),
+          ...(heartbeatIntervalMs > 0 ? { heartbeatIntervalMs } : {}),
+        });
       log.info({ queues: registry.queues, workers: registry.names, processId }, 'engine started');
       return report;
     },
@@ -182,6 +201,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       const grace = stopOptions?.gracePeriodMs ?? gracePeriodMs;
       await scheduler?.stop();
       scheduler = undefined;
+      await sweeper?.stop();
+      sweeper = undefined;
       const stopping = Promise.all(consumers.map((c) => c.stop()));
       consumers = [];
       const timer = setTimeout(() => {
@@ -200,6 +221,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         stopReleasing = undefined;
         await dispatchRetries?.stop();
         dispatchRetries = undefined;
+        await heartbeat?.stop();
+        heartbeat = undefined;
       }
     },
     close: async (closeOptions) => {

@@ -57,6 +57,21 @@ export interface EngineOptions {
    * creates each run. Default: true (an engine that is never started, as the CLI's and the dashboard's, never fires).
    */
   readonly schedules?: boolean;
+  /**
+   * How often a started engine sweeps for what is stranded (docs/architecture.md#recovery-and-workerlost): attempts
+   * of gone processes (recorded as `WorkerLost`, retried), and `initial` jobs or retries overdue by more than
+   * `sweepGraceMs` (dispatched again). Each sweep comes at this interval ± 20 %, and looks at a bounded number of
+   * jobs. 0 disables it. Default: 15 000 ms, with either broker.
+   */
+  readonly sweepIntervalMs?: number;
+  /** How long past its due time a job waits before the sweep dispatches it again. Default: 60 000 ms. */
+  readonly sweepGraceMs?: number;
+  /**
+   * How often a started engine records a `ProcessHeartbeat` (in stream `process-<processId>`) while it runs
+   * attempts, so that other processes can tell it is gone after 6 intervals without one. 0 disables it. Default:
+   * 5 000 ms.
+   */
+  readonly heartbeatIntervalMs?: number;
   /** Clock, for tests. Default: the system clock. */
   readonly now?: () => Date;
   /** Random draws in [0, 1), for tests. Default: `Math.random`. */

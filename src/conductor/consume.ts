@@ -12,9 +12,13 @@ export interface ConsumeOptions {
 }
 
 /**
- * Consumes the work queue of each named queue of the registered workers
- * (prefetch: the largest concurrency of the workers on it), and the enqueue
- * commands when asked.
+ * Consumes the work queue of each named queue of the registered workers, and
+ * the enqueue commands when asked. Prefetch: twice the sum of the
+ * concurrencies of the workers on the queue. Each worker runs at most its
+ * `concurrency` attempts (its slots, `RunningAttempts`), and at most as many
+ * more deliveries of it wait for a slot (more are deferred), so a worker at
+ * its limit never takes the window of another: each always has room for all
+ * of its own (docs/architecture.md#concurrency).
  */
 export const consumeQueues = async (
   deps: ConductorDeps,
@@ -24,7 +28,7 @@ export const consumeQueues = async (
   const { registry, broker } = deps;
   const consumers: Consumer[] = [];
   for (const queue of registry.queues) {
-    const prefetch = Math.max(...registry.workers.filter((w) => w.queue === queue).map((w) => w.concurrency));
+    const prefetch = registry.workers.filter((w) => w.queue === queue).reduce((sum, w) => sum + 2 * w.concurrency, 0);
     consumers.push(await broker.consume(workQueueName(queue), handler, { prefetch }));
   }
   if (options.acceptCommands) {

@@ -4,11 +4,26 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
 import { isStoreConfigurationError } from '../errors/index.js';
-import { Dispositions, maxKeepDeliveryMs, type Broker, type BrokerUnavailable, type Delivery, type Disposition } from '../broker/broker.js';
+import {
+  Dispositions,
+  maxKeepDeliveryMs,
+  type Broker,
+  type BrokerUnavailable,
+  type Delivery,
+  type Disposition,
+  type Headers,
+} from '../broker/broker.js';
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
-import { EngineErrors, executeAttempt, recordCannotStart, type ExecuteDeps, type WorkerRegistry } from '../worker/index.js';
+import {
+  EngineErrors,
+  executeAttempt,
+  recordCannotStart,
+  type AttemptOutcome,
+  type ExecuteDeps,
+  type WorkerRegistry,
+} from '../worker/index.js';
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
@@ -31,6 +46,14 @@ export interface ConductorDeps extends ExecuteDeps {
    * logged, and the next engine start's sweep dispatches it.
    */
   readonly retryDispatch?: (view: JobView) => boolean;
+  /**
+   * Whether the engine still starts attempts (false once it stops): a
+   * delivery waiting for a slot of its worker is then handed back. Default:
+   * always.
+   */
+  readonly accepting?: () => boolean;
+  /** Longest a delivery waits for a slot of its worker before it is deferred. Default: `maxSlotWaitMs` (30 s). */
+  readonly slotWaitMs?: number;
 }
 
 /**
@@ -43,25 +66,49 @@ export const publishAttempt = async (
   view: Pick<JobView, 'jobId' | 'queue'>,
   attempt: number,
   delayMs = 0,
+  headers?: Headers,
 ): Promise<E.Either<BrokerUnavailable, void>> =>
   deps.broker.publish(workQueueName(view.queue), {
     body: Buffer.from(JSON.stringify({ jobId: view.jobId, attempt })),
     messageId: randomUUID(),
     delayMs: Math.max(0, Math.ceil(delayMs)),
     contentType: 'application/json',
+    ...(headers !== undefined ? { headers } : {}),
   })();
+
+/** An attempt counted in: its `signal` is aborted by the next `abortAll`; `leave` counts it out (once). */
+export interface Entered {
+  readonly signal: AbortSignal;
+  leave(): void;
+}
 
 /**
  * The attempts this process is running, so that stop and a lost connection
- * can abort them. They share one signal, which `abortAll` aborts and then
- * replaces for the attempts that start later: one AbortController per
- * engine, not one per job.
+ * can abort them, and the slots of each worker, which hold its `concurrency`
+ * per process whatever shares its queue. They share one signal, which
+ * `abortAll` aborts and then replaces for the attempts that start later: one
+ * AbortController per engine, not one per job. A slot is left when the action
+ * really returns, not when its attempt ended: an action that ignores its
+ * signal after a timeout keeps its slot until it returns.
  */
 export interface RunningAttempts {
-  /** Counts an attempt in; its `signal` is aborted by the next `abortAll`; `leave` counts it out (once). */
-  enter(): { readonly signal: AbortSignal; leave(): void };
+  /** Counts an attempt in, outside any worker's slots. */
+  enter(): Entered;
+  /** Takes a slot of `worker` (of `limit`) at once: undefined when all are taken, or when others wait for one. */
+  tryEnter(worker: string, limit: number): Entered | undefined;
+  /** Waits for a slot of `worker`, after those already waiting; undefined when `cancel` was aborted first. */
+  waitToEnter(worker: string, limit: number, cancel: AbortSignal): Promise<Entered | undefined>;
+  /** Deliveries waiting for a slot of `worker`. */
+  waiting(worker: string): number;
+  /** Slots of `worker` taken: attempts running, and actions of ended attempts that have not returned. */
+  inUse(worker: string): number;
   abortAll(reason: string): void;
   readonly size: number;
+}
+
+interface Slots {
+  taken: number;
+  readonly waiters: Array<(entered: Entered) => void>;
 }
 
 export const makeRunningAttempts = (): RunningAttempts => {
@@ -73,19 +120,63 @@ export const makeRunningAttempts = (): RunningAttempts => {
   };
   let controller = fresh();
   let size = 0;
+  const slots = new Map<string, Slots>();
+  const slotsOf = (worker: string): Slots => {
+    let s = slots.get(worker);
+    if (s === undefined) {
+      s = { taken: 0, waiters: [] };
+      slots.set(worker, s);
+    }
+    return s;
+  };
+  const enter = (onLeave?: () => void): Entered => {
+    size += 1;
+    let left = false;
+    return {
+      signal: controller.signal,
+      leave() {
+        if (left) return;
+        left = true;
+        size -= 1;
+        onLeave?.();
+      },
+    };
+  };
+  /** A slot of `s`, taken: leaving it hands it to the first waiter, or frees it. */
+  const enterSlot = (s: Slots): Entered =>
+    enter(() => {
+      const next = s.waiters.shift();
+      if (next !== undefined) next(enterSlot(s));
+      else s.taken -= 1;
+    });
   return {
-    enter() {
-      size += 1;
-      let left = false;
-      return {
-        signal: controller.signal,
-        leave() {
-          if (left) return;
-          left = true;
-          size -= 1;
-        },
-      };
+    enter: () => enter(),
+    tryEnter(worker, limit) {
+      const s = slotsOf(worker);
+      if (s.taken >= limit || s.waiters.length > 0) return undefined;
+      s.taken += 1;
+      return enterSlot(s);
     },
+    waitToEnter(worker, limit, cancel) {
+      const now = this.tryEnter(worker, limit);
+      if (now !== undefined || cancel.aborted) return Promise.resolve(now);
+      const s = slotsOf(worker);
+      return new Promise((resolve) => {
+        const waiter = (entered: Entered) => {
+          cancel.removeEventListener('abort', onCancel);
+          resolve(entered);
+        };
+        const onCancel = () => {
+          const i = s.waiters.indexOf(waiter);
+          if (i >= 0) s.waiters.splice(i, 1);
+          resolve(undefined);
+        };
+        cancel.addEventListener('abort', onCancel, { once: true });
+        s.waiters.push(waiter);
+      });
+    },
+    waiting: (worker) => slots.get(worker)?.waiters.length ?? 0,
+    inUse: (worker) => slots.get(worker)?.taken ?? 0,
     abortAll: (reason) => {
       const aborted = controller;
       controller = fresh();
@@ -96,6 +187,24 @@ export const makeRunningAttempts = (): RunningAttempts => {
     },
   };
 };
+
+/**
+ * Longest a delivery waits, unacked, for a slot of its worker before it is
+ * deferred: short beside RabbitMQ's `consumer_timeout` (30 minutes by
+ * default), since the attempt it then starts is unacked as long as it runs.
+ */
+export const maxSlotWaitMs = 30_000;
+
+/** The header counting how many times a dispatch was deferred for want of a slot (each deferral waits longer). */
+export const deferralsHeader = 'x-jobtrail-deferrals';
+
+/**
+ * How long a dispatch deferred `deferrals` times before waits out of the
+ * queue: 200 ms doubling up to 2 s, times 0.5 to 1.5 (`random` in [0, 1)),
+ * so that dispatches deferred together do not all come back together.
+ */
+export const deferDelayMs = (deferrals: number, random: number): number =>
+  Math.round(Math.min(2_000, 200 * 2 ** Math.min(Math.max(0, deferrals), 4)) * (0.5 + random));
 
 export const maxConflictRounds = 20;
 
@@ -151,18 +260,31 @@ const makeHandler =
     const backgroundJobId = delivery.messageId ?? randomUUID();
     const pause = deps.pause ?? deps.backoff;
     let keptSince: number | undefined;
-    for (let tries = 1; ; tries++) {
-      const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, tries > 1);
-      if (decided !== unavailable) return decided;
-      keptSince ??= deps.now().getTime();
-      if (deps.now().getTime() - keptSince >= (deps.maxKeepMs ?? maxKeepDeliveryMs)) {
-        log.warn({ keptMs: deps.now().getTime() - keptSince }, 'the store or broker is still unavailable; handing the delivery back');
-        return Dispositions.requeue;
+    // The slot this delivery took for its attempt, kept across a conflict (deciding again), left when the handler returns.
+    const held: HeldSlot = { slot: undefined };
+    try {
+      for (let tries = 1; ; tries++) {
+        const decided = await decide(deps, running, delivery, jobId, k, backgroundJobId, log, tries > 1, held);
+        if (decided !== unavailable) return decided;
+        held.slot?.leave();
+        held.slot = undefined;
+        keptSince ??= deps.now().getTime();
+        if (deps.now().getTime() - keptSince >= (deps.maxKeepMs ?? maxKeepDeliveryMs)) {
+          log.warn({ keptMs: deps.now().getTime() - keptSince }, 'the store or broker is still unavailable; handing the delivery back');
+          return Dispositions.requeue;
+        }
+        // While it is kept, its channel may close: RabbitMQ then gives it to another consumer.
+        if (delivery.lost?.aborted || !(await pause(tries)) || delivery.lost?.aborted) return Dispositions.requeue;
       }
-      // While it is kept, its channel may close: RabbitMQ then gives it to another consumer.
-      if (delivery.lost?.aborted || !(await pause(tries)) || delivery.lost?.aborted) return Dispositions.requeue;
+    } finally {
+      held.slot?.leave();
     }
   };
+
+/** A slot a delivery holds while it decides (`runAttempt` takes it; an action still running after its attempt ended keeps it). */
+interface HeldSlot {
+  slot: Entered | undefined;
+}
 
 /** What one delivery of attempt `k` of `jobId` means now, from the job's stream (docs/architecture.md#what-a-delivery-means). */
 const decide = async (
@@ -175,6 +297,7 @@ const decide = async (
   log: Logger,
   /** Decided again after a pause (`unavailable` before). */
   again: boolean,
+  held: HeldSlot,
 ): Promise<Disposition | typeof unavailable> => {
   for (let round = 1; round <= maxConflictRounds; round++) {
     // The hot path: this process enqueued or last moved the job, and attempt k is
@@ -219,7 +342,7 @@ const decide = async (
         if (reset.left._tag === 'StoreUnavailable') return unavailable;
         continue;
       }
-      const started = await runAttempt(deps, running, reset.right, backgroundJobId, delivery.lost, log);
+      const started = await runAttempt(deps, running, reset.right, backgroundJobId, delivery, log, held);
       if (started === 'conflict') continue;
       return started;
     }
@@ -246,7 +369,7 @@ const decide = async (
         return E.isRight(r) ? Dispositions.ack : unavailable;
       }
     }
-    const started = await runAttempt(deps, running, job, backgroundJobId, delivery.lost, log);
+    const started = await runAttempt(deps, running, job, backgroundJobId, delivery, log, held);
     if (started === 'conflict') continue;
     return started;
   }
@@ -272,6 +395,7 @@ export const recordWorkerLost = async (
     now,
     random: deps.random(),
     delayMs: (n, r) => deps.registry.get(s.workerName)?.retryDelay(n, r) ?? 0,
+    interrupted: true,
   });
   const r = await deps.jobs.transition(
     job,
@@ -280,6 +404,7 @@ export const recordWorkerLost = async (
         attempt: s.attempts,
         erroredAt: isoDate(now),
         error: { name: EngineErrors.WorkerLost, message },
+        interrupted: true,
         ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
         ...(retryAt !== undefined ? { retryAt } : {}),
       }),
@@ -327,10 +452,12 @@ const runAttempt = async (
   running: RunningAttempts,
   job: LoadedJob,
   backgroundJobId: string,
-  lost: AbortSignal | undefined,
+  delivery: Delivery,
   log: Logger,
+  held: HeldSlot,
 ): Promise<Disposition | 'conflict' | typeof unavailable> => {
   const s = viewOf(job);
+  const lost = delivery.lost;
   const worker = deps.registry.get(s.workerName);
   if (!worker) {
     const r = await recordCannotStart(
@@ -346,35 +473,124 @@ const runAttempt = async (
   // The delivery is already gone (its channel closed while the job was read): do not start
   // an attempt whose end could not be settled; the redelivery starts it instead.
   if (lost?.aborted) return Dispositions.requeue;
-  const attempt = running.enter();
+  // The hot path takes a free slot without a wait (no promise).
+  held.slot ??= running.tryEnter(worker.name, worker.concurrency);
+  if (held.slot === undefined) {
+    const taken = await takeSlot(deps, running, worker, s, delivery, log);
+    if (taken === 'deferred') return Dispositions.ack;
+    if (taken === 'handBack') return Dispositions.requeue;
+    if (taken === unavailable) return unavailable;
+    held.slot = taken;
+  }
+  const attempt = held.slot;
+  // Set while the action runs: it may outlive its attempt (a timeout, an abort it ignores).
+  let actionReturned: Promise<void> | undefined;
+  let actionRunning = false;
+  let outcome: AttemptOutcome | undefined;
   try {
     // A lost delivery (channel closed, stop gave up) stops the action and records
     // nothing; whoever gets the redelivery records WorkerLost. This engine's own
     // execute, not the worker's: a worker made with another copy of jobtrail
     // would bring that copy's, written against its own engine.
-    const outcome = await executeAttempt(worker, deps, {
+    outcome = await executeAttempt(worker, deps, {
       job: { ...job, state: s },
       backgroundJobId,
       signal: attempt.signal,
       ...(lost !== undefined ? { lost } : {}),
+      onAction: (returned) => {
+        actionRunning = true;
+        actionReturned = returned.then(() => void (actionRunning = false));
+      },
     });
-    switch (outcome._tag) {
-      case 'Completed':
-        return Dispositions.ack;
-      case 'Errored':
-        return settleErrored(deps, s, outcome.attempt, outcome.retryAt);
-      case 'Conflict':
-        return 'conflict';
-      case 'Unavailable':
-        log.warn({ err: outcome.error.message }, 'store unavailable at start; the delivery is kept and retried');
-        return unavailable;
-      case 'Abandoned':
-        // Not recorded here: leave the message unacked so its redelivery records
-        // WorkerLost and retries. Requeue marks it redelivered for whoever takes it.
-        log.warn({ reason: outcome.reason }, 'attempt abandoned');
-        return Dispositions.requeue;
-    }
   } finally {
-    attempt.leave();
+    if (outcome?._tag !== 'Conflict') {
+      // The slot goes with the action, not with the attempt: the worker's concurrency counts what really runs.
+      held.slot = undefined;
+      if (actionRunning && actionReturned !== undefined) keepSlotUntilReturned(log, worker, running, attempt, actionReturned, outcome);
+      else attempt.leave();
+    }
   }
+  switch (outcome._tag) {
+    case 'Completed':
+      return Dispositions.ack;
+    case 'Errored':
+      return settleErrored(deps, s, outcome.attempt, outcome.retryAt);
+    case 'Conflict':
+      return 'conflict';
+    case 'Unavailable':
+      log.warn({ err: outcome.error.message }, 'store unavailable at start; the delivery is kept and retried');
+      return unavailable;
+    case 'Abandoned':
+      // Not recorded here: leave the message unacked so its redelivery records
+      // WorkerLost and retries. Requeue marks it redelivered for whoever takes it.
+      log.warn({ reason: outcome.reason }, 'attempt abandoned');
+      return Dispositions.requeue;
+  }
+};
+
+/** Says that an ended attempt's action still runs, and leaves its slot when the action returns. */
+const keepSlotUntilReturned = (
+  log: Logger,
+  worker: { readonly name: string; readonly concurrency: number; readonly timeoutMs: number | undefined },
+  running: RunningAttempts,
+  slot: Entered,
+  returned: Promise<void>,
+  outcome: AttemptOutcome | undefined,
+): void => {
+  const since = Date.now();
+  const state = outcome?._tag === 'Errored' ? outcome.job.state : undefined;
+  const recorded = state !== undefined && isJobView(state) ? `was recorded as ${state.lastError?.name ?? 'errored'}` : 'ended';
+  log.warn(
+    { workerName: worker.name, concurrency: worker.concurrency, timeoutMs: worker.timeoutMs, slotsInUse: running.inUse(worker.name) },
+    `the attempt ${recorded} but its action ignores its signal and is still running: it keeps a slot of its worker until it returns`,
+  );
+  void returned.then(() => {
+    slot.leave();
+    log.warn({ workerName: worker.name, lateMs: Date.now() - since }, 'the action of an ended attempt returned; its slot is free again');
+  });
+};
+
+/**
+ * A slot of `worker` for this delivery: at once when one is free; else the
+ * delivery waits for one, unacked, if fewer than `concurrency` deliveries of
+ * the worker already wait, for at most `slotWaitMs`; else it is deferred
+ * (docs/architecture.md#concurrency). `handBack` when the delivery was lost
+ * or the engine stops while it waits.
+ */
+const takeSlot = async (
+  deps: ConductorDeps,
+  running: RunningAttempts,
+  worker: { readonly name: string; readonly concurrency: number },
+  s: JobView,
+  delivery: Delivery,
+  log: Logger,
+): Promise<Entered | 'deferred' | 'handBack' | typeof unavailable> => {
+  const now = running.tryEnter(worker.name, worker.concurrency);
+  if (now !== undefined) return now;
+  if (running.waiting(worker.name) < worker.concurrency) {
+    const cancel = new AbortController();
+    const onLost = () => cancel.abort('lost');
+    delivery.lost?.addEventListener('abort', onLost, { once: true });
+    const timer = setTimeout(() => cancel.abort('waited'), deps.slotWaitMs ?? maxSlotWaitMs);
+    const accepting = deps.accepting;
+    const poll = accepting === undefined ? undefined : setInterval(() => void (accepting() || cancel.abort('stopping')), 100);
+    let entered: Entered | undefined;
+    try {
+      entered = await running.waitToEnter(worker.name, worker.concurrency, cancel.signal);
+    } finally {
+      clearTimeout(timer);
+      clearInterval(poll);
+      delivery.lost?.removeEventListener('abort', onLost);
+    }
+    if (entered !== undefined && accepting?.() !== false && delivery.lost?.aborted !== true) return entered;
+    entered?.leave();
+    if (entered !== undefined || cancel.signal.reason !== 'waited') return 'handBack';
+  }
+  // Deferred, not handed back: a nack puts it back at the head of the queue, where this
+  // consumer takes it again at once, and RabbitMQ 4.0 to 4.2 drop it after 20 returns.
+  const deferrals = Number(delivery.headers[deferralsHeader] ?? 0) || 0;
+  const r = await publishAttempt(deps, s, s.attempts + 1, deferDelayMs(deferrals, deps.random()), { [deferralsHeader]: deferrals + 1 });
+  if (E.isLeft(r)) return unavailable;
+  log.debug({ workerName: worker.name, deferrals: deferrals + 1 }, 'the worker has no slot free: dispatch deferred');
+  return 'deferred';
 };

@@ -9,6 +9,8 @@ export { continuationJobIds, holdProcessId, isProcessGone, makeProcessId, outsta
 export { evaluateContinuation, linkContinuation, makeDispatchRetries, sweepContinuations, watchContinuations } from './continuations.js';
 export type { ContinuationOutcome, ContinuationSweep, DispatchRetries } from './continuations.js';
 export type { RecoveryReport } from './recovery.js';
+export { defaultSweepOptions, makeLiveness, makeSweeper, processStreamName, ProcessEvents, startHeartbeat } from './sweeper.js';
+export type { Heartbeat, Sweeper, SweepOptions, SweepReport } from './sweeper.js';
 export { consumeQueues } from './consume.js';
 export type { ConsumeOptions } from './consume.js';
 export { listJobs } from './listJobs.js';

@@ -299,7 +299,7 @@ ${
 <tbody>
 ${m.jobs.map(
   (j) =>
-    html`<tr data-job="${j.jobId}"><td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${badge(statusOf(j))}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts}</td><td><time>${j.enqueuedAt}</time></td><td><time>${j.updatedAt}</time></td><td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td></tr>`,
+    html`<tr data-job="${j.jobId}"><td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${badge(statusOf(j))}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts + (j.interruptions ?? 0)}</td><td><time>${j.enqueuedAt}</time></td><td><time>${j.updatedAt}</time></td><td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td></tr>`,
 )}
 </tbody>
 </table>`
@@ -332,7 +332,7 @@ export const jobViewSection = (v: JobView): Html => {
 ${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}`, 'status')}
 ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')}
 ${field('Queue', v.queue, 'queue')}
-${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}`, 'attempts')}
+${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts + (v.interruptions ?? 0)}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}${(v.interruptions ?? 0) > 0 ? ` (${v.interruptions} interrupted by a shutdown or a lost process, not counted against ${v.maxAttempts})` : ''}`, 'attempts')}
 ${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')}
 ${field('Process', v.workerId, 'workerId')}
 ${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}

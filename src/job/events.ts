@@ -61,6 +61,8 @@ export interface PositiveIntBrand {
 /** A positive integer (1, 2, …). */
 export const PositiveInt = t.brand(t.number, (n): n is t.Branded<number, PositiveIntBrand> => Number.isInteger(n) && n >= 1, 'PositiveInt');
 export type PositiveInt = t.TypeOf<typeof PositiveInt>;
+/** A whole number ≥ 0. */
+const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'NonNegativeInt');
 const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, 'NonNegative');
 const Percent = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 100, 'Percent');
 
@@ -98,6 +100,7 @@ export const JobEnqueuedData = t.intersection([
   }),
   // scheduleId and fireTime: a recurring job's fire (its schedule, and the tick it is for).
   // after and on: a continuation, `awaiting` until its parents are final (docs/continuations.md).
+  // maxInterruptions: how many interrupted attempts are retried (absent: `defaultMaxInterruptions`, 10).
   t.partial({
     runAt: IsoDate,
     priority: t.number,
@@ -106,6 +109,7 @@ export const JobEnqueuedData = t.intersection([
     fireTime: IsoDate,
     after: ParentIds,
     on: ContinuationOn,
+    maxInterruptions: NonNegativeInt,
   }),
 ]);
 export const JobStartedData = t.type({
@@ -124,7 +128,10 @@ export const JobCompletedData = t.intersection([
 ]);
 export const JobErroredData = t.intersection([
   t.type({ attempt: PositiveInt, erroredAt: IsoDate, error: ErrorInfo }),
-  t.partial({ durationMs: NonNegative, retryAt: IsoDate }),
+  // interrupted: the attempt was cut short by a shutdown (`Interrupted`) or its process went away
+  // (`WorkerLost`); it is counted in `interruptions`, not against `maxAttempts`. Absent in events
+  // recorded before it existed: those attempts counted as failures then, and still do.
+  t.partial({ durationMs: NonNegative, retryAt: IsoDate, interrupted: t.boolean }),
 ]);
 export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
 export const JobCancelledData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);

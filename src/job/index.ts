@@ -32,6 +32,8 @@ export type { JobRef, JobState, JobStatus, JobView } from './state.js';
 export {
   addContinuation,
   attemptsLeft,
+  defaultMaxInterruptions,
+  interruptionsLeft,
   cancel,
   recordProgress,
   release,
@@ -45,7 +47,7 @@ export {
   Transitions,
 } from './transitions.js';
 export type { EnqueueInput, InvalidHistory, Transition, TransitionRejected } from './transitions.js';
-export { defaultRetryPolicy, hangfireDelayMs, planRetry } from './retry.js';
+export { defaultRetryPolicy, hangfireDelayMs, interruptionRetryDelayMs, planRetry } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { jobCategory, jobIdOfStream, jobStreamName, jobStreamPrefix } from './streams.js';
 export { decideContinuation } from './continuations.js';

@@ -1,5 +1,5 @@
 import type { IsoDate } from './events.js';
-import { attemptsLeft } from './transitions.js';
+import { attemptsLeft, interruptionsLeft } from './transitions.js';
 import type { JobView } from './state.js';
 
 /** How a worker's failed attempts are retried. */
@@ -21,15 +21,33 @@ export const hangfireDelayMs = (attempt: number, random: number): number =>
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 10, delayMs: hangfireDelayMs };
 
 /**
+ * The delay before retrying an interrupted attempt (a shutdown, a lost process):
+ * short and fixed, since nothing went wrong with the job itself.
+ */
+export const interruptionRetryDelayMs = 1000;
+
+/**
  * When the next attempt of `view` should run after `attempt` failed, or
  * `undefined` when it must not be retried (not retryable, or no attempts left).
+ * An `interrupted` attempt (a shutdown, a lost process) is retried after
+ * `interruptionRetryDelayMs` while `interruptionsLeft`, whatever `maxAttempts`
+ * says, and then fails the job: one that kills its process every time still ends.
  */
 export const planRetry = (
   view: JobView,
   attempt: number,
-  options: { readonly retryable: boolean; readonly now: Date; readonly random: number; readonly delayMs: RetryPolicy['delayMs'] },
+  options: {
+    readonly retryable: boolean;
+    readonly now: Date;
+    readonly random: number;
+    readonly delayMs: RetryPolicy['delayMs'];
+    readonly interrupted?: boolean;
+  },
 ): IsoDate | undefined => {
-  if (!options.retryable || attemptsLeft(view, attempt) <= 0) return undefined;
+  if (!options.retryable) return undefined;
+  if (options.interrupted === true)
+    return interruptionsLeft(view) > 0 ? (new Date(options.now.getTime() + interruptionRetryDelayMs).toISOString() as IsoDate) : undefined;
+  if (attemptsLeft(view, attempt) <= 0) return undefined;
   const delay = Math.max(0, options.delayMs(attempt, options.random));
   return new Date(options.now.getTime() + delay).toISOString() as IsoDate;
 };

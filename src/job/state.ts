@@ -37,6 +37,13 @@ export interface JobView<R = unknown> {
    * of `maxAttempts` attempts counted from here.
    */
   readonly attemptBase: number;
+  /**
+   * Attempts since the last manual reset that were interrupted (a shutdown, or
+   * the process went away): not counted against `maxAttempts`. Absent when 0.
+   */
+  readonly interruptions?: number;
+  /** How many interruptions are retried, when the enqueue set it; else `defaultMaxInterruptions` (10). */
+  readonly maxInterruptions?: number;
   readonly enqueuedAt: IsoDate;
   readonly runAt?: IsoDate;
   readonly priority?: number;
@@ -120,6 +127,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
       status: d.after !== undefined ? 'awaiting' : 'initial',
       attempts: 0,
       attemptBase: 0,
+      ...(d.maxInterruptions !== undefined ? { maxInterruptions: d.maxInterruptions } : {}),
       enqueuedAt: d.enqueuedAt,
       ...(d.runAt !== undefined ? { runAt: d.runAt } : {}),
       ...(d.priority !== undefined ? { priority: d.priority } : {}),
@@ -173,13 +181,14 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
         erroredAt: d.erroredAt,
         ...(d.durationMs !== undefined ? { durationMs: d.durationMs } : {}),
         lastError: Object.assign({}, d.error, { attempt: d.attempt }),
+        ...(d.interrupted === true ? { interruptions: (state.interruptions ?? 0) + 1 } : {}),
         ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}),
         updatedAt: d.erroredAt,
       });
     }
     case 'JobReset': {
       const d = event.data;
-      return update(state, ['retryAt', 'cancelReason'], {
+      return update(state, d.reason === 'manual' ? ['retryAt', 'cancelReason', 'interruptions'] : ['retryAt', 'cancelReason'], {
         status: 'initial',
         attemptBase: d.reason === 'manual' ? state.attempts : state.attemptBase,
         lastReset: { at: d.at, reason: d.reason, ...(d.by !== undefined ? { by: d.by } : {}) },

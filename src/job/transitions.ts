@@ -87,6 +87,8 @@ export interface EnqueueInput {
   /** A continuation: the parents it waits for (1 or more, each once); the job starts `awaiting`. */
   readonly after?: readonly JobId[];
   readonly on?: ContinuationOn;
+  /** How many interrupted attempts are retried; absent: `defaultMaxInterruptions`. */
+  readonly maxInterruptions?: number;
 }
 
 /** Enqueue: only from no stream. Enqueueing an existing id is rejected here; the conductor treats it as "already there". */
@@ -107,7 +109,16 @@ export const setToInitialState = (state: JobState, input: EnqueueInput): E.Eithe
     ...(input.fireTime !== undefined ? { fireTime: input.fireTime } : {}),
     ...(input.after !== undefined ? { after: [...input.after] } : {}),
     ...(input.on !== undefined ? { on: input.on } : {}),
+    ...(input.maxInterruptions !== undefined
+      ? { maxInterruptions: input.maxInterruptions as NonNullable<JobEnqueued['data']['maxInterruptions']> }
+      : {}),
   };
+  if (input.maxInterruptions !== undefined && !(Number.isInteger(input.maxInterruptions) && input.maxInterruptions >= 0))
+    return reject(
+      'setToInitialState',
+      state,
+      `cannot enqueue job "${input.jobId}": maxInterruptions must be a whole number ≥ 0, got ${input.maxInterruptions}`,
+    );
   if (input.on !== undefined && input.after === undefined)
     return reject('setToInitialState', state, `cannot enqueue job "${input.jobId}": "on" is for a continuation, and it has no "after"`);
   if (input.after !== undefined && (input.after.length === 0 || new Set(input.after).size !== input.after.length))
@@ -186,13 +197,24 @@ export const setToCompleted = (
     )(inAttempt('setToCompleted', s, input.attempt, 'complete')),
   )(need('setToCompleted', state, 'complete the job'));
 
-/** Attempts left in the current budget after `attempt` (a manual reset grants a fresh budget). */
-export const attemptsLeft = (s: JobView, attempt: number): number => s.maxAttempts - (attempt - s.attemptBase);
+/** How many interrupted attempts a job retries when its enqueue did not say: ten deploys in a row do not fail a job. */
+export const defaultMaxInterruptions = 10;
+
+/**
+ * Attempts left in the current budget after `attempt` fails (a manual reset
+ * grants a fresh budget). Interrupted attempts (`s.interruptions`, those before
+ * `attempt`) are not counted.
+ */
+export const attemptsLeft = (s: JobView, attempt: number): number => s.maxAttempts - (attempt - s.attemptBase - (s.interruptions ?? 0));
+
+/** Interrupted attempts that may still be retried, before the one now ending (a manual reset grants a fresh budget). */
+export const interruptionsLeft = (s: JobView): number => (s.maxInterruptions ?? defaultMaxInterruptions) - (s.interruptions ?? 0);
 
 /**
  * Error: the attempt in progress failed, or (from `initial`) the job cannot
  * start at all, in which case no retry may be scheduled. A retry may only be
- * scheduled while attempts remain.
+ * scheduled while attempts remain; for an `interrupted` attempt (a shutdown, a
+ * lost process), while interruptions remain instead.
  */
 export const setToErrored = (
   state: JobState,
@@ -202,6 +224,8 @@ export const setToErrored = (
     readonly error: ErrorInfo;
     readonly durationMs?: number;
     readonly retryAt?: IsoDate;
+    /** The attempt was cut short by a shutdown or its process went away: counted apart from `maxAttempts`. */
+    readonly interrupted?: boolean;
   },
 ): E.Either<TransitionRejected, readonly [JobErrored]> =>
   chain((s: JobView) => {
@@ -218,11 +242,23 @@ export const setToErrored = (
           s,
           `cannot schedule a retry of job "${s.jobId}": it is initial and could not start, so it is not retried`,
         );
+      if (input.interrupted === true)
+        return reject(
+          'setToErrored',
+          s,
+          `cannot record attempt ${input.attempt} of job "${s.jobId}" as interrupted: it is initial, so the attempt never ran`,
+        );
     } else {
       const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
       if (E.isLeft(ok)) return ok;
     }
-    if (input.retryAt !== undefined && attemptsLeft(s, input.attempt) <= 0)
+    if (input.retryAt !== undefined && input.interrupted === true && interruptionsLeft(s) <= 0)
+      return reject(
+        'setToErrored',
+        s,
+        `cannot schedule a retry of job "${s.jobId}": it was interrupted ${(s.interruptions ?? 0) + 1} times, more than the ${s.maxInterruptions ?? defaultMaxInterruptions} retried`,
+      );
+    if (input.retryAt !== undefined && input.interrupted !== true && attemptsLeft(s, input.attempt) <= 0)
       return reject(
         'setToErrored',
         s,
@@ -236,6 +272,7 @@ export const setToErrored = (
         error: input.error,
         ...(input.durationMs !== undefined ? { durationMs: input.durationMs } : {}),
         ...(input.retryAt !== undefined ? { retryAt: input.retryAt } : {}),
+        ...(input.interrupted === true ? { interrupted: true } : {}),
       },
     });
   })(need('setToErrored', state, 'fail the job'));

@@ -1,4 +1,4 @@
-import { eventTime, fold, isJobView, type JobView } from '../job/index.js';
+import { defaultMaxInterruptions, eventTime, fold, isJobView, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 
 const ms = (n: number): string => {
@@ -28,7 +28,7 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
     case 'JobCompleted':
       return `in ${ms(e.data.durationMs)}${e.data.result !== undefined ? ` result=${json(e.data.result)}` : ''}`;
     case 'JobErrored':
-      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.retryAt ? ` — retry at ${e.data.retryAt}` : ' — no retry'}`;
+      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.retryAt ? ` — retry at ${e.data.retryAt}` : ' — no retry'}`;
     case 'JobReset':
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
@@ -81,6 +81,12 @@ export const formatView = (v: JobView): string => {
     ['worker', v.workerName],
     ['queue', v.queue],
     ['attempts', `${v.attempts} of ${v.maxAttempts}${v.attemptBase > 0 ? ` (after a manual retry at attempt ${v.attemptBase})` : ''}`],
+    [
+      'interruptions',
+      v.interruptions !== undefined
+        ? `${v.interruptions} of ${v.maxInterruptions ?? defaultMaxInterruptions} retried (a shutdown or a lost process; not counted in attempts)`
+        : undefined,
+    ],
     ['backgroundJobId', v.backgroundJobId],
     ['enqueued', v.enqueuedAt],
     ['runAt', v.runAt],

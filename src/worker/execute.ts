@@ -49,6 +49,13 @@ export interface AttemptInput {
   readonly signal: AbortSignal;
   /** The delivery's: aborted when the broker gave the delivery up; the attempt is then aborted as `lost`. */
   readonly lost?: AbortSignal;
+  /**
+   * Called when the action is called, with a promise that resolves when it
+   * returns (resolves or throws). That may be after the attempt ended: an
+   * action that ignores its aborted signal (a timeout, a shutdown) runs on,
+   * and the engine keeps its worker's slot until it returns.
+   */
+  readonly onAction?: (returned: Promise<void>) => void;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -219,6 +226,12 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     } catch (error) {
       running = Promise.reject(error);
     }
+    input.onAction?.(
+      running.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     running.then(
       (value) => end({ kind: 'result', value }),
       (error: unknown) => end({ kind: 'thrown', error }),
@@ -265,14 +278,24 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
         : ended.kind === 'failed'
           ? [ended.error, ended.retryable]
           : [normaliseError(ended.error), safeRetryable(worker, ended.error)];
+  // A shutdown's abort is counted apart from maxAttempts, and retried promptly.
+  const interrupted = ended.kind === 'aborted';
   const retryAt = planRetry(view, attempt, {
     retryable,
     now: deps.now(),
     random: deps.random(),
     delayMs: (n, random) => worker.retryDelay(n, random),
+    interrupted,
   });
   const r = await recorder.record((s) =>
-    setToErrored(s, { attempt, erroredAt: isoDate(deps.now()), error, durationMs, ...(retryAt !== undefined ? { retryAt } : {}) }),
+    setToErrored(s, {
+      attempt,
+      erroredAt: isoDate(deps.now()),
+      error,
+      durationMs,
+      interrupted,
+      ...(retryAt !== undefined ? { retryAt } : {}),
+    }),
   );
   return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left.reason };
 };

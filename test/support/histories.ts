@@ -12,6 +12,7 @@ import {
   cancel,
   evolve,
   initialJobState,
+  interruptionsLeft,
   isJobView,
   jobStreamName,
   recordProgress,
@@ -211,6 +212,20 @@ const statusChoices = (
             }),
           ),
         () => accept(setToErrored(s, { attempt, erroredAt: at, error: step.error, durationMs: step.durationMs, ...retry })),
+        // a deploy's shutdown or a lost process: retried apart from maxAttempts, while interruptions remain
+        () =>
+          accept(
+            setToErrored(s, {
+              attempt,
+              erroredAt: at,
+              error: step.flag
+                ? { name: 'Interrupted', message: `attempt ${attempt} was aborted because the process shut down` }
+                : { name: 'WorkerLost', message: `attempt ${attempt} was lost` },
+              durationMs: step.durationMs,
+              interrupted: true,
+              ...(step.n % 4 !== 0 && interruptionsLeft(s) > 0 ? { retryAt: iso(now + 1000) } : {}),
+            }),
+          ),
       ];
     }
     case 'errored':
@@ -273,6 +288,7 @@ export const jobHistoryArb = (options: HistoryOptions = {}): fc.Arbitrary<JobHis
         freq: 3,
       }),
       on: fc.constantFrom('completed' as const, 'finished' as const),
+      maxInterruptions: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
       steps: fc.array(stepArb, { maxLength: options.maxSteps ?? 14 }),
     })
     .map((r) => {
@@ -288,6 +304,7 @@ export const jobHistoryArb = (options: HistoryOptions = {}): fc.Arbitrary<JobHis
         ...(r.priority !== undefined ? { priority: r.priority } : {}),
         ...(r.enqueuedBy !== undefined ? { enqueuedBy: r.enqueuedBy } : {}),
         ...(r.after !== undefined ? { after: r.after as JobId[], on: r.on } : {}),
+        ...(r.maxInterruptions !== undefined ? { maxInterruptions: r.maxInterruptions } : {}),
       };
       const { events, state } = runSteps(enqueue, r.steps, r.startMs);
       return { jobId, stream: jobStreamName(jobId), events, state };

@@ -64,6 +64,18 @@ export const ev = {
       ...(retryAtMs !== undefined ? { retryAt: at(retryAtMs) } : {}),
     },
   }),
+  /** An attempt cut short by a shutdown (`Interrupted`) or a lost process (`WorkerLost`); `old`: as recorded before `interrupted` existed. */
+  interrupted: (attempt: number, t: number, retryAtMs?: number, options: { name?: string; old?: boolean } = {}): JobEvent => ({
+    type: 'JobErrored',
+    data: {
+      attempt: attempt as never,
+      erroredAt: at(t),
+      error: { name: options.name ?? 'Interrupted', message: `attempt ${attempt} was aborted because the process shut down` },
+      durationMs: 1000,
+      ...(retryAtMs !== undefined ? { retryAt: at(retryAtMs) } : {}),
+      ...(options.old === true ? {} : { interrupted: true }),
+    },
+  }),
   reset: (reason: 'retry' | 'manual' | 'recovered', t: number): JobEvent => ({
     type: 'JobReset',
     data: { at: at(t), reason },

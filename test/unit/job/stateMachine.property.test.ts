@@ -36,7 +36,7 @@ import {
 } from '../../../src/job/index.js';
 import { checkReadable, isoWithOffset, T0 } from './jobTestKit.js';
 
-const RUNS = 1000;
+const RUNS = 1500;
 
 // ---------------------------------------------------------------- commands
 
@@ -61,6 +61,7 @@ type Command = Timing &
         readonly enqueuedBy?: string;
         readonly after?: readonly string[];
         readonly on?: 'completed' | 'finished';
+        readonly maxInterruptions?: number;
       }
     | { readonly kind: 'start'; readonly workerId: string; readonly backgroundJobId: string }
     | { readonly kind: 'progress'; readonly attempt: AttemptChoice; readonly percent?: number; readonly message?: string }
@@ -71,6 +72,8 @@ type Command = Timing &
         readonly error: { readonly name: string; readonly message: string; readonly stack?: string };
         readonly durationMs?: number;
         readonly retryInMs?: number;
+        /** A shutdown or a lost process: counted apart from maxAttempts, up to maxInterruptions. */
+        readonly interrupted?: boolean;
       }
     | {
         readonly kind: 'reset';
@@ -111,6 +114,11 @@ const enqueueCommand: fc.Arbitrary<Command> = fc.record(
     // a continuation; a duplicate parent, or `on` alone, is refused
     after: fc.array(fc.constantFrom('p-1', 'p-2', 'p-3'), { minLength: 0, maxLength: 3 }),
     on: fc.constantFrom('completed' as const, 'finished' as const),
+    // small bounds, so that runs reach them; a few the codec refuses
+    maxInterruptions: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0, max: 3 }) },
+      { weight: 1, arbitrary: fc.constantFrom(-1, 1.5) },
+    ),
   },
   { requiredKeys: ['kind', 'dt', 'offset', 'maxAttempts', 'queue', 'payload'] },
 );
@@ -171,6 +179,7 @@ const errorCommand = fc.record(
     ),
     durationMs: fc.nat({ max: 10_000_000 }),
     retryInMs: fc.integer({ min: 0, max: 7_200_000 }),
+    interrupted: fc.boolean(),
   },
   { requiredKeys: ['kind', 'dt', 'offset', 'attempt', 'error'] },
 );
@@ -211,12 +220,34 @@ const failedAttempt: fc.Arbitrary<Command[]> = fc.tuple(
   resetCommand,
 );
 
+/** An attempt mostly interrupted by a deploy (or a lost process), mostly with a retry taken: runs of them reach the bound of interruptions. */
+const interruptedAttempt: fc.Arbitrary<Command[]> = fc.tuple(
+  startCommand,
+  errorCommand.map((c): Command => ({ ...c, attempt: { kind: 'current' }, interrupted: c.interrupted !== false })),
+  resetCommand.map((c): Command => (c.kind === 'reset' ? { ...c, reason: 'retry', when: 'atRetry' } : c)),
+);
+
+/** An attempt that completes, then a manual retry: with the interrupted attempts in the mix, two completions need the help. */
+const completedThenRetried: fc.Arbitrary<Command[]> = fc.tuple(
+  startCommand,
+  completeCommand.map((c): Command => ({ ...c, attempt: { kind: 'current' } }) as Command),
+  resetCommand.map((c): Command => (c.kind === 'reset' ? { ...c, reason: 'manual' } : c)),
+);
+
 const steps = (maxLength: number): fc.Arbitrary<Command[]> =>
   fc
-    .array(fc.oneof({ weight: 5, arbitrary: command.map((c) => [c]) }, { weight: 1, arbitrary: failedAttempt }), {
-      maxLength,
-      size: 'max',
-    })
+    .array(
+      fc.oneof(
+        { weight: 15, arbitrary: command.map((c) => [c]) },
+        { weight: 3, arbitrary: failedAttempt },
+        { weight: 2, arbitrary: interruptedAttempt },
+        { weight: 1, arbitrary: completedThenRetried },
+      ),
+      {
+        maxLength,
+        size: 'max',
+      },
+    )
     .map((chunks) => chunks.flat());
 
 /** Mostly start with an enqueue, so that most runs exercise a job that exists. */
@@ -229,13 +260,16 @@ interface Model {
   readonly attempts: number;
   readonly base: number;
   readonly max: number;
+  /** Interrupted attempts since the last manual reset, and how many are retried. */
+  readonly interruptions: number;
+  readonly maxInterruptions: number;
   readonly retryAtMs?: number;
   readonly jobId?: string;
   readonly after?: readonly string[];
   readonly on?: 'completed' | 'finished';
   readonly children?: readonly string[];
 }
-const noStream: Model = { status: 'none', attempts: 0, base: 0, max: 0 };
+const noStream: Model = { status: 'none', attempts: 0, base: 0, max: 0, interruptions: 0, maxInterruptions: 0 };
 
 /** The model after `e`, or `undefined` when the transition table does not allow `e` here (or the codec refuses it). */
 const modelStep = (m: Model, e: JobEvent): Model | undefined => {
@@ -249,6 +283,8 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
         attempts: 0,
         base: 0,
         max: e.data.maxAttempts,
+        interruptions: 0,
+        maxInterruptions: e.data.maxInterruptions ?? 10,
         jobId,
         ...(after !== undefined ? { after, ...(on !== undefined ? { on } : {}) } : {}),
       };
@@ -279,13 +315,18 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
       const running = m.status === 'in_progress' && e.data.attempt === m.attempts;
       const couldNotStart = m.status === 'initial' && e.data.attempt === m.attempts + 1 && e.data.retryAt === undefined;
       if (!running && !couldNotStart) return undefined;
-      const used = e.data.attempt - m.base;
-      if (e.data.retryAt !== undefined && used >= m.max) return undefined;
+      const interrupted = e.data.interrupted === true;
+      // an attempt that could not start never ran, so it was not interrupted
+      if (interrupted && !running) return undefined;
+      // an interrupted attempt is retried while interruptions remain, whatever maxAttempts says; any other while attempts remain
+      const used = e.data.attempt - m.base - m.interruptions;
+      if (e.data.retryAt !== undefined && (interrupted ? m.interruptions >= m.maxInterruptions : used >= m.max)) return undefined;
       const { retryAtMs: _, ...rest } = m;
       return {
         ...rest,
         status: 'errored',
         attempts: e.data.attempt,
+        interruptions: m.interruptions + (interrupted ? 1 : 0),
         ...(e.data.retryAt !== undefined ? { retryAtMs: Date.parse(e.data.retryAt) } : {}),
       };
     }
@@ -296,7 +337,9 @@ const modelStep = (m: Model, e: JobEvent): Model | undefined => {
           ? m.status === 'errored' || m.status === 'completed' || m.status === 'cancelled'
           : m.status === 'errored' && retryAtMs !== undefined && (e.data.reason === 'recovered' || Date.parse(e.data.at) >= retryAtMs);
       if (!ok) return undefined;
-      return { ...rest, status: 'initial', base: e.data.reason === 'manual' ? m.attempts : m.base };
+      return e.data.reason === 'manual'
+        ? { ...rest, status: 'initial', base: m.attempts, interruptions: 0 }
+        : { ...rest, status: 'initial', base: m.base };
     }
     case 'JobCancelled': {
       const { retryAtMs: _, ...rest } = m;
@@ -322,6 +365,9 @@ const agreesWithModel = (s: JobState, m: Model, where: string): void => {
   assert.is(s.attempts, m.attempts, `${where}: attempts`);
   assert.is(s.attemptBase, m.base, `${where}: attemptBase`);
   assert.is(s.maxAttempts, m.max, `${where}: maxAttempts`);
+  assert.is(s.interruptions ?? 0, m.interruptions, `${where}: interruptions`);
+  assert.ok(s.interruptions !== 0, `${where}: interruptions is absent rather than 0`);
+  assert.is(s.maxInterruptions ?? 10, m.maxInterruptions, `${where}: maxInterruptions`);
   assert.is(s.retryAt === undefined ? undefined : Date.parse(s.retryAt), m.retryAtMs, `${where}: retryAt`);
 };
 
@@ -362,6 +408,7 @@ const decide = (cmd: Command, s: JobState, jobId: JobId, clock: number): Decisio
         enqueuedBy: cmd.enqueuedBy,
         after: cmd.after === undefined || cmd.after.length === 0 ? undefined : (cmd.after as JobId[]),
         on: cmd.after === undefined ? undefined : cmd.on,
+        maxInterruptions: cmd.maxInterruptions,
       });
       return {
         transition: 'setToInitialState',
@@ -392,6 +439,7 @@ const decide = (cmd: Command, s: JobState, jobId: JobId, clock: number): Decisio
         error: cmd.error,
         durationMs: cmd.durationMs,
         retryAt: cmd.retryInMs === undefined ? undefined : iso(clock + cmd.retryInMs, cmd.offset),
+        interrupted: cmd.interrupted === true ? true : undefined,
       });
       return { transition: 'setToErrored', result: setToErrored(s, input), expected: { type: 'JobErrored', data: input as never } };
     }
@@ -430,9 +478,9 @@ const labelOf = (cmd: Command, d: Decision, s: JobState): string => {
   const outcome = E.isRight(d.result) ? 'accepted' : 'rejected';
   const e = d.expected;
   if (e.type === 'JobErrored')
-    return `${outcome} error ${e.data.retryAt !== undefined ? 'with retry' : 'without retry'} from ${s.status}${
+    return `${outcome} ${e.data.interrupted === true ? 'interrupted ' : ''}error ${e.data.retryAt !== undefined ? 'with retry' : 'without retry'} from ${s.status}${
       e.data.retryAt !== undefined && isJobView(s) && s.attempts >= s.maxAttempts ? ' beyond maxAttempts' : ''
-    }`;
+    }${e.data.interrupted === true && isJobView(s) && (s.interruptions ?? 0) >= (s.maxInterruptions ?? 10) ? ' past maxInterruptions' : ''}`;
   if (e.type === 'JobReset') {
     if (!isJobView(s) || s.retryAt === undefined) return `${outcome} reset ${e.data.reason} (${s.status}, nothing scheduled)`;
     const early = Date.parse(e.data.at) < Date.parse(s.retryAt);
@@ -457,23 +505,26 @@ const checkState = (s: JobState, last: JobEvent | undefined): void => {
   }
   assert.ok(statuses.includes(s.status), `status ${s.status} is one of the table`);
   assert.ok(Number.isInteger(s.attempts) && s.attemptBase >= 0 && s.attemptBase <= s.attempts, '0 ≤ attemptBase ≤ attempts');
-  const used = s.attempts - s.attemptBase;
+  // interrupted attempts are not counted; one past the bound ends the job
+  const ran = s.attempts - s.attemptBase;
+  const used = ran - (s.interruptions ?? 0);
+  assert.ok((s.interruptions ?? 0) <= (s.maxInterruptions ?? 10) + 1, 'at most maxInterruptions + 1 interruptions in a budget');
   assert.ok(used <= s.maxAttempts, `at most maxAttempts attempts in a budget: ${used} of ${s.maxAttempts}`);
   switch (s.status) {
     case 'initial':
       assert.ok(used < s.maxAttempts, 'a job waiting to start has an attempt left');
       break;
     case 'in_progress':
-      assert.ok(used >= 1);
+      assert.ok(ran >= 1, 'an attempt ran in this budget');
       assert.ok(s.startedAt !== undefined && s.workerId !== undefined && s.backgroundJobId !== undefined);
       assert.is(s.completedAt, undefined);
       break;
     case 'completed':
-      assert.ok(used >= 1);
+      assert.ok(ran >= 1, 'an attempt ran in this budget');
       assert.ok(s.completedAt !== undefined && s.durationMs !== undefined, 'a completed job has completedAt and durationMs');
       break;
     case 'errored':
-      assert.ok(used >= 1);
+      assert.ok(ran >= 1, 'an attempt ran in this budget');
       assert.ok(s.erroredAt !== undefined);
       assert.is(s.lastError?.attempt, s.attempts, 'the last error is of the last attempt');
       break;
@@ -606,6 +657,10 @@ property('the generators reach every case, accepted and rejected', () => {
     'accepted error with retry from in_progress',
     'accepted error with retry from in_progress beyond maxAttempts',
     'rejected error with retry from in_progress',
+    'accepted interrupted error with retry from in_progress beyond maxAttempts',
+    'rejected interrupted error with retry from in_progress past maxInterruptions',
+    'accepted interrupted error without retry from in_progress past maxInterruptions',
+    'rejected interrupted error without retry from initial',
     'rejected error with retry from initial',
     'rejected error without retry from completed',
     'accepted reset retry (at or after retryAt)',
@@ -677,10 +732,17 @@ const corrupt = (history: readonly JobEvent[], m: Mutation): { events: JobEvent[
 property(`replay rejects a corrupted history exactly when it breaks the table (${RUNS} runs)`, () => {
   const outcomes = new Map<string, number>();
   fc.assert(
-    // An enqueue without `after`, so that the first start is accepted (an awaiting job cannot start).
+    // An enqueue without `after`, so that the first start is accepted (an awaiting job cannot start), and a valid maxInterruptions.
     fc.property(
       fc.uuid(),
-      enqueueCommand.map((c): Command => (c.kind === 'enqueue' ? (({ after: _, ...rest }) => rest)(c) : c)),
+      enqueueCommand.map((c): Command =>
+        c.kind === 'enqueue'
+          ? (({ after: _, maxInterruptions: n, ...rest }) => ({
+              ...rest,
+              ...(n !== undefined && Number.isInteger(n) && n >= 0 ? { maxInterruptions: n } : {}),
+            }))(c)
+          : c,
+      ),
       steps(24),
       mutation,
       (uuid, enqueue, rest, m) => {

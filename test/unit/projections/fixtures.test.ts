@@ -53,6 +53,11 @@ test('the fixture covers every event type and the scenarios it is meant to', () 
   has('progress with percent and message', (es) => es.some((e) => e.type === 'JobProgressed' && e.data.percent !== undefined && e.data.message !== undefined));
   has('a job that could not start', (es) => es[1]?.type === 'JobErrored');
   has('a job still in progress', (es) => es[es.length - 1]?.type === 'JobProgressed');
+  has('interrupted attempts (a deploy, a lost process) retried beyond maxAttempts, then a success', (es) => {
+    const enqueued = es[0];
+    const interrupted = es.filter((e) => e.type === 'JobErrored' && e.data.interrupted === true && e.data.retryAt !== undefined).length;
+    return enqueued?.type === 'JobEnqueued' && interrupted > 0 && es.some((e) => e.type === 'JobCompleted' && e.data.attempt > enqueued.data.maxAttempts);
+  });
   has('a job awaiting its retry', (es) => {
     const last = es[es.length - 1];
     return last?.type === 'JobErrored' && last.data.retryAt !== undefined;
