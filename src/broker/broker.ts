@@ -5,13 +5,17 @@ export type Headers = Readonly<Record<string, string | number | boolean>>;
 
 /**
  * A message to publish. Always persistent and confirmed.
- *
- * There is deliberately no priority: work queues are RabbitMQ quorum queues,
- * which in 3.10 deliver in publish order whatever the message's priority. A
- * job's `priority` (recorded in `JobEnqueued`) is data for dashboards, not a delivery order.
  */
 export interface OutgoingMessage {
   readonly body: Buffer;
+  /**
+   * Higher first, among the messages of a queue that are ready (a finite
+   * number; default 0). In-process: strictly by priority, FIFO within one.
+   * RabbitMQ: `priorityToAmqp` makes it the AMQP `priority` (above 0: 5, high;
+   * otherwise none, normal), which quorum queues honour from RabbitMQ 4.0, in
+   * a ratio rather than strictly, and ignore before (publish order).
+   */
+  readonly priority?: number;
   /** Default: a new UUID. It becomes the delivery's `messageId`. */
   readonly messageId?: string;
   /**

@@ -140,6 +140,14 @@ export const parsePositiveInt =
     return n;
   };
 
+/** `--priority`: a finite number (higher runs first; default 0); anything else is a usage error (exit 2). */
+export const parsePriority = (text: string): number => {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n))
+    throw new UserError(`--priority takes a finite number (higher runs first; default 0), e.g. 5 or -1; got ${JSON.stringify(text)}`, 2);
+  return n;
+};
+
 export const parsePort = (text: string): number => {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65_535)

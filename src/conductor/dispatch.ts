@@ -63,7 +63,7 @@ export interface ConductorDeps extends ExecuteDeps {
  */
 export const publishAttempt = async (
   deps: Pick<ConductorDeps, 'broker'>,
-  view: Pick<JobView, 'jobId' | 'queue'>,
+  view: Pick<JobView, 'jobId' | 'queue' | 'priority'>,
   attempt: number,
   delayMs = 0,
   headers?: Headers,
@@ -73,6 +73,7 @@ export const publishAttempt = async (
     messageId: randomUUID(),
     delayMs: Math.max(0, Math.ceil(delayMs)),
     contentType: 'application/json',
+    ...(view.priority !== undefined ? { priority: view.priority } : {}),
     ...(headers !== undefined ? { headers } : {}),
   })();
 
@@ -433,7 +434,7 @@ const recordLost = async (
 /** Publish before ack: the next attempt is on its way before this delivery is let go. */
 const settleErrored = async (
   deps: ConductorDeps,
-  view: Pick<JobView, 'jobId' | 'queue'>,
+  view: Pick<JobView, 'jobId' | 'queue' | 'priority'>,
   attempt: number,
   retryAt: string | undefined,
 ): Promise<Disposition> => {

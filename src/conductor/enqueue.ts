@@ -49,7 +49,7 @@ export interface EnqueueOptions {
   readonly maxAttempts?: number;
   /** Run no earlier than this time (a `Date` or ISO-8601 text). Default: now. */
   readonly runAt?: Date | string;
-  /** Recorded with the job. RabbitMQ's quorum queues deliver in order, not by priority. */
+  /** Higher first (a finite number; default 0), on every dispatch of the job; RabbitMQ 4.x: above 0 is high, 3.x ignores it (docs/running.md). */
   readonly priority?: number;
   /** Who enqueued it, for the record. */
   readonly enqueuedBy?: string;

@@ -20,7 +20,7 @@ const json = (v: unknown): string => {
 export const eventSummary = (e: RecordedJobEvent['event']): string => {
   switch (e.type) {
     case 'JobEnqueued':
-      return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''}${e.data.after ? ` after=${e.data.after.join(',')} on=${e.data.on ?? 'completed'}` : ''} payload=${json(e.data.payload)}`;
+      return `worker=${e.data.workerName} queue=${e.data.queue} maxAttempts=${e.data.maxAttempts}${e.data.runAt ? ` runAt=${e.data.runAt}` : ''}${e.data.priority !== undefined ? ` priority=${e.data.priority}` : ''}${e.data.after ? ` after=${e.data.after.join(',')} on=${e.data.on ?? 'completed'}` : ''} payload=${json(e.data.payload)}`;
     case 'JobStarted':
       return `by process ${e.data.workerId} (message ${e.data.backgroundJobId})`;
     case 'JobProgressed':
@@ -90,6 +90,7 @@ export const formatView = (v: JobView): string => {
     ['backgroundJobId', v.backgroundJobId],
     ['enqueued', v.enqueuedAt],
     ['runAt', v.runAt],
+    ['priority', v.priority],
     ['after', v.after !== undefined ? `${v.after.join(', ')} (on ${v.on ?? 'completed'})` : undefined],
     [
       'released',

@@ -21,6 +21,8 @@ import { checkQueueName, deadLetterQueueName, directReplyTo, refuseDirectReplyTo
 interface StoredMessage {
   /** Place in its queue: a requeued message goes back before everything published after it (FIFO). */
   readonly seq: number;
+  /** Higher first among the ready messages of its queue (`OutgoingMessage.priority`, default 0). */
+  readonly priority: number;
   readonly body: Buffer;
   readonly messageId: string;
   readonly headers: Headers;
@@ -52,11 +54,17 @@ interface ConsumerState {
   stopping: Promise<void> | undefined;
 }
 
-interface QueueState {
-  readonly name: string;
-  /** The messages waiting, in order, from `head` on (taking one moves `head`: no shift of a long array). */
+/** The ready messages of one priority, in order, from `head` on (taking one moves `head`: no shift of a long array). */
+interface Level {
+  readonly priority: number;
   ready: StoredMessage[];
   head: number;
+}
+
+interface QueueState {
+  readonly name: string;
+  /** The messages waiting, one level per priority they have, highest first; empty levels are removed. */
+  readonly levels: Level[];
   readonly consumers: ConsumerState[];
   /** Index of the consumer to try first: consumers share a queue round-robin. */
   next: number;
@@ -67,6 +75,10 @@ const unavailable = (message: string): BrokerUnavailable => ({ _tag: 'BrokerUnav
 
 const copyBody = (body: Buffer): Buffer => Buffer.from(body);
 
+/** A message's priority as kept: a finite number, 0 when it has none (or one that is not finite). */
+const priorityOf = (message: OutgoingMessage): number =>
+  message.priority !== undefined && Number.isFinite(message.priority) ? message.priority : 0;
+
 /** The longest delay setTimeout takes as given (2^31 − 1 ms); a longer one fires after 1 ms. */
 const maxTimerMs = 2_147_483_647;
 
@@ -76,7 +88,8 @@ const maxTimerMs = 2_147_483_647;
  *
  * - at-least-once: a delivery that is not acked (requeued, handler threw,
  *   consumer stopped before settling) comes back flagged `redelivered`;
- * - FIFO per queue (a requeued message goes back to its place);
+ * - higher `priority` first, FIFO within a priority (a requeued message goes
+ *   back to its place; a delayed one enters by its priority when it is due);
  * - at most `prefetch` unsettled deliveries per consumer; several consumers
  *   of one queue take turns;
  * - `delayMs` delivers no earlier than the delay (a timer);
@@ -121,7 +134,7 @@ export const makeMemoryBroker = (): Broker => {
   const queueOf = (name: string): QueueState => {
     let q = queues.get(name);
     if (q === undefined) {
-      q = { name, ready: [], head: 0, consumers: [], next: 0, scheduled: false };
+      q = { name, levels: [], consumers: [], next: 0, scheduled: false };
       queues.set(name, q);
     }
     return q;
@@ -136,11 +149,24 @@ export const makeMemoryBroker = (): Broker => {
     });
   };
 
+  /** The level of `priority` in `q`, made when it has none. */
+  const levelOf = (q: QueueState, priority: number): Level => {
+    let i = 0;
+    while (i < q.levels.length && (q.levels[i] as Level).priority > priority) i += 1;
+    const found = q.levels[i];
+    if (found !== undefined && found.priority === priority) return found;
+    const level: Level = { priority, ready: [], head: 0 };
+    q.levels.splice(i, 0, level);
+    return level;
+  };
+
+  /** Into its priority's level, at its place by `seq` (a requeued message goes back before those published after it). */
   const enqueue = (q: QueueState, message: StoredMessage): void => {
-    let i = q.ready.length;
-    while (i > q.head && (q.ready[i - 1] as StoredMessage).seq > message.seq) i -= 1;
-    if (i === q.ready.length) q.ready.push(message);
-    else q.ready.splice(i, 0, message);
+    const level = levelOf(q, message.priority);
+    let i = level.ready.length;
+    while (i > level.head && (level.ready[i - 1] as StoredMessage).seq > message.seq) i -= 1;
+    if (i === level.ready.length) level.ready.push(message);
+    else level.ready.splice(i, 0, message);
     schedule(q);
   };
 
@@ -150,6 +176,7 @@ export const makeMemoryBroker = (): Broker => {
    */
   const store = (message: OutgoingMessage, replyTo: string | undefined, at: number): StoredMessage => ({
     seq: at,
+    priority: priorityOf(message),
     body: copyBody(message.body),
     messageId: message.messageId ?? randomUUID(),
     headers: { ...(message.headers ?? {}) },
@@ -171,21 +198,22 @@ export const makeMemoryBroker = (): Broker => {
     lost,
   });
 
+  /** The first message of the highest level (there is one: levels are never empty). */
   const take = (q: QueueState): StoredMessage => {
-    const message = q.ready[q.head] as StoredMessage;
-    q.head += 1;
-    if (q.head === q.ready.length) {
-      q.ready = [];
-      q.head = 0;
-    } else if (q.head >= 1024 && q.head * 2 >= q.ready.length) {
-      q.ready = q.ready.slice(q.head);
-      q.head = 0;
+    const level = q.levels[0] as Level;
+    const message = level.ready[level.head] as StoredMessage;
+    level.head += 1;
+    if (level.head === level.ready.length) {
+      q.levels.shift();
+    } else if (level.head >= 1024 && level.head * 2 >= level.ready.length) {
+      level.ready = level.ready.slice(level.head);
+      level.head = 0;
     }
     return message;
   };
 
   const dispatch = (q: QueueState): void => {
-    while (q.head < q.ready.length && !closed) {
+    while (q.levels.length > 0 && !closed) {
       const n = q.consumers.length;
       let chosen: ConsumerState | undefined;
       for (let i = 0; i < n; i += 1) {

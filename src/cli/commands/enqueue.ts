@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
-import { brokerOption, parseJson, parsePositiveInt, storeOption, workersOption, type Common, type Context } from '../context.js';
+import {
+  brokerOption,
+  parseJson,
+  parsePositiveInt,
+  parsePriority,
+  storeOption,
+  workersOption,
+  type Common,
+  type Context,
+} from '../context.js';
 import { UserError } from '../errors.js';
 
 /** `jobtrail enqueue <workerName> [payload]`: records JobEnqueued and dispatches it. */
@@ -16,6 +25,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
     .option('--queue <name>', "named queue (default: the worker's)")
     .option('--max-attempts <n>', "attempts in all (default: the worker's)", parsePositiveInt('--max-attempts'))
     .option('--run-at <time>', 'run no earlier than this ISO-8601 time')
+    .option('--priority <n>', 'higher runs first (a number; default 0; on RabbitMQ above 0 is high, from RabbitMQ 4.0)', parsePriority)
     .option('--by <name>', 'who enqueued it, for the record')
     .option('--after <jobId...>', 'a continuation: run after this job (several: after all of them); it waits as awaiting')
     .option('--on <when>', 'with --after: completed (default: only if every parent completed) or finished (however they ended)')
@@ -29,6 +39,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           queue?: string;
           maxAttempts?: number;
           runAt?: string;
+          priority?: number;
           by?: string;
           after?: string[];
           on?: string;
@@ -45,6 +56,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
               ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
               ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
               ...(opts.runAt !== undefined ? { runAt: opts.runAt } : {}),
+              ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
               ...(opts.after !== undefined ? { after: opts.after } : {}),
               // Checked by the enqueue itself, which names the values it takes.
               ...(opts.on !== undefined ? { on: opts.on as 'completed' } : {}),
