@@ -1,45 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeStore, type StoreBackend } from '../../src/backends/index.js';
-import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
+import { makeRabbitBroker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import type { Worker } from '../../src/worker/index.js';
 import { gaugedWorker, newGauge, type Gauge } from '../support/concurrency.js';
-import { deleteQueues, rabbitUrl } from '../support/rabbit.js';
-import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
+import { rabbitUrl } from '../support/rabbit.js';
+import { testStoreLabel } from '../support/testStore.js';
+import { queueOf, rabbitEngineSuite, type RabbitEngineCtx } from '../support/rabbitEngineSuite.js';
 
-interface Ctx {
-  store: StoreBackend;
-  brokers: Broker[];
-  engines: Engine[];
-  queues: string[];
-}
-const test = suite<Ctx>(`per-worker concurrency on RabbitMQ (${testStoreLabel})`);
-
-test.before(readyTestStore);
-test.before.each(async (ctx) => {
-  ctx.store = await makeStore(testMemoryStoreUrl());
-  ctx.brokers = [];
-  ctx.engines = [];
-  ctx.queues = [];
-});
-test.after.each(async (ctx) => {
-  for (const e of ctx.engines) await e.close({ gracePeriodMs: 0 });
-  for (const b of ctx.brokers) await b.close();
-  await ctx.store.close();
-  await deleteQueues(ctx.queues);
-});
-
-/** A queue name of this test only, so tests never see each other's work. */
-const queueOf = (ctx: Ctx) => {
-  const q = `test-${randomUUID()}`;
-  ctx.queues.push(`jobtrail.work.${q}`, `jobtrail.work.${q}.dead`);
-  return q;
-};
+const test = rabbitEngineSuite(`per-worker concurrency on RabbitMQ (${testStoreLabel})`);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const engineOn = async (ctx: Ctx, workers: Worker<any>[]) => {
+const engineOn = async (ctx: RabbitEngineCtx, workers: Worker<any>[]) => {
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName: `jobtrail-test-${randomUUID()}` });
   ctx.brokers.push(broker);
   const engine = await createEngine({ store: ctx.store, broker, workers, acceptCommands: false });
@@ -47,7 +19,7 @@ const engineOn = async (ctx: Ctx, workers: Worker<any>[]) => {
   return engine;
 };
 
-const runShared = async (ctx: Ctx, engineCount: number): Promise<{ one: Gauge; ten: Gauge; labels: string[] }> => {
+const runShared = async (ctx: RabbitEngineCtx, engineCount: number): Promise<{ one: Gauge; ten: Gauge; labels: string[] }> => {
   const queue = queueOf(ctx);
   const one = newGauge();
   const ten = newGauge();

@@ -1,52 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type * as amqp from 'amqplib';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { type AppendResult, type EventStore, type RecordedEvent, type StoreUnavailable } from '../../src/eventStore/index.js';
-import { makeStore, type StoreBackend } from '../../src/backends/index.js';
-import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
+import { type StoreBackend } from '../../src/backends/index.js';
+import { makeRabbitBroker } from '../../src/broker/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { createProducer, EnqueueCommandRejectedError } from '../../src/producer/index.js';
 import { defineWorker, type Worker } from '../../src/worker/index.js';
 import { replay } from '../../src/job/index.js';
-import { closeConnectionsNamed, deleteQueues, limitDeliveries, openRawChannel, rabbitUrl } from '../support/rabbit.js';
-import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
+import { closeConnectionsNamed, limitDeliveries, openRawChannel, rabbitUrl } from '../support/rabbit.js';
+import { testStoreLabel } from '../support/testStore.js';
 import { waitFor } from '../support/waitFor.js';
+import { queueOf, rabbitEngineSuite, type RabbitEngineCtx } from '../support/rabbitEngineSuite.js';
 
-interface Ctx {
-  store: StoreBackend;
-  brokers: Broker[];
-  engines: Engine[];
-  queues: string[];
-}
-const test = suite<Ctx>(`the engine on RabbitMQ (${testStoreLabel}): the wire contract, delays, connection loss`);
+const test = rabbitEngineSuite(`the engine on RabbitMQ (${testStoreLabel}): the wire contract, delays, connection loss`);
 
-test.before(readyTestStore);
-test.before.each(async (ctx) => {
-  ctx.store = await makeStore(testMemoryStoreUrl());
-  ctx.brokers = [];
-  ctx.engines = [];
-  ctx.queues = [];
-});
-test.after.each(async (ctx) => {
-  for (const e of ctx.engines) await e.close({ gracePeriodMs: 0 });
-  for (const b of ctx.brokers) await b.close();
-  await ctx.store.close();
-  await deleteQueues(ctx.queues);
-});
-
-/** A queue name of this test only, so tests never see each other's work. */
-const queueOf = (ctx: Ctx) => {
-  const q = `test-${randomUUID()}`;
-  ctx.queues.push(`jobtrail.work.${q}`, `jobtrail.work.${q}.dead`);
-  return q;
-};
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const engineOn = async (ctx: Ctx, workers: Worker<any>[], connectionName = `jobtrail-test-${randomUUID()}`, commandQueue?: string) => {
+const engineOn = async (
+  ctx: RabbitEngineCtx,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  workers: Worker<any>[],
+  connectionName = `jobtrail-test-${randomUUID()}`,
+  commandQueue?: string,
+) => {
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName, minReconnectDelayMs: 100, maxReconnectDelayMs: 500 });
   ctx.brokers.push(broker);
   if (commandQueue !== undefined && commandQueue !== 'jobtrail.enqueue') ctx.queues.push(commandQueue, `${commandQueue}.rejected`);

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import * as t from 'io-ts';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeStore, type StoreBackend } from '../../src/backends/index.js';
-import { makeRabbitBroker, type Broker } from '../../src/broker/index.js';
-import { createEngine, type Engine } from '../../src/engine.js';
+import { makeRabbitBroker } from '../../src/broker/index.js';
+import { createEngine } from '../../src/engine.js';
 import { defineWorker } from '../../src/worker/index.js';
-import { deleteQueues, openRawChannel, rabbitUrl } from '../support/rabbit.js';
+import { openRawChannel, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
-import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
+import { testStoreLabel } from '../support/testStore.js';
+import { queueOf, rabbitEngineSuite, type RabbitEngineCtx } from '../support/rabbitEngineSuite.js';
 
 // Priorities on RabbitMQ. Work queues are quorum queues: from RabbitMQ 4.0 they
 // have two priorities (AMQP priority 0–4 and none: normal; 5 and up: high),
@@ -17,13 +16,7 @@ import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/t
 // the property and deliver in publish order. jobtrail publishes a job whose
 // priority is above 0 with AMQP priority 5, and keeps it through delay hops.
 
-interface Ctx {
-  store: StoreBackend;
-  brokers: Broker[];
-  engines: Engine[];
-  queues: string[];
-}
-const test = suite<Ctx>(`priorities on RabbitMQ (${testStoreLabel})`);
+const test = rabbitEngineSuite(`priorities on RabbitMQ (${testStoreLabel})`);
 
 /** The server's major version, from the properties it sends when a connection opens. */
 const serverMajor = async (): Promise<number> => {
@@ -36,35 +29,14 @@ const serverMajor = async (): Promise<number> => {
   }
 };
 
-test.before(readyTestStore);
-test.before.each(async (ctx) => {
-  ctx.store = await makeStore(testMemoryStoreUrl());
-  ctx.brokers = [];
-  ctx.engines = [];
-  ctx.queues = [];
-});
-test.after.each(async (ctx) => {
-  for (const e of ctx.engines) await e.close({ gracePeriodMs: 0 });
-  for (const b of ctx.brokers) await b.close();
-  await ctx.store.close();
-  await deleteQueues(ctx.queues);
-});
-
-/** A queue name of this test only, so tests never see each other's work. */
-const queueOf = (ctx: Ctx) => {
-  const q = `test-priority-${randomUUID()}`;
-  ctx.queues.push(`jobtrail.work.${q}`, `jobtrail.work.${q}.dead`);
-  return q;
-};
-
-const brokerOf = async (ctx: Ctx) => {
+const brokerOf = async (ctx: RabbitEngineCtx) => {
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName: `jobtrail-test-${randomUUID()}` });
   ctx.brokers.push(broker);
   return broker;
 };
 
 test('the AMQP priority of a dispatch: 5 above 0, none otherwise, kept through a delay hop', async (ctx) => {
-  const queue = queueOf(ctx);
+  const queue = queueOf(ctx, 'test-priority');
   const work = `jobtrail.work.${queue}`;
   const broker = await brokerOf(ctx);
   const publish = async (label: string, priority: number | undefined, delayMs = 0) => {
@@ -111,7 +83,7 @@ test('the AMQP priority of a dispatch: 5 above 0, none otherwise, kept through a
 
 test('a high-priority job enqueued behind 200 normal ones, one worker at concurrency 1', async (ctx) => {
   const major = await serverMajor();
-  const queue = queueOf(ctx);
+  const queue = queueOf(ctx, 'test-priority');
   const started: string[] = [];
   const worker = defineWorker({
     name: `prio-${queue}`,
