@@ -15,12 +15,11 @@ import {
   holdProcessId,
   makeProcessId,
   makeWorkHandler,
-  outstandingJobIds,
   recoverJobs,
+  startUpJobIds,
   retryJob,
   waitForFinal,
   watchOtherWriters,
-  continuationJobIds,
   makeDispatchRetries,
   sweepContinuations,
   watchContinuations,
@@ -152,8 +151,11 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       let report: RecoveryReport | undefined;
       dispatchRetries = makeDispatchRetries(deps, backoffMs);
       const after = await head();
-      if (options.recover ?? !broker.keepsMessages) {
-        report = await recoverJobs(deps, await readSide.use((r) => outstandingJobIds(r, store)));
+      const recover = options.recover ?? !broker.keepsMessages;
+      // One pass over the read side for both recovery and the continuation sweep.
+      const toCheck = await readSide.use((r) => startUpJobIds(r, store, recover));
+      if (recover) {
+        report = await recoverJobs(deps, toCheck.outstanding);
         log.info({ dispatched: report.dispatched, lost: report.lost, skipped: report.skipped }, 'recovery done');
       }
       if (!broker.reachesOtherProcesses) {
@@ -163,9 +165,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       // Continuations: release the children of jobs that end from now on; the sweep covers what ended before (a crash).
       const releaser = watchContinuations(deps, after);
       stopReleasing = () => releaser.stop();
-      const swept = await sweepContinuations(deps, await readSide.use((r) => continuationJobIds(r, store)), {
-        redispatch: report === undefined,
-      });
+      const swept = await sweepContinuations(deps, toCheck.continuations, { redispatch: !recover });
       if (swept.released + swept.cancelled + swept.redispatched > 0) log.info(swept, 'continuations swept');
       // A lost connection takes the deliveries of its channels with it: abort
       // their actions; whoever gets the redeliveries records WorkerLost.

@@ -194,17 +194,17 @@ export const makeRunningAttempts = (): RunningAttempts => {
  * deferred: short beside RabbitMQ's `consumer_timeout` (30 minutes by
  * default), since the attempt it then starts is unacked as long as it runs.
  */
-export const maxSlotWaitMs = 30_000;
+const maxSlotWaitMs = 30_000;
 
 /** The header counting how many times a dispatch was deferred for want of a slot (each deferral waits longer). */
-export const deferralsHeader = 'x-jobtrail-deferrals';
+const deferralsHeader = 'x-jobtrail-deferrals';
 
 /**
  * How long a dispatch deferred `deferrals` times before waits out of the
  * queue: 200 ms doubling up to 2 s, times 0.5 to 1.5 (`random` in [0, 1)),
  * so that dispatches deferred together do not all come back together.
  */
-export const deferDelayMs = (deferrals: number, random: number): number =>
+const deferDelayMs = (deferrals: number, random: number): number =>
   Math.round(Math.min(2_000, 200 * 2 ** Math.min(Math.max(0, deferrals), 4)) * (0.5 + random));
 
 export const maxConflictRounds = 20;
@@ -552,7 +552,7 @@ const keepSlotUntilReturned = (
 };
 
 /**
- * A slot of `worker` for this delivery: at once when one is free; else the
+ * A slot of `worker` for this delivery, once `tryEnter` found none free: the
  * delivery waits for one, unacked, if fewer than `concurrency` deliveries of
  * the worker already wait, for at most `slotWaitMs`; else it is deferred
  * (docs/architecture.md#concurrency). `handBack` when the delivery was lost
@@ -566,8 +566,6 @@ const takeSlot = async (
   delivery: Delivery,
   log: Logger,
 ): Promise<Entered | 'deferred' | 'handBack' | typeof unavailable> => {
-  const now = running.tryEnter(worker.name, worker.concurrency);
-  if (now !== undefined) return now;
   if (running.waiting(worker.name) < worker.concurrency) {
     const cancel = new AbortController();
     const onLost = () => cancel.abort('lost');

@@ -5,7 +5,7 @@ export type { Enqueued, EnqueueErrorTag, EnqueueItem, EnqueueOptions, WorkerRef 
 export { cancelJob, JobNotFoundError, retryJob, TransitionRejectedError } from './manualActions.js';
 export type { ActionOptions } from './manualActions.js';
 export { watchOtherWriters } from './otherWriters.js';
-export { continuationJobIds, holdProcessId, isProcessGone, makeProcessId, outstandingJobIds, recoverJobs } from './recovery.js';
+export { holdProcessId, isProcessGone, makeProcessId, recoverJobs, startUpJobIds } from './recovery.js';
 export { evaluateContinuation, linkContinuation, makeDispatchRetries, sweepContinuations, watchContinuations } from './continuations.js';
 export type { ContinuationOutcome, ContinuationSweep, DispatchRetries } from './continuations.js';
 export type { RecoveryReport } from './recovery.js';

@@ -111,39 +111,38 @@ export const recoverJobs = async (deps: ConductorDeps, jobIds: Iterable<string>)
   return { dispatched, lost, skipped, jobIds: recovered };
 };
 
-/**
- * Every job that may need recovery: those the job-view projection holds as
- * `initial`, `in_progress` or `errored`, plus, where the projections run in
- * this process, every job with an event past their checkpoint (the state
- * another process kept may lag).
- */
-export const outstandingJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> =>
-  jobIdsToCheck(readSide, store, (status) => status === 'initial' || status === 'in_progress' || status === 'errored');
+/** The jobs engine start looks at: `outstanding` for `recoverJobs`, `continuations` for `sweepContinuations`. */
+export interface StartUpJobIds {
+  /**
+   * With `recover`: every job the job-view projection holds as `initial`,
+   * `in_progress` or `errored`; else empty.
+   */
+  readonly outstanding: readonly string[];
+  /**
+   * Every `awaiting` job; without `recover`, every released continuation that
+   * has not started too (recovery dispatches those as `initial` otherwise).
+   */
+  readonly continuations: readonly string[];
+}
 
 /**
- * The jobs the start-up continuation sweep looks at (`sweepContinuations`):
- * every `awaiting` job, every released continuation that has not started,
- * plus, where the projections run in this process, every job with an event
- * past their checkpoint.
+ * Lists what engine start looks at in one pass over the read side: each status
+ * listed once, and, where the projections run in this process, the store read
+ * once past their checkpoint (the state another process kept may lag): every
+ * job with an event there is in both lists.
  */
-export const continuationJobIds = async (readSide: ReadSide, store: EventStore): Promise<string[]> =>
-  jobIdsToCheck(
-    readSide,
-    store,
-    (status) => status === 'awaiting' || status === 'initial',
-    (v) => v.status === 'awaiting' || (v.released !== undefined && v.attempts === 0),
-  );
-
-const jobIdsToCheck = async (
-  readSide: ReadSide,
-  store: EventStore,
-  statuses: (status: JobStatus) => boolean,
-  keep: (view: JobView) => boolean = () => true,
-): Promise<string[]> => {
+export const startUpJobIds = async (readSide: ReadSide, store: EventStore, recover: boolean): Promise<StartUpJobIds> => {
   const { queries, runtime } = readSide;
-  const ids = new Set<string>();
-  for (const status of Object.values(JobStatuses).filter(statuses))
-    for await (const page of jobViewPages(queries, { status, limit: Infinity })) for (const j of page) if (keep(j)) ids.add(j.jobId);
+  const outstanding = new Set<string>();
+  const continuations = new Set<string>();
+  const statuses = new Set<JobStatus>(recover ? ['awaiting', 'initial', 'in_progress', 'errored'] : ['awaiting', 'initial']);
+  for (const status of Object.values(JobStatuses).filter((s) => statuses.has(s)))
+    for await (const page of jobViewPages(queries, { status, limit: Infinity }))
+      for (const j of page) {
+        if (status === 'awaiting') continuations.add(j.jobId);
+        else if (recover) outstanding.add(j.jobId);
+        else if (j.released !== undefined && j.attempts === 0) continuations.add(j.jobId);
+      }
   if (runtime) {
     let after = runtime.queries.checkpoint(ProjectionNames.jobView);
     for (;;) {
@@ -153,14 +152,16 @@ const jobIdsToCheck = async (
       );
       for (const e of page) {
         const id = jobIdOfStream(e.streamId);
-        if (id !== undefined) ids.add(id);
+        if (id === undefined) continue;
+        if (recover) outstanding.add(id);
+        continuations.add(id);
       }
       const last = page[page.length - 1];
       if (!last) break;
       after = last.position;
     }
   }
-  return [...ids];
+  return { outstanding: [...outstanding], continuations: [...continuations] };
 };
 
 const mustPublish = async (deps: ConductorDeps, view: JobView, attempt: number, delayMs: number) => {
