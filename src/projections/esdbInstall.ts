@@ -4,19 +4,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BACKWARDS,
-  CancelledError,
-  DeadlineExceededError,
   END,
-  isCommandError,
   NotFoundError,
-  NotLeaderError,
   StreamNotFoundError,
-  TimeoutError,
-  UnavailableError,
   UnknownError,
   type EventStoreDBClient,
   type ProjectionDetails,
 } from '@eventstore/db-client';
+import { isTransientEsdbError } from '../eventStore/esdb/esdbEventStore.js';
 import { makeProjectionEngine, type ProjectionInfo } from './projectionEngine.js';
 import { projectionsDir, readProjectionFiles, type ProjectionFile } from './projectionFiles.js';
 
@@ -96,13 +91,7 @@ export const infoOf = (file: ProjectionFile): ProjectionInfo =>
   makeProjectionEngine({ name: file.name, source: file.source, filename: file.path, emit: () => undefined }).info;
 
 /** Faults worth another attempt while the server or its projection subsystem starts: they pass. */
-export const isPassingProjectionError = (error: unknown): boolean =>
-  error instanceof UnavailableError ||
-  error instanceof DeadlineExceededError ||
-  error instanceof NotLeaderError ||
-  error instanceof TimeoutError ||
-  error instanceof CancelledError ||
-  (error instanceof Error && !isCommandError(error) && error.constructor === Error);
+export const isPassingProjectionError: (error: unknown) => boolean = isTransientEsdbError;
 
 /** gRPC UNIMPLEMENTED: the server runs without the projection subsystem. */
 const isUnimplemented = (error: unknown): boolean => error instanceof UnknownError && (error as { code?: unknown }).code === 12;
@@ -150,7 +139,8 @@ export const untilReady = async <T>(
   }
 };
 
-const lastRevisionOf = async (client: EventStoreDBClient, stream: string): Promise<bigint | undefined> => {
+/** The revision of a stream's last event (of the link, for a stream of links); undefined when it has none. */
+export const lastRevisionOf = async (client: EventStoreDBClient, stream: string): Promise<bigint | undefined> => {
   let last: bigint | undefined;
   try {
     // Read to the end (no early return): a read stream left early is never released, and `client.dispose()` waits for it.
@@ -192,12 +182,19 @@ const healthOf = async (client: EventStoreDBClient, d: ProjectionDetails, source
   };
 };
 
-const sourceStreamOf = (info: ProjectionInfo | undefined): string | undefined =>
-  info?.source.type === 'categories' && info.source.categories.length === 1
-    ? `$ce-${info.source.categories[0] as string}`
-    : info?.source.type === 'streams' && info.source.streams.length === 1
-      ? info.source.streams[0]
-      : undefined;
+/** The streams a projection reads (`$ce-<category>` for a category); none for `fromAll`. */
+export const sourceStreamsOf = (info: ProjectionInfo): string[] =>
+  info.source.type === 'categories'
+    ? info.source.categories.map((c) => `$ce-${c}`)
+    : info.source.type === 'streams'
+      ? [...info.source.streams]
+      : [];
+
+/** The one stream a projection reads, when it reads one: only then does its position tell how far it got. */
+export const sourceStreamOf = (info: ProjectionInfo | undefined): string | undefined => {
+  const streams = info === undefined ? [] : sourceStreamsOf(info);
+  return streams.length === 1 ? streams[0] : undefined;
+};
 
 /**
  * The health of jobtrail's projections on an EventStoreDB server (for

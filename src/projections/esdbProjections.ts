@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BACKWARDS,
   END,
   excludeSystemEvents,
   NotFoundError,
   START,
-  StreamNotFoundError,
   UnknownError,
   type AllStreamResolvedEvent,
   type EventStoreDBClient,
@@ -13,7 +11,7 @@ import {
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import type { JobView } from '../job/index.js';
-import { infoOf, parseStreamPosition } from './esdbInstall.js';
+import { infoOf, lastRevisionOf, parseStreamPosition, sourceStreamOf, sourceStreamsOf } from './esdbInstall.js';
 import { jobIndexProjection, makeEsdbJobList } from './esdbList.js';
 import type { ProjectionInfo } from './projectionEngine.js';
 import { builtInProjectionFiles, ProjectionNames, readProjectionFiles } from './projectionFiles.js';
@@ -188,18 +186,7 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     return () => void close().catch(onError);
   };
 
-  const lastRevision = async (stream: string): Promise<bigint | 'none'> => {
-    try {
-      // Read to the end (no early return): a read stream left early is never released, and `client.dispose()` waits for it.
-      let last: bigint | 'none' = 'none';
-      for await (const e of client.readStream(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }))
-        last = e.link?.revision ?? e.event?.revision ?? 'none';
-      return last;
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return 'none';
-      throw error;
-    }
-  };
+  const lastRevision = async (stream: string): Promise<bigint | 'none'> => (await lastRevisionOf(client, stream)) ?? 'none';
 
   const follow = (stream: string, resolveLinkTos: boolean, onEvent: Follower<ResolvedEvent>, onResubscribed?: () => void) =>
     keepSubscribed<ResolvedEvent, bigint | 'none'>(
@@ -220,21 +207,51 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     );
 
   /**
-   * Resolves true once the projection's statistics show it processed
-   * `revision` of `source` (polled with backoff, at most `catchUpMs`); false
-   * when they cannot tell (another position format) or time runs out.
+   * `whenProcessed(revision)` resolves true once the projection's statistics
+   * show it processed `revision` of `source`, false when they cannot tell
+   * (another position format), time (`catchUpMs` from the call) runs out or
+   * `isClosed()`. One poll (with backoff, restarted by a new call) answers
+   * every call waiting, so a burst of events reads the statistics once per
+   * round, not once per event.
    */
-  const processed = async (name: string, source: string, revision: bigint, isClosed: () => boolean): Promise<boolean> => {
-    const until = Date.now() + catchUpMs;
-    for (let i = 0; !isClosed(); i++) {
-      const details = await client.getProjectionStatus(name, { deadline: 5_000 }).catch(() => undefined);
-      const at = details !== undefined ? parseStreamPosition(details.position) : undefined;
-      if (details !== undefined && details.position !== '' && (at === undefined || at.stream !== source)) return false;
-      if (at !== undefined && at.revision >= revision) return true;
-      if (Date.now() >= until) return false;
-      await sleep(Math.min(1_000, 25 * 2 ** Math.min(i, 6)));
-    }
-    return false;
+  const watchProcessed = (name: string, source: string, isClosed: () => boolean) => {
+    const waiting: Array<{ revision: bigint; until: number; resolve: (ok: boolean) => void }> = [];
+    let polling = false;
+    let attempt = 0;
+    const answer = (done: (w: (typeof waiting)[number]) => boolean | undefined) => {
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        const w = waiting[i] as (typeof waiting)[number];
+        const ok = done(w);
+        if (ok === undefined) continue;
+        waiting.splice(i, 1);
+        w.resolve(ok);
+      }
+    };
+    const poll = async () => {
+      polling = true;
+      try {
+        while (waiting.length > 0) {
+          if (isClosed()) {
+            answer(() => false);
+            return;
+          }
+          const details = await client.getProjectionStatus(name, { deadline: 5_000 }).catch(() => undefined);
+          const at = details !== undefined ? parseStreamPosition(details.position) : undefined;
+          const untellable = details !== undefined && details.position !== '' && (at === undefined || at.stream !== source);
+          const now = Date.now();
+          answer((w) => (untellable ? false : at !== undefined && at.revision >= w.revision ? true : now >= w.until ? false : undefined));
+          if (waiting.length > 0) await sleep(Math.min(1_000, 25 * 2 ** Math.min(attempt++, 6)));
+        }
+      } finally {
+        polling = false;
+      }
+    };
+    return (revision: bigint): Promise<boolean> =>
+      new Promise<boolean>((resolve) => {
+        waiting.push({ revision, until: Date.now() + catchUpMs, resolve });
+        attempt = 0;
+        if (!polling) void poll().catch(onError);
+      });
   };
 
   const subscribe = (name: string, onChange: (change: ProjectionChange) => void): (() => void) => {
@@ -268,13 +285,9 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
       }, ms);
       timers.add(t);
     };
-    const sources =
-      info.source.type === 'categories'
-        ? info.source.categories.map((c) => `$ce-${c}`)
-        : info.source.type === 'streams'
-          ? [...info.source.streams]
-          : [];
-    const single = sources.length === 1 ? sources[0] : undefined;
+    const sources = sourceStreamsOf(info);
+    const single = sourceStreamOf(info);
+    const whenProcessed = single !== undefined ? watchProcessed(name, single, isClosed) : undefined;
 
     if (info.partitioning === 'byStream' && !info.biState) {
       // job-view: the event's partition is its stream; read that partition's state once the projection got there.
@@ -291,7 +304,7 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
           const partition = ev.type === '$>' ? linkTarget(ev.data) : ev.streamId;
           const revision = ev.revision;
           if (partition === undefined) return;
-          void (single !== undefined ? processed(name, single, revision, isClosed) : Promise.resolve(false))
+          void (whenProcessed !== undefined ? whenProcessed(revision) : Promise.resolve(false))
             .then(async (ok) => {
               if (!ok && !closed) await sleep(settleMs);
               if (!closed) await readPartition(partition);
@@ -340,9 +353,9 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
       if (catchingUp) return;
       catchingUp = true;
       try {
-        while (!closed && target !== undefined && single !== undefined) {
+        while (!closed && target !== undefined && whenProcessed !== undefined) {
           const goal = target;
-          const ok = await processed(name, single, goal, isClosed);
+          const ok = await whenProcessed(goal);
           await read();
           if (!ok) {
             settle();
@@ -356,7 +369,7 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     };
     const nudge = (revision: bigint | undefined) => {
       void read();
-      if (single === undefined || revision === undefined) {
+      if (whenProcessed === undefined || revision === undefined) {
         settle();
         return;
       }

@@ -83,9 +83,8 @@ const judgeProjection = (p: ProjectionHealth): Finding => {
   if (/stopped|aborted/i.test(p.status))
     return fail(
       `${p.name}: ${facts}`,
-      system
-        ? `enable it: npx jobtrail projections install (or the server's UI: Projections → ${p.name} → Start); jobtrail's projections read $ce-job, which only it writes`
-        : `enable it: npx jobtrail projections install (or the server's UI: Projections → ${p.name} → Start)`,
+      `enable it: npx jobtrail projections install (or the server's UI: Projections → ${p.name} → Start)` +
+        (system ? "; jobtrail's projections read $ce-job, which only it writes" : ''),
     );
   return warn(`${p.name}: ${facts} (starting?)`, 'run jobtrail doctor again in a few seconds');
 };

@@ -167,17 +167,20 @@ const accessDenied = (what: string, cause: Error): StoreAccessDeniedError =>
   );
 
 /**
- * Faults worth another attempt. A plain `Error` from the client that is not
- * one of its command errors comes from reaching the cluster (discovery).
+ * Faults of reaching the server that pass (it starts, it is not the leader,
+ * it is slow). A plain `Error` from the client that is not one of its
+ * command errors comes from reaching the cluster (discovery).
  */
-const isPassing = (error: Error): boolean =>
+export const isTransientEsdbError = (error: unknown): boolean =>
   error instanceof UnavailableError ||
   error instanceof NotLeaderError ||
   error instanceof DeadlineExceededError ||
   error instanceof TimeoutError ||
   error instanceof CancelledError ||
-  error instanceof UnknownError ||
-  (!isCommandError(error) && error.constructor === Error);
+  (error instanceof Error && !isCommandError(error) && error.constructor === Error);
+
+/** Faults worth another attempt of a stream operation: the transient ones, and the server's unknown errors. */
+const isPassing = (error: Error): boolean => isTransientEsdbError(error) || error instanceof UnknownError;
 
 /**
  * The event store on EventStoreDB through `@eventstore/db-client` 6.x
