@@ -10,7 +10,7 @@ export {
   scheduleStreamPrefix,
 } from './events.js';
 export type { ScheduleEventType } from './events.js';
-export { evolve as evolveSchedule, fold as foldSchedule, sameDefinition } from './state.js';
+export { fold as foldSchedule, sameDefinition } from './state.js';
 export type { ScheduleDefinition, ScheduleState, ScheduleStatus, ScheduleView, TickDecision } from './state.js';
 export { isKnownTimezone, maxCatchUp, maxTimerMs, nextTick, onTimeMs, parseCron, planTicks, ticksBetween } from './ticks.js';
 export { InvalidScheduleError, ScheduleNotFoundError } from './errors.js';

@@ -15,6 +15,9 @@ export interface LoadedSchedule {
   readonly revision: number | 'no_stream';
 }
 
+/** A schedule with no stream yet: what a fold starts from. */
+export const noSchedule = (scheduleId: string): LoadedSchedule => ({ scheduleId, state: undefined, revision: 'no_stream' });
+
 /** Decodes one stored event of a schedule stream; a defect (`UndecodableEventError`) when it does not decode. */
 export const decodeScheduleEvent = (e: RecordedEvent): ScheduleEvent => {
   const decoded = ScheduleEvent.decode({ type: e.type, data: e.data });
@@ -45,7 +48,7 @@ export interface ScheduleStore {
 
 export const makeScheduleStore = (store: EventStore, meta: { readonly engineVersion: string; readonly origin: string }): ScheduleStore => {
   const load = (scheduleId: string, known?: LoadedSchedule) => {
-    const from: LoadedSchedule = known ?? { scheduleId, state: undefined, revision: 'no_stream' };
+    const from = known ?? noSchedule(scheduleId);
     return pipe(
       store.readStream(scheduleStreamName(scheduleId), from.revision === 'no_stream' ? {} : { fromRevision: from.revision + 1 }),
       // A schedule stream deleted for good by an operator is no schedule.
@@ -63,7 +66,7 @@ export const makeScheduleStore = (store: EventStore, meta: { readonly engineVers
           for (const e of events) {
             const id = scheduleIdOfStream(e.streamId);
             if (id === undefined) continue;
-            byId.set(id, applyRecorded(byId.get(id) ?? { scheduleId: id, state: undefined, revision: 'no_stream' }, [e]));
+            byId.set(id, applyRecorded(byId.get(id) ?? noSchedule(id), [e]));
           }
           const last = events[events.length - 1];
           return { schedules: [...byId.values()], ...(last !== undefined ? { position: last.position } : {}) };

@@ -6,7 +6,7 @@ import { storeRead } from '../jobStore/index.js';
 import type { Logger } from '../log/index.js';
 import { runJobId, scheduleIdOfStream, scheduleStreamPrefix, type ScheduleEvent } from './events.js';
 import { enqueueRun, scheduleRunStatus, type ScheduleDeps } from './schedules.js';
-import { applyRecorded, type LoadedSchedule } from './scheduleStore.js';
+import { applyRecorded, noSchedule, type LoadedSchedule } from './scheduleStore.js';
 import type { ScheduleView } from './state.js';
 import { maxCatchUp, maxTimerMs, nextTick, parseCron, planTicks, ticksBetween } from './ticks.js';
 
@@ -179,7 +179,7 @@ export const startScheduler = async (deps: ScheduleDeps & { readonly store: Even
       const id = scheduleIdOfStream(e.streamId);
       if (id === undefined) return;
       const known = entries.get(id);
-      const before = known?.loaded ?? { scheduleId: id, state: undefined, revision: 'no_stream' as const };
+      const before = known?.loaded ?? noSchedule(id);
       const wasActive = known !== undefined && activeView(known) !== undefined;
       const expected = before.revision === 'no_stream' ? 0 : before.revision + 1;
       if (e.revision < expected) return;

@@ -59,14 +59,15 @@ export interface ScheduleDeps {
   readonly schedules: ScheduleStore;
 }
 
+const isScheduleId = (scheduleId: unknown): scheduleId is string => typeof scheduleId === 'string' && scheduleIdPattern.test(scheduleId);
+
 const invalid = (message: string): never => {
   throw new InvalidScheduleError(message);
 };
 
 /** Checks an upsert; throws `InvalidScheduleError` saying what is wrong. Nothing is recorded before this passes. */
 export const validateSchedule = (deps: ScheduleDeps, scheduleId: unknown, options: ScheduleOptions): ScheduleDefinition => {
-  if (typeof scheduleId !== 'string' || !scheduleIdPattern.test(scheduleId))
-    invalid(`invalid schedule id ${quote(scheduleId)}: use ${scheduleIdRule}`);
+  if (!isScheduleId(scheduleId)) invalid(`invalid schedule id ${quote(scheduleId)}: use ${scheduleIdRule}`);
   if (typeof options !== 'object' || options === null) invalid(`schedule options must be an object; got ${quote(options)}`);
   const id = scheduleId as string;
   const timezone = options.timezone ?? 'UTC';
@@ -145,21 +146,29 @@ export const enqueueRun = async (deps: ScheduleDeps, def: ScheduleDefinition, fi
 };
 
 /** Whether a job exists, and its status. */
-const jobStatus = async (deps: ScheduleDeps, jobId: string): Promise<{ status: JobStatus; final: boolean } | undefined> => {
+export const scheduleRunStatus = async (deps: ScheduleDeps, jobId: string): Promise<{ status: JobStatus; final: boolean } | undefined> => {
   const loaded = await storeRead(deps.conductor.jobs.load(jobId));
   return isJobView(loaded.state) ? { status: loaded.state.status, final: isFinal(loaded.state) } : undefined;
 };
-export { jobStatus as scheduleRunStatus };
 
-/** Runs `decide` on the schedule as read and appends its events; reads again and decides again when another process moved it first. */
+/** Reads the schedule's stream (after `known`'s revision, when given) and folds it; `StoreUnavailableError` when it cannot. */
+const loadSchedule = (deps: ScheduleDeps, scheduleId: string, known?: LoadedSchedule): Promise<LoadedSchedule> =>
+  storeRead(deps.schedules.load(scheduleId, known), `schedule "${scheduleId}"`);
+
+/**
+ * Runs `decide` on the schedule as read (only what follows `known`, when given) and appends its events; reads on and
+ * decides again when another process moved it first.
+ */
 const change = async (
   deps: ScheduleDeps,
   scheduleId: string,
   decide: (loaded: LoadedSchedule) => readonly ScheduleEvent[],
   by?: string,
+  known?: LoadedSchedule,
 ): Promise<{ loaded: LoadedSchedule; changed: boolean }> => {
   for (let tries = 0; ; tries++) {
-    const loaded = await storeRead(deps.schedules.load(scheduleId), `schedule "${scheduleId}"`);
+    const loaded: LoadedSchedule = await loadSchedule(deps, scheduleId, known);
+    known = loaded;
     const events = decide(loaded);
     if (events.length === 0) return { loaded, changed: false };
     const r = await deps.schedules.append(loaded, events, by)();
@@ -177,7 +186,7 @@ const live = (loaded: LoadedSchedule): ScheduleView => {
 };
 
 const checkId = (scheduleId: unknown): string => {
-  if (typeof scheduleId !== 'string' || !scheduleIdPattern.test(scheduleId)) throw new ScheduleNotFoundError(String(scheduleId));
+  if (!isScheduleId(scheduleId)) throw new ScheduleNotFoundError(String(scheduleId));
   return scheduleId;
 };
 
@@ -198,29 +207,28 @@ export const upsertSchedule = async (deps: ScheduleDeps, scheduleId: string, opt
 
 const stamp = (deps: ScheduleDeps, scheduleId: string) => ({ scheduleId, at: isoDate(deps.conductor.now()) });
 
-export const pauseSchedule = async (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<ScheduleView> =>
-  live(
-    (
-      await change(
-        deps,
-        checkId(scheduleId),
-        (l) => (live(l).status === 'paused' ? [] : [{ type: 'SchedulePaused', data: stamp(deps, scheduleId) }]),
-        by,
-      )
-    ).loaded,
+/** Pauses or resumes: records `type` unless the schedule is in `status` already. */
+const setStatus = async (
+  deps: ScheduleDeps,
+  scheduleId: string,
+  status: 'paused' | 'active',
+  type: 'SchedulePaused' | 'ScheduleResumed',
+  by?: string,
+): Promise<ScheduleView> => {
+  const { loaded } = await change(
+    deps,
+    checkId(scheduleId),
+    (l) => (live(l).status === status ? [] : [{ type, data: stamp(deps, scheduleId) }]),
+    by,
   );
+  return live(loaded);
+};
 
-export const resumeSchedule = async (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<ScheduleView> =>
-  live(
-    (
-      await change(
-        deps,
-        checkId(scheduleId),
-        (l) => (live(l).status === 'active' ? [] : [{ type: 'ScheduleResumed', data: stamp(deps, scheduleId) }]),
-        by,
-      )
-    ).loaded,
-  );
+export const pauseSchedule = (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<ScheduleView> =>
+  setStatus(deps, scheduleId, 'paused', 'SchedulePaused', by);
+
+export const resumeSchedule = (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<ScheduleView> =>
+  setStatus(deps, scheduleId, 'active', 'ScheduleResumed', by);
 
 export const removeSchedule = async (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<void> => {
   await change(
@@ -240,7 +248,8 @@ export const removeSchedule = async (deps: ScheduleDeps, scheduleId: string, by?
  * `ScheduleTriggered` for the record.
  */
 export const triggerSchedule = async (deps: ScheduleDeps, scheduleId: string, by?: string): Promise<Enqueued> => {
-  const s = live(await storeRead(deps.schedules.load(checkId(scheduleId)), `schedule "${scheduleId}"`));
+  const read = await loadSchedule(deps, checkId(scheduleId));
+  const s = live(read);
   // The run is a job of its own: not a tick's, whose fire times are whole seconds (croner's resolution), nor an
   // earlier trigger's in the same millisecond. So a whole second moves on a millisecond, as does a taken id.
   let fireTime = deps.conductor.now();
@@ -259,6 +268,7 @@ export const triggerSchedule = async (deps: ScheduleDeps, scheduleId: string, by
       return [{ type: 'ScheduleTriggered', data: { ...stamp(deps, scheduleId), jobId: enqueued.jobId, fireTime: isoDate(fireTime) } }];
     },
     by,
+    read,
   );
   return enqueued;
 };
@@ -266,8 +276,8 @@ export const triggerSchedule = async (deps: ScheduleDeps, scheduleId: string, by
 /** How many of the newest ticks `info` looks at for the last run of an `allow` schedule (which records no ticks on its stream). */
 const lastRunLookback = 5;
 
-/** A schedule with its next and last runs (`undefined` when there is no such schedule). */
-export const scheduleInfo = async (deps: ScheduleDeps, s: ScheduleView): Promise<ScheduleInfo> => {
+/** A schedule with its next and last runs. */
+const scheduleInfo = async (deps: ScheduleDeps, s: ScheduleView): Promise<ScheduleInfo> => {
   const now = deps.conductor.now();
   const cron = parseCron(s.cron, s.timezone);
   const next = s.status === 'active' ? nextTick(cron, now) : undefined;
@@ -279,7 +289,7 @@ export const scheduleInfo = async (deps: ScheduleDeps, s: ScheduleView): Promise
   ].sort((a, b) => Date.parse(b.fireTime) - Date.parse(a.fireTime));
   let last: { fireTime: string; jobId: string; status: JobStatus } | undefined;
   for (const c of candidates) {
-    const found = await jobStatus(deps, c.jobId);
+    const found = await scheduleRunStatus(deps, c.jobId);
     if (found !== undefined) {
       last = { ...c, status: found.status };
       break;
@@ -306,8 +316,8 @@ export const listSchedules = async (deps: ScheduleDeps): Promise<readonly Schedu
 
 /** One schedule with its next and last runs; `undefined` when there is no such schedule. */
 export const getSchedule = async (deps: ScheduleDeps, scheduleId: string): Promise<ScheduleInfo | undefined> => {
-  if (typeof scheduleId !== 'string' || !scheduleIdPattern.test(scheduleId)) return undefined;
-  const s = (await storeRead(deps.schedules.load(scheduleId), `schedule "${scheduleId}"`)).state;
+  if (!isScheduleId(scheduleId)) return undefined;
+  const s = (await loadSchedule(deps, scheduleId)).state;
   return s === undefined || s.status === 'removed' ? undefined : scheduleInfo(deps, s);
 };
 

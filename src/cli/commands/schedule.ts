@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { CatchUp, Overlap } from '../../schedules/index.js';
 import { brokerOption, parseJson, parsePositiveInt, storeOption, workersOption, type Common, type Context } from '../context.js';
 
 const choice =
@@ -11,8 +12,8 @@ const choice =
 
 type SetOptions = Common & {
   tz?: string;
-  catchUp?: 'none' | 'latest' | 'all';
-  overlap?: 'allow' | 'skip';
+  catchUp?: CatchUp;
+  overlap?: Overlap;
   queue?: string;
   maxAttempts?: number;
   by: string;
@@ -43,12 +44,12 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
     .option(
       '--catch-up <how>',
       'ticks every process missed: none, latest (one run) or all (at most 100) [default: latest]',
-      choice('--catch-up', ['none', 'latest', 'all']),
+      choice('--catch-up', Object.keys(CatchUp.keys)),
     )
     .option(
       '--overlap <how>',
       'allow, or skip a tick whose previous run is unfinished [default: allow]',
-      choice('--overlap', ['allow', 'skip']),
+      choice('--overlap', Object.keys(Overlap.keys)),
     )
     .option('--queue <name>', "the runs' queue [default: the worker's]")
     .option('--max-attempts <n>', "attempts per run [default: the worker's]", parsePositiveInt('--max-attempts'))
