@@ -66,7 +66,7 @@ export interface SubscriptionSource {
 
 /** What {@link makeSubscriptionSource} reads with. */
 export interface SubscriptionSourceDeps {
-  readonly statements: Pick<Statements, 'selectAllUser' | 'selectAllPrefixed'>;
+  readonly statements: Pick<Statements, 'selectAllUser' | 'selectAllPrefixed' | 'selectHead'>;
   readonly guard: Pick<Guard, 'isClosed' | 'unavailable'>;
   /** Whether the store is in memory, where no other connection writes: nothing to poll for. */
   readonly inMemory: boolean;
@@ -113,15 +113,26 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
           if (skipper) after = skipper.own.skip(after);
           const before = skipper?.own.nextStart() ?? noBound;
           let page: readonly RecordedEvent[];
+          // The head, read before the page: every position up to it is final (positions are taken in order under the
+          // write lock, and the highest is never given back), so a page that reads to it lets the subscription pass
+          // it even when none of those events matched its prefix. Otherwise a subscription to a rare prefix (queue-,
+          // schedule-) would read again, on every wake, every event appended since it last matched.
+          let head = after;
           try {
-            page = readPage(statements, after, before, pageSize, options.streamPrefix);
+            head = Math.min(statements.selectHead.get()?.position ?? after, before - 1);
+            page = readPage(statements, after, Math.min(before, head + 1), pageSize, options.streamPrefix);
           } catch (e) {
             if (!isUnavailableError(e)) throw e;
             if (!isTransientError(e)) throw guard.unavailable('subscribe', e);
             await waitForChange(signal, { poll: true, wakeOnOwnAppends: !skipper });
             continue;
           }
+          const passedHead = page.length < pageSize && head > after;
           if (page.length === 0 && before === noBound) {
+            if (passedHead) {
+              after = head;
+              continue;
+            }
             // Other processes' appends are seen only by polling; this process's appends wake the wait at once,
             // unless the subscription skips them (in memory, where no other process writes, it waits for stop).
             await waitForChange(signal, { poll: !inMemory, wakeOnOwnAppends: !skipper });
@@ -135,6 +146,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
           // Every position below an own commit was taken before it, under the write lock: the gap up to
           // `before` is final, and a page shorter than the limit has read it to its end.
           if (page.length < pageSize && before !== noBound) after = before - 1;
+          else if (passedHead) after = Math.max(after, head);
           // Reads and synchronous handlers settle in microtasks only: let timers and I/O run between pages,
           // or a long catch-up would starve the process (broker heartbeats included).
           await setImmediate();
