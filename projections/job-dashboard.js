@@ -277,5 +277,19 @@ fromCategory('job')
     JobCancelled: function (state) {
       if (state[0].s === 'none') return;
       move(state[1], state[0], 'cancelled', false);
+    },
+
+    // Purged (docs/retention.md): the job leaves its count, the total and the failures list; the per-worker
+    // totals and durations stay (statistics, as Hangfire keeps its succeeded count), and `purged` counts it.
+    JobPurged: function (state) {
+      var job = state[0];
+      var dash = state[1];
+      if (job.s === 'none') return;
+      leave(dash, job);
+      dash.jobs -= 1;
+      dash.purged = (dash.purged || 0) + 1;
+      var kept = [];
+      for (var i = 0; i < dash.failures.length; i++) if (dash.failures[i].jobId !== job.id) kept.push(dash.failures[i]);
+      dash.failures = kept;
     }
   });

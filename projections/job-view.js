@@ -60,7 +60,7 @@ fromCategory('job')
     JobStarted: function (state, event) {
       if (!isView(state)) return state;
       var d = event.body;
-      drop(state, ['progress', 'result', 'completedAt', 'durationMs', 'retryAt']);
+      drop(state, ['progress', 'result', 'completedAt', 'durationMs', 'retryAt', 'cancelRequested']);
       state.status = 'in_progress';
       state.attempts = d.attempt;
       state.workerId = d.workerId;
@@ -84,7 +84,7 @@ fromCategory('job')
     JobCompleted: function (state, event) {
       if (!isView(state)) return state;
       var d = event.body;
-      drop(state, ['retryAt']);
+      drop(state, ['retryAt', 'cancelRequested']);
       state.status = 'completed';
       state.completedAt = d.completedAt;
       state.durationMs = d.durationMs;
@@ -96,7 +96,7 @@ fromCategory('job')
     JobErrored: function (state, event) {
       if (!isView(state)) return state;
       var d = event.body;
-      drop(state, ['retryAt', 'durationMs']);
+      drop(state, ['retryAt', 'durationMs', 'cancelRequested']);
       state.status = 'errored';
       state.attempts = d.attempt;
       state.erroredAt = d.erroredAt;
@@ -130,7 +130,7 @@ fromCategory('job')
     JobCancelled: function (state, event) {
       if (!isView(state)) return state;
       var d = event.body;
-      drop(state, ['retryAt']);
+      drop(state, ['retryAt', 'cancelRequested']);
       state.status = 'cancelled';
       state.cancelledAt = d.at;
       if (d.reason !== undefined) state.cancelReason = d.reason;
@@ -150,6 +150,18 @@ fromCategory('job')
       return state;
     },
 
+    // The running attempt's cancel was requested: still in_progress until the attempt ends.
+    JobCancelRequested: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      var request = { at: d.at, attempt: d.attempt };
+      if (d.by !== undefined) request.by = d.by;
+      if (d.reason !== undefined) request.reason = d.reason;
+      state.cancelRequested = request;
+      state.updatedAt = d.at;
+      return state;
+    },
+
     // A parent records a continuation that waits for it; its status does not change.
     JobContinuationAdded: function (state, event) {
       if (!isView(state)) return state;
@@ -159,5 +171,10 @@ fromCategory('job')
       state.children = children;
       state.updatedAt = d.at;
       return state;
+    },
+
+    // Purged (docs/retention.md): the job is gone from every list; its stream is deleted next.
+    JobPurged: function () {
+      return { status: 'none' };
     }
   });

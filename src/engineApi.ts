@@ -2,6 +2,7 @@ import type { StoreBackend } from './backends/index.js';
 import type { Broker } from './broker/index.js';
 import type {
   ActionOptions,
+  BrokerRecord,
   ListJobsFilter,
   Enqueued,
   EnqueueItem,
@@ -9,12 +10,15 @@ import type {
   RecoveryReport,
   WaitForFinalOptions,
 } from './conductor/index.js';
+import type { QueueOptions } from './conductor/index.js';
+import type { BulkReport, JobSelection, PurgeOptions, PurgeReport, RetentionOption, RetentionRun } from './conductor/index.js';
 import type { JobRef, JobView } from './job/index.js';
 import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from './jobStore/index.js';
 import type { Logger } from './log/index.js';
 import type { ProjectionQueries, ProjectionsHandle } from './projections/index.js';
 import type { Worker, WorkerRegistry } from './worker/index.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
+import type { QueueActionOptions, QueueChange, QueueInfo } from './queues/index.js';
 
 // The engine's public types: what createEngine (engine.ts) takes and returns.
 
@@ -72,6 +76,26 @@ export interface EngineOptions {
    * 5 000 ms.
    */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * The store remembers its broker (docs/running.md#the-store-remembers-its-broker): the first engine that `start`s
+   * records its broker's kind in the store (`BrokerSet`, stream `jobtrail-settings`), and `start`, `enqueue`,
+   * `enqueueMany`, `retry`, `cancel` and `triggerSchedule` of an engine with a broker of another kind throw
+   * `BrokerMismatchError` before recording anything (one read of the record, kept). false: neither record nor check
+   * (a store shared on purpose by setups with different brokers, as the tests on one EventStoreDB). Default: true.
+   */
+  readonly rememberBroker?: boolean;
+  /**
+   * Settings per named queue: `{ reports: { rateLimit: { max: 100, perMs: 60_000 } } }` lets at most 100 attempts of
+   * the queue's jobs start per minute across every process sharing the store, on top of each worker's own `rateLimit`
+   * (docs/rate-limits.md). Give every process the same. Default: none.
+   */
+  readonly queues?: Readonly<Record<string, QueueOptions>>;
+  /**
+   * How long final jobs are kept before a started engine purges them (docs/retention.md): per status an age in ms, a
+   * duration (`'1d'`, `'12h'`) or `'forever'`, or `'forever'` for all. Default: completed `1d`, errored (failed for
+   * good) `7d`, cancelled `7d`, as Hangfire.
+   */
+  readonly retention?: RetentionOption;
   /** Clock, for tests. Default: the system clock. */
   readonly now?: () => Date;
   /** Random draws in [0, 1), for tests. Default: `Math.random`. */
@@ -136,7 +160,15 @@ export interface Engine {
   follow(jobId: string, handlers: FollowJobHandlers): Promise<JobFollow>;
   /** `resetToInitialState` (manual) and a new dispatch; a fresh budget of attempts. */
   retry(jobId: string, options?: ActionOptions): Promise<JobView>;
-  /** Cancels an `initial` or `errored` job. */
+  /**
+   * Cancels a job. An `initial`, `awaiting` or `errored` one at once (`JobCancelled`). An `in_progress` one:
+   * records `JobCancelRequested` (who, when, why) and resolves with the view, still `in_progress`, whose
+   * `cancelRequested` says so; the process running the attempt aborts its `ctx.signal` (reason `'cancelled'`)
+   * within about a second, and when the action returns the attempt ends as `JobCancelled` (not retried), or
+   * as `JobCompleted` if the action returned a result after all. Asking again while that attempt runs
+   * records nothing and resolves with the same view. A completed or cancelled job is refused
+   * (`TransitionRejectedError`).
+   */
   cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
   /**
    * Resolves when every given job is final (completed, cancelled, or failed for
@@ -162,4 +194,39 @@ export interface Engine {
   listSchedules(): Promise<readonly ScheduleInfo[]>;
   /** One schedule as `listSchedules` shows it; `undefined` when there is none. */
   getSchedule(scheduleId: string): Promise<ScheduleInfo | undefined>;
+  /**
+   * `QueuePaused` in stream `queue-<queue>` (docs/queues.md): every started engine stops taking work from the queue
+   * within a second; enqueues still succeed (the jobs wait in the queue), running jobs finish. A queue paused already
+   * records nothing (`changed: false`). `InvalidQueueError` for a name that is not a queue's.
+   */
+  pauseQueue(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  /** `QueueResumed`: every started engine that runs a worker of the queue takes work from it again. */
+  resumeQueue(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  /**
+   * The queues known here (the registered workers', those ever paused, those of waiting jobs), each paused or not,
+   * its workers in this process, and where known its depth and consumers; `noConsumer` when nothing takes its work.
+   */
+  listQueues(): Promise<readonly QueueInfo[]>;
+  /** The broker the store says dispatches its jobs (its last `BrokerSet`), read now; `undefined` when none is recorded yet. */
+  recordedBroker(): Promise<BrokerRecord | undefined>;
+  /** Throws `BrokerMismatchError` when the store's jobs are dispatched by a broker of another kind than this engine's. */
+  checkBroker(): Promise<void>;
+  /**
+   * Records this engine's broker as the one that dispatches the store's jobs (`BrokerSet`, with `by` and `reason`): a
+   * deliberate switch. Nothing is recorded when the record says the same already. Restart the processes of the old broker.
+   */
+  setBroker(options?: ActionOptions): Promise<BrokerRecord>;
+  /**
+   * Purges final jobs (docs/retention.md): ids, or a filter (status, workerName, queue, since/until enqueued,
+   * olderThanMs ended, limit). Each is checked against its own stream: only completed, cancelled or failed-for-good
+   * jobs no continuation awaits are purged; the others are refused with the reason. Recorded as `JobsPurged` in
+   * `purges-<day>` (by, at, reason, filter, ids); the streams are deleted. `dryRun` says what would go.
+   */
+  purge(selection: JobSelection, options?: PurgeOptions): Promise<PurgeReport>;
+  /** `retry` for each selected job (ids or a filter), with what happened to each. */
+  retryMany(selection: JobSelection, options?: ActionOptions): Promise<BulkReport>;
+  /** `cancel` for each selected job (ids or a filter), with what happened to each. */
+  cancelMany(selection: JobSelection, options?: ActionOptions): Promise<BulkReport>;
+  /** One retention run now, with this engine's `retention` (a started engine runs it periodically by itself). */
+  runRetention(): Promise<RetentionRun>;
 }

@@ -5,6 +5,8 @@ export { defineWorker, EngineErrors, InvalidWorkerError, JsonPayload, NonRetryab
 export type { JobContext, WorkerOptions } from './worker/index.js';
 export { EnqueueManyError, EnqueueRejectedError, JobNotFoundError, TransitionRejectedError } from './conductor/index.js';
 export type { ActionOptions, Enqueued, EnqueueItem, EnqueueOptions, WaitForFinalOptions, WorkerRef } from './conductor/index.js';
+export { BrokerMismatchError } from './conductor/index.js';
+export type { BrokerRecord } from './conductor/index.js';
 export {
   BrokerUnavailableError,
   ErrorCodes,
@@ -20,6 +22,22 @@ export { ConfigError } from './config/index.js';
 export { InvalidScheduleError, ScheduleNotFoundError } from './schedules/index.js';
 export type { ScheduleEvent, ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
 export type { WorkerSchedule } from './worker/index.js';
+export { InvalidQueueError, QueueEvent } from './queues/index.js';
+export type { QueueActionOptions, QueueChange, QueueControl, QueueInfo } from './queues/index.js';
+export type { RateLimit } from './worker/index.js';
+export type { QueueOptions } from './conductor/index.js';
+export type {
+  BulkOutcome,
+  BulkReport,
+  JobSelection,
+  JobsFilter,
+  JobsPurgedData,
+  PurgeOptions,
+  PurgeReport,
+  RetentionAge,
+  RetentionOption,
+  RetentionRun,
+} from './conductor/index.js';
 export { defaultRetryPolicy, hangfireDelayMs, JobEventTypes, JobStatuses, replay } from './job/index.js';
 export type { ContinuationOn, JobEvent, JobEventType, JobRef, JobState, JobStatus, JobView } from './job/index.js';
 export type { RecordedJobEvent } from './jobStore/index.js';

@@ -1,5 +1,7 @@
 import { makeEmbeddedEventStore, type EmbeddedEventStoreOptions } from '../eventStore/index.js';
-import { runProjections } from '../projections/index.js';
+import { setImmediate } from 'node:timers';
+import * as E from 'fp-ts/lib/Either.js';
+import { makeStreamPartitionsDelete, runProjections } from '../projections/index.js';
 import type { StoreBackend } from './readSide.js';
 
 export interface EmbeddedStoreOptions extends EmbeddedEventStoreOptions {
@@ -22,8 +24,30 @@ export const makeEmbeddedStore = (options: EmbeddedStoreOptions): StoreBackend =
   const { synchronous, ...storeOptions } = options;
   const { database, ...store } = makeEmbeddedEventStore(storeOptions);
   if (synchronous !== undefined) database.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  let deletePartitions: ((stream: string) => void) | undefined;
+  let partitionsToDelete: string[] = [];
   return {
     ...store,
+    // The stream's rows, then what the in-process projections hold for it (docs/retention.md).
+    deleteStream: (stream, deleteOptions) => async () => {
+      const deleted = await store.deleteStream(stream, deleteOptions)();
+      if (E.isRight(deleted)) {
+        // Those of one turn in one transaction.
+        partitionsToDelete.push(stream);
+        if (partitionsToDelete.length === 1)
+          setImmediate(() => {
+            const streams = partitionsToDelete;
+            partitionsToDelete = [];
+            try {
+              const remove = (deletePartitions ??= makeStreamPartitionsDelete(database));
+              database.transaction(() => streams.forEach(remove)).immediate();
+            } catch {
+              // The lock was held too long: the few bytes of these partitions stay behind, never read again.
+            }
+          });
+      }
+      return deleted;
+    },
     openReadSide: async ({ holderId, logger, isHolderGone }) => {
       const runtime = await runProjections({ store: { ...store, database }, holderId, logger, isHolderGone });
       return {

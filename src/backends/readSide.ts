@@ -34,6 +34,8 @@ export interface StoreBackend extends EventStore {
 export interface HeldReadSide {
   /** The open read side, caught up: where this process holds the projections' lease, it first folds what the store held. */
   current(): Promise<ReadSide>;
+  /** The open read side as it is, without waiting to catch up (retention: a busy store is never caught up for long). */
+  opened(): Promise<ReadSide>;
   /** Runs `f` on the read side as of now: the open one, or one opened for `f` and closed after (recovery at start). */
   use<A>(f: (readSide: ReadSide) => Promise<A>): Promise<A>;
   /** Closes the read side if it was opened. */
@@ -53,6 +55,7 @@ export const holdReadSide = (store: StoreBackend, options: ReadSideOptions): Hel
   };
   return {
     current: async () => caughtUp(await (open ??= store.openReadSide(options))),
+    opened: () => (open ??= store.openReadSide(options)),
     use: async (f) => {
       if (open) return f(await caughtUp(await open));
       const r = await store.openReadSide(options);

@@ -113,6 +113,14 @@ export interface StopOptions {
   readonly graceMs?: number;
 }
 
+/** What `Broker.inspectQueue` tells of a queue. */
+export interface QueueInspection {
+  /** Messages ready for delivery (not those delivered and unacked, nor delayed ones still on their way). */
+  readonly messages: number;
+  /** Consumers subscribed to it now. */
+  readonly consumers: number;
+}
+
 /** A running subscription to a queue. */
 export interface Consumer {
   /** Stops taking new deliveries; waits for running handlers (see `graceMs`); what they did not settle goes back to the queue as redelivered. */
@@ -176,6 +184,12 @@ export interface Broker {
   consume(queue: string, handler: (delivery: Delivery) => Promise<Disposition>, options?: ConsumeOptions): Promise<Consumer>;
   /** Opens a private address whose messages go to `onReply`. */
   openReplyChannel(onReply: (delivery: Delivery) => void): Promise<ReplyChannel>;
+  /**
+   * What a queue holds now (docs/queues.md): its ready messages and its consumers; `undefined` when the queue does not
+   * exist. Never declares it. The in-process broker knows only this process's queue. Optional: a broker without it
+   * shows no depth.
+   */
+  inspectQueue?(queue: string): Promise<QueueInspection | undefined>;
   /** Called with `false` when the connection is lost and `true` when it is back (a no-op for `memory`). */
   onConnectionChange?(listener: (connected: boolean) => void): () => void;
   /** Stops every consumer (unsettled deliveries go back) and closes the connection. */

@@ -8,6 +8,7 @@ export type {
   Disposition,
   Headers,
   OutgoingMessage,
+  QueueInspection,
   ReplyChannel,
   StopOptions,
 } from './broker.js';

@@ -1,13 +1,17 @@
+import type { RetentionOption } from '../conductor/index.js';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { embeddedStoreFile } from '../backends/index.js';
 import * as E from 'fp-ts/lib/Either.js';
-import type { EnvConfig } from '../config/index.js';
+import type { EnvConfig, ProjectConfig } from '../config/index.js';
+import { BrokerMismatchError, describeBrokerRecord } from '../conductor/index.js';
 import { createEngine, defaultBrokerUrl, defaultStoreUrl, type Engine } from '../engine.js';
+import { isJobtrailError, ErrorCodes } from '../errors/index.js';
 import { IsoDate } from '../job/index.js';
 import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { UserError } from './errors.js';
+import { loadProjectConfig } from './projectConfig.js';
 
 /** The CLI's outside world, injected so that it runs in-process too. */
 export interface Io {
@@ -20,6 +24,8 @@ export interface Io {
    * second signal is only reported.
    */
   readonly exit?: (code: number) => void;
+  /** Where the project config file is looked for (from here up). Default: `process.cwd()`. */
+  readonly cwd?: string;
 }
 
 /** The options that pick the engine's adapters and workers; absent ones come from the environment, then the defaults. */
@@ -37,6 +43,17 @@ export interface EngineExtras {
   readonly logLevel?: string;
   readonly recover?: boolean;
   readonly acceptCommands?: boolean;
+  /** `jobtrail run`'s sweep and heartbeat settings (flags); absent ones come from the config file, then the engine's defaults. */
+  readonly sweepIntervalMs?: number;
+  readonly sweepGraceMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** `jobtrail run --retention` (docs/retention.md); absent: the engine's defaults. */
+  readonly retention?: RetentionOption;
+  /**
+   * Check the store's broker before `f` runs, for this command (`dashboard`, whose actions dispatch): refused when the store's
+   * jobs are dispatched by a broker of another kind. The engine's own enqueue, retry, cancel and start check anyway.
+   */
+  readonly checkBroker?: string;
   /**
    * The command only reads: the store must exist already. Opening an embedded
    * store creates its file, so a missing `sqlite:` file is an error naming the
@@ -49,15 +66,21 @@ export interface EngineExtras {
 export interface Context {
   readonly io: Io;
   readonly config: EnvConfig;
+  /** The project config file's settings (`jobtrail.config.json`, …), once `loadProject` ran; `undefined` when there is none. */
+  readonly project: () => ProjectConfig | undefined;
+  /** Finds and loads the project config file (`--config`, else JOBTRAIL_CONFIG, else found from the working directory up). */
+  readonly loadProject: (configFlag?: string) => Promise<void>;
   /** The exit code `runCli` returns when the command ends without an error; default 0. */
   exitCode: number;
   /** A logger at JOBTRAIL_LOG_LEVEL, else at `fallback`. */
   readonly logger: (fallback: string) => Logger;
-  /** `--store`, else JOBTRAIL_STORE, else the embedded default. */
+  /** `--store`, else JOBTRAIL_STORE, else the config file's `store`, else the embedded default. */
   readonly storeUrl: (opts: Common) => string;
+  /** `--broker`, else JOBTRAIL_BROKER, else the config file's `broker`, else `memory`. */
+  readonly brokerUrl: (opts: Common) => string;
   /** The store a command uses, for people: an embedded file as its absolute path, a server URL without its password. */
   readonly storeLabel: (opts: Common) => string;
-  /** `--workers`, else JOBTRAIL_WORKERS. */
+  /** `--workers`, else JOBTRAIL_WORKERS, else the config file's `workers`. */
   readonly workersModule: (opts: Common) => string | undefined;
   /** Opens an engine, runs `f` on it, and closes it (without a grace period) whatever `f` does. */
   readonly withEngine: <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra?: EngineExtras) => Promise<T>;
@@ -65,62 +88,124 @@ export interface Context {
 
 /** The context of one `runCli` call, from its `Io` and the settings read from `io.env`. */
 export const makeContext = (io: Io, config: EnvConfig): Context => {
-  const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? fallback });
-  const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? defaultStoreUrl;
+  // Issue 22: the project config file; precedence flag > environment > file > default.
+  let project: ProjectConfig | undefined;
+  const loadProject = async (configFlag?: string): Promise<void> => {
+    const cwd = io.cwd ?? process.cwd();
+    project = await loadProjectConfig(
+      cwd,
+      configFlag !== undefined
+        ? { path: configFlag, from: '--config' }
+        : config.JOBTRAIL_CONFIG !== undefined
+          ? { path: config.JOBTRAIL_CONFIG, from: 'JOBTRAIL_CONFIG' }
+          : undefined,
+    );
+  };
+  const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? project?.logLevel ?? fallback });
+  const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? project?.store ?? defaultStoreUrl;
+  const brokerUrl = (opts: Common): string => opts.broker ?? config.JOBTRAIL_BROKER ?? project?.broker ?? defaultBrokerUrl;
+  /** Where a setting came from, for messages. */
+  const sourceOf = (flag: unknown, flagName: string, env: unknown, envName: string, file: unknown): string =>
+    flag !== undefined
+      ? flagName
+      : env !== undefined
+        ? envName
+        : file !== undefined
+          ? project!.file
+          : 'the default, relative to this directory';
   const storeLabel = (opts: Common): string => {
     const url = storeUrl(opts);
     const file = embeddedStoreFile(url);
     return file !== undefined ? `sqlite:${file}` : redactUrl(url);
   };
-  const workersModule = (opts: Common): string | undefined => opts.workers ?? config.JOBTRAIL_WORKERS;
+  const workersModule = (opts: Common): string | undefined => opts.workers ?? config.JOBTRAIL_WORKERS ?? project?.workers;
   /** A command that only reads never creates a store: it fails naming the file it looked for, and where that name came from. */
   const requireStore = (opts: Common): void => {
     const url = storeUrl(opts);
     const file = embeddedStoreFile(url);
     if (file === undefined || existsSync(file)) return;
-    const from =
-      opts.store !== undefined
-        ? '--store'
-        : config.JOBTRAIL_STORE !== undefined
-          ? 'JOBTRAIL_STORE'
-          : 'the default, relative to this directory';
+    const from = sourceOf(opts.store, '--store', config.JOBTRAIL_STORE, 'JOBTRAIL_STORE', project?.store);
     throw new UserError(
       `no jobtrail store at ${file} (${url}, from ${from}); nothing was created. ` +
-        'Run this where the store is (where jobtrail run or enqueue ran), or name it with --store sqlite:<path> or JOBTRAIL_STORE.',
+        'Run this where the store is (where jobtrail run or enqueue ran), or name it with --store sqlite:<path>, JOBTRAIL_STORE or jobtrail.config.json.',
+    );
+  };
+  /** A refusal of the store's broker, in the CLI's words: which broker, from where, and the fix. */
+  const brokerRefusal = (error: BrokerMismatchError, opts: Common, command?: string): UserError => {
+    const r = error.recorded;
+    const from = sourceOf(opts.broker, '--broker', config.JOBTRAIL_BROKER, 'JOBTRAIL_BROKER', project?.broker).replace(
+      ', relative to this directory',
+      '',
+    );
+    const use = r.url !== undefined ? r.url.replace(/:\*\*\*@/, ':<password>@') : r.kind === 'memory' ? 'memory' : `<the ${r.kind} URL>`;
+    return new UserError(
+      `${error.action === 'checkBroker' ? (command ?? 'the command') : error.action} refused: this store's jobs are dispatched by ${describeBrokerRecord(r)}, not by ${brokerUrl(opts) === 'memory' ? 'memory' : redactUrl(brokerUrl(opts))} ` +
+        `(from ${from}); nothing was recorded. Use --broker ${use} or set "broker" in jobtrail.config.json; ` +
+        'to switch this store to another broker: jobtrail broker set <url>',
     );
   };
   const withEngine = async <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra: EngineExtras = {}): Promise<T> => {
     if (extra.readOnly === true) requireStore(opts);
     const workersFrom = workersModule(opts);
+    const sweepIntervalMs = extra.sweepIntervalMs ?? project?.sweepIntervalMs;
+    const sweepGraceMs = extra.sweepGraceMs ?? project?.sweepGraceMs;
+    const heartbeatIntervalMs = extra.heartbeatIntervalMs ?? project?.heartbeatIntervalMs;
+    const gracePeriodMs = config.JOBTRAIL_GRACE_MS ?? project?.gracePeriodMs;
     const engine = await createEngine({
       store: storeUrl(opts),
-      broker: opts.broker ?? config.JOBTRAIL_BROKER ?? defaultBrokerUrl,
+      broker: brokerUrl(opts),
       workers: extra.workers ?? (workersFrom ? await loadWorkers(workersFrom) : []),
       logger: logger(extra.logLevel ?? 'warn'),
-      ...(config.JOBTRAIL_GRACE_MS !== undefined ? { gracePeriodMs: config.JOBTRAIL_GRACE_MS } : {}),
+      ...(gracePeriodMs !== undefined ? { gracePeriodMs } : {}),
       ...(extra.recover !== undefined ? { recover: extra.recover } : {}),
       ...(extra.acceptCommands !== undefined ? { acceptCommands: extra.acceptCommands } : {}),
+      ...(sweepIntervalMs !== undefined ? { sweepIntervalMs } : {}),
+      ...(sweepGraceMs !== undefined ? { sweepGraceMs } : {}),
+      ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
+      ...(extra.retention !== undefined ? { retention: extra.retention } : {}),
     });
     try {
+      if (extra.checkBroker !== undefined) await engine.checkBroker();
       return await f(engine);
+    } catch (error) {
+      if (isJobtrailError(error, ErrorCodes.BrokerMismatch)) throw brokerRefusal(error as BrokerMismatchError, opts, extra.checkBroker);
+      throw error;
     } finally {
       await engine.close({ gracePeriodMs: 0 });
     }
   };
-  return { io, config, exitCode: 0, logger, storeUrl, storeLabel, workersModule, withEngine };
+  return {
+    io,
+    config,
+    project: () => project,
+    loadProject,
+    exitCode: 0,
+    logger,
+    storeUrl,
+    brokerUrl,
+    storeLabel,
+    workersModule,
+    withEngine,
+  };
 };
 
 export const storeOption = (): Option =>
   new Option(
     '--store <url>',
-    `event store URL (sqlite:<path>, sqlite::memory:, esdb://…) [env JOBTRAIL_STORE; default ${defaultStoreUrl}]`,
+    `event store URL (sqlite:<path>, sqlite::memory:, esdb://…) [env JOBTRAIL_STORE; jobtrail.config.json "store"; default ${defaultStoreUrl}]`,
   );
 
 export const brokerOption = (): Option =>
-  new Option('--broker <url>', `broker URL (memory, amqp://…) [env JOBTRAIL_BROKER; default ${defaultBrokerUrl}]`);
+  new Option(
+    '--broker <url>',
+    `broker URL (memory, amqp://…) [env JOBTRAIL_BROKER; jobtrail.config.json "broker"; default ${defaultBrokerUrl}]`,
+  );
 
 export const workersOption = (): Option =>
-  new Option('--workers <module>', 'module whose exports are workers (defineWorker or Worker subclasses) [env JOBTRAIL_WORKERS]');
+  new Option(
+    '--workers <module>',
+    'module whose exports are workers (defineWorker or Worker subclasses) [env JOBTRAIL_WORKERS; jobtrail.config.json "workers"]',
+  );
 
 export const parseJson =
   (what: string) =>
@@ -137,6 +222,16 @@ export const parsePositiveInt =
   (text: string): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1, got ${JSON.stringify(text)}`);
+    return n;
+  };
+
+/** A duration flag in milliseconds: a whole number ≥ 0; anything else is a usage error naming the flag. */
+export const parseMilliseconds =
+  (what: string) =>
+  (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${what} takes milliseconds, a whole number ≥ 0 (e.g. 15000), got ${JSON.stringify(text)}`);
     return n;
   };
 

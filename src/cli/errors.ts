@@ -30,12 +30,14 @@ const userFacing: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   [ErrorCodes.StoreUnsupported, 1],
   [ErrorCodes.ProjectionNotInstalled, 1],
   [ErrorCodes.BrokerUnavailable, 1],
+  [ErrorCodes.BrokerMismatch, 1],
   [ErrorCodes.QueueDeclaration, 1],
   [ErrorCodes.CommandRejected, 1],
   [ErrorCodes.ProducerFailed, 1],
   [ErrorCodes.Timeout, 1],
   [ErrorCodes.InvalidSchedule, 2],
   [ErrorCodes.ScheduleNotFound, 1],
+  [ErrorCodes.InvalidQueue, 2],
 ]);
 
 /** Prints what went wrong (commander has printed its own errors already) and returns the exit code. */

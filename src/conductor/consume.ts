@@ -9,7 +9,19 @@ export interface ConsumeOptions {
   readonly commandQueue?: string;
   /** Largest command accepted, in bytes. */
   readonly maxCommandBytes?: number;
+  /** Consume the work queues here. Default: true; the engine leaves them to its queue consumers (src/queues, docs/queues.md). */
+  readonly workQueues?: boolean;
 }
+
+/** Consumes one work queue with the prefetch of its workers (see `consumeQueues`). */
+export const consumeWorkQueue = (
+  deps: Pick<ConductorDeps, 'registry' | 'broker'>,
+  handler: (delivery: Delivery) => Promise<Disposition>,
+  queue: string,
+): Promise<Consumer> => {
+  const prefetch = deps.registry.workers.filter((w) => w.queue === queue).reduce((sum, w) => sum + 2 * w.concurrency, 0);
+  return deps.broker.consume(workQueueName(queue), handler, { prefetch: Math.max(1, prefetch) });
+};
 
 /**
  * Consumes the work queue of each named queue of the registered workers, and
@@ -27,10 +39,7 @@ export const consumeQueues = async (
 ): Promise<Consumer[]> => {
   const { registry, broker } = deps;
   const consumers: Consumer[] = [];
-  for (const queue of registry.queues) {
-    const prefetch = registry.workers.filter((w) => w.queue === queue).reduce((sum, w) => sum + 2 * w.concurrency, 0);
-    consumers.push(await broker.consume(workQueueName(queue), handler, { prefetch }));
-  }
+  if (options.workQueues !== false) for (const queue of registry.queues) consumers.push(await consumeWorkQueue(deps, handler, queue));
   if (options.acceptCommands) {
     const commands = makeEnqueueCommandHandler(deps, {
       ...(options.maxCommandBytes !== undefined ? { maxBytes: options.maxCommandBytes } : {}),

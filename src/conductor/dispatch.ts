@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { isoDate, isJobView, planRetry, resetToInitialState, setToErrored, type JobView } from '../job/index.js';
+import {
+  cancelRequestedFor,
+  isoDate,
+  isJobView,
+  planRetry,
+  resetToInitialState,
+  setToCancelled,
+  setToErrored,
+  type JobView,
+} from '../job/index.js';
+import type { CancelWatch } from './cancelRunning.js';
 import { isStoreConfigurationError } from '../errors/index.js';
 import {
   Dispositions,
@@ -16,6 +26,7 @@ import {
 import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
+import { passRateLimits, type RateLimits } from './rateLimits.js';
 import {
   EngineErrors,
   executeAttempt,
@@ -54,6 +65,19 @@ export interface ConductorDeps extends ExecuteDeps {
   readonly accepting?: () => boolean;
   /** Longest a delivery waits for a slot of its worker before it is deferred. Default: `maxSlotWaitMs` (30 s). */
   readonly slotWaitMs?: number;
+  /** The attempts running here, for cancel requests to abort (src/conductor/cancelRunning.ts). Absent: none is aborted here. */
+  readonly cancels?: CancelWatch;
+  /** Tells the other processes at once that attempt `attempt` of `jobId` is to be aborted (a broker control message); never throws. */
+  readonly announceCancel?: (jobId: string, attempt: number) => Promise<void>;
+  /**
+   * The rate limits of the workers and queues (docs/rate-limits.md): an attempt holds a permit of each before its
+   * `JobStarted`. Absent when nothing is limited: then nothing is read or appended for limits.
+   */
+  readonly rateLimits?: RateLimits;
+  /** Longest a delivery waits for a rate-limit permit (holding its slot) before it is deferred. Default: 5 s. */
+  readonly permitWaitMs?: number;
+  /** Whether a delivery may start its attempt now: false hands it back unstarted (its queue was paused, docs/queues.md). Default: always. */
+  readonly admits?: () => boolean;
 }
 
 /**
@@ -398,20 +422,24 @@ export const recordWorkerLost = async (
     delayMs: (n, r) => deps.registry.get(s.workerName)?.retryDelay(n, r) ?? 0,
     interrupted: true,
   });
+  // An attempt whose cancel was requested ends cancelled, not lost: it is not retried.
+  const cancelled = cancelRequestedFor(s, s.attempts);
   const r = await deps.jobs.transition(
     job,
     (st) =>
-      setToErrored(st, {
-        attempt: s.attempts,
-        erroredAt: isoDate(now),
-        error: { name: EngineErrors.WorkerLost, message },
-        interrupted: true,
-        ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
-        ...(retryAt !== undefined ? { retryAt } : {}),
-      }),
+      cancelled
+        ? setToCancelled(st, { attempt: s.attempts, at: isoDate(now) })
+        : setToErrored(st, {
+            attempt: s.attempts,
+            erroredAt: isoDate(now),
+            error: { name: EngineErrors.WorkerLost, message },
+            interrupted: true,
+            ...(s.startedAt !== undefined ? { durationMs: Math.max(0, now.getTime() - Date.parse(s.startedAt)) } : {}),
+            ...(retryAt !== undefined ? { retryAt } : {}),
+          }),
     { correlationId: job.jobId, causationId },
   )();
-  return E.isLeft(r) ? r : E.right(retryAt);
+  return E.isLeft(r) ? r : E.right(cancelled ? undefined : retryAt);
 };
 
 const recordLost = async (
@@ -474,6 +502,8 @@ const runAttempt = async (
   // The delivery is already gone (its channel closed while the job was read): do not start
   // an attempt whose end could not be settled; the redelivery starts it instead.
   if (lost?.aborted) return Dispositions.requeue;
+  // Its queue was paused while the job was read: the delivery goes back unstarted, to wait in the queue.
+  if (deps.admits?.() === false) return Dispositions.requeue;
   // The hot path takes a free slot without a wait (no promise).
   held.slot ??= running.tryEnter(worker.name, worker.concurrency);
   if (held.slot === undefined) {
@@ -482,6 +512,32 @@ const runAttempt = async (
     if (taken === 'handBack') return Dispositions.requeue;
     if (taken === unavailable) return unavailable;
     held.slot = taken;
+  }
+  // Rate limits (docs/rate-limits.md): a permit of each limit, taken while the slot is held, so that the start follows it at once.
+  const gates = deps.rateLimits?.gatesFor(worker.name, s.queue);
+  if (gates !== undefined && gates.length > 0) {
+    const passed = await passRateLimits(
+      gates,
+      s.jobId,
+      s.attempts + 1,
+      delivery,
+      deps.accepting,
+      deps.permitWaitMs ?? 5_000,
+      deps.now,
+      log,
+    );
+    if (passed !== 'granted') {
+      held.slot.leave();
+      held.slot = undefined;
+      if (passed === 'handBack') return Dispositions.requeue;
+      if (passed === 'unavailable') return unavailable;
+      const deferrals = Number(delivery.headers[deferralsHeader] ?? 0) || 0;
+      const delayMs = Math.max(passed.deferMs, deferDelayMs(deferrals, deps.random()));
+      const r = await publishAttempt(deps, s, s.attempts + 1, delayMs, { [deferralsHeader]: deferrals + 1 });
+      if (E.isLeft(r)) return unavailable;
+      log.debug({ workerName: worker.name, delayMs, why: passed.why }, 'no rate-limit permit now: dispatch deferred');
+      return Dispositions.ack;
+    }
   }
   const attempt = held.slot;
   // Set while the action runs: it may outlive its attempt (a timeout, an abort it ignores).
@@ -497,6 +553,7 @@ const runAttempt = async (
       job: { ...job, state: s },
       backgroundJobId,
       signal: attempt.signal,
+      ...(deps.cancels !== undefined ? { watchCancel: deps.cancels.register } : {}),
       ...(lost !== undefined ? { lost } : {}),
       onAction: (returned) => {
         actionRunning = true;
@@ -513,6 +570,7 @@ const runAttempt = async (
   }
   switch (outcome._tag) {
     case 'Completed':
+    case 'Cancelled':
       return Dispositions.ack;
     case 'Errored':
       return settleErrored(deps, s, outcome.attempt, outcome.retryAt);

@@ -47,6 +47,8 @@ export interface EnqueueOptions {
   readonly queue?: string;
   /** Default: the worker's `maxAttempts`. */
   readonly maxAttempts?: number;
+  /** Interrupted attempts (a shutdown, a lost process) retried, not counted in `maxAttempts`. Default: the worker's, else 10. */
+  readonly maxInterruptions?: number;
   /** Run no earlier than this time (a `Date` or ISO-8601 text). Default: now. */
   readonly runAt?: Date | string;
   /** Higher first (a finite number; default 0), on every dispatch of the job; RabbitMQ 4.x: above 0 is high, 3.x ignores it (docs/running.md). */
@@ -73,6 +75,11 @@ export interface Enqueued<R = unknown> {
   readonly jobId: JobRef<R>;
   readonly created: boolean;
   readonly job: JobView<R>;
+  /**
+   * Why the job will wait, when it will (docs/queues.md): its queue is paused, or no process consumes it. The job is
+   * recorded and dispatched all the same. Absent when there is nothing to say.
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** Reasons an enqueue is refused. */
@@ -137,6 +144,8 @@ interface ValidEnqueue {
   readonly jobId: JobId;
   readonly queue: string;
   readonly maxAttempts: PositiveInt;
+  /** The enqueue's, else the worker's; absent: the default (10). */
+  readonly maxInterruptions: number | undefined;
   readonly runAt: IsoDate | undefined;
   readonly payload: unknown;
   /** A continuation's parents (deduplicated), and when it runs. */
@@ -204,6 +213,9 @@ const validate = (
   const maxAttempts = options.maxAttempts ?? worker.maxAttempts;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000)
     return reject('InvalidOptions', `invalid maxAttempts ${quote(maxAttempts)}: use a whole number from 1 to 1000`);
+  const maxInterruptions = options.maxInterruptions ?? worker.maxInterruptions;
+  if (maxInterruptions !== undefined && !(Number.isInteger(maxInterruptions) && maxInterruptions >= 0 && maxInterruptions <= 1000))
+    return reject('InvalidOptions', `invalid maxInterruptions ${quote(maxInterruptions)}: use a whole number from 0 to 1000`);
   if (options.priority !== undefined && !Number.isFinite(options.priority))
     return reject('InvalidOptions', `invalid priority ${quote(options.priority)}: use a number`);
   let runAt: IsoDate | undefined;
@@ -228,6 +240,7 @@ const validate = (
     jobId: jobId as JobId,
     queue,
     maxAttempts: maxAttempts as PositiveInt,
+    maxInterruptions,
     runAt,
     payload,
     ...parents.right,
@@ -289,6 +302,7 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
         queue: v.queue,
         payload: v.payload,
         maxAttempts: v.maxAttempts,
+        ...(v.maxInterruptions !== undefined ? { maxInterruptions: v.maxInterruptions } : {}),
         enqueuedAt: isoDate(now),
         ...(v.runAt !== undefined ? { runAt: v.runAt } : {}),
         ...(options.priority !== undefined ? { priority: options.priority } : {}),

@@ -3,8 +3,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { BrokerUnavailableError, brandClass, ErrorCodes, JobtrailError, StoreUnavailableError } from '../errors/index.js';
 import {
   cancel,
+  cancelRequestedFor,
   isJobView,
   isoDate,
+  requestCancel,
   resetToInitialState,
   type JobEvent,
   type JobState,
@@ -81,16 +83,40 @@ export const retryJob = async (deps: ConductorDeps, jobId: string, options: Acti
   return view;
 };
 
-/** Cancels an `initial` or `errored` job. */
-export const cancelJob = (deps: ConductorDeps, jobId: string, options: ActionOptions = {}): Promise<JobView> =>
-  act(
+/**
+ * Cancels a job. A waiting (`initial`, `awaiting`) or `errored` one: `JobCancelled`. A running one
+ * (`in_progress`): `JobCancelRequested` for its attempt, and the process running it is told to abort the
+ * action's signal (docs/architecture.md#cancelling-a-running-attempt); the view returned is still
+ * `in_progress`, with `cancelRequested`. Asking again while that attempt runs records nothing and returns
+ * the view with the first request.
+ */
+export const cancelJob = async (deps: ConductorDeps, jobId: string, options: ActionOptions = {}): Promise<JobView> => {
+  let already: JobView | undefined;
+  const view = await act(
     deps,
     jobId,
-    (s) =>
-      cancel(s, {
+    (s) => {
+      already = undefined;
+      const input = {
         at: isoDate(deps.now()),
         ...(options.reason !== undefined ? { reason: options.reason } : {}),
         ...(options.by !== undefined ? { by: options.by } : {}),
-      }),
+      };
+      if (!isJobView(s) || s.status !== 'in_progress') return cancel(s, input);
+      if (cancelRequestedFor(s, s.attempts)) {
+        already = s;
+        return E.right([]);
+      }
+      return requestCancel(s, { ...input, attempt: s.attempts });
+    },
     options.by,
   );
+  if (already !== undefined) return already;
+  const request = view.status === 'in_progress' ? view.cancelRequested : undefined;
+  if (request !== undefined) {
+    // This process runs it: abort at once. Others: a control message where the broker reaches them; the store otherwise.
+    deps.cancels?.abort(view.jobId, request.attempt, 'local');
+    await deps.announceCancel?.(view.jobId, request.attempt);
+  }
+  return view;
+};

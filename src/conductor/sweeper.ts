@@ -29,6 +29,8 @@ export interface SweepOptions {
   readonly heartbeatIntervalMs: number;
   /** How many heartbeat intervals without a sign of life make a process gone. */
   readonly missedHeartbeats: number;
+  /** Whether a queue is paused (docs/queues.md): its `initial` jobs and due retries wait there, not stranded. */
+  readonly isQueuePaused?: (queue: string) => boolean;
 }
 
 export const defaultSweepOptions: SweepOptions = {
@@ -53,7 +55,13 @@ export interface Heartbeat {
  * every `intervalMs` while `busy()` (attempts are running): an idle process writes nothing, since nobody needs to
  * judge it (an attempt's own `JobStarted` is its first sign of life).
  */
-export const startHeartbeat = async (deps: SweepDeps, intervalMs: number, busy: () => boolean): Promise<Heartbeat> => {
+export const startHeartbeat = async (
+  deps: SweepDeps,
+  intervalMs: number,
+  busy: () => boolean,
+  /** More of what each heartbeat says: the queues the process consumes (`queues`, docs/queues.md). */
+  extra: Readonly<Record<string, unknown>> = {},
+): Promise<Heartbeat> => {
   const stream = processStreamName(deps.processId);
   const write = async (type: string, data: Record<string, unknown>) => {
     const r = await deps.store.append(stream, [{ id: randomUUID(), type, data, metadata: { origin: deps.processId } }], {
@@ -61,7 +69,7 @@ export const startHeartbeat = async (deps: SweepDeps, intervalMs: number, busy: 
     })();
     if (E.isLeft(r)) deps.log.warn({ err: r.left.message }, `could not record ${type}`);
   };
-  const beat = () => write(ProcessEvents.heartbeat, { processId: deps.processId, at: deps.now().toISOString(), intervalMs });
+  const beat = () => write(ProcessEvents.heartbeat, { ...extra, processId: deps.processId, at: deps.now().toISOString(), intervalMs });
   await beat();
   let writing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -213,6 +221,8 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
     } else if (v.status === 'errored') {
       if (v.retryAt === undefined || now - Date.parse(v.retryAt) <= options.graceMs) return undefined;
     } else return undefined;
+    // A job waiting in a paused queue waits there by decision: dispatching it again would only pile up copies.
+    if (v.status !== 'in_progress' && options.isQueuePaused?.(v.queue) === true) return undefined;
     // The view may lag: decide from the stream, and only on the state the view showed.
     const loaded = await deps.jobs.load(v.jobId)();
     if (E.isLeft(loaded)) {

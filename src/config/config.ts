@@ -29,6 +29,8 @@ export const EnvConfig = t.partial(
     JOBTRAIL_GRACE_MS: NumberFromString,
     /** Token the dashboard requires when bound beyond loopback. */
     JOBTRAIL_DASHBOARD_TOKEN: t.string,
+    /** The project config file (as `--config`). Default: `jobtrail.config.json` (or .ts, .mjs, .js) found from the working directory up. */
+    JOBTRAIL_CONFIG: t.string,
   },
   'EnvConfig',
 );

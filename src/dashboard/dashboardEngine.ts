@@ -3,6 +3,7 @@ import type { JobView } from '../job/index.js';
 import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore/index.js';
 import type { ProjectionQueries } from '../projections/index.js';
 import type { ScheduleInfo } from '../schedules/index.js';
+import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
 export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
@@ -27,10 +28,19 @@ export interface DashboardEngine {
   retry(jobId: string, options?: ActionOptions): Promise<JobView>;
   /** A manual cancel; refused as `retry` is. */
   cancel(jobId: string, options?: ActionOptions): Promise<JobView>;
+  /** Purge (docs/retention.md): optional, as the schedules are; a job page offers it for a final job where there is one. */
+  purge?(
+    jobIds: readonly string[],
+    options?: ActionOptions,
+  ): Promise<{ readonly outcomes: readonly { readonly outcome: string; readonly reason?: string }[] }>;
   // Recurring jobs (the Recurring page); optional, so that a read model without them still serves the other pages.
   listSchedules?(): Promise<readonly ScheduleInfo[]>;
   pauseSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;
   resumeSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;
   triggerSchedule?(scheduleId: string, options?: ActionOptions): Promise<{ readonly jobId: string }>;
   removeSchedule?(scheduleId: string, options?: ActionOptions): Promise<void>;
+  // Queues (the Queues page, docs/queues.md); optional as the schedules are.
+  listQueues?(): Promise<readonly QueueInfo[]>;
+  pauseQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
 }

@@ -1,4 +1,4 @@
-import { eventTime, type JobView } from '../job/index.js';
+import { eventTime, isFinal, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
@@ -51,7 +51,7 @@ export interface PageContext {
   readonly feed?: string;
   /** Shown in the footer: which store and broker the engine uses. */
   readonly footer: string;
-  readonly active?: ListStatus | 'overview' | 'schedules';
+  readonly active?: ListStatus | 'overview' | 'schedules' | 'queues';
 }
 
 /** The view's status as the dashboard names it. */
@@ -101,6 +101,7 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
     ${tabs.map((s) => html`<a href="${listHref(s)}"${ctx.active === s ? raw(' class="active"') : ''}>${listLabels[s]}</a>`)}
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
     <a href="/schedules"${ctx.active === 'schedules' ? raw(' class="active"') : ''}>Recurring</a>
+    <a href="/queues"${ctx.active === 'queues' ? raw(' class="active"') : ''}>Queues</a>
   </nav>
   ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>
@@ -329,7 +330,8 @@ const jobLinks = (ids: readonly string[], statuses?: readonly { readonly jobId: 
 export const jobViewSection = (v: JobView): Html => {
   const status = statusOf(v);
   return html`<dl class="view">
-${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}`, 'status')}
+${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}${v.cancelRequested !== undefined ? html` <span class="badge cancel-requested" data-field="cancelRequested">cancel requested</span>` : ''}`, 'status')}
+${field('Cancel requested', v.cancelRequested !== undefined ? html`<time>${v.cancelRequested.at}</time>${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}: attempt ${v.cancelRequested.attempt} is being aborted, and ends cancelled when its action returns` : undefined, 'cancelRequest')}
 ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')}
 ${field('Queue', v.queue, 'queue')}
 ${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts + (v.interruptions ?? 0)}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}${(v.interruptions ?? 0) > 0 ? ` (${v.interruptions} interrupted by a shutdown or a lost process, not counted against ${v.maxAttempts})` : ''}`, 'attempts')}
@@ -412,7 +414,8 @@ export const jobPage = (ctx: PageContext, view: JobView, events: readonly Record
 <section class="actions" data-job="${view.jobId}">
   <button type="button" data-action="retry" data-url="${actionPath(view.jobId, 'retry')}" title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again">Retry (requeue)</button>
   <input id="reason" name="reason" maxlength="500" placeholder="reason for cancelling (optional)" autocomplete="off">
-  <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}" class="danger" title="Cancel an enqueued or errored job">Cancel</button>
+  <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}" class="danger" title="Cancel an enqueued or errored job; for a running one, ask its process to abort the action (it ends cancelled)">Cancel</button>
+  ${isFinal(view) ? html`<button type="button" data-action="purge" data-url="${actionPath(view.jobId, 'purge')}" class="danger" title="Delete this final job and its history for good (recorded as JobsPurged in purges-&lt;day&gt;)">Purge</button>` : ''}
   <p id="action-result" class="result" role="status" hidden></p>
 </section>
 <section data-section="view">${jobViewSection(view)}</section>

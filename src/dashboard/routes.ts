@@ -1,9 +1,10 @@
 import { jobIdPattern, jobIdRule } from '../job/index.js';
 import { scheduleIdPattern, scheduleIdRule } from '../schedules/index.js';
+import { queueNamePattern, queueNameRule } from '../job/index.js';
 import { HttpError } from './http.js';
 
 /** The actions a page can post. */
-export const DashboardActions = { retry: 'retry', cancel: 'cancel' } as const;
+export const DashboardActions = { retry: 'retry', cancel: 'cancel', purge: 'purge' } as const;
 /** `retry` or `cancel`. */
 export type DashboardAction = (typeof DashboardActions)[keyof typeof DashboardActions];
 
@@ -15,6 +16,16 @@ const checkScheduleId = (id: string): string => {
   if (!scheduleIdPattern.test(id))
     throw new HttpError(400, `not a schedule id: ${JSON.stringify(id.slice(0, 140))}; a schedule id is ${scheduleIdRule}`);
   return id;
+};
+
+/** The actions the Queues page can post (docs/queues.md). */
+export const QueueActions = { pause: 'pause', resume: 'resume' } as const;
+export type QueueAction = (typeof QueueActions)[keyof typeof QueueActions];
+const isQueueAction = (s: string | undefined): s is QueueAction => s !== undefined && Object.hasOwn(QueueActions, s);
+const checkQueue = (name: string): string => {
+  if (!queueNamePattern.test(name))
+    throw new HttpError(400, `not a queue name: ${JSON.stringify(name.slice(0, 140))}; a queue name is ${queueNameRule}`);
+  return name;
 };
 
 /** What a request asks for. */
@@ -32,7 +43,10 @@ export type Route =
   | { readonly kind: 'asset'; readonly name: string }
   | { readonly kind: 'schedules' }
   | { readonly kind: 'apiSchedules' }
-  | { readonly kind: 'scheduleAction'; readonly scheduleId: string; readonly action: ScheduleAction };
+  | { readonly kind: 'scheduleAction'; readonly scheduleId: string; readonly action: ScheduleAction }
+  | { readonly kind: 'queues' }
+  | { readonly kind: 'apiQueues' }
+  | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
 export type RouteKind = Route['kind'];
@@ -51,7 +65,7 @@ const idParam = (url: URL): string => {
   return checkJobId(id);
 };
 
-const isAction = (s: string | undefined): s is DashboardAction => s === 'retry' || s === 'cancel';
+const isAction = (s: string | undefined): s is DashboardAction => s === 'retry' || s === 'cancel' || s === 'purge';
 
 /**
  * The route of a path, or `undefined` for an unknown path. Job ids go in the
@@ -76,6 +90,9 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'api' && b === 'schedules' && c === undefined) return { kind: 'apiSchedules' };
   if (a === 'api' && b === 'schedules' && c !== undefined && isScheduleAction(d))
     return { kind: 'scheduleAction', scheduleId: checkScheduleId(c), action: d };
+  if (a === 'queues' && b === undefined) return { kind: 'queues' };
+  if (a === 'api' && b === 'queues' && c === undefined) return { kind: 'apiQueues' };
+  if (a === 'api' && b === 'queues' && c !== undefined && isQueueAction(d)) return { kind: 'queueAction', queue: checkQueue(c), action: d };
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
@@ -112,3 +129,6 @@ export const jobEventsPath = (jobId: string, after: number): string =>
 /** The URL an action of a schedule is posted to (schedule ids need no escaping in a path, but get it anyway). */
 export const scheduleActionPath = (scheduleId: string, action: ScheduleAction): string =>
   `/api/schedules/${encodeURIComponent(scheduleId)}/${action}`;
+
+/** The URL an action of a queue is posted to. */
+export const queueActionPath = (queue: string, action: QueueAction): string => `/api/queues/${encodeURIComponent(queue)}/${action}`;

@@ -28,6 +28,11 @@ export const ErrorCodes = {
   StoreUnsupported: 'STORE_UNSUPPORTED',
   /** The broker could not be reached or did not confirm. */
   BrokerUnavailable: 'BROKER_UNAVAILABLE',
+  /**
+   * The store's jobs are dispatched by a broker of another kind than this engine's (the store remembers it:
+   * docs/running.md#the-store-remembers-its-broker); nothing was recorded. Use that broker, or switch the store deliberately.
+   */
+  BrokerMismatch: 'BROKER_MISMATCH',
   /** A published message was refused by the broker (nacked, unroutable) or not confirmed. */
   PublishFailed: 'PUBLISH_FAILED',
   /** The broker refused a queue's declaration (its name or arguments). */
@@ -55,6 +60,8 @@ export const ErrorCodes = {
   InvalidSchedule: 'INVALID_SCHEDULE',
   /** No such schedule (never set, or removed). */
   ScheduleNotFound: 'SCHEDULE_NOT_FOUND',
+  /** A queue name that is not one (pause, resume): nothing was recorded. */
+  InvalidQueue: 'INVALID_QUEUE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

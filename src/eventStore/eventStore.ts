@@ -144,6 +144,12 @@ export interface SubscribeOptions {
    * own events. Default: false (every event is delivered).
    */
   readonly skipOwnAppends?: boolean;
+  /**
+   * A hint for a subscriber that only wants events of these types: an adapter may leave the others out
+   * (EventStoreDB filters them on the server, so a rare event type costs the subscription almost nothing; the SQLite
+   * store reads its own file and delivers every type). The subscriber must still tolerate other types. Default: all.
+   */
+  readonly eventTypes?: readonly string[];
 }
 
 export interface SubscriptionHandlers {
@@ -176,6 +182,13 @@ export interface EventStore {
    * deleted for good is `StreamDeleted`.
    */
   readStream(stream: string, options?: ReadStreamOptions): TE.TaskEither<ReadStreamError, readonly RecordedEvent[]>;
+  /**
+   * Deletes the stream (docs/retention.md), checked at the expected revision as an append is: EventStoreDB's soft
+   * delete (the name may be used again: a new stream continues its numbering there, from 0 in SQLite); SQLite deletes
+   * its rows and the space is reused. Deleting a stream that does not exist is `WrongExpectedRevision` unless
+   * `any`. The events stay in reads of `$all` already made, never in later reads of the stream.
+   */
+  deleteStream(stream: string, options: { readonly expectedRevision: ExpectedRevision }): TE.TaskEither<AppendError, void>;
   /** Events of every stream in global order. */
   readAll(options?: ReadAllOptions): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]>;
   /**
@@ -186,6 +199,14 @@ export interface EventStore {
   headPosition(): TE.TaskEither<StoreUnavailable, Position | undefined>;
   /** Catches up from the checkpoint, then delivers new events live, until stopped. */
   subscribe(options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription;
+  /**
+   * Keeps a working stream bounded: events older than its last `keepLast` may be dropped for good (never the last
+   * `keepLast`; revisions do not change). EventStoreDB: sets the stream's `$maxCount` metadata, which the server
+   * enforces from then on (once per stream and store instance); SQLite: deletes them now. For streams that are not a
+   * record (the rate limiters' permits, docs/rate-limits.md), never for job streams. Optional: a store without it keeps
+   * everything.
+   */
+  trimStream?(stream: string, keepLast: number): TE.TaskEither<StoreUnavailable, void>;
   /** Releases the connection; stops every subscription. */
   close(): Promise<void>;
 }

@@ -134,11 +134,22 @@ export const JobErroredData = t.intersection([
   t.partial({ durationMs: NonNegative, retryAt: IsoDate, interrupted: t.boolean }),
 ]);
 export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
-export const JobCancelledData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
+// attempt: set when the job was cancelled while an attempt ran (a `JobCancelRequested` for it, then this at its end).
+export const JobCancelledData = t.intersection([
+  t.type({ at: IsoDate }),
+  t.partial({ reason: t.string, by: t.string, attempt: PositiveInt }),
+]);
+/** A cancel of the running attempt was asked for: its process aborts the action's signal; the attempt ends as `JobCancelled` (or `JobCompleted`, when the action still returns a result). */
+export const JobCancelRequestedData = t.intersection([
+  t.type({ attempt: PositiveInt, at: IsoDate }),
+  t.partial({ reason: t.string, by: t.string }),
+]);
 /** A continuation leaves `awaiting`: every parent is final as `on` asks; with the status each parent was found in. */
 export const JobReleasedData = t.type({ at: IsoDate, parents: t.array(t.type({ jobId: JobId, status: FinalStatus })) });
 /** Recorded in a parent's stream: `childJobId` waits for it. Changes no status; the releaser reads a final parent's children. */
 export const JobContinuationAddedData = t.type({ childJobId: JobId, at: IsoDate });
+/** Retention or a person purged the final job: the last event of its stream, which is then deleted (docs/retention.md). */
+export const JobPurgedData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
 
 const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
 
@@ -156,20 +167,36 @@ export const JobReset = event('JobReset', JobResetData);
 export type JobReset = t.TypeOf<typeof JobReset>;
 export const JobCancelled = event('JobCancelled', JobCancelledData);
 export type JobCancelled = t.TypeOf<typeof JobCancelled>;
+export const JobCancelRequested = event('JobCancelRequested', JobCancelRequestedData);
+export type JobCancelRequested = t.TypeOf<typeof JobCancelRequested>;
 export const JobReleased = event('JobReleased', JobReleasedData);
 export type JobReleased = t.TypeOf<typeof JobReleased>;
 export const JobContinuationAdded = event('JobContinuationAdded', JobContinuationAddedData);
 export type JobContinuationAdded = t.TypeOf<typeof JobContinuationAdded>;
+export const JobPurged = event('JobPurged', JobPurgedData);
+export type JobPurged = t.TypeOf<typeof JobPurged>;
 
 /** Every event of a job stream. The `type` literals are a public contract: projections, dashboards and other languages read them. */
 export const JobEvent = t.union(
-  [JobEnqueued, JobStarted, JobProgressed, JobCompleted, JobErrored, JobReset, JobCancelled, JobReleased, JobContinuationAdded],
+  [
+    JobEnqueued,
+    JobStarted,
+    JobProgressed,
+    JobCompleted,
+    JobErrored,
+    JobReset,
+    JobCancelled,
+    JobReleased,
+    JobContinuationAdded,
+    JobCancelRequested,
+    JobPurged,
+  ],
   'JobEvent',
 );
 export type JobEvent = t.TypeOf<typeof JobEvent>;
 export type JobEventType = JobEvent['type'];
 
-/** The nine event type names, as a companion object of `JobEventType`. */
+/** The ten event type names, as a companion object of `JobEventType`. */
 export const JobEventTypes = {
   JobEnqueued: 'JobEnqueued',
   JobStarted: 'JobStarted',
@@ -180,9 +207,11 @@ export const JobEventTypes = {
   JobCancelled: 'JobCancelled',
   JobReleased: 'JobReleased',
   JobContinuationAdded: 'JobContinuationAdded',
+  JobCancelRequested: 'JobCancelRequested',
+  JobPurged: 'JobPurged',
 } as const satisfies { [K in JobEventType]: K };
 
-/** True when `type` is one of the nine job event types. */
+/** True when `type` is one of the ten job event types. */
 export const isJobEventType = (type: string): type is JobEventType => Object.hasOwn(JobEventTypes, type);
 
 /** The time an event records as its own (`enqueuedAt`, `startedAt`, …, or `at`). */
@@ -201,6 +230,8 @@ export const eventTime = (e: JobEvent): IsoDate => {
     case 'JobCancelled':
     case 'JobReleased':
     case 'JobContinuationAdded':
+    case 'JobCancelRequested':
+    case 'JobPurged':
       return e.data.at;
   }
 };

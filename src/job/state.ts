@@ -75,6 +75,11 @@ export interface JobView<R = unknown> {
   readonly result?: R;
   readonly lastReset?: { readonly at: IsoDate; readonly reason: ResetReason; readonly by?: string };
   readonly cancelReason?: string;
+  /**
+   * Present while the running attempt's cancel was asked for (`JobCancelRequested`): the status stays
+   * `in_progress` until the attempt ends (`JobCancelled`, or `JobCompleted` when the action still returned a result).
+   */
+  readonly cancelRequested?: { readonly at: IsoDate; readonly attempt: number; readonly by?: string; readonly reason?: string };
   readonly updatedAt: IsoDate;
 }
 
@@ -143,7 +148,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
   switch (event.type) {
     case 'JobStarted': {
       const d = event.data;
-      return update(state, ['progress', 'result', 'completedAt', 'durationMs', 'retryAt'], {
+      return update(state, ['progress', 'result', 'completedAt', 'durationMs', 'retryAt', 'cancelRequested'], {
         status: 'in_progress',
         attempts: d.attempt,
         workerId: d.workerId,
@@ -165,7 +170,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
     }
     case 'JobCompleted': {
       const d = event.data;
-      return update(state, ['retryAt'], {
+      return update(state, ['retryAt', 'cancelRequested'], {
         status: 'completed',
         completedAt: d.completedAt,
         durationMs: d.durationMs,
@@ -175,7 +180,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
     }
     case 'JobErrored': {
       const d = event.data;
-      return update(state, ['retryAt', 'durationMs'], {
+      return update(state, ['retryAt', 'durationMs', 'cancelRequested'], {
         status: 'errored',
         attempts: d.attempt,
         erroredAt: d.erroredAt,
@@ -197,7 +202,7 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
     }
     case 'JobCancelled': {
       const d = event.data;
-      return update(state, ['retryAt'], {
+      return update(state, ['retryAt', 'cancelRequested'], {
         status: 'cancelled',
         cancelledAt: d.at,
         ...(d.reason !== undefined ? { cancelReason: d.reason } : {}),
@@ -215,6 +220,21 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
     case 'JobContinuationAdded': {
       const d = event.data;
       return update(state, [], { children: [...(state.children ?? []), d.childJobId], updatedAt: d.at });
+    }
+    // Purged (docs/retention.md): the job is gone; its stream is deleted next.
+    case 'JobPurged':
+      return initialJobState;
+    case 'JobCancelRequested': {
+      const d = event.data;
+      return update(state, [], {
+        cancelRequested: {
+          at: d.at,
+          attempt: d.attempt,
+          ...(d.by !== undefined ? { by: d.by } : {}),
+          ...(d.reason !== undefined ? { reason: d.reason } : {}),
+        },
+        updatedAt: d.at,
+      });
     }
   }
 };

@@ -5,6 +5,8 @@ import type {
   FinalStatus,
   IsoDate,
   JobCancelled,
+  JobCancelRequested,
+  JobPurged,
   JobCompleted,
   JobContinuationAdded,
   JobEnqueued,
@@ -28,8 +30,11 @@ export const Transitions = {
   setToErrored: 'setToErrored',
   resetToInitialState: 'resetToInitialState',
   cancel: 'cancel',
+  requestCancel: 'requestCancel',
+  setToCancelled: 'setToCancelled',
   addContinuation: 'addContinuation',
   release: 'release',
+  purge: 'purge',
 } as const;
 export type Transition = (typeof Transitions)[keyof typeof Transitions];
 
@@ -54,7 +59,8 @@ const reject = (transition: Transition, state: JobState, message: string): E.Eit
 
 const describe = (s: JobView): string => {
   if (s.status === 'errored') return s.retryAt !== undefined ? `errored (retry due at ${s.retryAt})` : 'errored (failed for good)';
-  if (s.status === 'in_progress') return `in_progress (attempt ${s.attempts})`;
+  if (s.status === 'in_progress')
+    return `in_progress (attempt ${s.attempts}${s.cancelRequested !== undefined ? ', cancel requested' : ''})`;
   return s.status;
 };
 
@@ -251,6 +257,12 @@ export const setToErrored = (
     } else {
       const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
       if (E.isLeft(ok)) return ok;
+      if (cancelRequestedFor(s, input.attempt))
+        return reject(
+          'setToErrored',
+          s,
+          `cannot record attempt ${input.attempt} of job "${s.jobId}" as errored: its cancel was requested at ${s.cancelRequested?.at}, so it ends as cancelled (setToCancelled)`,
+        );
     }
     if (input.retryAt !== undefined && input.interrupted === true && interruptionsLeft(s) <= 0)
       return reject(
@@ -311,7 +323,11 @@ export const resetToInitialState = (
     return event;
   })(need('resetToInitialState', state, 'reset the job'));
 
-/** Cancel: a job that is waiting (`initial`, `awaiting`) or `errored`. A running attempt cannot be cancelled by an event. */
+/**
+ * Cancel: a job that is waiting (`initial`, `awaiting`) or `errored`. A running attempt is not ended by an
+ * event: its cancel is requested (`requestCancel`, `JobCancelRequested`), its process aborts the action, and
+ * its end is recorded by `setToCancelled`. The engine's `cancel` picks between the two.
+ */
 export const cancel = (
   state: JobState,
   input: { readonly at: IsoDate; readonly reason?: string; readonly by?: string },
@@ -332,6 +348,64 @@ export const cancel = (
           `cannot cancel job "${s.jobId}": it is ${describe(s)}; only initial, awaiting or errored jobs can be cancelled`,
         ),
   )(need('cancel', state, 'cancel the job'));
+
+/** Whether the cancel of `attempt` was requested, and that attempt is the one running. */
+export const cancelRequestedFor = (s: JobState, attempt: number): boolean =>
+  isJobView(s) && s.status === 'in_progress' && s.attempts === attempt && s.cancelRequested?.attempt === attempt;
+
+/** Asks for the cancel of the running attempt `attempt`: once per attempt. */
+export const requestCancel = (
+  state: JobState,
+  input: { readonly attempt: number; readonly at: IsoDate; readonly reason?: string; readonly by?: string },
+): E.Either<TransitionRejected, readonly [JobCancelRequested]> =>
+  chain((s: JobView) =>
+    chain(() =>
+      s.cancelRequested !== undefined
+        ? reject(
+            'requestCancel',
+            s,
+            `cannot cancel job "${s.jobId}" attempt ${input.attempt}: its cancel was requested already at ${s.cancelRequested.at}${s.cancelRequested.by !== undefined ? ` by ${s.cancelRequested.by}` : ''}`,
+          )
+        : one<JobCancelRequested>({
+            type: 'JobCancelRequested',
+            data: {
+              attempt: input.attempt as JobCancelRequested['data']['attempt'],
+              at: input.at,
+              ...(input.reason !== undefined ? { reason: input.reason } : {}),
+              ...(input.by !== undefined ? { by: input.by } : {}),
+            },
+          }),
+    )(inAttempt('requestCancel', s, input.attempt, 'cancel')),
+  )(need('requestCancel', state, 'cancel the job'));
+
+/**
+ * The end of a running attempt whose cancel was requested: `JobCancelled`, with the request's reason and
+ * who asked, whatever the action did but return a result (that is `setToCompleted`). Never retried.
+ */
+export const setToCancelled = (
+  state: JobState,
+  input: { readonly attempt: number; readonly at: IsoDate },
+): E.Either<TransitionRejected, readonly [JobCancelled]> =>
+  chain((s: JobView) =>
+    chain(() => {
+      const request = s.cancelRequested;
+      if (request === undefined || request.attempt !== input.attempt)
+        return reject(
+          'setToCancelled',
+          s,
+          `cannot record attempt ${input.attempt} of job "${s.jobId}" as cancelled: no cancel of it was requested`,
+        );
+      return one<JobCancelled>({
+        type: 'JobCancelled',
+        data: {
+          at: input.at,
+          attempt: input.attempt as JobCancelRequested['data']['attempt'],
+          ...(request.reason !== undefined ? { reason: request.reason } : {}),
+          ...(request.by !== undefined ? { by: request.by } : {}),
+        },
+      });
+    })(inAttempt('setToCancelled', s, input.attempt, 'cancel')),
+  )(need('setToCancelled', state, 'cancel the job'));
 
 /**
  * Records in a parent's stream that `childJobId` waits for it: from any
@@ -385,6 +459,31 @@ export const release = (
     });
   })(need('release', state, 'release the job'));
 
+/**
+ * Purge (docs/retention.md): a final job (`completed`, `cancelled`, `errored` with no retry) is marked gone; its
+ * stream is deleted next. Whether continuations still wait for it is the conductor's check (it needs their streams).
+ */
+export const purge = (
+  state: JobState,
+  input: { readonly at: IsoDate; readonly reason?: string; readonly by?: string },
+): E.Either<TransitionRejected, readonly [JobPurged]> =>
+  chain((s: JobView) =>
+    s.status === 'completed' || s.status === 'cancelled' || (s.status === 'errored' && s.retryAt === undefined)
+      ? one<JobPurged>({
+          type: 'JobPurged',
+          data: {
+            at: input.at,
+            ...(input.reason !== undefined ? { reason: input.reason } : {}),
+            ...(input.by !== undefined ? { by: input.by } : {}),
+          },
+        })
+      : reject(
+          'purge',
+          s,
+          `cannot purge job "${s.jobId}": it is ${describe(s)}; only completed, cancelled or failed-for-good jobs can be purged`,
+        ),
+  )(need('purge', state, 'purge the job'));
+
 /** What the transition that produced `event` is; used to check histories. */
 const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionRejected, readonly JobEvent[]> => {
   switch (event.type) {
@@ -409,11 +508,19 @@ const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionReje
     case 'JobReset':
       return resetToInitialState(state, event.data);
     case 'JobCancelled':
-      return cancel(state, event.data);
+      // From a running attempt only as its end after a request; else the cancel of a waiting job, which carries no attempt.
+      if (state.status === 'in_progress') return setToCancelled(state, { attempt: event.data.attempt ?? 0, at: event.data.at });
+      return event.data.attempt !== undefined
+        ? reject('cancel', state, `cannot cancel job attempt ${event.data.attempt}: the job is ${state.status}, not in_progress`)
+        : cancel(state, event.data);
+    case 'JobCancelRequested':
+      return requestCancel(state, event.data);
     case 'JobReleased':
       return release(state, event.data);
     case 'JobContinuationAdded':
       return addContinuation(state, event.data);
+    case 'JobPurged':
+      return purge(state, event.data);
   }
 };
 

@@ -37,6 +37,10 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
       return `released: ${e.data.parents.map((p) => `${p.jobId} ${p.status}`).join(', ')}`;
     case 'JobContinuationAdded':
       return `continuation ${e.data.childJobId} waits for this job`;
+    case 'JobCancelRequested':
+      return `cancel requested${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}; the action is aborted, the attempt ends cancelled`;
+    case 'JobPurged':
+      return `purged${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}`;
   }
 };
 
@@ -77,7 +81,12 @@ export const formatHistory = (
 export const formatView = (v: JobView): string => {
   const rows: [string, unknown][] = [
     ['job', v.jobId],
-    ['status', v.status + (v.status === 'errored' ? (v.retryAt ? ` (retry at ${v.retryAt})` : ' (failed for good)') : '')],
+    [
+      'status',
+      v.status +
+        (v.status === 'errored' ? (v.retryAt ? ` (retry at ${v.retryAt})` : ' (failed for good)') : '') +
+        (v.cancelRequested !== undefined ? ' (cancel requested)' : ''),
+    ],
     ['worker', v.workerName],
     ['queue', v.queue],
     ['attempts', `${v.attempts} of ${v.maxAttempts}${v.attemptBase > 0 ? ` (after a manual retry at attempt ${v.attemptBase})` : ''}`],
@@ -103,6 +112,12 @@ export const formatView = (v: JobView): string => {
     [
       'cancelled',
       v.cancelledAt !== undefined ? `${v.cancelledAt}${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}` : undefined,
+    ],
+    [
+      'cancel',
+      v.cancelRequested !== undefined
+        ? `requested at ${v.cancelRequested.at}${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}; attempt ${v.cancelRequested.attempt} still running${v.workerId !== undefined ? ` on ${v.workerId}` : ''}`
+        : undefined,
     ],
     ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
     [

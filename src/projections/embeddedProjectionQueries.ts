@@ -102,21 +102,21 @@ export const makeEmbeddedProjectionQueries = (options: EmbeddedProjectionQueries
   };
 
   const listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
-  const listStatement = (byStatus: boolean, byWorker: boolean, after: boolean) => {
-    const key = `${byStatus}:${byWorker}:${after}`;
+  const listStatement = (byStatus: boolean, byWorker: boolean, after: boolean, oldestFirst = false) => {
+    const key = `${byStatus}:${byWorker}:${after}:${oldestFirst}`;
     let st = listStatements.get(key);
     if (st === undefined) {
       const where = [
         ...(byStatus ? ['v.status = @status'] : []),
         ...(byWorker ? ['v.worker_name = @workerName'] : []),
-        ...(after ? ['(v.enqueued_ms, v.partition) < (@afterMs, @afterPartition)'] : []),
+        ...(after ? [`(v.enqueued_ms, v.partition) ${oldestFirst ? '>' : '<'} (@afterMs, @afterPartition)`] : []),
       ];
       st = options.database.prepare(
         `SELECT v.partition AS partition, v.enqueued_ms AS ms, p.state AS state
          FROM projection_job_views v
          JOIN projection_partitions p ON p.projection = @projection AND p.partition = v.partition
          ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY v.enqueued_ms DESC, v.partition DESC
+         ORDER BY v.enqueued_ms ${oldestFirst ? 'ASC' : 'DESC'}, v.partition ${oldestFirst ? 'ASC' : 'DESC'}
          LIMIT @limit`,
       );
       listStatements.set(key, st);
@@ -142,7 +142,7 @@ export const makeEmbeddedProjectionQueries = (options: EmbeddedProjectionQueries
     listJobViews: async (filter: JobViewFilter = {}): Promise<JobViewPage> => {
       const limit = pageSize(filter.limit);
       const after = filter.after !== undefined ? decodeCursor(Cursor, filter.after) : undefined;
-      const rows = listStatement(filter.status !== undefined, filter.workerName !== undefined, after !== undefined).all({
+      const rows = listStatement(filter.status !== undefined, filter.workerName !== undefined, after !== undefined, filter.oldestFirst === true).all({
         projection: ProjectionNames.jobView,
         limit: limit + 1,
         ...(filter.status !== undefined ? { status: filter.status } : {}),

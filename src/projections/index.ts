@@ -34,5 +34,5 @@ export type {
   ProjectionStore,
   RunProjectionsOptions,
 } from './projectionRuntime.js';
-export { ProjectionStatuses } from './projectionTables.js';
+export { makeStreamPartitionsDelete, ProjectionStatuses } from './projectionTables.js';
 export type { ProjectionStatus, SqliteDatabase } from './projectionTables.js';

@@ -19,6 +19,11 @@ export interface JobViewFilter {
   readonly limit?: number;
   /** The `next` cursor of the previous page. */
   readonly after?: string;
+  /**
+   * Oldest enqueued first (retention walks from the oldest: docs/retention.md). The embedded store honours it;
+   * EventStoreDB's index lists newest first whatever this says. Default: newest first.
+   */
+  readonly oldestFirst?: boolean;
 }
 
 /** One page of job views, newest enqueued first; `next` is absent on the last page. */
@@ -223,7 +228,10 @@ export interface JobDashboardWorker {
 
 /** The state of projections/job-dashboard.js (its shared state). */
 export interface JobDashboard {
+  /** Jobs known now: purged ones leave it (docs/retention.md). */
   readonly jobs: number;
+  /** Jobs purged so far; absent before the first. */
+  readonly purged?: number;
   readonly seq: number;
   readonly counts: Readonly<Record<JobStatus, number>>;
   /** Errored jobs with a retry scheduled (counted in `counts.errored` too). */

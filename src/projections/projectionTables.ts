@@ -186,3 +186,20 @@ export const writeJobView = (tables: ProjectionTables, partition: string, stateJ
     columns.updatedAt,
   );
 };
+
+/**
+ * Removes what the embedded projections hold for a deleted stream (docs/retention.md): its partition in every
+ * projection and its job-view row. Called once the projections have folded the stream's last event (`JobPurged`),
+ * so nothing would write them again.
+ */
+export const makeStreamPartitionsDelete = (db: SqliteDatabase): ((stream: string) => void) => {
+  makeProjectionTables(db);
+  const partitions = db.prepare<[string]>(
+    'DELETE FROM projection_partitions WHERE projection IN (SELECT name FROM projection_states) AND partition = ?',
+  );
+  const view = db.prepare<[string]>('DELETE FROM projection_job_views WHERE partition = ?');
+  return db.transaction((stream: string) => {
+    partitions.run(stream);
+    view.run(stream);
+  });
+};

@@ -1,10 +1,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import {
+  cancelRequestedFor,
   isoDate,
   isJobView,
   planRetry,
   recordProgress,
+  setToCancelled,
   setToCompleted,
   setToErrored,
   setToInProgress,
@@ -37,6 +39,11 @@ export const AbortReasons = {
   shutdown: 'shutdown',
   /** The broker connection that delivered the attempt is gone: nothing is recorded here; whoever gets the redelivery records `WorkerLost`. */
   lost: 'lost',
+  /**
+   * The job's cancel was requested (`JobCancelRequested`): the action's signal is aborted, and the attempt ends
+   * when the action returns, as `JobCancelled` (not retried), or as `JobCompleted` if it still returned a result.
+   */
+  cancelled: 'cancelled',
 } as const;
 export type AbortReason = (typeof AbortReasons)[keyof typeof AbortReasons];
 
@@ -56,12 +63,19 @@ export interface AttemptInput {
    * and the engine keeps its worker's slot until it returns.
    */
   readonly onAction?: (returned: Promise<void>) => void;
+  /**
+   * Counts the attempt in with the engine's cancel watch before its start is appended; `abort` aborts the
+   * action's signal with `AbortReasons.cancelled`. Returns the unregister, called when the attempt ends.
+   */
+  readonly watchCancel?: (jobId: string, attempt: number, abort: () => void) => () => void;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
 export type AttemptOutcome =
   /** `JobCompleted` recorded. */
   | { readonly _tag: 'Completed'; readonly job: LoadedJob }
+  /** `JobCancelled` recorded: its cancel was requested while it ran. Nothing to publish. */
+  | { readonly _tag: 'Cancelled'; readonly job: LoadedJob; readonly attempt: number }
   /** `JobErrored` recorded; when `retryAt` is set the next attempt must be published before the ack. */
   | { readonly _tag: 'Errored'; readonly job: LoadedJob; readonly attempt: number; readonly retryAt: IsoDate | undefined }
   /** Someone moved the job before it started: read again, decide again. */
@@ -149,15 +163,43 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     return r.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: r.left } : { _tag: 'Conflict' };
   }
 
-  const started = await deps.jobs.transition(
-    input.job,
-    (s) => setToInProgress(s, { workerId: deps.processId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
-    causedBy(input, input.backgroundJobId),
-  )();
-  if (E.isLeft(started))
-    return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
+  // Known to the cancel watch before it starts: a request for it can only be appended after its JobStarted.
+  let cancelled = false;
+  let onCancel = (): void => void (cancelled = true);
+  const unwatch = input.watchCancel?.(input.job.jobId, view.attempts + 1, () => onCancel());
+  try {
+    const started = await deps.jobs.transition(
+      input.job,
+      (s) => setToInProgress(s, { workerId: deps.processId, backgroundJobId: input.backgroundJobId, startedAt: isoDate(deps.now()) }),
+      causedBy(input, input.backgroundJobId),
+    )();
+    if (E.isLeft(started))
+      return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
+    return await runStarted(worker, deps, input, started.right, decoded.right, {
+      cancelled: () => cancelled,
+      onCancel: (f) => (onCancel = f),
+    });
+  } finally {
+    unwatch?.();
+  }
+};
 
-  const recorder = makeRecorder(deps, started.right, input);
+/** How a started attempt learns that its cancel was requested: already (`cancelled`), or later (`onCancel`). */
+interface CancelHook {
+  cancelled(): boolean;
+  onCancel(abort: () => void): void;
+}
+
+const runStarted = async <P>(
+  worker: Worker<P>,
+  deps: ExecuteDeps,
+  input: AttemptInput,
+  startedJob: LoadedJob,
+  payload: P,
+  cancelHook: CancelHook,
+): Promise<AttemptOutcome> => {
+  const view = input.job.state;
+  const recorder = makeRecorder(deps, startedJob, input, () => controls.cancel());
   const attempt = recorder.attempt;
   const startedAt = deps.now();
 
@@ -169,7 +211,14 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
   const ending = new Promise<Ended>((resolve) => (end = resolve));
   let stoppedWith: string | undefined;
   let controller: AbortController | undefined;
+  // The job's cancel was requested: the signal is aborted, but the attempt ends only when the action returns.
+  let cancelled = false;
   const controls = {
+    cancel(): void {
+      if (cancelled || stoppedWith !== undefined) return;
+      cancelled = true;
+      controller?.abort(AbortReasons.cancelled);
+    },
     stop(reason: string, ended: Ended | undefined): void {
       if (stoppedWith !== undefined) return;
       stoppedWith = reason;
@@ -189,6 +238,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
       if (controller === undefined) {
         controller = new AbortController();
         if (stoppedWith !== undefined) controller.abort(stoppedWith);
+        else if (cancelled) controller.abort(AbortReasons.cancelled);
       }
       return controller.signal;
     },
@@ -214,6 +264,8 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     input.lost?.addEventListener('abort', onLost, { once: true });
   }
 
+  cancelHook.onCancel(() => controls.cancel());
+  if (cancelHook.cancelled()) controls.cancel();
   const ctx = new AttemptContext(input.job.jobId, attempt, controls);
 
   const timer =
@@ -222,7 +274,7 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     let running: Promise<unknown>;
     try {
       // User code is wrapped once, here: whatever it throws or rejects with is caught.
-      running = Promise.resolve(worker.action(decoded.right, ctx));
+      running = Promise.resolve(worker.action(payload, ctx));
     } catch (error) {
       running = Promise.reject(error);
     }
@@ -287,17 +339,24 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     delayMs: (n, random) => worker.retryDelay(n, random),
     interrupted,
   });
-  const r = await recorder.record((s) =>
-    setToErrored(s, {
-      attempt,
-      erroredAt: isoDate(deps.now()),
-      error,
-      durationMs,
-      interrupted,
-      ...(retryAt !== undefined ? { retryAt } : {}),
-    }),
-  );
-  return E.isRight(r) ? { _tag: 'Errored', job: r.right, attempt, retryAt } : { _tag: 'Abandoned', attempt, reason: r.left.reason };
+  // An attempt whose cancel was requested ends cancelled, whatever it threw (read from the stream: a request
+  // made since the last append of this attempt is found when that append conflicts and is decided again).
+  let endedCancelled = false;
+  const r = await recorder.record((s) => {
+    endedCancelled = cancelRequestedFor(s, attempt);
+    return endedCancelled
+      ? setToCancelled(s, { attempt, at: isoDate(deps.now()) })
+      : setToErrored(s, {
+          attempt,
+          erroredAt: isoDate(deps.now()),
+          error,
+          durationMs,
+          interrupted,
+          ...(retryAt !== undefined ? { retryAt } : {}),
+        });
+  });
+  if (E.isLeft(r)) return { _tag: 'Abandoned', attempt, reason: r.left.reason };
+  return endedCancelled ? { _tag: 'Cancelled', job: r.right, attempt } : { _tag: 'Errored', job: r.right, attempt, retryAt };
 };
 
 type Decide = (s: JobState) => E.Either<TransitionRejected, readonly JobEvent[]>;
@@ -316,7 +375,7 @@ interface RecordFailure {
  * unavailable; on a conflict reloads and decides again, since only another
  * process taking the attempt over moves a running job.
  */
-const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput) => {
+const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput, onCancelRequested: () => void) => {
   let current = started;
   let chain: Promise<unknown> | undefined;
   const attempt = viewOf(started).attempts;
@@ -329,6 +388,15 @@ const makeRecorder = (deps: ExecuteDeps, started: LoadedJob, input: AttemptInput
         if (E.isRight(r)) {
           current = r.right;
           return E.right(r.right);
+        }
+        if (r.left._tag === 'WrongExpectedRevision' || r.left._tag === 'TransitionRejected') {
+          // A request this process has not heard of yet shows in the stream: abort the action now.
+          const reloaded = await deps.jobs.load(current.jobId)();
+          if (E.isRight(reloaded) && cancelRequestedFor(reloaded.right.state, attempt)) onCancelRequested();
+          if (E.isRight(reloaded) && r.left._tag === 'WrongExpectedRevision') {
+            current = reloaded.right;
+            continue;
+          }
         }
         const err = r.left;
         if (err._tag === 'TransitionRejected') return E.left({ reason: err.message });

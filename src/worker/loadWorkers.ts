@@ -22,7 +22,7 @@ const typeScriptFile = /\.[cm]?tsx?$/;
  * as a development convenience; in production, compile the module and pass
  * the `.js`.
  */
-const registerTypeScript = async (file: string): Promise<void> => {
+export const registerTypeScript = async (file: string): Promise<void> => {
   let manifest: string;
   try {
     manifest = createRequire(file).resolve('tsx/package.json');
@@ -39,7 +39,7 @@ const registerTypeScript = async (file: string): Promise<void> => {
   register();
 };
 
-const isUnknownExtension = (error: unknown): boolean => (error as { code?: unknown })?.code === 'ERR_UNKNOWN_FILE_EXTENSION';
+export const isUnknownExtension = (error: unknown): boolean => (error as { code?: unknown })?.code === 'ERR_UNKNOWN_FILE_EXTENSION';
 
 /**
  * Imports a module (a file path, relative to the working directory, or a

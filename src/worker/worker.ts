@@ -2,6 +2,7 @@ import * as t from 'io-ts';
 import { defaultRetryPolicy, hangfireDelayMs, queueNamePattern, queueNameRule } from '../job/index.js';
 import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.js';
 import { NonRetryableError } from './failures.js';
+import { rateLimitProblems, type RateLimit } from './rateLimit.js';
 import { brandClass, brandMark, ErrorCodes, JobtrailError } from '../errors/index.js';
 
 /** What an action gets besides its payload. */
@@ -72,10 +73,17 @@ export interface WorkerOptions<P, R = unknown> {
   readonly timeoutMs?: number;
   /** Attempts of this worker running at once in one process. Default: 10. */
   readonly concurrency?: number;
+  /**
+   * Attempts cut short by a shutdown or a lost process (`Interrupted`, `WorkerLost`) retried, not counted in
+   * `maxAttempts`; recorded with each job at enqueue. An enqueue's own `maxInterruptions` wins. Default: 10.
+   */
+  readonly maxInterruptions?: number;
   /** Whether a thrown error may be retried. Default: everything but `NonRetryableError`. */
   readonly isRetryable?: (error: unknown) => boolean;
   /** A recurring run of this worker, upserted when an engine that registers it starts. Default: none. */
   readonly schedule?: WorkerSchedule;
+  /** At most `max` attempts start in any `perMs` ms, across every process sharing the store (docs/rate-limits.md). Default: none. */
+  readonly rateLimit?: RateLimit;
 }
 
 /**
@@ -104,8 +112,12 @@ export abstract class Worker<P = unknown, R = unknown> {
   readonly timeoutMs: number | undefined = undefined;
   /** Default: 10. */
   readonly concurrency: number = workerDefaults.concurrency;
+  /** Interrupted attempts retried (not counted in `maxAttempts`). Default: none given, the engine's 10. Optional: a worker of an older copy has none. */
+  readonly maxInterruptions?: number;
   /** A recurring run, upserted at `start` (docs/recurring.md). Default: none. */
   readonly schedule?: WorkerSchedule;
+  /** At most `max` starts per `perMs` ms across processes (docs/rate-limits.md). Default: none. */
+  readonly rateLimit?: RateLimit;
 
   /** The work; throws when the job cannot be completed. */
   abstract action(payload: P, ctx: JobContext): Promise<R>;
@@ -148,7 +160,9 @@ class DefinedWorker<P, R> extends Worker<P, R> {
   override readonly maxAttempts: number;
   override readonly timeoutMs: number | undefined;
   override readonly concurrency: number;
+  declare readonly maxInterruptions?: number;
   declare readonly schedule?: WorkerSchedule;
+  declare readonly rateLimit?: RateLimit;
   readonly #options: WorkerOptions<P, R>;
 
   constructor(options: WorkerOptions<P, R>) {
@@ -160,7 +174,9 @@ class DefinedWorker<P, R> extends Worker<P, R> {
     this.maxAttempts = options.maxAttempts ?? workerDefaults.maxAttempts;
     this.timeoutMs = options.timeoutMs;
     this.concurrency = options.concurrency ?? workerDefaults.concurrency;
+    if (options.maxInterruptions !== undefined) this.maxInterruptions = options.maxInterruptions;
     if (options.schedule !== undefined) this.schedule = options.schedule;
+    if (options.rateLimit !== undefined) this.rateLimit = options.rateLimit;
   }
 
   override action(payload: P, ctx: JobContext): Promise<R> {
@@ -215,5 +231,8 @@ export const validateWorker = (w: Worker<unknown>): void => {
   if (!Number.isInteger(w.maxAttempts) || w.maxAttempts < 1) problems.push(`maxAttempts must be a whole number ≥ 1, got ${w.maxAttempts}`);
   if (!Number.isInteger(w.concurrency) || w.concurrency < 1) problems.push(`concurrency must be a whole number ≥ 1, got ${w.concurrency}`);
   if (w.timeoutMs !== undefined && !(w.timeoutMs > 0)) problems.push(`timeoutMs must be > 0, got ${w.timeoutMs}`);
+  if (w.maxInterruptions !== undefined && !(Number.isInteger(w.maxInterruptions) && w.maxInterruptions >= 0 && w.maxInterruptions <= 1000))
+    problems.push(`maxInterruptions must be a whole number from 0 to 1000, got ${w.maxInterruptions}`);
+  if (w.rateLimit !== undefined) problems.push(...rateLimitProblems(w.rateLimit, 'rateLimit'));
   if (problems.length > 0) throw new InvalidWorkerError(`worker "${String(w.name)}": ${problems.join('; ')}`);
 };

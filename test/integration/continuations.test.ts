@@ -75,7 +75,8 @@ for (const kind of ['memory', 'rabbitmq'] as const satisfies readonly Kind[]) {
         ? makeMemoryBroker()
         : await makeRabbitBroker({ url: rabbitUrl, connectionName: `jobtrail-test-${randomUUID()}`, minReconnectDelayMs: 100 });
     ctx.brokers.push(broker);
-    const engine = await createEngine({ store: ctx.store, broker, workers, acceptCommands: false });
+    // rememberBroker: the store may be the tests' shared EventStoreDB, used with both brokers (issue 22).
+    const engine = await createEngine({ store: ctx.store, broker, workers, acceptCommands: false, rememberBroker: false });
     ctx.engines.push(engine);
     if (start) await engine.start();
     return engine;

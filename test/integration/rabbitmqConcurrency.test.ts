@@ -14,7 +14,8 @@ const test = rabbitEngineSuite(`per-worker concurrency on RabbitMQ (${testStoreL
 const engineOn = async (ctx: RabbitEngineCtx, workers: Worker<any>[]) => {
   const broker = await makeRabbitBroker({ url: rabbitUrl, connectionName: `jobtrail-test-${randomUUID()}` });
   ctx.brokers.push(broker);
-  const engine = await createEngine({ store: ctx.store, broker, workers, acceptCommands: false });
+  // rememberBroker: the store may be the tests' shared EventStoreDB, whose other tests use the in-process broker (issue 22).
+  const engine = await createEngine({ store: ctx.store, broker, workers, acceptCommands: false, rememberBroker: false });
   ctx.engines.push(engine);
   return engine;
 };

@@ -33,6 +33,8 @@ const engineOn = async (
     broker,
     workers,
     ...(commandQueue !== undefined ? { commandQueue } : { acceptCommands: false }),
+    // The store may be the tests' shared EventStoreDB, whose other tests use the in-process broker (issue 22).
+    rememberBroker: false,
   });
   ctx.engines.push(engine);
   return engine;
@@ -284,7 +286,7 @@ test('a store outage outlasting the delivery-limit of the quorum work queue: del
     const w = defineWorker({ name: `outage-${queue}`, queue, concurrency: 5, action: async () => void ran++ });
     const broker = await makeRabbitBroker({ url: rabbitUrl, minReconnectDelayMs: 100, maxReconnectDelayMs: 500 });
     ctx.brokers.push(broker);
-    const engine = await createEngine({ store, broker, workers: [w], acceptCommands: false });
+    const engine = await createEngine({ store, broker, workers: [w], acceptCommands: false, rememberBroker: false });
     ctx.engines.push(engine);
     const ids = (await engine.enqueueMany(Array.from({ length: 5 }, (_, n) => ({ workerName: w.name, payload: { n } })))).map(
       (e) => e.jobId,

@@ -95,7 +95,9 @@ test('a high-priority job enqueued behind 200 normal ones, one worker at concurr
       return null;
     },
   });
-  const engine = await createEngine({ store: ctx.store, broker: await brokerOf(ctx), workers: [worker], acceptCommands: false });
+  // rememberBroker: the store may be the tests' shared EventStoreDB, whose other tests use the in-process broker (issue 22).
+  const broker = await brokerOf(ctx);
+  const engine = await createEngine({ store: ctx.store, broker, workers: [worker], acceptCommands: false, rememberBroker: false });
   ctx.engines.push(engine);
   const ids: string[] = [];
   for (let i = 0; i < 200; i++) ids.push((await engine.enqueue(worker.name, { label: `normal-${i}` })).jobId);

@@ -45,6 +45,8 @@ const strandedJobIsSwept = async (inner: Broker, queue: string) => {
     acceptCommands: false,
     sweepIntervalMs: 500,
     sweepGraceMs: 1_000,
+    // The store may be the tests' shared EventStoreDB, used with both brokers (issue 22).
+    rememberBroker: false,
   });
   try {
     await engine.start();

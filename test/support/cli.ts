@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 /** `dist/cli/bin.js`, the compiled command as a user runs it (package.json's `bin`; `npm test` builds it first). */
 export const jobtrailBin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+/**
+ * JOBTRAIL_TEST_CLI=source runs src/cli/bin.ts through tsx instead of the compiled dist/ (no build needed; each
+ * start is slower): for checking a change to the CLI without `npm run build`.
+ */
+const nodeArgs: readonly string[] =
+  process.env.JOBTRAIL_TEST_CLI === 'source'
+    ? ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))]
+    : [jobtrailBin];
 
 export interface Ran {
   readonly code: number | null;
@@ -34,7 +42,7 @@ export const runJobtrail = (
 
 /** Starts `jobtrail …` without waiting; the caller ends it. */
 export const spawnJobtrail = (args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): ChildProcess =>
-  spawn(process.execPath, [jobtrailBin, ...args], {
+  spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: options.cwd ?? root,
     env: { ...process.env, JOBTRAIL_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

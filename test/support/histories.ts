@@ -17,7 +17,10 @@ import {
   jobStreamName,
   recordProgress,
   release,
+  requestCancel,
+  purge,
   resetToInitialState,
+  setToCancelled,
   setToCompleted,
   setToErrored,
   setToInitialState,
@@ -143,6 +146,10 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
   return [...statusChoices(s, step, now, at, manual, cancelIt), ...(step.n % 5 === 0 ? [link] : [])];
 };
 
+/** Purged (docs/retention.md), now and then: the job's last event. */
+const purgeIt = (s: JobView, step: Step, at: IsoDate): Array<() => readonly JobEvent[]> =>
+  step.n % 3 === 0 ? [() => accept(purge(s, { at, ...(step.flag ? { by: 'retention', reason: 'retention' } : {}) }))] : [];
+
 const statusChoices = (
   s: JobView,
   step: Step,
@@ -182,7 +189,24 @@ const statusChoices = (
     case 'in_progress': {
       const attempt = s.attempts;
       const retry = step.flag && attemptsLeft(s, attempt) > 0 ? { retryAt: iso(now + step.delayMs) } : {};
+      // Its cancel was requested: progress, a result after all, or the end as cancelled (never errored).
+      if (s.cancelRequested !== undefined)
+        return [
+          () => accept(recordProgress(s, { attempt, at, ...(step.percent !== undefined ? { percent: step.percent } : {}) })),
+          () => accept(setToCompleted(s, { attempt, completedAt: at, durationMs: step.durationMs })),
+          () => accept(setToCancelled(s, { attempt, at })),
+          () => accept(setToCancelled(s, { attempt, at })),
+        ];
       return [
+        () =>
+          accept(
+            requestCancel(s, {
+              attempt,
+              at,
+              ...(step.text !== undefined ? { reason: step.text } : {}),
+              ...(step.flag ? { by: `user-${step.n % 7}` } : {}),
+            }),
+          ),
         () =>
           accept(
             recordProgress(s, {
@@ -236,10 +260,10 @@ const statusChoices = (
             cancelIt,
             manual,
           ]
-        : [manual, cancelIt];
+        : [manual, cancelIt, ...purgeIt(s, step, at)];
     case 'completed':
     case 'cancelled':
-      return [manual];
+      return [manual, ...purgeIt(s, step, at)];
   }
 };
 

@@ -36,7 +36,7 @@ export const recountDashboard = (events: ReadonlyArray<{ readonly stream: string
   const jobs = new Map<string, Job>();
   const workers: Recount['workers'] = {};
   const worker = (name: string) => (workers[name] ??= { enqueued: 0, completed: 0, errored: 0, durations: [], totalMs: 0 });
-  const failures: Array<JobDashboard['failures'][number]> = [];
+  let failures: Array<JobDashboard['failures'][number]> = [];
   let seq = 0;
   let distinct = 0;
   let outstandingNow = 0;
@@ -63,6 +63,15 @@ export const recountDashboard = (events: ReadonlyArray<{ readonly stream: string
       worker(job.workerName).enqueued += 1;
     }
     if (job === undefined) continue;
+    // Purged (docs/retention.md): out of the total, the counts and the failures; the worker totals stay.
+    if (event.type === 'JobPurged') {
+      if (!isJobView(job.state)) continue;
+      const purgedId = job.jobId;
+      jobs.delete(stream);
+      distinct -= 1;
+      failures = failures.filter((f) => f.jobId !== purgedId);
+      continue;
+    }
     const was = event.type === 'JobEnqueued' ? replaced : isOutstanding(job.state);
     job.state = evolve(job.state, event);
     outstandingNow += (isOutstanding(job.state) ? 1 : 0) - (was ? 1 : 0);

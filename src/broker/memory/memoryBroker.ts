@@ -385,6 +385,14 @@ export const makeMemoryBroker = (): Broker => {
       return channel;
     },
 
+    // This process's queue only: another process's in-process broker is not reachable from here.
+    inspectQueue: async (queue) => {
+      const q = queues.get(queue);
+      if (q === undefined) return undefined;
+      const messages = q.levels.reduce((sum, level) => sum + level.ready.length - level.head, 0);
+      return { messages, consumers: q.consumers.filter((c) => c.active).length };
+    },
+
     onConnectionChange: () => () => undefined,
 
     close: async () => {

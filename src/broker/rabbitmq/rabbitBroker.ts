@@ -177,6 +177,24 @@ export const makeRabbitBroker = async (options: RabbitBrokerOptions): Promise<Br
       return openReplyChannel(replyChannelDeps, onReply);
     },
 
+    // A passive declare on a channel of its own: RabbitMQ closes the channel when the queue does not exist (404).
+    inspectQueue: async (queue) => {
+      checkQueueName(queue);
+      if (closed) throw new Error(`inspect "${queue}": the RabbitMQ broker (${connection.redactedUrl}) is closed`);
+      const live = await connection.waitForLive(timeoutMs);
+      const channel = await live.model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        const ok = await channel.checkQueue(queue);
+        return { messages: ok.messageCount, consumers: ok.consumerCount };
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 404) return undefined;
+        throw new Error(`inspect "${queue}" failed: ${scrub(describe(err))}`, { cause: err });
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    },
+
     onConnectionChange: (listener) => connection.onChange(listener),
 
     close: async () => {

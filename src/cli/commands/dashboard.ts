@@ -44,7 +44,8 @@ export const register = (program: Command, { io, config, logger, withEngine }: C
             await dashboard.stop();
           }
         },
-        { recover: false, readOnly: true },
+        // Its retry and cancel dispatch: refuse a broker of another kind than the store's before serving.
+        { recover: false, readOnly: true, checkBroker: 'dashboard' },
       );
     });
 };

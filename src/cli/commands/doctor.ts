@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultBrokerUrl } from '../../engine.js';
 import { redactUrl } from '../../log/index.js';
 import type { ProjectionHealth } from '../../projections/esdb.js';
 import { brokerOption, parsePositiveInt, storeOption, workersOption, type Common, type Context } from '../context.js';
@@ -352,10 +351,10 @@ export const register = (program: Command, ctx: Context): void => {
     .option('--queue <name...>', "the workers' queues whose consumers to count (default: the --workers module's, else default)")
     .option('--timeout <seconds>', 'how long to wait for each server', parsePositiveInt('--timeout'), 5)
     .action(async (opts: Common & { queue?: string[]; timeout: number }) => {
-      const { io, config } = ctx;
+      const { io } = ctx;
       const timeoutMs = opts.timeout * 1000;
       const storeUrl = ctx.storeUrl(opts);
-      const brokerUrl = opts.broker ?? config.JOBTRAIL_BROKER ?? defaultBrokerUrl;
+      const brokerUrl = ctx.brokerUrl(opts);
       const sections: Section[] = [];
 
       const isEsdb = /^esdb(\+discover)?:\/\//.test(storeUrl);

@@ -47,7 +47,10 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
         },
       ) => {
         if (!workersModule(opts))
-          throw new UserError('jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS) to check the worker name and payload', 2);
+          throw new UserError(
+            'jobtrail enqueue needs --workers <module> (or JOBTRAIL_WORKERS, or "workers" in jobtrail.config.json) to check the worker name and payload',
+            2,
+          );
         await withEngine(
           opts,
           async (engine) => {
@@ -67,6 +70,8 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
                 ? JSON.stringify({ ok: true, jobId: r.jobId, created: r.created })
                 : `${r.created ? 'enqueued' : 'exists already'}: ${r.jobId}`,
             );
+            // A paused queue, or one nothing consumes (docs/queues.md): the job is recorded all the same (exit 0).
+            for (const warning of r.warnings ?? []) io.err(`jobtrail: warning: ${warning}`);
           },
           { recover: false },
         );

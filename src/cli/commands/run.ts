@@ -1,6 +1,28 @@
 import type { Command } from 'commander';
-import { brokerOption, storeOption, workersOption, type Common, type Context } from '../context.js';
+import { brokerOption, parseMilliseconds, storeOption, workersOption, type Common, type Context } from '../context.js';
 import { UserError } from '../errors.js';
+import { parseRetentionFlag, type RetentionOption } from '../../conductor/index.js';
+import { DurationError } from '../../config/index.js';
+import { InvalidArgumentError } from 'commander';
+
+const retentionFlag = (text: string): RetentionOption => {
+  try {
+    return parseRetentionFlag(text);
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof DurationError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+};
+
+/** The options of `jobtrail run`; the sweep's and heartbeat's in milliseconds. */
+type RunOptions = Common & {
+  recover?: boolean;
+  acceptCommands?: boolean;
+  sweepInterval?: number;
+  sweepGrace?: number;
+  heartbeatInterval?: number;
+  retention?: RetentionOption;
+};
 
 /** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit through `io.exit`. */
 export const register = (program: Command, { io, workersModule, withEngine }: Context): void => {
@@ -19,8 +41,29 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
       '--no-accept-commands',
       'do not consume the enqueue commands producers publish to jobtrail.enqueue (they need a process that registers every worker they name) [default: consume them with RabbitMQ]',
     )
-    .action(async (opts: Common & { recover?: boolean; acceptCommands?: boolean }) => {
-      if (!workersModule(opts)) throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS)', 2);
+    .option(
+      '--sweep-interval <ms>',
+      'how often this process sweeps for stranded jobs (attempts of gone processes, overdue jobs); 0: never [jobtrail.config.json "sweepIntervalMs"; default 15000]',
+      parseMilliseconds('--sweep-interval'),
+    )
+    .option(
+      '--sweep-grace <ms>',
+      'how long past its due time a job waits before the sweep dispatches it again [jobtrail.config.json "sweepGraceMs"; default 60000]',
+      parseMilliseconds('--sweep-grace'),
+    )
+    .option(
+      '--heartbeat-interval <ms>',
+      'how often this process records its heartbeat while it runs jobs; 0: never [jobtrail.config.json "heartbeatIntervalMs"; default 5000]',
+      parseMilliseconds('--heartbeat-interval'),
+    )
+    .option(
+      '--retention <ages>',
+      'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [default: completed 1d, errored and cancelled 7d]',
+      retentionFlag,
+    )
+    .action(async (opts: RunOptions) => {
+      if (!workersModule(opts))
+        throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS, or "workers" in jobtrail.config.json)', 2);
       await withEngine(
         opts,
         async (engine) => {
@@ -64,6 +107,10 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           ...(opts.recover !== undefined ? { recover: opts.recover } : {}),
           // Commander sets it to true unless --no-accept-commands is given: only "no" is the user's choice.
           ...(opts.acceptCommands === false ? { acceptCommands: false } : {}),
+          ...(opts.sweepInterval !== undefined ? { sweepIntervalMs: opts.sweepInterval } : {}),
+          ...(opts.sweepGrace !== undefined ? { sweepGraceMs: opts.sweepGrace } : {}),
+          ...(opts.heartbeatInterval !== undefined ? { heartbeatIntervalMs: opts.heartbeatInterval } : {}),
+          ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
         },
       );
     });

@@ -147,6 +147,65 @@
     /* private mode */
   }
 
+  // The Queues page's pause and resume: confirm, post with the reason, then show the page again with the outcome.
+  document.addEventListener('click', function (ev) {
+    const button = /** @type {HTMLButtonElement | null} */ (
+      ev.target instanceof Element ? ev.target.closest('button[data-queue-action]') : null
+    );
+    if (!button) return;
+    const action = /** @type {string} */ (button.getAttribute('data-queue-action'));
+    const url = /** @type {string} */ (button.getAttribute('data-url'));
+    const queue = button.getAttribute('data-queue') || '';
+    const by = actor();
+    const reasonInput = /** @type {HTMLInputElement | null} */ (document.getElementById('queue-reason'));
+    const reason = reasonInput ? reasonInput.value.trim() : '';
+    if (!window.confirm(action.charAt(0).toUpperCase() + action.slice(1) + ' queue ' + queue + ' as "' + by + '"?')) return;
+    button.disabled = true;
+    /** @type {{ by: string, reason?: string }} */
+    const body = { by: by };
+    if (reason) body.reason = reason;
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
+      body: JSON.stringify(body),
+    })
+      .then(function (res) {
+        return res.json().catch(function () {
+          return { ok: false, error: 'HTTP ' + res.status };
+        });
+      })
+      .then(function (data) {
+        if (!data.ok) return show('Refused: ' + data.error, false);
+        const note = data.changed
+          ? action === 'pause'
+            ? 'paused'
+            : 'resumed'
+          : 'was ' + (data.paused ? 'paused' : 'running') + ' already';
+        try {
+          window.sessionStorage.setItem('jobtrail.queueResult', 'Queue ' + queue + ' ' + note + ' by ' + by + '.');
+        } catch {
+          /* private mode: the page reloads without the note */
+        }
+        window.location.reload();
+      })
+      .catch(function (err) {
+        show('Could not reach the dashboard: ' + err.message, false);
+      })
+      .then(function () {
+        button.disabled = false;
+      });
+  });
+  try {
+    const queueNote = window.sessionStorage.getItem('jobtrail.queueResult');
+    if (queueNote) {
+      window.sessionStorage.removeItem('jobtrail.queueResult');
+      show(queueNote, true);
+    }
+  } catch {
+    /* private mode */
+  }
+
   document.addEventListener('click', function (ev) {
     const button = /** @type {HTMLButtonElement | null} */ (ev.target instanceof Element ? ev.target.closest('button[data-action]') : null);
     if (!button) return;
@@ -157,11 +216,13 @@
     const jobId = section ? section.getAttribute('data-job') : '';
     const by = actor();
     const reasonInput = /** @type {HTMLInputElement | null} */ (document.getElementById('reason'));
-    const reason = action === 'cancel' && reasonInput ? reasonInput.value.trim() : '';
+    const reason = (action === 'cancel' || action === 'purge') && reasonInput ? reasonInput.value.trim() : '';
     const question =
       action === 'retry'
         ? 'Retry job ' + jobId + ' as "' + by + '"? It goes back to initial with a fresh budget of attempts and is dispatched again.'
-        : 'Cancel job ' + jobId + ' as "' + by + '"?';
+        : action === 'purge'
+          ? 'Purge job ' + jobId + ' as "' + by + '"? It and its history are deleted for good.'
+          : 'Cancel job ' + jobId + ' as "' + by + '"?';
     if (!window.confirm(question)) return;
     button.disabled = true;
     /** @type {{ by: string, reason?: string }} */
@@ -180,7 +241,18 @@
             return { ok: false, error: 'HTTP ' + res.status };
           })
           .then(function (data) {
-            if (data.ok)
+            if (data.ok && action === 'purge') show('Purged by ' + by + ': the job and its history are deleted.', true);
+            // A running job: the request is recorded; the process running it aborts the action.
+            else if (data.ok && action === 'cancel' && data.job.status === 'in_progress' && data.job.cancelRequested)
+              show(
+                'Cancel requested by ' +
+                  by +
+                  ': attempt ' +
+                  data.job.cancelRequested.attempt +
+                  ' is being aborted; the job ends cancelled when its action returns.',
+                true,
+              );
+            else if (data.ok)
               show(
                 (action === 'retry' ? 'Retried' : 'Cancelled') + ' by ' + by + ': the job is ' + data.job.status.replace('_', ' ') + '.',
                 true,

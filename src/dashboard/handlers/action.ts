@@ -7,7 +7,7 @@ import type { Credential } from '../security.js';
 import type { Handler, HandlerDeps } from './handler.js';
 
 /**
- * `POST /api/jobs/<id>/retry|cancel`: from this dashboard's pages only, with
+ * `POST /api/jobs/<id>/retry|cancel|purge`: from this dashboard's pages only, with
  * the token (header, body or session) and, for an ambient credential, the
  * page's CSRF token. 409 with the state machine's reason when refused.
  */
@@ -16,6 +16,14 @@ export const handleAction: Handler<RouteOf<'action'>> = async ({ engine, access,
   const by = checkText('by', body.by, 100) ?? 'dashboard';
   const reason = checkText('reason', body.reason, 500);
   try {
+    if (route.action === 'purge') {
+      if (engine.purge === undefined) throw new HttpError(404, 'this dashboard cannot purge jobs');
+      const [outcome] = (await engine.purge([route.jobId], { by, ...(reason !== undefined ? { reason } : {}) })).outcomes;
+      log.info({ jobId: route.jobId, action: route.action, by, outcome: outcome?.outcome }, 'dashboard action');
+      if (outcome?.outcome === 'purged') sendJson(res, 200, { ok: true, purged: true });
+      else sendJson(res, 409, { ok: false, error: outcome?.reason ?? 'refused' });
+      return;
+    }
     const view =
       route.action === 'retry'
         ? await engine.retry(route.jobId, { by })

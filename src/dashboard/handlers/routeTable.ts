@@ -9,6 +9,7 @@ import { handleLogin } from './login.js';
 import { handleOverview } from './overview.js';
 import { handleOverviewEvents } from './overviewEvents.js';
 import { handleScheduleAction, handleSchedules } from './schedules.js';
+import { handleQueueAction, handleQueues } from './queues.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -44,4 +45,7 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   schedules: { methods: page, signedIn: true, handler: handleSchedules },
   apiSchedules: { methods: page, signedIn: true, handler: handleSchedules },
   scheduleAction: { methods: post, signedIn: false, handler: handleScheduleAction },
+  queues: { methods: page, signedIn: true, handler: handleQueues },
+  apiQueues: { methods: page, signedIn: true, handler: handleQueues },
+  queueAction: { methods: post, signedIn: false, handler: handleQueueAction },
 };

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +7,7 @@ import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { checkAppendInput, checkAppendSize, checkCount } from '../checkAppendInput.js';
 import type {
   AppendError,
+  ExpectedRevision,
   AppendResult,
   EventStore,
   ReadAllOptions,
@@ -17,6 +19,7 @@ import type {
 import { makeSubscriptionSet } from '../runSubscription.js';
 import { ErrorCodes, JobtrailError } from '../../errors/index.js';
 import { makeAppendCheck } from './appendCheck.js';
+import { deleteStreamRows, prepareDeleteStatements } from './deleteStream.js';
 import { makeGroupCommit } from './groupCommit.js';
 import { makeGuard } from './guard.js';
 import { decodePosition, noBound, prepareStatements, readPage, readStreamEvents, schema } from './schema.js';
@@ -101,6 +104,28 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   const subscriptionSource = makeSubscriptionSource({ statements, guard, inMemory, pollIntervalMs });
   const commits = makeGroupCommit({ db, statements, appendChecked: makeAppendCheck(statements), guard, subscriptions: subscriptionSource });
   const subscriptions = makeSubscriptionSet();
+  let deleteStatements: ReturnType<typeof prepareDeleteStatements> | undefined;
+  type PendingDelete = {
+    readonly stream: string;
+    readonly expectedRevision: ExpectedRevision;
+    readonly resolve: (r: E.Either<AppendError, void>) => void;
+  };
+  let pendingDeletes: PendingDelete[] = [];
+  const flushDeletes = () => {
+    const batch = pendingDeletes;
+    pendingDeletes = [];
+    deleteStatements ??= prepareDeleteStatements(db);
+    const st = deleteStatements;
+    const now = Date.now();
+    const r = guarded(`delete ${batch.length === 1 ? `stream "${batch[0]!.stream}"` : `${batch.length} streams`}`, () =>
+      db.transaction(() => batch.map((d) => deleteStreamRows(st, d.stream, d.expectedRevision, now))).immediate(),
+    );
+    batch.forEach((d, i) => {
+      commits.forget(d.stream);
+      d.resolve(E.isLeft(r) ? r : (r.right[i] as E.Either<AppendError, void>));
+    });
+  };
+  let trimStatement: Database.Statement<{ stream: string; keep: number }> | undefined;
 
   return {
     kind: 'sqlite',
@@ -121,6 +146,16 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
         guarded(`read stream "${stream}"`, () => readStreamEvents(statements, stream, options.fromRevision ?? 0, options.maxCount ?? -1));
     },
 
+    deleteStream: (stream, { expectedRevision }) => {
+      checkAppendInput(stream, [], expectedRevision);
+      // The deletes asked for in one turn of the event loop share one transaction (one sync to disk), as appends do.
+      return () =>
+        new Promise((resolve) => {
+          pendingDeletes.push({ stream, expectedRevision, resolve });
+          if (pendingDeletes.length === 1) setImmediate(flushDeletes);
+        });
+    },
+
     readAll: (options: ReadAllOptions = {}) => {
       const after = decodePosition(options.after);
       checkCount('maxCount', options.maxCount);
@@ -136,6 +171,19 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
     subscribe: (options: SubscribeOptions, handlers: SubscriptionHandlers): Subscription => {
       decodePosition(options.after);
       return subscriptions.run(subscriptionSource.eventSource(options), handlers);
+    },
+
+    // Deletes what lies before the last `keepLast` events: never the stream's last event, so positions are never reused.
+    trimStream: (stream: string, keepLast: number) => {
+      if (!Number.isInteger(keepLast) || keepLast < 1) throw new TypeError(`keepLast must be a whole number ≥ 1, got ${keepLast}`);
+      return async () =>
+        guarded(`trim stream "${stream}"`, () => {
+          trimStatement ??= db.prepare<{ stream: string; keep: number }>(
+            `DELETE FROM es_events WHERE stream_key = (SELECT stream_key FROM es_streams WHERE name = @stream)
+             AND revision <= (SELECT revision FROM es_streams WHERE name = @stream) - @keep`,
+          );
+          trimStatement.run({ stream, keep: keepLast });
+        });
     },
 
     close: () => {

@@ -20,6 +20,8 @@ export interface GroupCommit {
     events: readonly CheckedEvent[],
     expected: ExpectedRevision,
   ) => Promise<E.Either<AppendError, AppendResult>>;
+  /** Forgets what the cache holds of `stream` (this connection deleted it: data_version does not tell its own writes). */
+  readonly forget: (stream: string) => void;
 }
 
 /** What {@link makeGroupCommit} commits with. */
@@ -160,6 +162,9 @@ export const makeGroupCommit = ({ db, statements, appendChecked, guard, subscrip
   };
 
   return {
+    forget: (stream) => {
+      streamCache.delete(stream);
+    },
     append: (stream, events, expected) =>
       new Promise((resolve, reject) => {
         pending.push({ stream, events, expected, resolve, reject });

@@ -19,6 +19,7 @@ import {
   STREAM_EXISTS,
   StreamDeletedError,
   StreamNotFoundError,
+  eventTypeFilter,
   streamNameFilter,
   TimeoutError,
   UnavailableError,
@@ -316,8 +317,15 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     async function* (signal) {
       let last = options.after === undefined ? undefined : decodePosition(options.after);
       const prefix = options.streamPrefix;
+      const types = options.eventTypes;
+      // One filter per subscription: by event type when the subscriber names its types (the stream prefix is then
+      // checked here, below), else by stream name.
       const filter =
-        prefix === undefined || prefix === '' ? streamNameFilter({ regex: '^[^$]' }) : streamNameFilter({ prefixes: [prefix] });
+        types !== undefined && types.length > 0
+          ? eventTypeFilter({ regex: `^(?:${types.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$` })
+          : prefix === undefined || prefix === ''
+            ? streamNameFilter({ regex: '^[^$]' })
+            : streamNameFilter({ prefixes: [prefix] });
       let failures = 0;
       while (!signal.aborted) {
         if (closed) throw unavailable('subscribe');
@@ -336,6 +344,7 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
           for await (const resolved of subscription) {
             const event = resolved.event;
             if (event === undefined || isTombstone(event) || !matchesStreamPrefix(event.streamId, prefix)) continue;
+            if (types !== undefined && types.length > 0 && !types.includes(event.type)) continue;
             if (last !== undefined && comparePositions(event.position, last) <= 0) continue;
             failures = 0;
             yield toRecordedEvent({ event });
@@ -363,6 +372,8 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
     };
 
   const subscriptions = makeSubscriptionSet();
+  // The streams whose `$maxCount` this instance set (trimStream), and to what.
+  const maxCountSet = new Map<string, number>();
 
   return {
     kind: 'esdb',
@@ -380,6 +391,17 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         );
     },
 
+    // `$maxCount` is enforced by the server from then on: set once per stream by this instance (one `$metadata` event).
+    trimStream: (stream: string, keepLast: number): TE.TaskEither<StoreUnavailable, void> => {
+      if (!Number.isInteger(keepLast) || keepLast < 1) throw new TypeError(`keepLast must be a whole number ≥ 1, got ${keepLast}`);
+      return async () => {
+        if (maxCountSet.get(stream) === keepLast) return E.right(undefined);
+        const r = await withRetry(`set $maxCount of "${stream}"`, () => client.setStreamMetadata(stream, { maxCount: keepLast }));
+        if (E.isRight(r)) maxCountSet.set(stream, keepLast);
+        return E.map(() => undefined)(r);
+      };
+    },
+
     readStream: (stream: string, options: ReadStreamOptions = {}): TE.TaskEither<ReadStreamError, readonly RecordedEvent[]> => {
       checkCount('fromRevision', options.fromRevision);
       checkCount('maxCount', options.maxCount);
@@ -389,6 +411,30 @@ export const makeEsdbEventStore = (options: EsdbEventStoreOptions): EventStore =
         if (E.isLeft(raw)) return raw;
         return isDeleted(raw.right) ? E.left(raw.right) : E.right(raw.right.map(toRecordedEvent));
       };
+    },
+
+    // Soft delete (docs/retention.md): the name may be used again, the new stream continuing the numbering; a
+    // tombstone would refuse a later enqueue of the same job id for ever.
+    deleteStream: (stream, { expectedRevision }): TE.TaskEither<AppendError, void> => {
+      checkAppendInput(stream, [], expectedRevision);
+      return async () =>
+        E.flattenW(
+          await withRetry(`delete stream "${stream}"`, async (): Promise<E.Either<AppendError, void>> => {
+            try {
+              await client.deleteStream(stream, {
+                expectedRevision:
+                  expectedRevision === 'no_stream' ? NO_STREAM : typeof expectedRevision === 'number' ? BigInt(expectedRevision) : ANY,
+              });
+              return E.right(undefined);
+            } catch (thrown) {
+              const error = asCommandError(thrown);
+              if (error instanceof WrongExpectedVersionError)
+                return E.left(conflict(stream, expectedRevision, actualRevision(error.actualVersion)));
+              if (error instanceof StreamDeletedError) return E.left(streamDeleted(stream));
+              throw error;
+            }
+          }),
+        );
     },
 
     readAll: (options: ReadAllOptions = {}): TE.TaskEither<StoreUnavailable, readonly RecordedEvent[]> => {

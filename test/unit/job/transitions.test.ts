@@ -203,6 +203,8 @@ const statusAfter: Record<JobEvent['type'], (before: JobState) => JobState['stat
   JobErrored: () => 'errored',
   JobReset: () => 'initial',
   JobCancelled: () => 'cancelled',
+  JobCancelRequested: (before) => before.status,
+  JobPurged: () => 'none',
 };
 
 const matrix = suite('job transitions: every function × every status');

@@ -47,6 +47,7 @@ test('the fixture covers every event type and the scenarios it is meant to', () 
     es.some((e, i) => e.type === 'JobReset' && e.data.reason === 'manual' && es[i - 1]?.type === 'JobErrored'),
   );
   has('a cancel', (es) => es.some((e) => e.type === 'JobCancelled'));
+  has('a running attempt cancelled on request', (es) => es.some((e, i) => e.type === 'JobCancelled' && es[i - 1]?.type === 'JobCancelRequested'));
   has('a manual retry of a cancelled job', (es) =>
     es.some((e, i) => e.type === 'JobReset' && e.data.reason === 'manual' && es[i - 1]?.type === 'JobCancelled'),
   );

@@ -1,0 +1,13 @@
+export { QueueEvent, QueuePaused, QueueResumed, queueOfStream, queueStreamName, queueStreamPrefix } from './events.js';
+export type { QueueEventType } from './events.js';
+export { fold as foldQueue, openQueue } from './state.js';
+export type { QueueControl } from './state.js';
+export { InvalidQueueError } from './errors.js';
+export { applyRecorded, decodeQueueEvent, makeQueueStore, noQueueStream } from './queueStore.js';
+export type { LoadedQueue, QueueStore } from './queueStore.js';
+export { startQueueConsumers } from './queueConsumers.js';
+export type { QueueConsumers } from './queueConsumers.js';
+export { makeProcessDirectory } from './processDirectory.js';
+export type { ProcessDirectory, QueueProcesses } from './processDirectory.js';
+export { checkQueueName, makeQueues, maxListedQueues, queueStatusTtlMs } from './queues.js';
+export type { QueueActionOptions, QueueChange, QueueDeps, QueueInfo, Queues } from './queues.js';
