@@ -12,7 +12,6 @@ import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { makeStore, type StoreBackend } from '../../src/backends/index.js';
-import { makeMemoryBroker } from '../../src/broker/memory/memoryBroker.js';
 import { createEngine, type Engine, type EngineOptions } from '../../src/engine.js';
 import { isoDate, jobStreamName, replay, type JobEvent } from '../../src/job/index.js';
 import { isJobtrailError, ErrorCodes } from '../../src/errors/index.js';
@@ -73,7 +72,8 @@ const fileStore = async (): Promise<string> => {
 const engineOn = async (url: string, workers: EngineOptions['workers'], start = true) => {
   const store = await makeStore(url);
   stores.push(store);
-  const engine = await createEngine({ store, broker: makeMemoryBroker(), workers, acceptCommands: false, sweepIntervalMs: 0 });
+  // 'memory': the engine opens the in-process broker, and closes it (with its delayed dispatches) when it closes.
+  const engine = await createEngine({ store, broker: 'memory', workers, acceptCommands: false, sweepIntervalMs: 0 });
   engines.push(engine);
   if (start) await engine.start();
   return engine;
