@@ -97,23 +97,22 @@
     result.textContent = text;
     result.className = 'result ' + (ok ? 'ok' : 'refused');
   };
-  // The Recurring page's actions: confirm, post, then show the page again with the outcome.
-  document.addEventListener('click', function (ev) {
-    const button = /** @type {HTMLButtonElement | null} */ (
-      ev.target instanceof Element ? ev.target.closest('button[data-schedule-action]') : null
-    );
-    if (!button) return;
-    const action = /** @type {string} */ (button.getAttribute('data-schedule-action'));
-    const url = /** @type {string} */ (button.getAttribute('data-url'));
-    const id = button.getAttribute('data-schedule') || '';
-    const by = actor();
-    if (!window.confirm(action.charAt(0).toUpperCase() + action.slice(1) + ' schedule ' + id + ' as "' + by + '"?')) return;
+  /**
+   * The Recurring and Queues pages' actions: post, then show the page again with the outcome, kept for the reload
+   * under `key` in sessionStorage.
+   * @param {HTMLButtonElement} button
+   * @param {string} url
+   * @param {Record<string, string>} body
+   * @param {string} key
+   * @param {(data: any) => string} noteOf
+   */
+  const postThenReload = function (button, url, body, key, noteOf) {
     button.disabled = true;
     fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
-      body: JSON.stringify({ by: by }),
+      body: JSON.stringify(body),
     })
       .then(function (res) {
         return res.json().catch(function () {
@@ -122,9 +121,8 @@
       })
       .then(function (data) {
         if (!data.ok) return show('Refused: ' + data.error, false);
-        const note = action === 'trigger' ? 'triggered: job ' + data.jobId : action === 'remove' ? 'removed' : action + 'd';
         try {
-          window.sessionStorage.setItem('jobtrail.scheduleResult', id + ' ' + note + ' by ' + by + '.');
+          window.sessionStorage.setItem(key, noteOf(data));
         } catch {
           /* private mode: the page reloads without the note */
         }
@@ -136,16 +134,34 @@
       .then(function () {
         button.disabled = false;
       });
-  });
-  try {
-    const note = window.sessionStorage.getItem('jobtrail.scheduleResult');
-    if (note) {
-      window.sessionStorage.removeItem('jobtrail.scheduleResult');
-      show(note, true);
+  };
+  for (const key of ['jobtrail.scheduleResult', 'jobtrail.queueResult'])
+    try {
+      const note = window.sessionStorage.getItem(key);
+      if (note) {
+        window.sessionStorage.removeItem(key);
+        show(note, true);
+      }
+    } catch {
+      /* private mode */
     }
-  } catch {
-    /* private mode */
-  }
+
+  // The Recurring page's actions: confirm, post, then show the page again with the outcome.
+  document.addEventListener('click', function (ev) {
+    const button = /** @type {HTMLButtonElement | null} */ (
+      ev.target instanceof Element ? ev.target.closest('button[data-schedule-action]') : null
+    );
+    if (!button) return;
+    const action = /** @type {string} */ (button.getAttribute('data-schedule-action'));
+    const url = /** @type {string} */ (button.getAttribute('data-url'));
+    const id = button.getAttribute('data-schedule') || '';
+    const by = actor();
+    if (!window.confirm(action.charAt(0).toUpperCase() + action.slice(1) + ' schedule ' + id + ' as "' + by + '"?')) return;
+    postThenReload(button, url, { by: by }, 'jobtrail.scheduleResult', function (data) {
+      const note = action === 'trigger' ? 'triggered: job ' + data.jobId : action === 'remove' ? 'removed' : action + 'd';
+      return id + ' ' + note + ' by ' + by + '.';
+    });
+  });
 
   // The Queues page's pause and resume: confirm, post with the reason, then show the page again with the outcome.
   document.addEventListener('click', function (ev) {
@@ -160,51 +176,14 @@
     const reasonInput = /** @type {HTMLInputElement | null} */ (document.getElementById('queue-reason'));
     const reason = reasonInput ? reasonInput.value.trim() : '';
     if (!window.confirm(action.charAt(0).toUpperCase() + action.slice(1) + ' queue ' + queue + ' as "' + by + '"?')) return;
-    button.disabled = true;
-    /** @type {{ by: string, reason?: string }} */
+    /** @type {Record<string, string>} */
     const body = { by: by };
     if (reason) body.reason = reason;
-    fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
-      body: JSON.stringify(body),
-    })
-      .then(function (res) {
-        return res.json().catch(function () {
-          return { ok: false, error: 'HTTP ' + res.status };
-        });
-      })
-      .then(function (data) {
-        if (!data.ok) return show('Refused: ' + data.error, false);
-        const note = data.changed
-          ? action === 'pause'
-            ? 'paused'
-            : 'resumed'
-          : 'was ' + (data.paused ? 'paused' : 'running') + ' already';
-        try {
-          window.sessionStorage.setItem('jobtrail.queueResult', 'Queue ' + queue + ' ' + note + ' by ' + by + '.');
-        } catch {
-          /* private mode: the page reloads without the note */
-        }
-        window.location.reload();
-      })
-      .catch(function (err) {
-        show('Could not reach the dashboard: ' + err.message, false);
-      })
-      .then(function () {
-        button.disabled = false;
-      });
+    postThenReload(button, url, body, 'jobtrail.queueResult', function (data) {
+      const note = data.changed ? (action === 'pause' ? 'paused' : 'resumed') : 'was ' + (data.paused ? 'paused' : 'running') + ' already';
+      return 'Queue ' + queue + ' ' + note + ' by ' + by + '.';
+    });
   });
-  try {
-    const queueNote = window.sessionStorage.getItem('jobtrail.queueResult');
-    if (queueNote) {
-      window.sessionStorage.removeItem('jobtrail.queueResult');
-      show(queueNote, true);
-    }
-  } catch {
-    /* private mode */
-  }
 
   document.addEventListener('click', function (ev) {
     const button = /** @type {HTMLButtonElement | null} */ (ev.target instanceof Element ? ev.target.closest('button[data-action]') : null);
