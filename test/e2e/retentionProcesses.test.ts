@@ -84,6 +84,13 @@ test('completed jobs expire after 2 s whichever process runs them; failed ones s
       'the completed jobs purged',
       200,
     );
+    // The stream is deleted after the purge's JobPurged, once the purging process's projections folded it (up to 10 s).
+    await waitFor(
+      async () => (await Promise.all(done.map(history))).every((events) => events === 0),
+      30_000,
+      'the purged streams deleted',
+      200,
+    );
     for (const id of done.slice(0, 5)) assert.is(await history(id), 0, `job-${id} is deleted`);
     await waitFor(
       async () =>
