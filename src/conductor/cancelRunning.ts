@@ -5,8 +5,7 @@ import type { Logger } from '../log/index.js';
 // Cancelling a running job (docs/architecture.md#cancelling-a-running-attempt). `engine.cancel` on an
 // `in_progress` job records `JobCancelRequested` for its attempt. The process running that attempt must
 // abort the action's `ctx.signal`: it learns of the request at once when the request was made in that same
-// process, by a control message where the broker reaches other processes (RabbitMQ), and in every case by
-// following the store (the general mechanism; both stores have subscriptions). The attempt's end is then
+// process, and in every case by following the store (the general mechanism; both stores have subscriptions). The attempt's end is then
 // recorded by `executeAttempt`, which reads the request from the stream (`setToCancelled`).
 
 /** The attempts running in this process, by job, so that a cancel request aborts the one it names. */
@@ -23,8 +22,8 @@ export interface CancelWatch {
   readonly size: number;
 }
 
-/** How this process learned of a request: its own `cancel`, a broker control message, the store, or the attempt's own append. */
-export type CancelSource = 'local' | 'control' | 'store' | 'append';
+/** How this process learned of a request: its own `cancel`, the store, or the attempt's own append. */
+export type CancelSource = 'local' | 'store' | 'append';
 
 export const makeCancelWatch = (log?: Logger): CancelWatch => {
   const running = new Map<string, { readonly attempt: number; readonly abort: () => void; aborted: boolean }>();
@@ -79,25 +78,3 @@ export const watchCancelRequests = (
       onError: (error) => deps.log.error({ err: error.message }, 'stopped following the store for cancel requests'),
     },
   );
-
-/** The body of a control message that asks every process to abort an attempt (RabbitMQ: exchange `jobtrail.control`). */
-export interface CancelControl {
-  readonly type: 'cancel';
-  readonly jobId: string;
-  readonly attempt: number;
-}
-
-export const encodeCancelControl = (jobId: string, attempt: number): Buffer =>
-  Buffer.from(JSON.stringify({ type: 'cancel', jobId, attempt } satisfies CancelControl));
-
-/** A control message's cancel, or undefined for anything else (a message of a newer version, garbage). */
-export const decodeCancelControl = (body: Buffer): CancelControl | undefined => {
-  try {
-    const m = JSON.parse(body.toString('utf8')) as Partial<CancelControl> | null;
-    return m !== null && m.type === 'cancel' && typeof m.jobId === 'string' && typeof m.attempt === 'number'
-      ? { type: 'cancel', jobId: m.jobId, attempt: m.attempt }
-      : undefined;
-  } catch {
-    return undefined;
-  }
-};

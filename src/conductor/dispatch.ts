@@ -67,8 +67,6 @@ export interface ConductorDeps extends ExecuteDeps {
   readonly slotWaitMs?: number;
   /** The attempts running here, for cancel requests to abort (src/conductor/cancelRunning.ts). Absent: none is aborted here. */
   readonly cancels?: CancelWatch;
-  /** Tells the other processes at once that attempt `attempt` of `jobId` is to be aborted (a broker control message); never throws. */
-  readonly announceCancel?: (jobId: string, attempt: number) => Promise<void>;
   /**
    * The rate limits of the workers and queues (docs/rate-limits.md): an attempt holds a permit of each before its
    * `JobStarted`. Absent when nothing is limited: then nothing is read or appended for limits.

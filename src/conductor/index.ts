@@ -30,5 +30,5 @@ export { waitForFinal } from './waitForFinal.js';
 export type { WaitForFinalOptions } from './waitForFinal.js';
 export { defaultMaxCommandBytes, EnqueueCommand, makeEnqueueCommandHandler, parseEnqueueCommand } from './enqueueCommands.js';
 export type { EnqueueReply } from './enqueueCommands.js';
-export { decodeCancelControl, encodeCancelControl, makeCancelWatch, watchCancelRequests } from './cancelRunning.js';
+export { makeCancelWatch, watchCancelRequests } from './cancelRunning.js';
 export type { CancelSource, CancelWatch } from './cancelRunning.js';

@@ -114,9 +114,8 @@ export const cancelJob = async (deps: ConductorDeps, jobId: string, options: Act
   if (already !== undefined) return already;
   const request = view.status === 'in_progress' ? view.cancelRequested : undefined;
   if (request !== undefined) {
-    // This process runs it: abort at once. Others: a control message where the broker reaches them; the store otherwise.
+    // This process runs it: abort at once. Others follow the store (watchCancelRequests).
     deps.cancels?.abort(view.jobId, request.attempt, 'local');
-    await deps.announceCancel?.(view.jobId, request.attempt);
   }
   return view;
 };
