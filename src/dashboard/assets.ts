@@ -5,6 +5,8 @@ const assetFiles = {
   'dashboard.css': 'text/css; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
+  'charts.js': 'text/javascript; charset=utf-8',
+  'charts.css': 'text/css; charset=utf-8',
 } as const;
 
 /** A file served under `/assets/`: its bytes, its content type, and an ETag of its content. */

@@ -3,6 +3,7 @@ import type { RecordedJobEvent } from '../jobStore/index.js';
 import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
+import { throughputHistorySection } from './throughputSection.js';
 import { actionPath, jobEventsPath, jobPath } from './routes.js';
 
 /** The lists of jobs by status the dashboard offers (`errored` split in two, as Hangfire does). */
@@ -249,6 +250,7 @@ export const overviewPage = (ctx: PageContext, o: Overview): string => {
     'Overview',
     html`<h1>Overview</h1>
 ${section('counts')}
+${throughputHistorySection()}
 <div class="two">
 ${section('throughput')}
 ${section('workers')}

@@ -35,6 +35,7 @@ export type Route =
   | { readonly kind: 'job'; readonly jobId: string }
   | { readonly kind: 'login' }
   | { readonly kind: 'apiOverview' }
+  | { readonly kind: 'apiThroughput' }
   | { readonly kind: 'apiList' }
   | { readonly kind: 'apiJob'; readonly jobId: string }
   | { readonly kind: 'action'; readonly jobId: string; readonly action: DashboardAction }
@@ -96,6 +97,7 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
+    if (b === 'throughput' && c === undefined) return { kind: 'apiThroughput' };
     if (b === 'jobs' && c === undefined) return { kind: 'apiList' };
     if (b === 'jobs' && c !== undefined && d === undefined) return { kind: 'apiJob', jobId: checkJobId(c) };
     if (b === 'jobs' && c !== undefined && isAction(d)) return { kind: 'action', jobId: checkJobId(c), action: d };

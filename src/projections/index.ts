@@ -36,3 +36,22 @@ export type {
 } from './projectionRuntime.js';
 export { makeStreamPartitionsDelete, ProjectionStatuses } from './projectionTables.js';
 export type { ProjectionStatus, SqliteDatabase } from './projectionTables.js';
+export {
+  isThroughputRange,
+  readThroughputHistory,
+  readThroughputState,
+  ThroughputKinds,
+  ThroughputRanges,
+  throughputHistoryOf,
+  throughputSeries,
+} from './throughputQueries.js';
+export type {
+  ThroughputBucket,
+  ThroughputCounts,
+  ThroughputHistory,
+  ThroughputKind,
+  ThroughputRange,
+  ThroughputRow,
+  ThroughputSeries,
+  ThroughputState,
+} from './throughputQueries.js';

@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 export const projectionsDir: string = fileURLToPath(new URL('../../projections/', import.meta.url));
 
 /** The names of jobtrail's own projections, as a companion object. */
-export const ProjectionNames = { jobView: 'job-view', jobDashboard: 'job-dashboard' } as const;
+export const ProjectionNames = { jobView: 'job-view', jobDashboard: 'job-dashboard', jobThroughput: 'job-throughput' } as const;
 
-/** jobtrail's projection files: `job-view.js` and `job-dashboard.js`. */
+/** jobtrail's projection files: `job-view.js`, `job-dashboard.js` and `job-throughput.js`. */
 export const builtInProjectionFiles: readonly string[] = [
   join(projectionsDir, `${ProjectionNames.jobView}.js`),
   join(projectionsDir, `${ProjectionNames.jobDashboard}.js`),
+  join(projectionsDir, `${ProjectionNames.jobThroughput}.js`),
 ];
 
 /** A projection file read from disk; its name is the file name without `.js`. */

@@ -10,6 +10,7 @@ import { handleOverview } from './overview.js';
 import { handleOverviewEvents } from './overviewEvents.js';
 import { handleScheduleAction, handleSchedules } from './schedules.js';
 import { handleQueueAction, handleQueues } from './queues.js';
+import { handleThroughput } from './throughput.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -33,6 +34,7 @@ const post = ['POST'];
 export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } = {
   overview: { methods: page, signedIn: true, handler: handleOverview },
   apiOverview: { methods: page, signedIn: true, handler: handleOverview },
+  apiThroughput: { methods: page, signedIn: true, handler: handleThroughput },
   list: { methods: page, signedIn: true, handler: handleJobList },
   apiList: { methods: page, signedIn: true, handler: handleJobList },
   job: { methods: page, signedIn: true, handler: handleJob },
