@@ -10,30 +10,31 @@
 // JobErrored.erroredAt, JobCancelled.at), read from the ISO-8601 text with
 // integer arithmetic (no Date, whose parsing differs between engines); an
 // offset (`+02:00`) is honoured. Never the projection's clock: folding the
-// same events again gives the same state.
+// same events again gives the same states.
 //
-// The state is bounded: per-minute buckets for the newest `limits.minutes`
-// minutes (25 h: a day in 15-minute steps, wherever the day starts) and
-// per-hour buckets for the newest `limits.hours` hours (31 days), "newest"
-// meaning the latest minute any event recorded so far (`latest`). Older
-// buckets are dropped as newer events arrive; an event older than what is
-// kept counts in `totals` and `late` only. At most ~2,200 rows of six numbers
-// (~55 KB when every minute of the last day saw work), and it holds no list
-// that grows with the number of jobs. It must stay small: KurrentDB's V1
-// (Jint) engine serialises the state after every event.
-// Caveat: an event stamped far in the future (a wrong clock) moves `latest`
-// forward and the older buckets out; later correct events then count as late.
+// Partitioned by the hour, in a ring of SLOTS (768: 32 days) partitions named
+// `h<hour mod 768>`, hour = hours since 1970-01-01T00:00Z. A partition holds
+// one hour: `{h, n, m, stale}`, `h` the hour it counts, `n` its totals
+// `[enqueued, completed, failed, errored, cancelled]`, `m` its minutes with
+// any count `[[minute of the hour, enqueued, …, cancelled], …]` sorted by
+// minute, `stale` the events that came for an older hour than `h` (more than
+// 32 days late: dropped). An event for a newer hour than the slot's empties it
+// first. So the whole read side is at most 768 small states (60 rows each at
+// most) whatever the number of jobs, and each event reads and writes one of
+// them: KurrentDB's V1 (Jint) engine serialises a state after every event and
+// parses it again when the partition changes, so one big state holding a day
+// of minutes would cost milliseconds per event (bench/throughputCost.ts). A
+// reader asks for the slot of the hour it wants and checks `h`.
+// An event whose time cannot be read is counted in `n` of partition
+// `unreadable` (`h` -1) alone.
 //
-// Bucket row: [t, enqueued, completed, failed, errored, cancelled], t in
-// minutes (or hours) since 1970-01-01T00:00Z, rows sorted by t. `failed`: a
-// JobErrored with no retry (failed for good); `errored`: a JobErrored with a
-// retry scheduled. Every event is counted where it happened: a job retried
-// twice and then completed is 2 errored and 1 completed.
+// `failed`: a JobErrored with no retry (failed for good); `errored`: a
+// JobErrored with a retry scheduled. Every event is counted where it
+// happened: a job retried twice and then completed is 2 errored, 1 completed.
 // No `outputState()`: nothing reads result streams; the dashboard reads the
-// state when it draws.
+// states when it draws.
 
-var MINUTE_LIMIT = 1500;
-var HOUR_LIMIT = 744;
+var SLOTS = 768;
 var ENQUEUED = 1;
 var COMPLETED = 2;
 var FAILED = 3;
@@ -71,7 +72,7 @@ function minuteOf(s) {
   var d = digits(s, 8, 10);
   var h = digits(s, 11, 13);
   var mi = digits(s, 14, 16);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
   var offset = 0;
   if (s.charAt(s.length - 1) !== 'Z') {
     var sign = s.charAt(s.length - 6);
@@ -81,87 +82,81 @@ function minuteOf(s) {
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return -1;
     offset = (oh * 60 + om) * (sign === '+' ? 1 : -1);
   }
-  return daysFromCivil(y, mo, d) * 1440 + h * 60 + mi - offset;
+  var minute = daysFromCivil(y, mo, d) * 1440 + h * 60 + mi - offset;
+  return minute >= 0 ? minute : -1;
 }
 
-// Drops the rows older than `oldest` (rows are sorted by t).
-function trim(rows, oldest) {
-  var n = 0;
-  while (n < rows.length && rows[n][0] < oldest) n += 1;
-  if (n > 0) rows.splice(0, n);
+// The time an event records as its own.
+function timeOf(event) {
+  var d = event.body;
+  if (d === null || typeof d !== 'object') return undefined;
+  if (event.eventType === 'JobEnqueued') return d.enqueuedAt;
+  if (event.eventType === 'JobCompleted') return d.completedAt;
+  if (event.eventType === 'JobErrored') return d.erroredAt;
+  return d.at;
 }
 
-// Adds one to column `col` of the row of time t, unless t is older than `oldest`; true when counted.
-function bump(rows, t, col, oldest) {
-  if (t < oldest) return false;
+// Adds one to column `col` of minute `mm` of the hour (rows sorted by minute).
+function bump(rows, mm, col) {
   var last = rows.length - 1;
   // Events mostly come in time order: the newest row, or a new one after it.
-  if (last < 0 || rows[last][0] < t) {
-    var row = [t, 0, 0, 0, 0, 0];
+  if (last < 0 || rows[last][0] < mm) {
+    var row = [mm, 0, 0, 0, 0, 0];
     row[col] = 1;
     rows.push(row);
-    return true;
+    return;
   }
-  var lo = 0;
-  var hi = rows.length;
-  while (lo < hi) {
-    var mid = (lo + hi) >> 1;
-    if (rows[mid][0] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  if (rows[lo][0] !== t) rows.splice(lo, 0, [t, 0, 0, 0, 0, 0]);
-  rows[lo][col] += 1;
-  return true;
+  var i = 0;
+  while (rows[i][0] < mm) i += 1;
+  if (rows[i][0] !== mm) rows.splice(i, 0, [mm, 0, 0, 0, 0, 0]);
+  rows[i][col] += 1;
 }
 
-function count(state, col, time) {
-  state.totals[col - 1] += 1;
-  var minute = minuteOf(time);
+function count(state, event, col) {
+  var minute = minuteOf(timeOf(event));
   if (minute < 0) {
-    state.unreadable += 1;
+    state.n[col - 1] += 1;
     return state;
   }
-  if (minute > state.latest) {
-    state.latest = minute;
-    trim(state.minutes, minute - state.limits.minutes + 1);
-    trim(state.hours, Math.floor(minute / 60) - state.limits.hours + 1);
+  var hour = Math.floor(minute / 60);
+  if (hour < state.h) {
+    state.stale += 1;
+    return state;
   }
-  var inMinutes = bump(state.minutes, minute, col, state.latest - state.limits.minutes + 1);
-  var inHours = bump(state.hours, Math.floor(minute / 60), col, Math.floor(state.latest / 60) - state.limits.hours + 1);
-  if (!inMinutes) state.late += 1;
-  if (!inHours) state.dropped += 1;
+  if (hour > state.h) {
+    // The slot's hour is 32 days old (or the slot is new): it counts this hour from now on.
+    state.h = hour;
+    state.n = [0, 0, 0, 0, 0];
+    state.m = [];
+  }
+  state.n[col - 1] += 1;
+  bump(state.m, minute - hour * 60, col);
   return state;
 }
 
-fromCategory('job').when({
-  $init: function () {
-    return {
-      columns: ['t', 'enqueued', 'completed', 'failed', 'errored', 'cancelled'],
-      minutes: [],
-      hours: [],
-      latest: -1,
-      totals: [0, 0, 0, 0, 0],
-      late: 0,
-      dropped: 0,
-      unreadable: 0,
-      limits: { minutes: MINUTE_LIMIT, hours: HOUR_LIMIT }
-    };
-  },
+fromCategory('job')
+  .partitionBy(function (event) {
+    var minute = minuteOf(timeOf(event));
+    return minute < 0 ? 'unreadable' : 'h' + (Math.floor(minute / 60) % SLOTS);
+  })
+  .when({
+    $init: function () {
+      return { h: -1, n: [0, 0, 0, 0, 0], m: [], stale: 0 };
+    },
 
-  JobEnqueued: function (state, event) {
-    return count(state, ENQUEUED, event.body.enqueuedAt);
-  },
+    JobEnqueued: function (state, event) {
+      return count(state, event, ENQUEUED);
+    },
 
-  JobCompleted: function (state, event) {
-    return count(state, COMPLETED, event.body.completedAt);
-  },
+    JobCompleted: function (state, event) {
+      return count(state, event, COMPLETED);
+    },
 
-  JobErrored: function (state, event) {
-    var d = event.body;
-    return count(state, d.retryAt !== undefined ? ERRORED : FAILED, d.erroredAt);
-  },
+    JobErrored: function (state, event) {
+      return count(state, event, event.body.retryAt !== undefined ? ERRORED : FAILED);
+    },
 
-  JobCancelled: function (state, event) {
-    return count(state, CANCELLED, event.body.at);
-  }
-});
+    JobCancelled: function (state, event) {
+      return count(state, event, CANCELLED);
+    }
+  });

@@ -45,5 +45,5 @@ export { createProducer, EnqueueCommandRejectedError, ProducerError } from './pr
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';
 export { runDashboard } from './dashboard/index.js';
 export type { DashboardHandle, DashboardOptions } from './dashboard/index.js';
-export { readThroughputHistory, ThroughputKinds } from './projections/throughputQueries.js';
-export type { ThroughputCounts, ThroughputHistory, ThroughputKind, ThroughputRange, ThroughputSeries } from './projections/throughputQueries.js';
+export { makeThroughputReader, readThroughputHistory, ThroughputKinds } from './projections/throughputQueries.js';
+export type { ThroughputCounts, ThroughputHistory, ThroughputKind, ThroughputRange, ThroughputReader, ThroughputSeries } from './projections/throughputQueries.js';

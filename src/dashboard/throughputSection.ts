@@ -19,7 +19,8 @@ export const throughputHistorySection = (): Html => html`<link rel="stylesheet" 
 <h2>Throughput history <span class="note">(counted by the job-throughput projection from each event's own time: it survives restarts)</span></h2>
 <div class="tp-charts">
 ${(Object.keys(ThroughputRanges) as ThroughputRange[]).map(
-  (r) => html`<figure class="tp-chart" data-chart="${r}"><figcaption>${throughputChartTitles[r]}</figcaption><div class="tp-plot"></div></figure>`,
+  (r) =>
+    html`<figure class="tp-chart" data-chart="${r}"><figcaption>${throughputChartTitles[r]}</figcaption><div class="tp-plot"></div></figure>`,
 )}
 </div>
 <p class="note" data-tp-status>Loading the counts…</p>

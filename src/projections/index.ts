@@ -37,13 +37,18 @@ export type {
 export { makeStreamPartitionsDelete, ProjectionStatuses } from './projectionTables.js';
 export type { ProjectionStatus, SqliteDatabase } from './projectionTables.js';
 export {
+  hoursOfRange,
   isThroughputRange,
+  makeThroughputReader,
   readThroughputHistory,
-  readThroughputState,
+  readThroughputHour,
   ThroughputKinds,
+  throughputPartition,
   ThroughputRanges,
   throughputHistoryOf,
   throughputSeries,
+  throughputSlots,
+  unreadablePartition,
 } from './throughputQueries.js';
 export type {
   ThroughputBucket,
@@ -51,7 +56,8 @@ export type {
   ThroughputHistory,
   ThroughputKind,
   ThroughputRange,
-  ThroughputRow,
+  ThroughputHour,
+  ThroughputReader,
+  ThroughputReaderOptions,
   ThroughputSeries,
-  ThroughputState,
 } from './throughputQueries.js';

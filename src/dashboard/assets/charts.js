@@ -17,7 +17,7 @@
 
   /** @typedef {{ at: string, enqueued: number, completed: number, failed: number, errored: number, cancelled: number }} Bucket */
   /** @typedef {{ range: string, from: string, to: string, stepMs: number, buckets: Bucket[], totals: Record<string, number> }} Series */
-  /** @typedef {{ now: string, kinds: string[], ranges: Record<string, Series>, allTime: Record<string, number>, missed: Record<string, number> }} History */
+  /** @typedef {{ now: string, kinds: string[], ranges: Record<string, Series>, unreadable: Record<string, number> }} History */
 
   /** Stacked from the bottom up, then the enqueued line. */
   const stacked = ['completed', 'errored', 'failed', 'cancelled'];
@@ -110,7 +110,16 @@
       viewBox: '0 0 ' + W + ' ' + H,
       role: 'img',
       'aria-label':
-        labels.completed + ' ' + series.totals.completed + ', ' + labels.failed + ' ' + series.totals.failed + ' ' + unitOf[range] + ' bars',
+        labels.completed +
+        ' ' +
+        series.totals.completed +
+        ', ' +
+        labels.failed +
+        ' ' +
+        series.totals.failed +
+        ' ' +
+        unitOf[range] +
+        ' bars',
     });
 
     // The y axis: grid lines and counts.
@@ -136,7 +145,11 @@
       const midnight = at.getHours() === 0 && at.getMinutes() === 0;
       xAxis.appendChild(el('line', { x1: x, x2: x, y1: top + ph, y2: top + ph + 4, class: 'tp-base' }));
       xAxis.appendChild(
-        el('text', { x: x, y: top + ph + 17, 'text-anchor': 'middle', 'data-at': at.toISOString() }, midnight || range === 'week' ? dayLabel(at) : clock(at)),
+        el(
+          'text',
+          { x: x, y: top + ph + 17, 'text-anchor': 'middle', 'data-at': at.toISOString() },
+          midnight || range === 'week' ? dayLabel(at) : clock(at),
+        ),
       );
     });
     svg.appendChild(xAxis);
@@ -170,7 +183,13 @@
         const y0 = y(base);
         const y1 = y(base + v);
         g.appendChild(
-          el('rect', { x: (x + Math.min(1, bw * 0.15)).toFixed(2), y: y1.toFixed(2), width: Math.max(0.5, bw - 2 * Math.min(1, bw * 0.15)).toFixed(2), height: (y0 - y1).toFixed(2), class: 'tp-' + k }),
+          el('rect', {
+            x: (x + Math.min(1, bw * 0.15)).toFixed(2),
+            y: y1.toFixed(2),
+            width: Math.max(0.5, bw - 2 * Math.min(1, bw * 0.15)).toFixed(2),
+            height: (y0 - y1).toFixed(2),
+            class: 'tp-' + k,
+          }),
         );
         base += v;
       });
@@ -243,19 +262,14 @@
           const series = history.ranges[figure.getAttribute('data-chart') || ''];
           if (series) draw(figure, series);
         });
-        const all = history.allTime;
-        const missed = history.missed.late + history.missed.dropped + history.missed.unreadable;
+        const unreadable = legendOrder.reduce(function (n, k) {
+          return n + (history.unreadable[k] || 0);
+        }, 0);
         say(
           'Updated ' +
             new Date(history.now).toLocaleTimeString() +
-            ' (times in your time zone). Since the record began: ' +
-            legendOrder
-              .map(function (k) {
-                return all[k] + ' ' + labels[k].toLowerCase();
-              })
-              .join(', ') +
-            '.' +
-            (missed > 0 ? ' ' + missed + ' events fell outside the buckets kept (older than kept when counted, or no readable time).' : ''),
+            '; times in your time zone.' +
+            (unreadable > 0 ? ' ' + unreadable + ' events had no readable time and are in no chart.' : ''),
           'ok',
         );
         root.setAttribute('data-updated', history.now);

@@ -13,6 +13,7 @@ import { makeMemoryProjection, type ProjectionEvent } from '../../../src/project
 import { jobHistoriesArb } from '../../support/histories.js';
 import { fixtureEvents, projectionSource, toProjectionEvents } from '../../support/projectionFixtures.js';
 import { loadKurrentRuntime } from '../../support/kurrentRuntime.js';
+import { throughputEvents } from '../../support/throughputEvents.js';
 
 const test = suite('projections: parity with @kurrent/projections-testing');
 
@@ -32,12 +33,12 @@ if ('reason' in kurrent && process.env['JOBTRAIL_PARITY_REQUIRED'] === '1') {
   test('@kurrent/projections-testing loads', () => assert.unreachable(kurrent.reason));
 } else if ('reason' in kurrent) {
   console.log(`SKIPPED: @kurrent/projections-testing did not load (${kurrent.reason}); run it with \`npm test -- kurrentParity\`, which provides the glibc >= 2.38 it needs`);
-  test.skip('job-view and job-dashboard states equal KurrentDB runtime states (fixtures and random histories)', () => undefined);
+  test.skip('job-view, job-dashboard and job-throughput states equal KurrentDB runtime states (fixtures and random histories)', () => undefined);
 } else {
   const { createProjection } = kurrent;
   const compare = (events: readonly ProjectionEvent[], engineVersion: 1 | 2) => {
     const streams = [...new Set(events.map((e) => e.streamId))];
-    for (const name of ['job-view', 'job-dashboard']) {
+    for (const name of ['job-view', 'job-dashboard', 'job-throughput']) {
       const source = projectionSource(name);
       const ours = makeMemoryProjection({ name, source });
       assert.is(ours.feed(events), undefined, `${name}: no fault in our runtime`);
@@ -48,6 +49,10 @@ if ('reason' in kurrent && process.env['JOBTRAIL_PARITY_REQUIRED'] === '1') {
         const partitionState = (v: unknown) => (ours.engine.info.biState && Array.isArray(v) ? v[0] : v) ?? undefined;
         for (const s of streams) assert.equal(ours.state(s), partitionState(theirs.getState(s)), `${name} v${engineVersion}: partition ${s}`);
         if (name === 'job-dashboard') assert.equal(ours.shared(), theirs.getSharedState(), `${name} v${engineVersion}: shared state`);
+        // partitionBy: every hour slot (h0…h767) and `unreadable`, folded or not.
+        if (name === 'job-throughput')
+          for (const p of [...Array.from({ length: 768 }, (_, i) => `h${i}`), 'unreadable'])
+            assert.equal(ours.state(p), theirs.getState(p) ?? undefined, `${name} v${engineVersion}: partition ${p}`);
       } finally {
         theirs.dispose();
       }
@@ -56,6 +61,10 @@ if ('reason' in kurrent && process.env['JOBTRAIL_PARITY_REQUIRED'] === '1') {
 
   test('fixtures: the same states in both runtimes (engine versions 1 and 2)', () => {
     for (const v of [1, 2] as const) compare(fixtureEvents(), v);
+  });
+
+  test('job-throughput history (35 days, late, offsets, an unreadable time): the same states in both runtimes', () => {
+    for (const v of [1, 2] as const) compare(throughputEvents(), v);
   });
 
   test('random histories: the same states in both runtimes', () => {
