@@ -36,14 +36,14 @@
   /** @type {Record<string, string>} */
   const unitOf = { hour: 'per minute', day: 'per 15 min', week: 'per hour' };
 
-  const W = 720;
-  const H = 210;
-  const left = 46;
+  const H = 190;
+  const left = 40;
   const right = 12;
-  const top = 22;
-  const bottom = 30;
-  const pw = W - left - right;
+  const top = 20;
+  const bottom = 26;
   const ph = H - top - bottom;
+  /** The last answer, to draw again at a new width. @type {History | undefined} */
+  let shown;
 
   /**
    * @param {string} name
@@ -90,6 +90,11 @@
    * @param {Series} series
    */
   const draw = function (figure, series) {
+    const plot = figure.querySelector('.tp-plot');
+    if (!plot) return;
+    // Drawn at the plot's width in pixels, so that the text is never scaled.
+    const W = Math.max(300, Math.round(plot.clientWidth));
+    const pw = W - left - right;
     const range = series.range;
     const buckets = series.buckets;
     const n = buckets.length;
@@ -128,7 +133,7 @@
       yAxis.appendChild(el('line', { x1: left, x2: W - right, y1: y(v), y2: y(v), class: v === 0 ? 'tp-base' : 'tp-grid' }));
       yAxis.appendChild(el('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', 'data-tick': v }, String(v)));
     }
-    yAxis.appendChild(el('text', { x: left - 6, y: top - 8, 'text-anchor': 'end', class: 'tp-unit' }, unitOf[range] || ''));
+    yAxis.appendChild(el('text', { x: 4, y: top - 8, 'text-anchor': 'start', class: 'tp-unit' }, unitOf[range] || ''));
     svg.appendChild(yAxis);
 
     // The x axis: a tick where a round local time falls in a bucket (10 min, 3 h, midnight).
@@ -222,8 +227,6 @@
       legend.appendChild(li);
     });
 
-    const plot = figure.querySelector('.tp-plot');
-    if (!plot) return;
     plot.replaceChildren(svg, legend);
     legendOrder.forEach(function (k) {
       figure.setAttribute('data-total-' + k, String(series.totals[k] || 0));
@@ -238,6 +241,14 @@
     if (!status) return;
     status.textContent = text;
     status.setAttribute('data-state', state);
+  };
+
+  /** @param {History} history */
+  const drawAll = function (history) {
+    root.querySelectorAll('[data-chart]').forEach(function (figure) {
+      const series = history.ranges[figure.getAttribute('data-chart') || ''];
+      if (series) draw(figure, series);
+    });
   };
 
   let busy = false;
@@ -258,10 +269,8 @@
         });
       })
       .then(function (history) {
-        root.querySelectorAll('[data-chart]').forEach(function (figure) {
-          const series = history.ranges[figure.getAttribute('data-chart') || ''];
-          if (series) draw(figure, series);
-        });
+        shown = history;
+        drawAll(history);
         const unreadable = legendOrder.reduce(function (n, k) {
           return n + (history.unreadable[k] || 0);
         }, 0);
@@ -292,4 +301,13 @@
   const counts = document.querySelector('[data-section="counts"]');
   if (counts && window.MutationObserver) new MutationObserver(schedule).observe(counts, { childList: true });
   window.setInterval(schedule, 60000);
+  /** @type {number | undefined} */
+  let resizing;
+  window.addEventListener('resize', function () {
+    if (resizing !== undefined) window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () {
+      resizing = undefined;
+      if (shown) drawAll(shown);
+    }, 150);
+  });
 })();
