@@ -8,9 +8,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { fold, type JobEvent, type JobView } from '../../src/job/index.js';
-import { type JobDashboard, type ProjectionChange } from '../../src/projections/index.js';
+import { makeMemoryProjection, type JobDashboard, type ProjectionChange } from '../../src/projections/index.js';
 import { installProjections, makeEsdbProjectionQueries } from '../../src/projections/esdb.js';
-import { asJson, readFixture } from '../support/projectionFixtures.js';
+import { asJson, fixtureEvents, projectionSource, readFixture } from '../support/projectionFixtures.js';
 import { recountDashboard } from '../support/projectionRecount.js';
 import { startProjectionsFake, type ProjectionsFake } from './esdbProjectionsFake.js';
 
@@ -35,7 +35,7 @@ test.after(async () => {
     const queries = await makeEsdbProjectionQueries({ client, settleMs: 200 });
     try {
       const first = await installProjections(client);
-      assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-index', 'job-view']);
+      assert.equal(first.map((p) => p.name).sort(), ['job-dashboard', 'job-index', 'job-throughput', 'job-view']);
       assert.equal(
         first.filter((p) => p.emitEnabled).map((p) => p.name),
         ['job-index'],
@@ -91,6 +91,20 @@ test.after(async () => {
         .filter(([, es]) => es[es.length - 1]?.type !== 'JobPurged')
         .map(([s]) => s.slice(4));
       assert.equal([...mine.jobs, ...rest.jobs].map((j) => j.jobId).sort(), expectedIds.sort());
+
+      // job-throughput: its hour partitions hold what the embedded runtime folds from the same events (on a
+      // fresh server exactly; a shared one holds earlier runs' counts of the same hours as well).
+      const ours = makeMemoryProjection({ name: 'job-throughput', source: projectionSource('job-throughput') });
+      assert.is(ours.feed(fixtureEvents(readFixture())), undefined);
+      for (const partition of ours.partitions()) {
+        const mine = ours.state(partition) as { h: number; n: number[] };
+        const theirs = (await queries.waitFor(
+          'job-throughput',
+          (s) => (s as { h?: number } | undefined)?.h === mine.h && ((s as { n: number[] }).n[0] ?? 0) >= (mine.n[0] ?? 0),
+          { partition, timeoutMs: 20_000 },
+        )) as { h: number; n: number[] };
+        if (fake !== undefined) assert.equal(theirs, mine, `job-throughput partition ${partition}`);
+      }
 
       await waitUntil(() => views.some((c) => c.partition !== undefined && streams.has(c.partition)), 20_000);
       stop();
