@@ -46,4 +46,11 @@ export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './produc
 export { runDashboard } from './dashboard/index.js';
 export type { DashboardHandle, DashboardOptions } from './dashboard/index.js';
 export { makeThroughputReader, readThroughputHistory, ThroughputKinds } from './projections/throughputQueries.js';
-export type { ThroughputCounts, ThroughputHistory, ThroughputKind, ThroughputRange, ThroughputReader, ThroughputSeries } from './projections/throughputQueries.js';
+export type {
+  ThroughputCounts,
+  ThroughputHistory,
+  ThroughputKind,
+  ThroughputRange,
+  ThroughputReader,
+  ThroughputSeries,
+} from './projections/throughputQueries.js';
