@@ -220,7 +220,13 @@ test('a projection that throws is reported, faulted and stopped, and stays so; t
     );
     assert.match(byName.get('broken')?.error.name ?? '', 'SyntaxError');
     const statuses = new Map(h.status().map((s) => [s.name, s.status]));
-    assert.equal(Object.fromEntries(statuses), { 'job-view': 'running', 'job-dashboard': 'running', bad: 'faulted', broken: 'faulted' });
+    assert.equal(Object.fromEntries(statuses), {
+      'job-view': 'running',
+      'job-dashboard': 'running',
+      'job-throughput': 'running',
+      bad: 'faulted',
+      broken: 'faulted',
+    });
     assert.equal(
       await h.queries.getState('job-view', 'job-boom'),
       asJson(fold(boom.map(asJobEvent))),
