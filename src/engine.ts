@@ -67,6 +67,7 @@ import {
 } from './schedules/index.js';
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 import { makeQueueStore, makeQueues, startQueueConsumers, type QueueConsumers } from './queues/index.js';
+import { describeProcess, listProcesses } from './processes/index.js';
 
 export { engineVersion };
 export { defaultBrokerUrl, defaultStoreUrl } from './backends/index.js';
@@ -223,7 +224,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       });
       // The first heartbeat before any attempt starts: the stream says this process beats (docs/architecture.md).
       if (heartbeatIntervalMs > 0)
-        heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, () => running.size > 0, { queues: registry.queues });
+        heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, describeProcess(registry, running));
       // The work queues, each unless paused (read from the queue streams first), and stopped and started as they change.
       queueConsumers = await startQueueConsumers(deps, running, queueStore);
       consumers = await consumeQueues(deps, handler, {
@@ -327,6 +328,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     pauseQueue: (queue, queueOptions) => queueOps.pause(queue, queueOptions),
     resumeQueue: (queue, queueOptions) => queueOps.resume(queue, queueOptions),
     listQueues: () => queueOps.list(),
+    listProcesses: (o) => listProcesses(store, { ...o, now: deps.now, isGoneHere: (id) => isProcessGone(id, processId) }),
     recordedBroker: () => brokerGuard.read(),
     checkBroker: () => brokerGuard.check('checkBroker'),
     setBroker: (actionOptions) => brokerGuard.set(actionOptions),
