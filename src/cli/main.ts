@@ -16,6 +16,7 @@ import * as run from './commands/run.js';
 import * as schedule from './commands/schedule.js';
 import * as queue from './commands/queue.js';
 import * as show from './commands/show.js';
+import * as processes from './commands/processes.js';
 import { makeContext, type Io } from './context.js';
 import { reportError } from './errors.js';
 
@@ -23,6 +24,7 @@ export type { Io } from './context.js';
 
 /** The commands, in the order `--help` lists them. */
 const commands = [demo, run, enqueue, show, list, history, dashboard, retry, cancel, purge, schedule, queue, broker, projections, doctor];
+commands.push(processes); // issue 23: the Processes list (docs/processes.md)
 
 /** Runs the `jobtrail` command line; returns the exit code. The only place that reads argv. */
 export const runCli = async (argv: readonly string[], io: Io): Promise<number> => {

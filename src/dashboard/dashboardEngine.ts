@@ -4,6 +4,7 @@ import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore
 import type { ProjectionQueries } from '../projections/index.js';
 import type { ScheduleInfo } from '../schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from '../processes/index.js';
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
 export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
@@ -43,4 +44,6 @@ export interface DashboardEngine {
   listQueues?(): Promise<readonly QueueInfo[]>;
   pauseQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
   resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  // The `jobtrail run` processes (the Processes page, docs/processes.md); optional as the queues are.
+  listProcesses?(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
 }

@@ -15,3 +15,4 @@ export { describeProcess, processStreamKeepLast, startHeartbeat } from './heartb
 export type { Heartbeat, HeartbeatDeps } from './heartbeat.js';
 export { makeProcessRetention, noteRecovered } from './housekeeping.js';
 export type { ProcessRetentionOptions } from './housekeeping.js';
+export { ago, concurrencyText, statusText } from './present.js';
