@@ -67,7 +67,7 @@ import {
 } from './schedules/index.js';
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 import { makeQueueStore, makeQueues, startQueueConsumers, type QueueConsumers } from './queues/index.js';
-import { describeProcess, listProcesses } from './processes/index.js';
+import { describeProcess, listProcesses, noteRecovered } from './processes/index.js';
 
 export { engineVersion };
 export { defaultBrokerUrl, defaultStoreUrl } from './backends/index.js';
@@ -123,6 +123,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       return started;
     },
     retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
+    onWorkerLost: (workerId, lost) => void noteRecovered({ store, processId, log, now: options.now ?? (() => new Date()) }, workerId, [lost]),
     // A delivery waiting for a slot of its worker is handed back once the engine stops.
     accepting: () => started,
     // Cancel requests abort the attempts running here (docs/architecture.md#cancelling-a-running-attempt).

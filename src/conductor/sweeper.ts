@@ -4,7 +4,7 @@ import type { EventStore } from '../eventStore/index.js';
 import { isJobView, type JobStatus, type JobView } from '../job/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
 import { isProcessGone } from './recovery.js';
-import { makeProcessRetention, newProcessRecord, noteRecovered, readProcessStream, type ProcessRecord } from '../processes/index.js';
+import { makeProcessRetention, newProcessRecord, readProcessStream, type ProcessRecord } from '../processes/index.js';
 
 // The periodic sweep of a started engine (issue 22): nothing stays stranded while some process runs.
 // - A process heartbeat in the store (`process-<processId>`), so that other processes (other hosts too) can tell
@@ -146,8 +146,6 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
     let lost = 0;
     const jobIds: string[] = [];
     const runningOn = new Set<string>();
-    /** The attempts recorded as lost, by the process that ran them: noted on its stream (the Processes page). */
-    const lostOf = new Map<string, { jobId: string; attempt: number }[]>();
     for (const status of sweptStatuses) {
       let left = options.maxViewsPerSweep;
       let after = cursors.get(status);
@@ -156,7 +154,7 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
         left -= page.jobs.length;
         looked += page.jobs.length;
         for (const v of page.jobs) {
-          const outcome = await sweepJob(v, runningOn, lostOf);
+          const outcome = await sweepJob(v, runningOn);
           if (outcome === 'dispatched') dispatched++;
           if (outcome === 'lost') lost++;
           if (outcome !== undefined) jobIds.push(v.jobId);
@@ -166,7 +164,6 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
       }
       cursors.set(status, after);
     }
-    for (const [processId, attempts] of lostOf) await noteRecovered(deps, processId, attempts, liveness.record(processId));
     if (cursors.get('in_progress') === undefined) liveness.keepOnly(runningOn);
     try {
       await processRetention.sweep();
@@ -176,11 +173,7 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
     return { looked, dispatched, lost, jobIds };
   };
 
-  const sweepJob = async (
-    v: JobView,
-    runningOn: Set<string>,
-    lostOf: Map<string, { jobId: string; attempt: number }[]>,
-  ): Promise<'dispatched' | 'lost' | undefined> => {
+  const sweepJob = async (v: JobView, runningOn: Set<string>): Promise<'dispatched' | 'lost' | undefined> => {
     const now = deps.now().getTime();
     if (v.status === 'in_progress') {
       if (v.workerId !== undefined) runningOn.add(v.workerId);
@@ -211,7 +204,6 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
       );
       if (E.isLeft(r)) return undefined; // moved on meanwhile (a conflict), or the store is down: the next sweep sees
       if (r.right !== undefined) await dispatch(s, Date.parse(r.right) - deps.now().getTime());
-      if (s.workerId !== undefined) lostOf.set(s.workerId, [...(lostOf.get(s.workerId) ?? []), { jobId: s.jobId, attempt: s.attempts }]);
       deps.log.info(
         { jobId: s.jobId, attempt: s.attempts, workerId: s.workerId },
         'sweep: attempt of a gone process recorded as WorkerLost',

@@ -16,7 +16,7 @@ export interface HeartbeatDeps {
 }
 
 /** A process stream keeps at least its last this many events (it is trimmed every this many heartbeats). */
-export const processStreamKeepLast = 5;
+export const processStreamKeepLast = 20;
 /** The directory keeps its last this many registrations; a running process registers again every `reRegisterMs`. */
 export const directoryKeepLast = 20_000;
 const directoryTrimEvery = 500;

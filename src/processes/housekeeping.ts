@@ -75,7 +75,8 @@ export const makeProcessRetention = (deps: HousekeepingDeps, options: ProcessRet
       const now = deps.now().getTime();
       const deleted: string[] = [];
       for (const r of reader.records()) {
-        if (r.processId === deps.processId || r.lastSeenAt === undefined || now - r.lastSeenAt <= retentionMs) continue;
+        const last = r.lastSeenAt ?? r.lastNoteAt;
+        if (r.processId === deps.processId || last === undefined || now - last <= retentionMs) continue;
         if (reader.status(r) === 'running') continue;
         const d = await deps.store.deleteStream(processStreamName(r.processId), { expectedRevision: r.next - 1 })();
         if (E.isRight(d) || d.left._tag === 'WrongExpectedRevision' || d.left._tag === 'StreamDeleted') {

@@ -137,7 +137,7 @@ export const makeProcessReader = (store: EventStore, options: ProcessReaderOptio
       const rank = { running: 0, gone: 1, stopped: 2 } as const;
       return [...known.values()]
         .map((r) => ({ r, s: summaryOf(r, at) }))
-        .filter(({ r, s }) => o.all === true || s.status === 'running' || (r.lastSeenAt !== undefined && at - r.lastSeenAt <= recentMs))
+        .filter(({ r, s }) => o.all === true || s.status === 'running' || at - (r.lastSeenAt ?? r.lastNoteAt ?? 0) <= recentMs)
         .sort((a, b) => rank[a.s.status] - rank[b.s.status] || (b.r.lastSeenAt ?? 0) - (a.r.lastSeenAt ?? 0))
         .map(({ s }) => s);
     },

@@ -54,6 +54,8 @@ export interface ProcessRecord {
   info: ProcessInfo;
   /** The last heartbeat or stop, ms since the epoch; `undefined` before any. */
   lastSeenAt?: number;
+  /** The last recovery note, ms since the epoch: the retention's clock for a stream trimmed down to notes. */
+  lastNoteAt?: number;
   /** The process's heartbeat interval, as it says (else the default). */
   intervalMs: number;
   /** It recorded `ProcessStopped` after its last heartbeat. */
@@ -132,6 +134,7 @@ export const applyProcessEvent = (record: ProcessRecord, e: RecordedEvent): Proc
     record.running = 0;
   } else if (e.type === ProcessEvents.recovered) {
     const by = text(data.by) ?? 'unknown';
+    if (at !== undefined) record.lastNoteAt = Math.max(record.lastNoteAt ?? 0, at);
     const jobs = Array.isArray(data.jobs) ? (data.jobs as unknown[]) : [];
     for (const j of jobs) {
       const jobId = text((j as { jobId?: unknown } | null)?.jobId);

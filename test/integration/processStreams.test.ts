@@ -67,7 +67,10 @@ test('heartbeats: trimmed to a few events, still telling last seen; stopped; del
     [listed] = (await listProcesses(store, { now: clock, all: true })).filter((p) => p.processId === id);
     assert.is(listed?.status, 'stopped', '--all lists it');
     const [a, b] = await Promise.all([retentionA.sweep(), retentionB.sweep()]);
-    assert.is([...a, ...b].filter((p) => p === id).length, 1, 'deleted once');
+    // Embedded: one delete wins, the other sees the stream moved. EventStoreDB: a soft delete at the same revision
+    // may succeed twice (the stream's last revision stays), which deletes nothing more.
+    const deletes = [...a, ...b].filter((p) => p === id).length;
+    assert.ok(esdbUrl === undefined ? deletes === 1 : deletes >= 1, `deleted: ${deletes} reported`);
     const gone = await store.readStream(processStreamName(id))();
     assert.ok(E.isRight(gone) && gone.right.length === 0, 'the stream is deleted');
     assert.is((await listProcesses(store, { now: clock, all: true })).filter((p) => p.processId === id).length, 0);
