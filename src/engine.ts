@@ -123,7 +123,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       return started;
     },
     retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
-    onWorkerLost: (workerId, lost) => void noteRecovered({ store, processId, log, now: options.now ?? (() => new Date()) }, workerId, [lost]),
+    onWorkerLost: (workerId, lost) =>
+      void noteRecovered({ store, processId, log, now: options.now ?? (() => new Date()) }, workerId, [lost]),
     // A delivery waiting for a slot of its worker is handed back once the engine stops.
     accepting: () => started,
     // Cancel requests abort the attempts running here (docs/architecture.md#cancelling-a-running-attempt).
@@ -224,8 +225,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         if (!connected) running.abortAll('lost');
       });
       // The first heartbeat before any attempt starts: the stream says this process beats (docs/architecture.md).
-      if (heartbeatIntervalMs > 0)
-        heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, describeProcess(registry, running));
+      if (heartbeatIntervalMs > 0) heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, describeProcess(registry, running));
       // The work queues, each unless paused (read from the queue streams first), and stopped and started as they change.
       queueConsumers = await startQueueConsumers(deps, running, queueStore);
       consumers = await consumeQueues(deps, handler, {

@@ -95,7 +95,8 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'api' && b === 'queues' && c === undefined) return { kind: 'apiQueues' };
   if (a === 'api' && b === 'queues' && c !== undefined && isQueueAction(d)) return { kind: 'queueAction', queue: checkQueue(c), action: d };
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
-  if ((a === 'processes' && b === undefined) || (a === 'api' && b === 'processes' && c === undefined)) return { kind: a === 'api' ? 'apiProcesses' : 'processes' };
+  if ((a === 'processes' && b === undefined) || (a === 'api' && b === 'processes' && c === undefined))
+    return { kind: a === 'api' ? 'apiProcesses' : 'processes' };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
     if (b === 'jobs' && c === undefined) return { kind: 'apiList' };

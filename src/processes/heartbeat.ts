@@ -78,7 +78,12 @@ export const startHeartbeat = async (
     if ((r.right.nextExpectedRevision + 1) % directoryTrimEvery === 0) await trim(processDirectoryStream, directoryKeepLast);
   };
   const beat = async () => {
-    const r = await write(stream, ProcessEvents.heartbeat, { ...describe(), processId: deps.processId, at: deps.now().toISOString(), intervalMs });
+    const r = await write(stream, ProcessEvents.heartbeat, {
+      ...describe(),
+      processId: deps.processId,
+      at: deps.now().toISOString(),
+      intervalMs,
+    });
     if (E.isRight(r) && (r.right.nextExpectedRevision + 1) % processStreamKeepLast === 0) await trim(stream, processStreamKeepLast);
     if (E.isRight(r) && (registeredAt === undefined || deps.now().getTime() - registeredAt >= reRegisterMs)) await register();
   };

@@ -43,7 +43,8 @@ export const noteRecovered = async (
     ],
     { expectedRevision: 'any' },
   )();
-  if (E.isLeft(r)) deps.log.warn({ processId: goneProcessId, err: r.left.message }, 'could not note the recovered attempts of a gone process');
+  if (E.isLeft(r))
+    deps.log.warn({ processId: goneProcessId, err: r.left.message }, 'could not note the recovered attempts of a gone process');
 };
 
 export interface ProcessRetentionOptions {

@@ -8,7 +8,15 @@ export {
   processStreamName,
   processStreamPrefix,
 } from './record.js';
-export type { ProcessInfo, ProcessRecord, ProcessRecovery, ProcessStatus, ProcessWorker, RecoveredAttempt, StatusOptions } from './record.js';
+export type {
+  ProcessInfo,
+  ProcessRecord,
+  ProcessRecovery,
+  ProcessStatus,
+  ProcessWorker,
+  RecoveredAttempt,
+  StatusOptions,
+} from './record.js';
 export { listProcesses, makeProcessReader, processDefaults, readProcessStream } from './reader.js';
 export type { ListProcessesOptions, ProcessReader, ProcessReaderOptions, ProcessSummary } from './reader.js';
 export { describeProcess, processStreamKeepLast, startHeartbeat } from './heartbeat.js';

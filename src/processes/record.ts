@@ -83,7 +83,11 @@ const texts = (v: unknown): readonly string[] | undefined =>
 const workers = (v: unknown): readonly ProcessWorker[] | undefined =>
   Array.isArray(v)
     ? v.flatMap((w: { name?: unknown; queue?: unknown; concurrency?: unknown } | null) =>
-        w !== null && typeof w === 'object' && typeof w.name === 'string' && typeof w.queue === 'string' && count(w.concurrency) !== undefined
+        w !== null &&
+        typeof w === 'object' &&
+        typeof w.name === 'string' &&
+        typeof w.queue === 'string' &&
+        count(w.concurrency) !== undefined
           ? [{ name: w.name, queue: w.queue, concurrency: w.concurrency as number }]
           : [],
       )

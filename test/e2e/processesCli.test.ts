@@ -132,7 +132,7 @@ const scenario = async (mode: 'embedded' | 'rabbitmq') => {
       assert.equal(problems, []);
     } finally {
       await browser.close();
-      await dashboard.close();
+      await dashboard.stop();
     }
 
     survivor.child.kill('SIGTERM');

@@ -34,15 +34,22 @@ test('heartbeats: trimmed to a few events, still telling last seen; stopped; del
     const deps = { store, processId: id, log: silentLogger, now: clock };
     const hb = await startHeartbeat(deps, 20, () => ({ host: 'elsewhere', pid: 4242, version: '9.9.9', queues: ['q1'], running: 1 }));
     // 60 heartbeats at 20 ms.
-    await waitFor(async () => {
-      const r = await store.readStream(processStreamName(id))();
-      return E.isRight(r) && r.right.length > 0 && r.right[r.right.length - 1]!.revision >= 60;
-    }, 20_000, '60 heartbeats');
+    await waitFor(
+      async () => {
+        const r = await store.readStream(processStreamName(id))();
+        return E.isRight(r) && r.right.length > 0 && r.right[r.right.length - 1]!.revision >= 60;
+      },
+      20_000,
+      '60 heartbeats',
+    );
     const read = await store.readStream(processStreamName(id))();
     assert.ok(E.isRight(read));
     if (esdbUrl === undefined) {
       // Embedded: trimmed now, every 5 beats.
-      assert.ok(read.right.length <= 2 * processStreamKeepLast, `bounded: ${read.right.length} events after ${read.right.at(-1)!.revision + 1} beats`);
+      assert.ok(
+        read.right.length <= 2 * processStreamKeepLast,
+        `bounded: ${read.right.length} events after ${read.right.at(-1)!.revision + 1} beats`,
+      );
     } else {
       // EventStoreDB: $maxCount set once, enforced by the server (the fake keeps the metadata, not the limit).
       const meta = await store.readStream(`$$${processStreamName(id)}`)();
@@ -76,7 +83,10 @@ test('heartbeats: trimmed to a few events, still telling last seen; stopped; del
     assert.is((await listProcesses(store, { now: clock, all: true })).filter((p) => p.processId === id).length, 0);
     assert.not.ok((await retentionA.sweep()).includes(id), 'nothing left to do');
     const directory = await store.readStream(processDirectoryStream)();
-    assert.ok(E.isRight(directory) && directory.right.some((e) => (e.data as { processId?: string }).processId === id), 'it was registered');
+    assert.ok(
+      E.isRight(directory) && directory.right.some((e) => (e.data as { processId?: string }).processId === id),
+      'it was registered',
+    );
   } finally {
     await store.close();
   }

@@ -11,7 +11,9 @@ type ProcessesOptions = Common & { all?: boolean; json?: boolean };
 export const register = (program: Command, { io, withEngine }: Context): void => {
   program
     .command('processes')
-    .description('list the jobtrail run processes from their heartbeats: running, stopped, or gone (and whether their attempts were recovered)')
+    .description(
+      'list the jobtrail run processes from their heartbeats: running, stopped, or gone (and whether their attempts were recovered)',
+    )
     .addOption(storeOption())
     .option('--all', 'also the processes that stopped or went gone long ago (kept 7 days)')
     .option('--json', 'print them as JSON, one array')

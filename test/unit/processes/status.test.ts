@@ -34,7 +34,14 @@ test('running while heartbeats come; gone after missedHeartbeats of its own inte
   const r = newProcessRecord('h:1:a', 5_000);
   applyProcessEvent(r, beat(t0, { queues: ['q'], workers: [{ name: 'w', queue: 'q', concurrency: 3 }], startedAt: iso(t0) }));
   assert.is(r.intervalMs, 2_000, 'the interval it says');
-  assert.equal(r.info, { host: 'h', pid: 1, version: '0.1.0', queues: ['q'], workers: [{ name: 'w', queue: 'q', concurrency: 3 }], startedAt: iso(t0) });
+  assert.equal(r.info, {
+    host: 'h',
+    pid: 1,
+    version: '0.1.0',
+    queues: ['q'],
+    workers: [{ name: 'w', queue: 'q', concurrency: 3 }],
+    startedAt: iso(t0),
+  });
   assert.is(processStatus(r, options(t0 + 12_000)), 'running', '12 s of silence: exactly 6 × 2 s');
   assert.is(processStatus(r, options(t0 + 12_001)), 'gone');
   assert.is(processRecovery(r), 'pending', 'it ran 2 attempts at its last heartbeat, none recovered yet');
