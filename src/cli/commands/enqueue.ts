@@ -155,8 +155,8 @@ export const register = (program: Command, ctx: Context): void => {
       await withEngine(
         opts,
         async (engine) => {
-          if (opts.after !== undefined || opts.on !== undefined) {
-            // Continuations stay on the engine's own enqueue, which checks them.
+          if (opts.from === undefined) {
+            // One job: the engine's own enqueue, which checks it (and names itself in a refusal).
             const r = await engine.enqueue(workerName!, payload, {
               ...(opts.jobId !== undefined ? { jobId: opts.jobId } : {}),
               ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
