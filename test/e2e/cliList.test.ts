@@ -165,6 +165,12 @@ test('errored jobs read as awaiting_retry and failed in list and show, and --sta
   assert.not.match((await runJobtrail(['list', '--store', store])).stdout, /\berrored\b/);
 
   assert.match((await runJobtrail(['show', 'err-doomed', '--store', store])).stdout, /status\s+failed \(no retry left\)/);
+  const doomedJson = JSON.parse((await runJobtrail(['show', 'err-doomed', '--json', '--store', store])).stdout) as Record<string, unknown>;
+  assert.equal(
+    [doomedJson['status'], doomedJson['displayStatus']],
+    ['errored', 'failed'],
+    'the stored status stays; displayStatus is added',
+  );
   assert.match((await runJobtrail(['show', 'err-flaky', '--store', store])).stdout, /status\s+awaiting_retry \(next attempt at \S+Z\)/);
   const history = (await runJobtrail(['history', 'err-doomed', '--store', store])).stdout;
   assert.match(history, /JobErrored\s+NonRetryableError: the account was deleted .*— failed: no retry/);
