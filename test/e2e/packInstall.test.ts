@@ -172,7 +172,7 @@ await producer.enqueue('greet', { name: 42 }).catch(() => undefined);
 // @ts-expect-error: no worker is named "gret"
 await producer.enqueue('gret', { name: 'ada' }).catch(() => undefined);
 await producer.close();
-const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules\/(better-sqlite3|@eventstore)\//.test(f));
+const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[/](better-sqlite3|@eventstore)[/]/.test(f));
 console.log(JSON.stringify({ jobId, loaded }));
 `,
   );
