@@ -214,7 +214,9 @@ const main = async () => {
   for (const system of active) {
     let d = system.durability;
     if (system.probeDurability)
-      d = await system.probeDurability().catch((error: unknown) => ({ ...d, how: `${d.how}; reading it failed: ${(error as Error).message}` }));
+      d = await system
+        .probeDurability()
+        .catch((error: unknown) => ({ ...d, how: `${d.how}; reading it failed: ${(error as Error).message}` }));
     durability.set(system.name, d);
   }
   const classOf = (name: SystemName): DurabilityClass | undefined => durability.get(name)?.class;
@@ -353,20 +355,12 @@ const main = async () => {
           .sort((a, b) => b.s!.median - a.s!.median)[0];
         r['bestInClass'] = ratio(get(jt.name, key), best?.s);
         ratios[jt.name]![key] = r;
-        rows.push([
-          `${jt.label} ${key}`,
-          ...peers.map((p) => show(r[p.name])),
-          `${show(r['bestInClass'])} (${best?.p.label ?? 'none'})`,
-        ]);
+        rows.push([`${jt.label} ${key}`, ...peers.map((p) => show(r[p.name])), `${show(r['bestInClass'])} (${best?.p.label ?? 'none'})`]);
       }
     }
     log('');
     log(`Ratios of medians within the ${c} class (jobtrail / peer; > 1 means jobtrail is faster):`);
-    log(
-      peers.length === 0
-        ? '  no peer of this class ran'
-        : table(['', ...peers.map((p) => `/ ${p.label}`), '/ best in class'], rows),
-    );
+    log(peers.length === 0 ? '  no peer of this class ran' : table(['', ...peers.map((p) => `/ ${p.label}`), '/ best in class'], rows));
   }
 
   // The project's targets (issue 24's table).
@@ -394,16 +388,33 @@ const main = async () => {
     });
   };
   const J = SystemNames;
-  against('embedded full, end to end bulk c=100 ≥ 1.0× Graphile batched (both synced)', J.jobtrailEmbedded, 'e2eBulk', J.graphileBatched, 1);
+  against(
+    'embedded full, end to end bulk c=100 ≥ 1.0× Graphile batched (both synced)',
+    J.jobtrailEmbedded,
+    'e2eBulk',
+    J.graphileBatched,
+    1,
+  );
   against('embedded normal, end to end bulk c=100 ≥ 1.5× BullMQ (both unsynced)', J.jobtrailEmbeddedNormal, 'e2eBulk', J.bullmq, 1.5);
   against('embedded normal, end to end one by one ≥ 1.0× BullMQ (both unsynced)', J.jobtrailEmbeddedNormal, 'e2eOne', J.bullmq, 1);
   against('RabbitMQ mode (full), end to end bulk c=100 ≥ 1.0× BullMQ', J.jobtrailRabbit, 'e2eBulk', J.bullmq, 1);
   against('RabbitMQ mode (full), end to end bulk c=100 ≥ 0.6× raw amqplib', J.jobtrailRabbit, 'e2eBulk', J.rawRabbit, 0.6);
   atMost('RabbitMQ mode, node CPU per job (end to end bulk) ≤ 40 µs', get(J.jobtrailRabbit, 'cpuE2eBulk'), 40, 'µs');
-  atMost(`RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`, get(J.jobtrailRabbit, 'latP99'), get(J.bullmq, 'latP99'), 'ms', 2);
+  atMost(
+    `RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`,
+    get(J.jobtrailRabbit, 'latP99'),
+    get(J.bullmq, 'latP99'),
+    'ms',
+    2,
+  );
   for (const jt of jobtrails)
     if (summary[jt])
-      atMost(`${systems.find((x) => x.name === jt)!.label}, peak RSS (end to end bulk) ≤ BullMQ's`, get(jt, 'rssE2eBulk'), get(J.bullmq, 'rssE2eBulk'), 'MB');
+      atMost(
+        `${systems.find((x) => x.name === jt)!.label}, peak RSS (end to end bulk) ≤ BullMQ's`,
+        get(jt, 'rssE2eBulk'),
+        get(J.bullmq, 'rssE2eBulk'),
+        'MB',
+      );
   log('');
   log('Targets:');
   log(

@@ -113,7 +113,13 @@ export const startRedisAof = async (): Promise<{ readonly check: ServiceCheck; s
   const noop = async () => undefined;
   const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (version.error !== undefined)
-    return { check: { ok: false, why: `redis-server is not on PATH (${version.error.message}): install Redis to measure BullMQ on a synced Redis` }, stop: noop };
+    return {
+      check: {
+        ok: false,
+        why: `redis-server is not on PATH (${version.error.message}): install Redis to measure BullMQ on a synced Redis`,
+      },
+      stop: noop,
+    };
   if (!hasPackage('ioredis'))
     return { check: { ok: false, why: 'the package "ioredis" (BullMQ\'s Redis driver) is not installed' }, stop: noop };
   const port = await new Promise<number>((resolve, reject) => {

@@ -110,7 +110,9 @@ export const makeBackend = async (options: {
   const ownsStore = typeof options.store !== 'object';
   const ownsBroker = typeof options.broker !== 'object';
   if (!ownsStore && options.synchronous !== undefined)
-    throw invalid('the synchronous option applies to a store URL; for a store passed as an object, give it to makeStore(url, { synchronous })');
+    throw invalid(
+      'the synchronous option applies to a store URL; for a store passed as an object, give it to makeStore(url, { synchronous })',
+    );
   const store =
     typeof options.store === 'object'
       ? options.store

@@ -1,10 +1,4 @@
-import {
-  defaultSynchronous,
-  isSqliteUrl,
-  parseSqliteUrl,
-  synchronousPromise,
-  type Synchronous,
-} from '../backends/index.js';
+import { defaultSynchronous, isSqliteUrl, parseSqliteUrl, synchronousPromise, type Synchronous } from '../backends/index.js';
 import type { ProjectConfig } from '../config/index.js';
 
 // Issue 24: the embedded store's durability as the CLI picks it: the store URL's ?synchronous=, else the config file's
