@@ -222,13 +222,10 @@ const main = async () => {
   const classOf = (name: SystemName): DurabilityClass | undefined => durability.get(name)?.class;
   log('');
   log('Durability (what a job the system acknowledged survives):');
-  log(
-    table(
-      ['system', 'class', 'how'],
-      active.map((system) => [system.label, durability.get(system.name)!.class, durability.get(system.name)!.how]),
-    ),
-  );
-  for (const [c, text] of Object.entries(durabilityClasses)) log(`  ${c}: ${text}`);
+  for (const [c, text] of Object.entries(durabilityClasses)) {
+    log(`  ${c} (${text}):`);
+    for (const system of active.filter((x) => classOf(x.name) === c)) log(`    ${system.label}: ${durability.get(system.name)!.how}`);
+  }
   log('');
 
   const values = new Map<SystemName, Map<MetricKey, number[]>>();
@@ -347,6 +344,7 @@ const main = async () => {
     for (const jt of mine) {
       ratios[jt.name] ??= {};
       for (const key of throughput) {
+        if (get(jt.name, key) === undefined) continue;
         const r: Record<string, number | undefined> = {};
         for (const p of peers) r[p.name] = ratio(get(jt.name, key), get(p.name, key));
         const best = peers

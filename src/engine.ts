@@ -250,10 +250,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
           isQueuePaused: (queue) => queueConsumers?.isPaused(queue) === true,
         });
       retention = startRetention(deps, () => readSide.opened(), retentionPolicy(options.retention));
-      log.info(
-        { queues: registry.queues, workers: registry.names, processId, ...(store.synchronous !== undefined ? { synchronous: store.synchronous } : {}) },
-        'engine started',
-      );
+      log.info({ queues: registry.queues, workers: registry.names, processId }, 'engine started');
       return report;
     },
     stop: async (stopOptions) => {

@@ -47,8 +47,8 @@ export interface Durability {
 }
 
 export const durabilityClasses: Readonly<Record<DurabilityClass, string>> = {
-  synced: 'synced: every acknowledged job is fsynced to disk first (survives a power loss)',
-  unsynced: 'not synced: a crash of the worker process loses nothing acknowledged; a power loss may',
+  synced: 'every acknowledged job is fsynced to disk first: it survives a power loss',
+  unsynced: 'acknowledged jobs are not fsynced at once: a crash of the worker process loses none, a power loss may',
 };
 
 export interface SystemDefinition {

@@ -206,19 +206,17 @@ const checkEmbedded = async (url: string, project: ProjectConfig | undefined): P
   const durable =
     durability === undefined
       ? []
-      : [info(`durability: ${describeDurability(durability.synchronous)}, from ${durability.from}; the processes started with this configuration use it`)];
+      : [
+          info(
+            `durability: ${describeDurability(durability.synchronous)}, from ${durability.from}; the processes started with this configuration use it`,
+          ),
+        ];
   const file = resolve(path);
   if (!existsSync(file))
-    return [
-      info(`${file}: does not exist yet (enqueue, run or demo create it; the commands that only read never do)`),
-      ...durable,
-    ];
+    return [info(`${file}: does not exist yet (enqueue, run or demo create it; the commands that only read never do)`), ...durable];
   const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
   const wal = size(`${file}-wal`);
-  const findings: Finding[] = [
-    ok(`${file}: ${formatBytes(size(file))}${wal > 0 ? ` (+ ${formatBytes(wal)} of WAL)` : ''}`),
-    ...durable,
-  ];
+  const findings: Finding[] = [ok(`${file}: ${formatBytes(size(file))}${wal > 0 ? ` (+ ${formatBytes(wal)} of WAL)` : ''}`), ...durable];
   const { default: Database } = await import('better-sqlite3');
   let db: InstanceType<typeof Database> | undefined;
   try {
