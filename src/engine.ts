@@ -79,6 +79,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const backend = await makeBackend({
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
+    ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
   });
   const { store, broker } = backend;
@@ -177,7 +178,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const engine: Engine = {
     registry,
     processId,
-    adapters: { store: store.kind, broker: broker.kind },
+    adapters: { store: store.kind, broker: broker.kind, ...(store.synchronous !== undefined ? { synchronous: store.synchronous } : {}) },
     enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
       await brokerGuard.check('enqueue');
       const r = await enqueueJob(deps, worker, payload, enqueueOptions);

@@ -30,6 +30,13 @@ export interface EngineOptions {
    * `sqlite:./.jobtrail/events.db`.
    */
   readonly store?: string | StoreBackend;
+  /**
+   * The embedded store's durability (SQLite's `synchronous`; docs/guarantees.md), as `?synchronous=` in its URL:
+   * `full` (default) syncs every commit to disk, so an acknowledged job survives a power loss; `normal` survives a
+   * crash of the process, but a power loss may lose the last commits. Only with a `sqlite:` URL; an error when the URL
+   * says another.
+   */
+  readonly synchronous?: 'full' | 'normal';
   /** A broker URL (`memory`, `amqp://…`) or an adapter. Default: `memory`. */
   readonly broker?: string | Broker;
   /** The workers this process can run. Default: none (an engine that only enqueues and queries). */
@@ -114,8 +121,11 @@ export interface Engine {
   readonly registry: WorkerRegistry;
   /** `host:pid:random`: this process, as recorded in the attempts it starts. */
   readonly processId: string;
-  /** What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`). */
-  readonly adapters: { readonly store: string; readonly broker: string };
+  /**
+   * What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`);
+   * `synchronous`: the embedded store's durability in force (absent for EventStoreDB).
+   */
+  readonly adapters: { readonly store: string; readonly broker: string; readonly synchronous?: 'full' | 'normal' };
   /**
    * Records the job and dispatches it; throws `EnqueueRejectedError` with a
    * reason when refused. Given the worker itself, the payload is typed by its

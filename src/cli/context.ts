@@ -12,6 +12,7 @@ import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { UserError } from './errors.js';
 import { loadProjectConfig } from './projectConfig.js';
+import { fileSynchronous } from './durability.js';
 
 /** The CLI's outside world, injected so that it runs in-process too. */
 export interface Io {
@@ -158,6 +159,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
     const gracePeriodMs = config.JOBTRAIL_GRACE_MS ?? project?.gracePeriodMs;
     const engine = await createEngine({
       store: storeUrl(opts),
+      ...fileSynchronous(storeUrl(opts), project),
       broker: brokerUrl(opts),
       workers: extra.workers ?? (workersFrom ? await loadWorkers(workersFrom) : []),
       logger: logger(extra.logLevel ?? 'warn'),

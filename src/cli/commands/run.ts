@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { brokerOption, parseMilliseconds, storeOption, workersOption, type Common, type Context } from '../context.js';
 import { UserError } from '../errors.js';
+import { describeDurability } from '../durability.js';
 import { parseRetentionFlag, type RetentionOption } from '../../conductor/index.js';
 import { DurationError } from '../../config/index.js';
 import { InvalidArgumentError } from 'commander';
@@ -94,7 +95,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           starting = start;
           const report = await start;
           io.err(
-            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}${engine.adapters.synchronous !== undefined ? ` ${describeDurability(engine.adapters.synchronous)}` : ''}; SIGTERM or Ctrl-C stops`,
           );
           if (report)
             io.err(
