@@ -204,6 +204,9 @@ const makeRegistryMetrics = (registry: Registry, options: MetricsOptions): Regis
       await Promise.all([queues(), lag(), ...(jobCountsRegistered ? [counts()] : [])]);
     },
   });
+  // Every collector's series from the start (0), so that rate() and alerts see it before its first error.
+  collectErrors.inc({ collector: 'queues' }, 0);
+  collectErrors.inc({ collector: 'projection_lag' }, 0);
 
   const queueGauge = (name: string, help: string, value: (q: QueueSample) => number | undefined) =>
     new Gauge({
@@ -258,6 +261,7 @@ const makeRegistryMetrics = (registry: Registry, options: MetricsOptions): Regis
   const registerJobCounts = (): void => {
     if (jobCountsRegistered) return;
     jobCountsRegistered = true;
+    collectErrors.inc({ collector: 'job_counts' }, 0);
     new Gauge({
       name: 'jobtrail_jobs',
       help: 'Jobs in the store by status, from the job-dashboard projection (store-wide: the same in every process).',
