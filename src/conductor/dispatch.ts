@@ -437,6 +437,7 @@ export const recordWorkerLost = async (
           }),
     { correlationId: job.jobId, causationId },
   )();
+  if (E.isRight(r) && !cancelled) deps.observer?.lost?.(s);
   return E.isLeft(r) ? r : E.right(cancelled ? undefined : retryAt);
 };
 

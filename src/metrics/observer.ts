@@ -15,6 +15,8 @@ export interface JobObserver {
    * any) is called once, when the attempt ends here, with how it ended (`undefined`: the engine failed, a defect).
    */
   attemptStarted?(job: JobView): ((outcome: AttemptOutcome | undefined) => void) | undefined;
+  /** This process recorded `WorkerLost` for an attempt of a process that is gone (a redelivery, recovery, the sweep). */
+  lost?(job: JobView): void;
   /** A job that was not running was cancelled by this process (`JobCancelled` from `initial`, `awaiting` or `errored`). */
   cancelled?(job: JobView): void;
 }

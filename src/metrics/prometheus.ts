@@ -132,6 +132,7 @@ interface RegistryMetrics {
   readonly errored: Counter<'worker' | 'queue'>;
   readonly failed: Counter<'worker' | 'queue'>;
   readonly cancelled: Counter<'worker' | 'queue'>;
+  readonly lost: Counter<'worker' | 'queue'>;
   readonly attemptDuration: Histogram<'worker' | 'queue' | 'outcome'>;
   readonly enqueueToStart: Histogram<'worker' | 'queue'>;
   readonly inProgress: Gauge<'worker' | 'queue'>;
@@ -319,6 +320,10 @@ const makeRegistryMetrics = (registry: Registry, options: MetricsOptions): Regis
       'jobtrail_jobs_cancelled_total',
       'Jobs cancelled (JobCancelled) by this process: running attempts that ended on their cancel request, and waiting jobs cancelled here.',
     ),
+    lost: counter(
+      'jobtrail_attempts_lost_total',
+      'Attempts of gone processes that this process recorded as WorkerLost (their redelivery, start-up recovery, the sweep).',
+    ),
     attemptDuration: new Histogram({
       name: 'jobtrail_attempt_duration_seconds',
       help: 'Time from an attempt start to its end being recorded, by outcome (completed, errored, failed, cancelled, abandoned).',
@@ -412,6 +417,7 @@ export const attachMetrics = (options: MetricsOptions, log: Logger = silentLogge
       };
     },
     cancelled: (job) => metrics.cancelled.inc(labels(job)),
+    lost: (job) => metrics.lost.inc(labels(job)),
   };
 
   const timeAppends = <S extends EventStore>(store: S): S => {

@@ -106,6 +106,31 @@ test('run --metrics-port: counters, histograms and the in-progress gauge move by
   assert.is(sampleValue(s, 'jobtrail_jobs', { status: 'completed' }), undefined, 'store-wide counts are the dashboard’s');
 });
 
+test('run: an attempt of a killed process is counted as lost by the process that records WorkerLost', async () => {
+  const store = freshStore();
+  const engine = await createEngine({ store, workers: [sleeper] });
+  engines.push(engine);
+  const killed = spawnJobtrail(['run', '--store', store, '--workers', 'test/fixtures/workers.ts']);
+  children.push(killed);
+  const { jobId } = await engine.enqueue('sleeper', { firstAttemptMs: 60_000, ms: 1 });
+  await waitFor(async () => (await engine.getJob(jobId))?.status === 'in_progress', 60_000, 'the first attempt to start');
+  killed.kill('SIGKILL');
+  await once(killed, 'exit');
+  const url = await startFor(
+    ['run', '--store', store, '--workers', 'test/fixtures/workers.ts', '--metrics-port', '0'],
+    'stderr',
+    /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/,
+  );
+  const [view] = await engine.waitForFinal([jobId], { timeoutMs: 30_000 });
+  assert.is(view!.status, 'completed');
+  let s: Sample[] = [];
+  const wq = { worker: 'sleeper', queue: 'default' };
+  await waitFor(async () => sampleValue((s = await scrape(url)), 'jobtrail_jobs_completed_total', wq) === 1, 10_000, 'the completion');
+  assert.is(sampleValue(s, 'jobtrail_attempts_lost_total', wq), 1, 'recorded as WorkerLost at start-up here');
+  assert.is(sampleValue(s, 'jobtrail_jobs_started_total', wq), 1, 'only the retry started here');
+  assert.is(sampleValue(s, 'jobtrail_jobs_errored_total', wq), undefined, 'the lost attempt did not run here');
+});
+
 test('run: a bad --metrics-port is a usage error in one line, before anything is opened', async () => {
   const store = join(dir, `never-${++n}.db`);
   const args = (...more: string[]) => ['run', '--store', `sqlite:${store}`, '--workers', 'test/fixtures/workers.ts', ...more];
