@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createEngine, type Engine } from '../../src/index.js';
 import { makeSleeper } from '../fixtures/workers.js';
 import { parseProm, sampleValue } from '../support/promText.js';
-import { readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
+import { esdbUrl, readyTestStore, testMemoryStoreUrl, testStoreLabel } from '../support/testStore.js';
 import { waitFor } from '../support/waitFor.js';
 
 const test = suite(`metrics of an engine (${testStoreLabel})`);
@@ -46,17 +46,25 @@ test('enqueues, attempts, cancels and appends are counted; queues and projection
   assert.is(sampleValue(s, 'jobtrail_queue_consumers', { queue: 'metrics-q' }), 1, 'this started engine, by its heartbeat');
   assert.is(sampleValue(s, 'jobtrail_queue_messages', { queue: 'metrics-q' }), 0);
   assert.is(sampleValue(s, 'jobtrail_queue_paused', { queue: 'metrics-q' }), 0);
-  assert.type(sampleValue(s, 'jobtrail_projection_lag_seconds', { projection: 'job-view' }), 'number');
+  if (esdbUrl !== undefined)
+    assert.is(sampleValue(s, 'jobtrail_projection_lag_seconds', { projection: 'job-view' }), undefined, 'the server folds: not known');
+  else assert.type(sampleValue(s, 'jobtrail_projection_lag_seconds', { projection: 'job-view' }), 'number');
+  assert.is(sampleValue(s, 'jobtrail_metrics_collect_errors_total', { collector: 'projection_lag' }), 0);
   await waitFor(
-    async () => sampleValue(await scrape(registry), 'jobtrail_jobs', { status: 'completed' }) === 3,
+    async () => {
+      const completed = sampleValue(await scrape(registry), 'jobtrail_jobs', { status: 'completed' }) ?? 0;
+      // A shared EventStoreDB holds other tests' jobs too.
+      return esdbUrl === undefined ? completed === 3 : completed >= 3;
+    },
     10_000,
     'the job-dashboard counts',
   );
-  await waitFor(
-    async () => sampleValue(await scrape(registry), 'jobtrail_projection_lag_events', { projection: 'job-view' }) === 0,
-    10_000,
-    'the projection to catch up',
-  );
+  if (esdbUrl === undefined)
+    await waitFor(
+      async () => sampleValue(await scrape(registry), 'jobtrail_projection_lag_events', { projection: 'job-view' }) === 0,
+      10_000,
+      'the projection to catch up',
+    );
 });
 
 test('no metrics: nothing is registered and the engine has no registry', async () => {
