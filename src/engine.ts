@@ -68,6 +68,7 @@ import {
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 import { makeQueueStore, makeQueues, startQueueConsumers, type QueueConsumers } from './queues/index.js';
 import { attachMetrics, checkMetricsOptions, jobCountsOf, projectionLag } from './metrics/index.js';
+import { describeProcess, listProcesses, noteRecovered } from './processes/index.js';
 
 export { engineVersion };
 export { defaultBrokerUrl, defaultStoreUrl } from './backends/index.js';
@@ -127,6 +128,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       return started;
     },
     retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
+    onWorkerLost: (workerId, lost) =>
+      void noteRecovered({ store, processId, log, now: options.now ?? (() => new Date()) }, workerId, [lost]),
     // A delivery waiting for a slot of its worker is handed back once the engine stops.
     accepting: () => started,
     // Cancel requests abort the attempts running here (docs/architecture.md#cancelling-a-running-attempt).
@@ -233,8 +236,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         if (!connected) running.abortAll('lost');
       });
       // The first heartbeat before any attempt starts: the stream says this process beats (docs/architecture.md).
-      if (heartbeatIntervalMs > 0)
-        heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, () => running.size > 0, { queues: registry.queues });
+      if (heartbeatIntervalMs > 0) heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, describeProcess(registry, running));
       // The work queues, each unless paused (read from the queue streams first), and stopped and started as they change.
       queueConsumers = await startQueueConsumers(deps, running, queueStore);
       consumers = await consumeQueues(deps, handler, {
@@ -339,6 +341,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     pauseQueue: (queue, queueOptions) => queueOps.pause(queue, queueOptions),
     resumeQueue: (queue, queueOptions) => queueOps.resume(queue, queueOptions),
     listQueues: () => queueOps.list(),
+    listProcesses: (o) => listProcesses(store, { ...o, now: deps.now, isGoneHere: (id) => isProcessGone(id, processId) }),
     recordedBroker: () => brokerGuard.read(),
     checkBroker: () => brokerGuard.check('checkBroker'),
     setBroker: (actionOptions) => brokerGuard.set(actionOptions),

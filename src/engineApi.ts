@@ -21,6 +21,7 @@ import type { ProjectionQueries, ProjectionsHandle } from './projections/index.j
 import type { Worker, WorkerRegistry } from './worker/index.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from './queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from './processes/index.js';
 
 // The engine's public types: what createEngine (engine.ts) takes and returns.
 
@@ -216,6 +217,8 @@ export interface Engine {
    * its workers in this process, and where known its depth and consumers; `noConsumer` when nothing takes its work.
    */
   listQueues(): Promise<readonly QueueInfo[]>;
+  /** The `jobtrail run` processes from their heartbeats (docs/processes.md): running, stopped, gone. */
+  listProcesses(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
   /** The broker the store says dispatches its jobs (its last `BrokerSet`), read now; `undefined` when none is recorded yet. */
   recordedBroker(): Promise<BrokerRecord | undefined>;
   /** Throws `BrokerMismatchError` when the store's jobs are dispatched by a broker of another kind than this engine's. */

@@ -85,6 +85,8 @@ export interface Context {
   readonly storeLabel: (opts: Common) => string;
   /** `--workers`, else JOBTRAIL_WORKERS, else the config file's `workers`. */
   readonly workersModule: (opts: Common) => string | undefined;
+  /** The store and broker the last `withEngine` opened (as people read them), for the messages of connection failures. */
+  readonly connecting: { store?: string; broker?: string };
   /** Opens an engine, runs `f` on it, and closes it (without a grace period) whatever `f` does. */
   readonly withEngine: <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra?: EngineExtras) => Promise<T>;
 }
@@ -147,8 +149,11 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
         'to switch this store to another broker: jobtrail broker set <url>',
     );
   };
+  const connecting: { store?: string; broker?: string } = {};
   const withEngine = async <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra: EngineExtras = {}): Promise<T> => {
     if (extra.readOnly === true) requireStore(opts);
+    connecting.store = storeLabel(opts);
+    connecting.broker = brokerUrl(opts) === 'memory' ? 'memory' : redactUrl(brokerUrl(opts));
     const workersFrom = workersModule(opts);
     const sweepIntervalMs = extra.sweepIntervalMs ?? project?.sweepIntervalMs;
     const sweepGraceMs = extra.sweepGraceMs ?? project?.sweepGraceMs;
@@ -189,6 +194,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
     brokerUrl,
     storeLabel,
     workersModule,
+    connecting,
     withEngine,
   };
 };

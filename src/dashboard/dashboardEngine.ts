@@ -4,6 +4,7 @@ import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore
 import type { ProjectionQueries } from '../projections/index.js';
 import type { ScheduleInfo } from '../schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from '../processes/index.js';
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
 export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
@@ -45,4 +46,6 @@ export interface DashboardEngine {
   resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
   /** The engine's Prometheus registry (`createEngine({ metrics })`), served at `/metrics` (docs/metrics.md); optional. */
   readonly metrics?: { metrics(): Promise<string>; readonly contentType: string };
+  // The `jobtrail run` processes (the Processes page, docs/processes.md); optional as the queues are.
+  listProcesses?(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
 }

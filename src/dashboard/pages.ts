@@ -102,6 +102,7 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
     <a href="/schedules"${ctx.active === 'schedules' ? raw(' class="active"') : ''}>Recurring</a>
     <a href="/queues"${ctx.active === 'queues' ? raw(' class="active"') : ''}>Queues</a>
+    <a href="/processes"${String(ctx.active) === 'processes' ? raw(' class="active"') : ''}>Processes</a>
   </nav>
   ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>

@@ -1,5 +1,6 @@
 import { defaultMaxInterruptions, eventTime, fold, isJobView, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
+import { displayStatus } from './status.js';
 
 const ms = (n: number): string => {
   if (n < 1000) return `${Math.round(n)}ms`;
@@ -28,7 +29,7 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
     case 'JobCompleted':
       return `in ${ms(e.data.durationMs)}${e.data.result !== undefined ? ` result=${json(e.data.result)}` : ''}`;
     case 'JobErrored':
-      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.retryAt ? ` — retry at ${e.data.retryAt}` : ' — no retry'}`;
+      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.retryAt ? ` — awaiting retry at ${e.data.retryAt}` : ' — failed: no retry'}`;
     case 'JobReset':
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
@@ -83,8 +84,8 @@ export const formatView = (v: JobView): string => {
     ['job', v.jobId],
     [
       'status',
-      v.status +
-        (v.status === 'errored' ? (v.retryAt ? ` (retry at ${v.retryAt})` : ' (failed for good)') : '') +
+      displayStatus(v) +
+        (v.status === 'errored' ? (v.retryAt ? ` (next attempt at ${v.retryAt})` : ' (no retry left)') : '') +
         (v.cancelRequested !== undefined ? ' (cancel requested)' : ''),
     ],
     ['worker', v.workerName],
@@ -139,12 +140,12 @@ export const formatView = (v: JobView): string => {
 /** Jobs as a table, one line each. */
 export const formatJobTable = (views: readonly JobView[]): string => {
   if (views.length === 0) return '(no jobs)';
-  const header = `${'JOB'.padEnd(38)} ${'WORKER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'ATT'.padStart(3)}  UPDATED`;
+  const header = `${'JOB'.padEnd(38)} ${'WORKER'.padEnd(14)} ${'STATUS'.padEnd(14)} ${'ATT'.padStart(3)}  UPDATED`;
   return [
     header,
     ...views.map(
       (v) =>
-        `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
+        `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${displayStatus(v).padEnd(14)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
     ),
   ].join('\n');
 };

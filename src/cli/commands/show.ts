@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { JobNotFoundError } from '../../conductor/index.js';
-import { formatView } from '../../present/index.js';
+import { displayStatus, formatView } from '../../present/index.js';
 import { storeOption, type Common, type Context } from '../context.js';
 
 /** `jobtrail show <jobId>`: a job's current state. */
@@ -17,7 +17,7 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
         async (engine) => {
           const view = await engine.getJob(jobId);
           if (!view) throw new JobNotFoundError(jobId);
-          io.out(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+          io.out(opts.json ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2) : formatView(view));
         },
         { recover: false, readOnly: true },
       );

@@ -11,6 +11,7 @@ import { handleOverviewEvents } from './overviewEvents.js';
 import { handleScheduleAction, handleSchedules } from './schedules.js';
 import { handleQueueAction, handleQueues } from './queues.js';
 import { handleMetrics } from './metrics.js';
+import { handleProcesses } from './processes.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -51,4 +52,6 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   queueAction: { methods: post, signedIn: false, handler: handleQueueAction },
   // Prometheus text (docs/metrics.md): signed in as every page is (open on loopback without a token; Bearer with one).
   metrics: { methods: page, signedIn: true, handler: handleMetrics },
+  processes: { methods: page, signedIn: true, handler: handleProcesses },
+  apiProcesses: { methods: page, signedIn: true, handler: handleProcesses },
 };
