@@ -67,6 +67,7 @@ import {
 } from './schedules/index.js';
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 import { makeQueueStore, makeQueues, startQueueConsumers, type QueueConsumers } from './queues/index.js';
+import { attachMetrics, checkMetricsOptions, jobCountsOf, projectionLag } from './metrics/index.js';
 import { describeProcess, listProcesses, noteRecovered } from './processes/index.js';
 
 export { engineVersion };
@@ -88,6 +89,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     registry = makeWorkerRegistry(options.workers ?? []);
     validateQueueOptions(options.queues);
     retentionPolicy(options.retention);
+    checkMetricsOptions(options.metrics);
   } catch (error) {
     await backend.close();
     throw error;
@@ -95,7 +97,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const log = options.logger ?? silentLogger;
   const processId = makeProcessId(randomBytes(4).toString('hex'));
   const releaseProcessId = holdProcessId(processId);
-  const jobs: JobStore = makeJobStore(store, { engineVersion, origin: processId });
+  // Issue 23: Prometheus metrics (docs/metrics.md), when asked for: an observer of the job moves, appends timed.
+  const metrics = options.metrics === undefined ? undefined : attachMetrics(options.metrics, log);
+  const jobs: JobStore = makeJobStore(metrics === undefined ? store : metrics.timeAppends(store), { engineVersion, origin: processId });
   const gracePeriodMs = options.gracePeriodMs ?? 25_000;
   let started = false;
   let forced = false;
@@ -112,6 +116,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     now: options.now ?? (() => new Date()),
     random: options.random ?? Math.random,
     processId,
+    ...(metrics !== undefined ? { observer: metrics.observer } : {}),
     backoff: async (tries) => {
       if (forced) return false;
       await sleep(backoffMs(tries));
@@ -174,11 +179,17 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const readSide = holdReadSide(store, { holderId: processId, logger: log, isHolderGone: (holder) => isProcessGone(holder, processId) });
   const head = async (): Promise<string | undefined> => storeRead(store.headPosition());
   const queueOps = makeQueues({ conductor: deps, queues: queueStore, consumers: () => queueConsumers, readSide: () => readSide.current() });
+  const stopCollecting = metrics?.collectFrom({
+    queues: () => queueOps.list(),
+    projectionLag: async () => projectionLag(await readSide.opened(), store, deps.now),
+    jobCounts: async () => jobCountsOf(await (await readSide.opened()).queries.getState('job-dashboard')),
+  });
 
   const engine: Engine = {
     registry,
     processId,
     adapters: { store: store.kind, broker: broker.kind, ...(store.synchronous !== undefined ? { synchronous: store.synchronous } : {}) },
+    ...(metrics !== undefined ? { metrics: metrics.registry } : {}),
     enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
       await brokerGuard.check('enqueue');
       const r = await enqueueJob(deps, worker, payload, enqueueOptions);
@@ -292,6 +303,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     },
     close: async (closeOptions) => {
       await engine.stop(closeOptions);
+      stopCollecting?.();
       await readSide.close();
       await backend.close();
       releaseProcessId();

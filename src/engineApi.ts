@@ -1,4 +1,6 @@
 import type { StoreBackend } from './backends/index.js';
+import type { Registry } from 'prom-client';
+import type { MetricsOptions } from './metrics/index.js';
 import type { Broker } from './broker/index.js';
 import type {
   ActionOptions,
@@ -104,6 +106,11 @@ export interface EngineOptions {
    * good) `7d`, cancelled `7d`, as Hangfire.
    */
   readonly retention?: RetentionOption;
+  /**
+   * Prometheus metrics (docs/metrics.md): `{ registry }`, a prom-client `Registry` the engine registers its counters,
+   * histograms and scrape-time gauges into (serve it yourself: `await registry.metrics()`). Default: none (no cost).
+   */
+  readonly metrics?: MetricsOptions;
   /** Clock, for tests. Default: the system clock. */
   readonly now?: () => Date;
   /** Random draws in [0, 1), for tests. Default: `Math.random`. */
@@ -126,6 +133,8 @@ export interface Engine {
    * `synchronous`: the embedded store's durability in force (absent for EventStoreDB).
    */
   readonly adapters: { readonly store: string; readonly broker: string; readonly synchronous?: 'full' | 'normal' };
+  /** The prom-client registry given as `metrics.registry`, holding this engine's metrics; absent without `metrics`. */
+  readonly metrics?: Registry;
   /**
    * Records the job and dispatches it; throws `EnqueueRejectedError` with a
    * reason when refused. Given the worker itself, the payload is typed by its

@@ -46,3 +46,4 @@ export { createProducer, EnqueueCommandRejectedError, ProducerError } from './pr
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';
 export { runDashboard } from './dashboard/index.js';
 export type { DashboardHandle, DashboardOptions } from './dashboard/index.js';
+export type { MetricsOptions } from './metrics/index.js';

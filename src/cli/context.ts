@@ -1,3 +1,4 @@
+import type { MetricsOptions } from '../metrics/index.js';
 import type { RetentionOption } from '../conductor/index.js';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
@@ -50,6 +51,8 @@ export interface EngineExtras {
   readonly heartbeatIntervalMs?: number;
   /** `jobtrail run --retention` (docs/retention.md); absent: the engine's defaults. */
   readonly retention?: RetentionOption;
+  /** Prometheus metrics into this registry (docs/metrics.md): `run --metrics-port`, `dashboard`. */
+  readonly metrics?: MetricsOptions;
   /**
    * Check the store's broker before `f` runs, for this command (`dashboard`, whose actions dispatch): refused when the store's
    * jobs are dispatched by a broker of another kind. The engine's own enqueue, retry, cancel and start check anyway.
@@ -170,6 +173,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
       ...(sweepGraceMs !== undefined ? { sweepGraceMs } : {}),
       ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
       ...(extra.retention !== undefined ? { retention: extra.retention } : {}),
+      ...(extra.metrics !== undefined ? { metrics: extra.metrics } : {}),
     });
     try {
       if (extra.checkBroker !== undefined) await engine.checkBroker();

@@ -439,6 +439,7 @@ export const recordWorkerLost = async (
           }),
     { correlationId: job.jobId, causationId },
   )();
+  if (E.isRight(r) && !cancelled) deps.observer?.lost?.(s);
   if (E.isRight(r) && s.workerId !== undefined) deps.onWorkerLost?.(s.workerId, { jobId: s.jobId, attempt: s.attempts });
   return E.isLeft(r) ? r : E.right(cancelled ? undefined : retryAt);
 };

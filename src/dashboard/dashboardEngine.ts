@@ -44,6 +44,8 @@ export interface DashboardEngine {
   listQueues?(): Promise<readonly QueueInfo[]>;
   pauseQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
   resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  /** The engine's Prometheus registry (`createEngine({ metrics })`), served at `/metrics` (docs/metrics.md); optional. */
+  readonly metrics?: { metrics(): Promise<string>; readonly contentType: string };
   // The `jobtrail run` processes (the Processes page, docs/processes.md); optional as the queues are.
   listProcesses?(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
 }

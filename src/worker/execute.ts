@@ -21,6 +21,7 @@ import type { AppendTooLarge, StoreUnavailable } from '../eventStore/eventStore.
 import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
 import type { JobContext, Worker } from './worker.js';
+import type { JobObserver } from '../metrics/observer.js';
 
 /** What `execute` needs from the engine. */
 export interface ExecuteDeps {
@@ -31,6 +32,8 @@ export interface ExecuteDeps {
   readonly processId: string;
   /** Waits before retrying an append the store could not take; resolves false when the engine gives up (forced stop). */
   readonly backoff: (tries: number) => Promise<boolean>;
+  /** Told of enqueues, attempts and cancels (the metrics, docs/metrics.md); absent when metrics are off. */
+  readonly observer?: JobObserver;
 }
 
 /** Why the engine aborted a running action from outside. */
@@ -175,10 +178,13 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     )();
     if (E.isLeft(started))
       return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
-    return await runStarted(worker, deps, input, started.right, decoded.right, {
+    const observed = deps.observer?.attemptStarted?.(viewOf(started.right));
+    const running = runStarted(worker, deps, input, started.right, decoded.right, {
       cancelled: () => cancelled,
       onCancel: (f) => (onCancel = f),
     });
+    if (observed !== undefined) void running.then(observed, () => observed(undefined));
+    return await running;
   } finally {
     unwatch?.();
   }

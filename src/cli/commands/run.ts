@@ -5,6 +5,7 @@ import { describeDurability } from '../durability.js';
 import { parseRetentionFlag, type RetentionOption } from '../../conductor/index.js';
 import { DurationError } from '../../config/index.js';
 import { InvalidArgumentError } from 'commander';
+import { parseMetricsPort, startMetrics } from './metricsFlags.js';
 
 const retentionFlag = (text: string): RetentionOption => {
   try {
@@ -23,6 +24,8 @@ type RunOptions = Common & {
   sweepGrace?: number;
   heartbeatInterval?: number;
   retention?: RetentionOption;
+  metricsPort?: number;
+  metricsHost?: string;
 };
 
 /** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit through `io.exit`. */
@@ -62,9 +65,17 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
       'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [default: completed 1d, errored and cancelled 7d]',
       retentionFlag,
     )
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://<metrics-host>:<n>/metrics (0 picks a free port; docs/metrics.md)',
+      parseMetricsPort,
+    )
+    .option('--metrics-host <address>', 'the address the metrics are served on [default: 127.0.0.1]')
     .action(async (opts: RunOptions) => {
       if (!workersModule(opts))
         throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS, or "workers" in jobtrail.config.json)', 2);
+      // Issue 23: the metrics endpoint is bound before the engine starts, so a port in use fails before any job is taken.
+      const metrics = await startMetrics(opts, io);
       await withEngine(
         opts,
         async (engine) => {
@@ -112,7 +123,8 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           ...(opts.sweepGrace !== undefined ? { sweepGraceMs: opts.sweepGrace } : {}),
           ...(opts.heartbeatInterval !== undefined ? { heartbeatIntervalMs: opts.heartbeatInterval } : {}),
           ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
+          ...(metrics !== undefined ? { metrics: { registry: metrics.registry } } : {}),
         },
-      );
+      ).finally(() => metrics?.server.stop());
     });
 };
