@@ -116,6 +116,12 @@ export interface Engine {
   /** What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`). */
   readonly adapters: { readonly store: string; readonly broker: string };
   /**
+   * Whether the process `processId` (`host:pid:random`, as in `JobStarted` and `actionsRunning`) is certainly gone:
+   * on this host by its pid, elsewhere by its heartbeats. A job view's "timed out, still running" attempt whose
+   * process is gone is no longer running (docs/running.md#timed-out-still-running).
+   */
+  processGone(processId: string): Promise<boolean>;
+  /**
    * Records the job and dispatches it; throws `EnqueueRejectedError` with a
    * reason when refused. Given the worker itself, the payload is typed by its
    * codec and the job id carries its result type; the worker need not be

@@ -91,7 +91,10 @@ export const startHeartbeat = async (
  * `missedHeartbeats` of its intervals. A process that never wrote a heartbeat (an older version) is judged by its pid
  * only. Keeps what it read of each stream, so a sweep reads only new heartbeats.
  */
-export const makeLiveness = (deps: SweepDeps, options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>) => {
+export const makeLiveness = (
+  deps: Pick<SweepDeps, 'store' | 'processId' | 'now'>,
+  options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>,
+) => {
   const seen = new Map<string, { next: number; lastAt?: number; intervalMs: number; stopped: boolean }>();
   const read = async (processId: string) => {
     const known = seen.get(processId) ?? { next: 0, intervalMs: options.heartbeatIntervalMs, stopped: false };
@@ -115,7 +118,7 @@ export const makeLiveness = (deps: SweepDeps, options: Pick<SweepOptions, 'heart
   };
   return {
     /** Whether the process running `view`'s attempt is certainly gone. */
-    isGone: async (view: JobView): Promise<boolean> => {
+    isGone: async (view: Pick<JobView, 'workerId' | 'startedAt' | 'progress'>): Promise<boolean> => {
       if (isProcessGone(view.workerId, deps.processId)) return true;
       if (view.workerId === undefined || view.workerId === deps.processId) return false;
       const known = await read(view.workerId);
