@@ -102,7 +102,10 @@ test('the view says "timed out, still running" while the action runs on, keeps t
   const history = await engine.history(a.jobId);
   const t = history.map((r) => r.event.type);
   assert.ok(t.indexOf('JobActionReturned') > t.indexOf('JobErrored'), `JobActionReturned after JobErrored: ${t.join(', ')}`);
-  assert.ok(t.indexOf('JobActionReturned') < t.indexOf('JobStarted', 2), 'the slot went (and the retry started) after the return was recorded');
+  assert.ok(
+    t.indexOf('JobActionReturned') < t.indexOf('JobStarted', 2),
+    'the slot went (and the retry started) after the return was recorded',
+  );
   const returned = history.find((r) => r.event.type === 'JobActionReturned')!.event;
   assert.equal(returned.type === 'JobActionReturned' ? returned.data.attempt : 0, 1);
   assert.ok(E.isRight(replay(history.map((r) => r.event))), 'the history replays');
@@ -154,7 +157,11 @@ test('a process that is gone does not leave the label: processGone and formatVie
   const deadId = `${hostname()}:${child.stdout.toString()}:dead`;
   assert.is(await engine.processGone(deadId), true, 'a dead pid on this host is gone');
   assert.is(await engine.processGone(engine.processId), false, 'this engine is not');
-  assert.is(await engine.processGone(`other-host-${randomUUID()}:1:x`), false, 'a process of another host without heartbeats cannot be judged');
+  assert.is(
+    await engine.processGone(`other-host-${randomUUID()}:1:x`),
+    false,
+    'a process of another host without heartbeats cannot be judged',
+  );
   const view = {
     jobId: 'x',
     workerName: 'w',

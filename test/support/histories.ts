@@ -146,7 +146,8 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
   const link = () => accept(addContinuation(s, { childJobId: `child-${s.children?.length ?? 0}-${step.n}` as JobId, at }));
   // The late return of a timed-out action ("timed out, still running"): from any status, the oldest first or not.
   const running = s.actionsRunning ?? [];
-  const returned = running.length > 0 ? [() => accept(recordActionReturned(s, { attempt: running[step.n % running.length]!.attempt, at }))] : [];
+  const returned =
+    running.length > 0 ? [() => accept(recordActionReturned(s, { attempt: running[step.n % running.length]!.attempt, at }))] : [];
   return [...statusChoices(s, step, now, at, manual, cancelIt), ...(step.n % 5 === 0 ? [link] : []), ...returned];
 };
 
