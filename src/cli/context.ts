@@ -163,6 +163,9 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
       ...(sweepGraceMs !== undefined ? { sweepGraceMs } : {}),
       ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
       ...(extra.retention !== undefined ? { retention: extra.retention } : {}),
+      // Issue 22: "queues" (rate limits) and "retention" of jobtrail.config.json; a --retention flag wins.
+      ...(project?.queues !== undefined ? { queues: project.queues } : {}),
+      ...(extra.retention === undefined && project?.retention !== undefined ? { retention: project.retention } : {}),
     });
     try {
       if (extra.checkBroker !== undefined) await engine.checkBroker();

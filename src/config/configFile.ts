@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { ConfigError } from './config.js';
+import { checkQueuesSetting, checkRetentionSetting, type QueueSettings, type RetentionSettings } from './operatorSettings.js';
 
 // Issue 22: the project config file (`jobtrail.config.json`, or `.ts`/`.mjs`/`.js` exporting default an object),
 // checked here; found and loaded by the CLI (src/cli/projectConfig.ts). Precedence: flag > environment > file > default.
@@ -42,10 +43,17 @@ const fileProps = {
   sweepGraceMs: milliseconds,
   /** `jobtrail run`: how often a process records its heartbeat while it runs attempts (0: none). */
   heartbeatIntervalMs: milliseconds,
+  /** `jobtrail run`: the queues' settings, `{ "<queue>": { "rateLimit": { "max", "perMs" } } }` (checked by `checkQueuesSetting`). */
+  queues: t.unknown,
+  /** `jobtrail run`: how long final jobs are kept (`--retention` overrides it; checked by `checkRetentionSetting`). */
+  retention: t.unknown,
 };
 
 export const ConfigFileSettings = t.partial(fileProps, 'ConfigFileSettings');
-export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema'>;
+export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema' | 'queues' | 'retention'> & {
+  readonly queues?: Readonly<Record<string, QueueSettings>>;
+  readonly retention?: RetentionSettings;
+};
 
 /** The keys a config file may have. */
 export const configFileKeys: readonly string[] = Object.keys(fileProps);
@@ -98,6 +106,10 @@ export const checkConfigFile = (file: string, value: unknown): ConfigFileSetting
     });
     throw new ConfigError(`${file}: ${[...new Set(problems)].join('; ')}`);
   }
-  const { $schema: _schema, ...settings } = decoded.right;
-  return settings;
+  const { $schema: _schema, queues, retention, ...settings } = decoded.right;
+  return {
+    ...settings,
+    ...(queues !== undefined ? { queues: checkQueuesSetting(file, queues) } : {}),
+    ...(retention !== undefined ? { retention: checkRetentionSetting(file, retention) } : {}),
+  };
 };
