@@ -45,6 +45,7 @@ import {
   validateQueueOptions,
 } from './conductor/index.js';
 import { makeCancelWatch, watchCancelRequests } from './conductor/index.js';
+import { makeProcessGone } from './conductor/index.js';
 import { isJobView, type JobRef, type JobView } from './job/index.js';
 import { followJob, makeJobStore, storeRead, type JobStore } from './jobStore/index.js';
 import { redactUrl, silentLogger } from './log/index.js';
@@ -190,6 +191,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     processId,
     adapters: { store: store.kind, broker: broker.kind, ...(store.synchronous !== undefined ? { synchronous: store.synchronous } : {}) },
     ...(metrics !== undefined ? { metrics: metrics.registry } : {}),
+    // "Timed out, still running" (docs/running.md): whether the process running a late action is gone.
+    processGone: makeProcessGone(deps, heartbeatIntervalMs),
     enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
       await brokerGuard.check('enqueue');
       const r = await enqueueJob(deps, worker, payload, enqueueOptions);

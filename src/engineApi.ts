@@ -136,6 +136,12 @@ export interface Engine {
   /** The prom-client registry given as `metrics.registry`, holding this engine's metrics; absent without `metrics`. */
   readonly metrics?: Registry;
   /**
+   * Whether the process `processId` (`host:pid:random`, as in `JobStarted` and `actionsRunning`) is certainly gone:
+   * on this host by its pid, elsewhere by its heartbeats. A job view's "timed out, still running" attempt whose
+   * process is gone is no longer running (docs/running.md#timed-out-still-running).
+   */
+  processGone(processId: string): Promise<boolean>;
+  /**
    * Records the job and dispatches it; throws `EnqueueRejectedError` with a
    * reason when refused. Given the worker itself, the payload is typed by its
    * codec and the job id carries its result type; the worker need not be

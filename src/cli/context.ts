@@ -174,6 +174,9 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
       ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
       ...(extra.retention !== undefined ? { retention: extra.retention } : {}),
       ...(extra.metrics !== undefined ? { metrics: extra.metrics } : {}),
+      // Issue 22: "queues" (rate limits) and "retention" of jobtrail.config.json; a --retention flag wins.
+      ...(project?.queues !== undefined ? { queues: project.queues } : {}),
+      ...(extra.retention === undefined && project?.retention !== undefined ? { retention: project.retention } : {}),
     });
     try {
       if (extra.checkBroker !== undefined) await engine.checkBroker();

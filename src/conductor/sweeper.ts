@@ -52,7 +52,10 @@ type SweepDeps = ConductorDeps & { readonly store: EventStore };
  * `missedHeartbeats` of its intervals. A process that never wrote a heartbeat (an older version) is judged by its pid
  * only. Keeps what it read of each stream, so a sweep reads only new heartbeats.
  */
-export const makeLiveness = (deps: SweepDeps, options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>) => {
+export const makeLiveness = (
+  deps: Pick<SweepDeps, 'store' | 'processId' | 'now'>,
+  options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>,
+) => {
   const seen = new Map<string, ProcessRecord>();
   const read = async (processId: string) => {
     const known = seen.get(processId) ?? newProcessRecord(processId, options.heartbeatIntervalMs);
@@ -63,7 +66,7 @@ export const makeLiveness = (deps: SweepDeps, options: Pick<SweepOptions, 'heart
   };
   return {
     /** Whether the process running `view`'s attempt is certainly gone. */
-    isGone: async (view: JobView): Promise<boolean> => {
+    isGone: async (view: Pick<JobView, 'workerId' | 'startedAt' | 'progress'>): Promise<boolean> => {
       if (isProcessGone(view.workerId, deps.processId)) return true;
       if (view.workerId === undefined || view.workerId === deps.processId) return false;
       const known = await read(view.workerId);

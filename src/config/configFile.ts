@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { ConfigError } from './config.js';
 import { isSqliteUrl, parseSqliteUrl, synchronousPromise } from '../backends/durability.js';
+import { checkQueuesSetting, checkRetentionSetting, type QueueSettings, type RetentionSettings } from './operatorSettings.js';
 
 // Issue 22: the project config file (`jobtrail.config.json`, or `.ts`/`.mjs`/`.js` exporting default an object),
 // checked here; found and loaded by the CLI (src/cli/projectConfig.ts). Precedence: flag > environment > file > default.
@@ -56,10 +57,16 @@ const fileProps = {
   heartbeatIntervalMs: milliseconds,
   /** The embedded store's durability (SQLite's synchronous): `full` (default) or `normal`; as `?synchronous=` in `store`. */
   synchronous,
+  queues: t.unknown,
+  /** `jobtrail run`: how long final jobs are kept (`--retention` overrides it; checked by `checkRetentionSetting`). */
+  retention: t.unknown,
 };
 
 export const ConfigFileSettings = t.partial(fileProps, 'ConfigFileSettings');
-export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema'>;
+export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema' | 'queues' | 'retention'> & {
+  readonly queues?: Readonly<Record<string, QueueSettings>>;
+  readonly retention?: RetentionSettings;
+};
 
 /** The keys a config file may have. */
 export const configFileKeys: readonly string[] = Object.keys(fileProps);
@@ -112,9 +119,13 @@ export const checkConfigFile = (file: string, value: unknown): ConfigFileSetting
     });
     throw new ConfigError(`${file}: ${[...new Set(problems)].join('; ')}`);
   }
-  const { $schema: _schema, ...settings } = decoded.right;
+  const { $schema: _schema, queues, retention, ...settings } = decoded.right;
   checkDurability(file, settings);
-  return settings;
+  return {
+    ...settings,
+    ...(queues !== undefined ? { queues: checkQueuesSetting(file, queues) } : {}),
+    ...(retention !== undefined ? { retention: checkRetentionSetting(file, retention) } : {}),
+  };
 };
 
 /** The store URL's own `?synchronous=` is valid, and says the same as the `synchronous` key when both are there. */

@@ -21,6 +21,8 @@ export interface DashboardEngine {
   projections(): Promise<{ readonly queries: DashboardQueries }>;
   /** The job's view folded from its own stream; `undefined` when there is no such job. */
   getJob(jobId: string): Promise<JobView | undefined>;
+  /** Whether a process is gone (`Engine.processGone`): a "timed out, still running" action of a gone process is not shown as running. Optional. */
+  processGone?(processId: string): Promise<boolean>;
   /** Every event of the job's stream with its revision, time and metadata: the job page's history. */
   history(jobId: string): Promise<readonly RecordedJobEvent[]>;
   /** The job's history, then each event appended to it, until stopped: the job page's live feed. */

@@ -29,7 +29,7 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
     case 'JobCompleted':
       return `in ${ms(e.data.durationMs)}${e.data.result !== undefined ? ` result=${json(e.data.result)}` : ''}`;
     case 'JobErrored':
-      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.retryAt ? ` — awaiting retry at ${e.data.retryAt}` : ' — failed: no retry'}`;
+      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.actionRunning === true ? ' (timed out, still running)' : ''}${e.data.retryAt ? ` — awaiting retry at ${e.data.retryAt}` : ' — failed: no retry'}`;
     case 'JobReset':
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
@@ -42,6 +42,8 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
       return `cancel requested${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}; the action is aborted, the attempt ends cancelled`;
     case 'JobPurged':
       return `purged${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}`;
+    case 'JobActionReturned':
+      return `the timed-out action of attempt ${e.data.attempt} returned; its slot is free`;
   }
 };
 
@@ -78,15 +80,33 @@ export const formatHistory = (
   return lines.join('\n');
 };
 
-/** A job's view, as `key: value` lines. */
-export const formatView = (v: JobView): string => {
+/**
+ * The timed-out attempts whose action still runs (`actionsRunning`), for people: "timed out, still running", or,
+ * when the process running it is known to be gone (`gone`), that the action went with it.
+ */
+export const actionsRunningText = (v: JobView, gone: ReadonlySet<string> = new Set()): string | undefined =>
+  v.actionsRunning === undefined || v.actionsRunning.length === 0
+    ? undefined
+    : v.actionsRunning
+        .map((a) =>
+          a.workerId !== undefined && gone.has(a.workerId)
+            ? `attempt ${a.attempt} timed out at ${a.since}; its process ${a.workerId} is gone, and the action with it`
+            : `timed out, still running: attempt ${a.attempt} since ${a.since}${a.workerId !== undefined ? ` on ${a.workerId}` : ''} (it keeps its worker's slot until its action returns)`,
+        )
+        .join('; ');
+
+/** A job's view, as `key: value` lines; `gone`: the processes known to be gone (see `actionsRunningText`). */
+export const formatView = (v: JobView, gone?: ReadonlySet<string>): string => {
   const rows: [string, unknown][] = [
     ['job', v.jobId],
     [
       'status',
       displayStatus(v) +
         (v.status === 'errored' ? (v.retryAt ? ` (next attempt at ${v.retryAt})` : ' (no retry left)') : '') +
-        (v.cancelRequested !== undefined ? ' (cancel requested)' : ''),
+        (v.cancelRequested !== undefined ? ' (cancel requested)' : '') +
+        (v.actionsRunning?.some((a) => a.workerId === undefined || gone?.has(a.workerId) !== true) === true
+          ? ' (timed out, still running)'
+          : ''),
     ],
     ['worker', v.workerName],
     ['queue', v.queue],
@@ -120,6 +140,7 @@ export const formatView = (v: JobView): string => {
         ? `requested at ${v.cancelRequested.at}${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}; attempt ${v.cancelRequested.attempt} still running${v.workerId !== undefined ? ` on ${v.workerId}` : ''}`
         : undefined,
     ],
+    ['action', actionsRunningText(v, gone)],
     ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
     [
       'progress',

@@ -1,5 +1,15 @@
 // How jobs read for people, shared by the CLI, the dashboard and the demo (none of which imports another).
-export { attemptOf, eventSummary, formatDuration, formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
+export {
+  actionsRunningText,
+  attemptOf,
+  eventSummary,
+  formatDuration,
+  formatHistory,
+  formatJobTable,
+  formatView,
+  historyJsonLine,
+  viewAt,
+} from './format.js';
 export {
   displayStatus,
   DisplayStatuses,

@@ -5,6 +5,7 @@ import {
   isoDate,
   isJobView,
   planRetry,
+  recordActionReturned,
   recordProgress,
   setToCancelled,
   setToCompleted,
@@ -274,6 +275,9 @@ const runStarted = async <P>(
   if (cancelHook.cancelled()) controls.cancel();
   const ctx = new AttemptContext(input.job.jobId, attempt, controls);
 
+  // "Timed out, still running": whether the action has returned, and what to record when it does late.
+  let actionSettled = false;
+  let lateReturn: (() => Promise<void>) | undefined;
   const timer =
     worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
@@ -284,12 +288,9 @@ const runStarted = async <P>(
     } catch (error) {
       running = Promise.reject(error);
     }
-    input.onAction?.(
-      running.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    const markSettled = (): void => void (actionSettled = true);
+    // A late return of a timed-out action is recorded (`JobActionReturned`) before its slot goes.
+    input.onAction?.(running.then(markSettled, markSettled).then(() => lateReturn?.()));
     running.then(
       (value) => end({ kind: 'result', value }),
       (error: unknown) => end({ kind: 'thrown', error }),
@@ -348,6 +349,10 @@ const runStarted = async <P>(
   // An attempt whose cancel was requested ends cancelled, whatever it threw (read from the stream: a request
   // made since the last append of this attempt is found when that append conflicts and is decided again).
   let endedCancelled = false;
+  // A timed-out action that ignores its signal runs on: the record says so until it returns (docs/running.md).
+  // One that heeds its aborted signal settles at once: give it that turn of the event loop first.
+  if (ended.kind === 'timeout' && !actionSettled) await new Promise((resolve) => setImmediate(resolve));
+  const actionRunning = ended.kind === 'timeout' && !actionSettled;
   const r = await recorder.record((s) => {
     endedCancelled = cancelRequestedFor(s, attempt);
     return endedCancelled
@@ -359,9 +364,17 @@ const runStarted = async <P>(
           durationMs,
           interrupted,
           ...(retryAt !== undefined ? { retryAt } : {}),
+          ...(actionRunning ? { actionRunning } : {}),
         });
   });
   if (E.isLeft(r)) return { _tag: 'Abandoned', attempt, reason: r.left.reason };
+  if (actionRunning && !endedCancelled) {
+    // At the revision last seen, reloaded on a conflict (a retry attempt may be appending meanwhile).
+    const recordReturn = async (): Promise<void> =>
+      void (await recorder.record((s) => recordActionReturned(s, { attempt, at: isoDate(deps.now()) })));
+    if (actionSettled) await recordReturn();
+    else lateReturn = recordReturn;
+  }
   return endedCancelled ? { _tag: 'Cancelled', job: r.right, attempt } : { _tag: 'Errored', job: r.right, attempt, retryAt };
 };
 

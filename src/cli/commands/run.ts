@@ -62,7 +62,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
     )
     .option(
       '--retention <ages>',
-      'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [default: completed 1d, errored and cancelled 7d]',
+      'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [jobtrail.config.json "retention"; default: completed 1d, errored and cancelled 7d]',
       retentionFlag,
     )
     .option(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { JobNotFoundError } from '../../conductor/index.js';
+import { goneProcessesOf, JobNotFoundError } from '../../conductor/index.js';
 import { displayStatus, formatView } from '../../present/index.js';
 import { storeOption, type Common, type Context } from '../context.js';
 
@@ -17,7 +17,8 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
         async (engine) => {
           const view = await engine.getJob(jobId);
           if (!view) throw new JobNotFoundError(jobId);
-          io.out(opts.json ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2) : formatView(view));
+          // "timed out, still running": not when the process running the action is gone (docs/running.md).
+          io.out(opts.json ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2) : formatView(view, await goneProcessesOf(view, (id) => engine.processGone(id))));
         },
         { recover: false, readOnly: true },
       );
