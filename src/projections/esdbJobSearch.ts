@@ -120,9 +120,10 @@ export const makeEsdbJobSearch = (deps: EsdbJobSearchDeps): JobSearchQueries => 
           const e = r.event;
           if (e === undefined || typeof e.data !== 'object' || e.data === null) continue;
           const data = e.data as Readonly<Record<string, unknown>>;
-          if (pastRange(data, s, backwards)) {
+          // The chunk is read to its end (at most `chunk` entries): a stream left half-read holds its call open.
+          if (stop || pastRange(data, s, backwards)) {
             stop = true;
-            break;
+            continue;
           }
           if (enqueuedMatches(data, s)) entries.push({ revision, stream: e.streamId, data });
         }

@@ -1,6 +1,7 @@
 import type { Route, RouteKind, RouteOf } from '../routes.js';
 import { handleAction } from './action.js';
 import { handleAsset } from './asset.js';
+import { handleBulkAction } from './bulk.js';
 import type { Handler } from './handler.js';
 import { handleJob } from './job.js';
 import { handleJobEvents } from './jobEvents.js';
@@ -48,4 +49,5 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   queues: { methods: page, signedIn: true, handler: handleQueues },
   apiQueues: { methods: page, signedIn: true, handler: handleQueues },
   queueAction: { methods: post, signedIn: false, handler: handleQueueAction },
+  bulkAction: { methods: post, signedIn: false, handler: handleBulkAction },
 };
