@@ -55,7 +55,10 @@ test.before(async () => {
   for (let i = 5; i < 8; i++) await engine.enqueue(ok, {}, { jobId: id(`a-${i}`) });
   await engine.enqueue(flaky, {}, { jobId: id('c-0') });
   await engine.enqueue(ok, {}, { jobId: id('d-0'), runAt: new Date(Date.now() + 3_600_000).toISOString() });
-  await engine.waitForFinal([5, 6, 7].map((i) => id(`a-${i}`)), { timeoutMs: 15_000 });
+  await engine.waitForFinal(
+    [5, 6, 7].map((i) => id(`a-${i}`)),
+    { timeoutMs: 15_000 },
+  );
   const { queries } = await engine.projections();
   assert.ok(queries.searchJobs && queries.countJobs, 'the read side has the search');
   q = queries as unknown as JobSearchQueries;
@@ -103,7 +106,10 @@ test('enqueued and finished time ranges', async () => {
   const old = await ids({ workerName: 'search-ok', enqueuedUntil: boundary, limit: 100 });
   assert.ok(old.includes(a(0)) && !old.includes(a(5)));
   const finishedLately = await ids({ workerName: 'search-ok', finishedSince: boundary, limit: 100 });
-  assert.ok(finishedLately.includes(a(6)) && !finishedLately.includes(a(1)) && !finishedLately.includes(id('d-0')), 'not finished: not listed');
+  assert.ok(
+    finishedLately.includes(a(6)) && !finishedLately.includes(a(1)) && !finishedLately.includes(id('d-0')),
+    'not finished: not listed',
+  );
   const finishedBefore = await ids({ finishedUntil: boundary, jobIdPrefix: 'b-', limit: 100 });
   assert.ok(finishedBefore.includes(id('b-1')));
 });
@@ -121,9 +127,17 @@ test('both orders, pages forward and back with a page size', async () => {
   const forward = [...p1.jobs, ...p2.jobs, ...p3.jobs].map((j) => j.jobId);
   assert.equal(forward, all, 'the pages are the list, in order, each job once');
   const back2 = await q.searchJobs({ ...s, cursor: p3.prev });
-  assert.equal(back2.jobs.map((j) => j.jobId), p2.jobs.map((j) => j.jobId), 'previous of page 3 is page 2');
+  assert.equal(
+    back2.jobs.map((j) => j.jobId),
+    p2.jobs.map((j) => j.jobId),
+    'previous of page 3 is page 2',
+  );
   const back1 = await q.searchJobs({ ...s, cursor: back2.prev });
-  assert.equal(back1.jobs.map((j) => j.jobId), p1.jobs.map((j) => j.jobId), 'previous of page 2 is page 1');
+  assert.equal(
+    back1.jobs.map((j) => j.jobId),
+    p1.jobs.map((j) => j.jobId),
+    'previous of page 2 is page 1',
+  );
   assert.is(back1.prev, undefined, 'back at the first page');
   // Newest first: a-7 before a-0; oldest first the reverse.
   assert.ok(forward.indexOf(a(7)) < forward.indexOf(a(0)));
