@@ -418,7 +418,7 @@ export const jobPage = (ctx: PageContext, view: JobView, events: readonly Record
     html`<h1>Job <code data-field="jobId">${view.jobId}</code></h1>
 <section class="actions" data-job="${view.jobId}">
   <button type="button" data-action="retry" data-url="${actionPath(view.jobId, 'retry')}"${hiddenUnless('retry')} title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again">Retry (requeue)</button>
-  <input id="reason" name="reason" maxlength="500" placeholder="reason for cancelling (optional)" autocomplete="off"${actions.includes('cancel') || actions.includes('purge') ? '' : raw(' hidden')}>
+  <input id="reason" name="reason" maxlength="500" placeholder="reason (optional)" autocomplete="off"${actions.includes('cancel') || actions.includes('purge') ? '' : raw(' hidden')}>
   <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}"${hiddenUnless('cancel')} class="danger" title="Cancel an enqueued or errored job; for a running one, ask its process to abort the action (it ends cancelled)">Cancel</button>
   <button type="button" data-action="purge" data-url="${actionPath(view.jobId, 'purge')}"${hiddenUnless('purge')} class="danger" title="Delete this final job and its history for good (recorded as JobsPurged in purges-&lt;day&gt;)">Purge</button>
   <span class="note" data-no-actions${actions.length === 0 ? '' : raw(' hidden')}>No action applies to a job in this state.</span>
