@@ -127,7 +127,8 @@ export const parseConsoleQuery = (q: URLSearchParams, defaultLimit: number, now:
   }
   const worker = text(q, 'worker', 200);
   const queue = text(q, 'queue', 200);
-  const cursor = text(q, 'cursor', 400);
+  // `after`: the name of the cursor in links made before the console.
+  const cursor = text(q, 'cursor', 400) ?? text(q, 'after', 400);
   const query: ConsoleQuery = {
     status,
     match,
@@ -257,12 +258,12 @@ const filterForm = (m: ConsoleModel): Html => {
     : [...pageSizes, q.limit].sort((a, b) => a - b);
   const timeInput = (name: TimeParam, label: string) =>
     html`<label>${label} <input type="text" name="${name}" value="${q.times[name] ?? ''}" size="16" placeholder="2h or 2026-05-01T12:00Z" autocomplete="off"></label>`;
-  return html`<form class="filter console" method="get" action="/jobs" id="console-filter">
+  return html`<form class="filter console" method="get" action="/jobs" id="console-filter" data-default-limit="${m.defaultLimit}">
   ${q.status !== 'all' ? html`<input type="hidden" name="status" value="${q.status}">` : ''}
   <div class="row">
     <label>Job id <input type="search" name="id" value="${q.id ?? ''}" size="22" maxlength="128" placeholder="id or its start" autocomplete="off"></label>
     <select name="match" aria-label="how the id matches">${option('prefix', 'starts with', q.match === 'prefix')}${option('exact', 'is exactly', q.match === 'exact')}</select>
-    <label>Worker <select name="worker">
+    <label>Worker <select name="worker" data-console-autosubmit>
       ${option('', 'all workers', q.worker === undefined)}
       ${workers.map((w) => option(w, w, w === q.worker))}
     </select></label>
@@ -276,8 +277,8 @@ const filterForm = (m: ConsoleModel): Html => {
     ${timeInput('finishedUntil', 'until')}
   </div>
   <div class="row">
-    <label>Sort <select name="sort">${option('newest', 'newest first', q.sort === 'newest')}${option('oldest', 'oldest first', q.sort === 'oldest')}</select></label>
-    <label>Per page <select name="limit">${sizes.map((n) => option(String(n), String(n), n === q.limit))}</select></label>
+    <label>Sort <select name="sort" data-console-autosubmit>${option('newest', 'newest first', q.sort === 'newest')}${option('oldest', 'oldest first', q.sort === 'oldest')}</select></label>
+    <label>Per page <select name="limit" data-console-autosubmit>${sizes.map((n) => option(String(n), String(n), n === q.limit))}</select></label>
     <button type="submit">Search</button>
     <a href="${href(consoleParams({ status: q.status, match: 'prefix', times: {}, sort: 'newest', limit: q.limit }, m.defaultLimit))}">Clear filters</a>
     <span class="note">Times without a zone are UTC; <code>2h</code> is two hours ago.</span>
@@ -338,9 +339,10 @@ const pager = (m: ConsoleModel): Html => {
 
 const row = (j: JobView, bulk: boolean): Html => {
   const actions = validActions(j);
-  return html`<tr data-job="${j.jobId}" data-actions="${actions.join(' ')}">${
-    bulk ? html`<td class="pick"><input type="checkbox" class="pick-job" value="${j.jobId}" aria-label="select ${j.jobId}"></td>` : ''
-  }<td><a href="${jobPath(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${j.queue}</td><td>${badge(j)}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts + (j.interruptions ?? 0)}</td><td>${timeTag(j.enqueuedAt)}</td><td>${timeTag(j.updatedAt)}</td><td class="error">${
+  // The checkbox sits in the job's cell (no text of its own), so that the first cell's text is the job id.
+  return html`<tr data-job="${j.jobId}" data-actions="${actions.join(' ')}"><td class="id">${
+    bulk ? html`<input type="checkbox" class="pick-job" value="${j.jobId}" aria-label="select ${j.jobId}">` : ''
+  }<a href="${jobPath(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${j.queue}</td><td>${badge(j)}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts + (j.interruptions ?? 0)}</td><td>${timeTag(j.enqueuedAt)}</td><td>${timeTag(j.updatedAt)}</td><td class="error">${
     j.lastError !== undefined && statusOf(j) !== 'completed' ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''
   }</td></tr>`;
 };
@@ -365,7 +367,7 @@ ${
   m.jobs.length === 0
     ? html`<p class="empty">No ${q.status === 'all' ? '' : statusLabels[q.status].toLowerCase() + ' '}jobs${hasFilters(q) ? ' match these filters' : ''}${q.cursor !== undefined ? ' on this page' : ''}.</p>`
     : html`<table class="grid jobs console">
-<thead><tr>${m.bulk ? html`<th class="pick"><input type="checkbox" id="pick-all" aria-label="select every job of this page"></th>` : ''}<th>Job</th><th>Worker</th><th>Queue</th><th>Status</th><th class="n">Attempts</th><th>Enqueued</th><th>Updated</th><th>Last error</th></tr></thead>
+<thead><tr><th class="id">${m.bulk ? html`<input type="checkbox" id="pick-all" aria-label="select every job of this page">` : ''}Job</th><th>Worker</th><th>Queue</th><th>Status</th><th class="n">Attempts</th><th>Enqueued</th><th>Updated</th><th>Last error</th></tr></thead>
 <tbody>
 ${m.jobs.map((j) => row(j, m.bulk))}
 </tbody>

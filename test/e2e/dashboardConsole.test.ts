@@ -129,10 +129,8 @@ test('search by id: a prefix, and exactly one id; the state is in the URL and su
 
 test('filters: worker, queue, status (the dashboard words and the CLI ones), time ranges; tab counts follow them', async () => {
   await page.goto(url(`/jobs?id=${R}-`));
-  await Promise.all([
-    page.waitForURL(/worker=console-boom/),
-    page.selectOption('select[name="worker"]', 'console-boom').then(() => page.click('#console-filter button[type="submit"]')),
-  ]);
+  // A select submits the form by itself.
+  await Promise.all([page.waitForURL(/worker=console-boom/), page.selectOption('select[name="worker"]', 'console-boom')]);
   assert.equal([...(await rows())].sort(), [`${R}-bad-0`, `${R}-bad-1`]);
   assert.is(await tabCount('failed'), '2', 'the failed tab counts under the worker filter');
   assert.is(await tabCount('completed'), '0', 'no completed job of that worker');
@@ -201,8 +199,8 @@ test('sort both ways; pages forward and back with a page size, by cursor', async
   assert.equal(await rows(), p1, 'back to page 1');
   assert.is(await page.locator('a[data-page="prev"]').count(), 0);
 
-  await page.selectOption('select[name="sort"]', 'oldest');
-  await Promise.all([page.waitForURL(/sort=oldest/), page.click('#console-filter button[type="submit"]')]);
+  await Promise.all([page.waitForURL(/sort=oldest/), page.selectOption('select[name="sort"]', 'oldest')]);
+  assert.is(new URL(page.url()).search, `?id=${R}-ok-&sort=oldest&limit=5`, 'the URL keeps only what is set');
   assert.equal(
     await rows(),
     [0, 1, 2, 3, 4].map((i) => `${R}-ok-${pad(i)}`),
@@ -238,7 +236,7 @@ test('times: <time datetime> with the exact UTC on hover, shown in the browser z
       datetime: el.getAttribute('datetime'),
       title: el.getAttribute('title'),
       text: el.textContent ?? '',
-      wrap: getComputedStyle(el).whiteSpace,
+      wrap: (globalThis as unknown as { getComputedStyle(e: unknown): { whiteSpace: string } }).getComputedStyle(el).whiteSpace,
     })),
   );
   assert.ok(times.length >= 4, 'the job page shows its times');
@@ -253,10 +251,29 @@ test('times: <time datetime> with the exact UTC on hover, shown in the browser z
     );
     assert.ok(tm.text.includes(`${tokyoHour}:`), `the browser's zone (Tokyo ${tokyoHour}h) in "${tm.text}"`);
   }
-  await saveScreenshot(page, 'console-job');
+  await saveScreenshot(page, 'console-job', 'dashboard-console-job.png');
   // Without the script, the text is the UTC time.
   const raw = await (await fetch(url(`/jobs/${R}-ok-07`))).text();
   assert.match(raw, /<time datetime="[^"]+" title="[^"]+ UTC">\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC<\/time>/);
+});
+
+test("a bulk action is protected as every action is: same origin, and the page's CSRF token", async () => {
+  const post = (headers: Record<string, string>, body: unknown) =>
+    fetch(url('/api/bulk/retry'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const noCsrf = await post({}, { jobIds: [`${R}-bad-0`] });
+  assert.is(noCsrf.status, 403);
+  assert.match(await noCsrf.text(), 'CSRF');
+  await page.goto(url('/jobs'));
+  const csrf = (await page.locator('meta[name="jobtrail-csrf"]').getAttribute('content')) ?? '';
+  const crossSite = await post({ origin: 'http://evil.example', 'x-jobtrail-csrf': csrf }, { jobIds: [`${R}-bad-0`] });
+  assert.is(crossSite.status, 403);
+  const empty = await post({ 'x-jobtrail-csrf': csrf }, { jobIds: [] });
+  assert.is(empty.status, 400);
+  assert.is((await engine.history(`${R}-bad-0`)).filter((e) => e.event.type === 'JobReset').length, 0, 'nothing was done');
 });
 
 test('bulk: cancel a selection (one done, one refused with the reason), retry every failed job matching the filter', async () => {
@@ -285,7 +302,7 @@ test('bulk: cancel a selection (one done, one refused with the reason), retry ev
     async () => (await page.locator('section.bulk').getAttribute('data-matching')) === '2',
     'two failed',
   );
-  await saveScreenshot(page, 'console-list');
+  await saveScreenshot(page, 'console-list', 'dashboard-console.png');
   page.once('dialog', (d) => {
     question = d.message();
     void d.accept();

@@ -77,7 +77,7 @@ test.after(async () => {
   await engine?.close({ gracePeriodMs: 0 });
 });
 
-const ids = async (s: JobSearch) => (await q.searchJobs(s)).jobs.map((j) => j.jobId);
+const ids = async (s: JobSearch): Promise<string[]> => (await q.searchJobs(s)).jobs.map((j) => j.jobId as string);
 
 const a = (n: number) => id(`a-${n}`);
 
@@ -116,7 +116,7 @@ test('enqueued and finished time ranges', async () => {
 
 test('both orders, pages forward and back with a page size', async () => {
   const s: JobSearch = { workerName: 'search-ok', jobIdPrefix: 'a-', limit: 3 };
-  const all = (await q.searchJobs({ ...s, limit: 100 })).jobs.map((j) => j.jobId).filter((x) => /^a-\d/.test(x));
+  const all = (await q.searchJobs({ ...s, limit: 100 })).jobs.map((j) => j.jobId as string).filter((x) => /^a-\d/.test(x));
   assert.is(all.length, 8);
   const p1 = await q.searchJobs(s);
   assert.is(p1.prev, undefined, 'the first page has no previous');
@@ -124,24 +124,24 @@ test('both orders, pages forward and back with a page size', async () => {
   const p2 = await q.searchJobs({ ...s, cursor: p1.next });
   const p3 = await q.searchJobs({ ...s, cursor: p2.next });
   assert.is(p3.next, undefined, 'the last page has no next');
-  const forward = [...p1.jobs, ...p2.jobs, ...p3.jobs].map((j) => j.jobId);
+  const forward = [...p1.jobs, ...p2.jobs, ...p3.jobs].map((j) => j.jobId as string);
   assert.equal(forward, all, 'the pages are the list, in order, each job once');
   const back2 = await q.searchJobs({ ...s, cursor: p3.prev });
   assert.equal(
-    back2.jobs.map((j) => j.jobId),
-    p2.jobs.map((j) => j.jobId),
+    back2.jobs.map((j) => j.jobId as string),
+    p2.jobs.map((j) => j.jobId as string),
     'previous of page 3 is page 2',
   );
   const back1 = await q.searchJobs({ ...s, cursor: back2.prev });
   assert.equal(
-    back1.jobs.map((j) => j.jobId),
-    p1.jobs.map((j) => j.jobId),
+    back1.jobs.map((j) => j.jobId as string),
+    p1.jobs.map((j) => j.jobId as string),
     'previous of page 2 is page 1',
   );
   assert.is(back1.prev, undefined, 'back at the first page');
   // Newest first: a-7 before a-0; oldest first the reverse.
   assert.ok(forward.indexOf(a(7)) < forward.indexOf(a(0)));
-  const oldest = (await q.searchJobs({ ...s, limit: 100, oldestFirst: true })).jobs.map((j) => j.jobId);
+  const oldest = (await q.searchJobs({ ...s, limit: 100, oldestFirst: true })).jobs.map((j) => j.jobId as string);
   assert.equal(oldest, [...all].reverse());
   let threw: unknown;
   try {

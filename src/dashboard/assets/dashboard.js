@@ -345,6 +345,29 @@
     if (window.MutationObserver) new MutationObserver(syncActions).observe(viewSection, { childList: true, subtree: true });
   }
 
+  // The console's form: a select submits it; the URL keeps only the parameters that are set and not the default.
+  const consoleForm = /** @type {HTMLFormElement | null} */ (document.getElementById('console-filter'));
+  if (consoleForm) {
+    consoleForm.querySelectorAll('select[data-console-autosubmit]').forEach(function (select) {
+      select.addEventListener('change', function () {
+        consoleForm.requestSubmit();
+      });
+    });
+    consoleForm.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      const params = new URLSearchParams();
+      const defaults = { match: 'prefix', sort: 'newest', limit: consoleForm.getAttribute('data-default-limit') || '' };
+      new FormData(consoleForm).forEach(function (value, name) {
+        const v = String(value).trim();
+        if (v === '' || /** @type {Record<string, string>} */ (defaults)[name] === v) return;
+        if (name === 'match' && !params.has('id')) return;
+        params.append(name, v);
+      });
+      const query = params.toString();
+      window.location.assign('/jobs' + (query ? '?' + query : ''));
+    });
+  }
+
   // The list: select jobs, then act on the selection or on every job matching the filter: one confirmation naming
   // how many, then each job's outcome (done, or refused with the reason).
   const bulk = document.getElementById('bulk');

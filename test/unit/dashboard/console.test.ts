@@ -127,8 +127,8 @@ test('matching: finished time by status; a job not finished never matches a fini
   assert.not.ok(matchesSearch(retrying, { finishedSince: 0 }));
   assert.ok(matchesSearch(retrying, { status: 'awaiting_retry' }));
   assert.not.ok(matchesSearch(retrying, { status: 'failed' }));
-  assert.ok(matchesSearch(view({ jobId: 'ord-12' }), { jobIdPrefix: 'ord-1' }));
-  assert.not.ok(matchesSearch(view({ jobId: 'ord-12' }), { jobIdPrefix: 'ord-2' }));
+  assert.ok(matchesSearch(view({ jobId: 'ord-12' } as Partial<JobView>), { jobIdPrefix: 'ord-1' }));
+  assert.not.ok(matchesSearch(view({ jobId: 'ord-12' } as Partial<JobView>), { jobIdPrefix: 'ord-2' }));
 });
 
 test('the SQL of a page: a keyset on (enqueued_ms, partition) either way, LIMIT n+1, never OFFSET', () => {
