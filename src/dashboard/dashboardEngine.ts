@@ -6,8 +6,13 @@ import type { ScheduleInfo } from '../schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
 import type { ListProcessesOptions, ProcessSummary } from '../processes/index.js';
 
+/** What a bulk action did, per job. */
+export interface BulkActionReport {
+  readonly outcomes: readonly { readonly jobId: string; readonly outcome: string; readonly reason?: string }[];
+}
+
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
-export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
+export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews' | 'searchJobs' | 'countJobs'>;
 
 /**
  * The dashboard's read model of the engine: what it reads, and the two manual
@@ -36,6 +41,9 @@ export interface DashboardEngine {
     jobIds: readonly string[],
     options?: ActionOptions,
   ): Promise<{ readonly outcomes: readonly { readonly outcome: string; readonly reason?: string }[] }>;
+  /** Bulk retry and cancel (the console's bulk actions, docs/dashboard.md): optional; the list offers no bulk actions without them. */
+  retryMany?(jobIds: readonly string[], options?: ActionOptions): Promise<BulkActionReport>;
+  cancelMany?(jobIds: readonly string[], options?: ActionOptions): Promise<BulkActionReport>;
   // Recurring jobs (the Recurring page); optional, so that a read model without them still serves the other pages.
   listSchedules?(): Promise<readonly ScheduleInfo[]>;
   pauseSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;

@@ -48,7 +48,9 @@ export type Route =
   | { readonly kind: 'apiQueues' }
   | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction }
   | { readonly kind: 'metrics' }
-  | { readonly kind: 'processes' | 'apiProcesses' };
+  | { readonly kind: 'processes' | 'apiProcesses' }
+
+  | { readonly kind: 'bulkAction'; readonly action: DashboardAction };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
 export type RouteKind = Route['kind'];
@@ -99,6 +101,7 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'metrics' && b === undefined) return { kind: 'metrics' };
   if ((a === 'processes' && b === undefined) || (a === 'api' && b === 'processes' && c === undefined))
     return { kind: a === 'api' ? 'apiProcesses' : 'processes' };
+  if (a === 'api' && b === 'bulk' && isAction(c) && d === undefined) return { kind: 'bulkAction', action: c };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
     if (b === 'jobs' && c === undefined) return { kind: 'apiList' };

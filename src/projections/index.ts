@@ -36,3 +36,5 @@ export type {
 } from './projectionRuntime.js';
 export { makeStreamPartitionsDelete, ProjectionStatuses } from './projectionTables.js';
 export type { ProjectionStatus, SqliteDatabase } from './projectionTables.js';
+export { finishedAt, matchesSearch, searchStatuses, searchStatusOf } from './jobSearch.js';
+export type { JobSearch, JobSearchCounts, JobSearchPage, JobSearchQueries, SearchStatus } from './jobSearch.js';

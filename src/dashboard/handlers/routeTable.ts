@@ -1,6 +1,7 @@
 import type { Route, RouteKind, RouteOf } from '../routes.js';
 import { handleAction } from './action.js';
 import { handleAsset } from './asset.js';
+import { handleBulkAction } from './bulk.js';
 import type { Handler } from './handler.js';
 import { handleJob } from './job.js';
 import { handleJobEvents } from './jobEvents.js';
@@ -54,4 +55,5 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   metrics: { methods: page, signedIn: true, handler: handleMetrics },
   processes: { methods: page, signedIn: true, handler: handleProcesses },
   apiProcesses: { methods: page, signedIn: true, handler: handleProcesses },
+  bulkAction: { methods: post, signedIn: false, handler: handleBulkAction },
 };
