@@ -67,8 +67,8 @@ test('a queue rate limit of 2 per second and completed jobs kept 8s, from the fi
       'the completed jobs purged',
       200,
     );
-    const history = await engine.history(ids[0]!);
-    assert.is(history.length, 0, 'the stream is deleted');
+    // The purge deletes a stream once the read side folded its JobPurged (up to 10 s later): wait for that too.
+    await waitFor(async () => (await engine.history(ids[0]!)).length === 0, 30_000, 'the purged stream deleted', 200);
   } finally {
     child.kill('SIGTERM');
     await exited;
