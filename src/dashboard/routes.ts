@@ -49,7 +49,6 @@ export type Route =
   | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction }
   | { readonly kind: 'metrics' }
   | { readonly kind: 'processes' | 'apiProcesses' }
-
   | { readonly kind: 'bulkAction'; readonly action: DashboardAction };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */

@@ -18,7 +18,11 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
           const view = await engine.getJob(jobId);
           if (!view) throw new JobNotFoundError(jobId);
           // "timed out, still running": not when the process running the action is gone (docs/running.md).
-          io.out(opts.json ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2) : formatView(view, await goneProcessesOf(view, (id) => engine.processGone(id))));
+          io.out(
+            opts.json
+              ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2)
+              : formatView(view, await goneProcessesOf(view, (id) => engine.processGone(id))),
+          );
         },
         { recover: false, readOnly: true },
       );
