@@ -267,6 +267,8 @@
       [86400 * 30, 'day'],
       [86400 * 365, 'month'],
     ];
+    // Under a second either way (a time just written, read a moment later): "now", never "in 1 sec.".
+    if (abs < 1) return relativeFormat.format(0, 'second');
     if (abs < 45) return relativeFormat.format(seconds < 0 ? -Math.max(abs, 1) : Math.max(abs, 1), 'second');
     let unit = /** @type {Intl.RelativeTimeFormatUnit} */ ('year');
     let size = 86400 * 365;
