@@ -20,6 +20,8 @@ import {
 import type { AppendTooLarge, StoreUnavailable } from '../eventStore/eventStore.js';
 import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import type { TraceCarrier } from '../tracing/carrier.js';
 import type { JobContext, Worker } from './worker.js';
 
 /** What `execute` needs from the engine. */
@@ -68,6 +70,10 @@ export interface AttemptInput {
    * action's signal with `AbortReasons.cancelled`. Returns the unregister, called when the attempt ends.
    */
   readonly watchCancel?: (jobId: string, attempt: number, abort: () => void) => () => void;
+  /** The attempt's trace context: recorded in the metadata of its events (docs/tracing.md). */
+  readonly trace?: TraceCarrier;
+  /** `ctx.log`: lines about this attempt (job id, worker, attempt, trace id bound). Default: silent. */
+  readonly log?: Logger;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -90,6 +96,7 @@ const toError = (name: string, message: string): ErrorInfo => ({ name, message }
 const causedBy = (input: AttemptInput, causationId: string): Causation => ({
   correlationId: input.job.jobId,
   causationId,
+  ...(input.trace !== undefined ? { trace: input.trace } : {}),
 });
 
 /** Records that the job cannot start at all (unknown worker, invalid payload): `JobErrored`, no retry. */
@@ -117,6 +124,7 @@ class AttemptContext implements JobContext {
     readonly jobId: string,
     readonly attempt: number,
     controls: AttemptControls,
+    readonly log: Logger,
   ) {
     this.progress = controls.progress;
     this.#controls = controls;
@@ -266,7 +274,7 @@ const runStarted = async <P>(
 
   cancelHook.onCancel(() => controls.cancel());
   if (cancelHook.cancelled()) controls.cancel();
-  const ctx = new AttemptContext(input.job.jobId, attempt, controls);
+  const ctx = new AttemptContext(input.job.jobId, attempt, controls, input.log ?? silentLogger);
 
   const timer =
     worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);

@@ -1,0 +1,28 @@
+export {
+  spanIdOf,
+  traceCarrierOf,
+  traceEntries,
+  traceIdOf,
+  traceLogFields,
+  traceparentKey,
+  tracestateKey,
+  validTraceparent,
+  validTracestate,
+  type TraceCarrier,
+} from './carrier.js';
+export {
+  carrierOfContext,
+  contextFromCarrier,
+  deliveryContext,
+  messagingSystem,
+  recordSpanError,
+  runInContext,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  TraceAttributes,
+  traceSend,
+  tracerName,
+  withActiveTraceHeaders,
+  type StartedSpan,
+} from './tracing.js';
