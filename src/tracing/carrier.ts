@@ -52,6 +52,7 @@ export const validTracestate = (value: unknown): string | undefined =>
 export const traceCarrierOf = (source: Readonly<Record<string, unknown>> | TraceCarrier | undefined): TraceCarrier | undefined => {
   if (source === undefined) return undefined;
   const entries = source as Readonly<Record<string, unknown>>;
+  if (entries[traceparentKey] === undefined) return undefined;
   const traceparent = validTraceparent(entries[traceparentKey]);
   if (traceparent === undefined) return undefined;
   const tracestate = validTracestate(entries[tracestateKey]);

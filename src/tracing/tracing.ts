@@ -1,5 +1,6 @@
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -83,8 +84,15 @@ export const runInContext = <T>(ctx: Context, f: () => T): T => context.with(ctx
 export const deliveryContext = (headers: Readonly<Record<string, unknown>> | undefined): Context =>
   contextFromCarrier(headers) ?? ROOT_CONTEXT;
 
-/** Whether a span records or carries a context worth passing on: a no-op span without a parent is neither. */
-const matters = (span: Span): boolean => span.isRecording() || isSpanContextValid(span.spanContext());
+/**
+ * Whether a span records or carries a context worth passing on: a no-op span without a parent is neither (the API's
+ * no-op tracer gives it the very `INVALID_SPAN_CONTEXT` object, checked first: the cheap case when no SDK is there).
+ */
+const matters = (span: Span): boolean => {
+  if (span.isRecording()) return true;
+  const sc = span.spanContext();
+  return sc !== INVALID_SPAN_CONTEXT && isSpanContextValid(sc);
+};
 
 /** An error recorded on a span: its status, `error.type`, and the exception event. */
 export const recordSpanError = (span: Span, error: { readonly name: string; readonly message: string; readonly stack?: string }): void => {
