@@ -24,8 +24,8 @@ import { spanIdOf, traceCarrierOf, traceEntries, traceIdOf, type TraceCarrier } 
 /** The instrumentation scope of jobtrail's spans. */
 export const tracerName = 'jobtrail';
 
-// A proxy: it finds the SDK's tracer once one is registered, even after this module was loaded.
-const tracer = trace.getTracer(tracerName, engineVersion);
+// Asked for at each span, not kept: a provider registered (or unregistered) later is the one used.
+const tracer = () => trace.getTracer(tracerName, engineVersion);
 
 /** `messaging.system` of every span: jobtrail is the messaging system its producers and workers speak to. */
 export const messagingSystem = 'jobtrail';
@@ -117,7 +117,7 @@ const noLogFields = Object.freeze({});
 
 /** Starts a span of `kind` named `name` under `parent`, with `attributes` and `links`. */
 export const startSpan = (name: string, kind: SpanKind, parent: Context, attributes: Attributes, links?: readonly Link[]): StartedSpan => {
-  const span = tracer.startSpan(
+  const span = tracer().startSpan(
     name,
     { kind, attributes, ...(links !== undefined && links.length > 0 ? { links: [...links] } : {}) },
     parent,

@@ -13,13 +13,15 @@ import { defineWorker, type Worker } from '../../src/worker/index.js';
 import { openRawChannel, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
 import { queueOf, rabbitEngineSuite, type RabbitEngineCtx } from '../support/rabbitEngineSuite.js';
-import { exporter, parentOf, registerTestSdk, spansOfJob, traceparentOf } from '../support/tracing.js';
+import { exporter, parentOf, registerTestSdk, spansOfJob, unregisterTestSdk, traceparentOf } from '../support/tracing.js';
 
-registerTestSdk();
 const test = rabbitEngineSuite('tracing over RabbitMQ: headers, delayed retries, foreign producers');
+test.before(registerTestSdk);
+test.after(unregisterTestSdk);
 test.before.each(() => exporter.reset());
 
-const userTracer = trace.getTracer('test-app');
+// Asked for in each test: the SDK is registered for the suite only.
+const userTracer = () => trace.getTracer('test-app');
 
 /** The broker, with every publish and delivery of the work queues seen. */
 const watched = (broker: Broker) => {
@@ -93,7 +95,7 @@ test('engine.enqueue → attempt 1 fails → delayed retry (through the delay qu
   const { engine, published, delivered } = await engineOn(ctx, [w]);
   await engine.start();
   const jobId = `rmq-traced-${randomUUID()}`;
-  const request = userTracer.startSpan('POST /orders');
+  const request = userTracer().startSpan('POST /orders');
   await context.with(trace.setSpan(context.active(), request), () => engine.enqueue(w, {}, { jobId }));
   request.end();
   const [view] = await engine.waitForFinal([jobId], { timeoutMs: 30_000 });
@@ -223,7 +225,7 @@ test('createProducer: its send span, the command, the enqueue and the attempt ar
   const producer = await createProducer({ broker: rabbitUrl, commandQueue, replyTimeoutMs: 10_000 });
   const jobId = `produced-${randomUUID()}`;
   try {
-    const request = userTracer.startSpan('checkout');
+    const request = userTracer().startSpan('checkout');
     const r = await context.with(trace.setSpan(context.active(), request), () => producer.enqueue(w.name, {}, { jobId, awaitReply: true }));
     request.end();
     assert.equal(r, { jobId, created: true });

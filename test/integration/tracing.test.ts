@@ -9,10 +9,11 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { defineWorker } from '../../src/worker/index.js';
 import { formatHistory } from '../../src/present/index.js';
 import { waitFor } from '../support/waitFor.js';
-import { capturedLogger, exporter, parentOf, registerTestSdk, spansOfJob } from '../support/tracing.js';
+import { capturedLogger, exporter, parentOf, registerTestSdk, spansOfJob, unregisterTestSdk } from '../support/tracing.js';
 
-registerTestSdk();
 const test = suite<{ engines: Engine[] }>('tracing: one trace from enqueue to the last attempt (embedded)');
+test.before(registerTestSdk);
+test.after(unregisterTestSdk);
 test.before.each((ctx) => {
   ctx.engines = [];
   exporter.reset();
@@ -21,7 +22,8 @@ test.after.each(async (ctx) => {
   for (const e of ctx.engines) await e.close({ gracePeriodMs: 0 });
 });
 
-const userTracer = trace.getTracer('test-app');
+// Asked for in each test: the SDK is registered for the suite only.
+const userTracer = () => trace.getTracer('test-app');
 
 test('enqueue → attempt 1 (throws) → attempt 2 (completes) is one trace; the events keep its context; the action runs in the attempt span', async (ctx) => {
   const { logger, lines } = capturedLogger();
@@ -32,7 +34,7 @@ test('enqueue → attempt 1 (throws) → attempt 2 (completes) is one trace; the
     retryDelay: () => 20,
     action: async (_p: unknown, jobCtx) => {
       // A span the application makes inside its action is a child of the attempt's.
-      userTracer.startActiveSpan('charge-card', (s) => {
+      userTracer().startActiveSpan('charge-card', (s) => {
         innerSpans.push(s.spanContext().spanId);
         s.end();
       });
@@ -46,7 +48,7 @@ test('enqueue → attempt 1 (throws) → attempt 2 (completes) is one trace; the
   await engine.start();
 
   const jobId = `traced-${randomUUID()}`;
-  const request = userTracer.startSpan('POST /orders');
+  const request = userTracer().startSpan('POST /orders');
   await context.with(trace.setSpan(context.active(), request), () => engine.enqueue('flaky', { n: 1 }, { jobId }));
   request.end();
   const [view] = await engine.waitForFinal([jobId], { timeoutMs: 10_000 });

@@ -12,14 +12,23 @@ import type { Logger } from '../../src/log/index.js';
 
 export const exporter = new InMemorySpanExporter();
 
-let registered = false;
-/** Registers the SDK (once). */
+/**
+ * Registers the SDK, as an application does: for one suite (`test.before`). uvu runs every selected file in one
+ * process, so the suite unregisters it after (`unregisterTestSdk`), and the other files run without one.
+ */
 export const registerTestSdk = (): void => {
-  if (registered) return;
-  registered = true;
+  exporter.reset();
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+};
+
+/** Unregisters what `registerTestSdk` registered (`test.after`). */
+export const unregisterTestSdk = (): void => {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+  exporter.reset();
 };
 
 /** The finished spans of one trace. */
