@@ -14,6 +14,7 @@ export {
   carrierOfContext,
   contextFromCarrier,
   deliveryContext,
+  flushTraces,
   messagingSystem,
   recordSpanError,
   runInContext,

@@ -10,6 +10,7 @@ import {
   type Attributes,
   type Context,
   type Link,
+  type ProxyTracerProvider,
   type Span,
 } from '@opentelemetry/api';
 import { engineVersion } from '../version.js';
@@ -167,6 +168,24 @@ export const traceSend = async <T>(
   } finally {
     s.span.end();
   }
+};
+
+/**
+ * Exports the spans an SDK still holds (its `forceFlush`, e.g. a batch processor's last batch) before the process
+ * exits; at most `timeoutMs`. Does nothing without an SDK, or with a provider that has no `forceFlush`.
+ */
+export const flushTraces = async (timeoutMs = 2_000): Promise<void> => {
+  const provider: unknown = trace.getTracerProvider();
+  const delegate: unknown =
+    typeof (provider as { getDelegate?: unknown }).getDelegate === 'function' ? (provider as ProxyTracerProvider).getDelegate() : provider;
+  const flush = (delegate as { forceFlush?: () => Promise<void> }).forceFlush;
+  if (typeof flush !== 'function') return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    flush.call(delegate).catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
 };
 
 export { SpanKind, SpanStatusCode };
