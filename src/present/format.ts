@@ -90,6 +90,13 @@ export const traceLine = (r: Pick<RecordedJobEvent, 'event' | 'metadata'>): stri
   return carrier === undefined ? undefined : `trace ${traceIdOf(carrier.traceparent)} span ${spanIdOf(carrier.traceparent)}`;
 };
 
+/** The `trace` row `jobtrail show` adds to a traced job's view: the trace id its `JobEnqueued` recorded; `undefined` when none. */
+export const traceRow = (events: readonly Pick<RecordedJobEvent, 'event' | 'metadata'>[]): string | undefined => {
+  const first = events[0];
+  const carrier = first?.event.type === 'JobEnqueued' ? traceCarrierOf(first.metadata) : undefined;
+  return carrier === undefined ? undefined : `${'trace'.padEnd(16)}${traceIdOf(carrier.traceparent)}`;
+};
+
 /** A job's view, as `key: value` lines. */
 export const formatView = (v: JobView): string => {
   const rows: [string, unknown][] = [

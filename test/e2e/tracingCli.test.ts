@@ -63,6 +63,9 @@ test('enqueue and run in two processes make one trace, flushed at exit; history 
   const history = await runJobtrail(['history', 'cli-traced', '--store', store]);
   assert.is(history.code, 0, history.stderr);
   assert.match(history.stdout, `trace ${traceId} span ${String(send.spanId)}`);
+  const show = await runJobtrail(['show', 'cli-traced', '--store', store]);
+  assert.is(show.code, 0, show.stderr);
+  assert.match(show.stdout, new RegExp(`^trace +${traceId}$`, 'm'));
 
   // JOBTRAIL_LOG_FILE: the lines went to the file (its folder made), not to stderr.
   const logged = lines(logFile);
