@@ -5,8 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import * as E from 'fp-ts/lib/Either.js';
+import { makeStore } from '../../src/backends/index.js';
+import { makeMemoryBroker } from '../../src/broker/index.js';
+import { enqueueJob, makeRunningAttempts, makeWorkHandler } from '../../src/conductor/index.js';
+import { makeJobStore } from '../../src/jobStore/index.js';
+import { silentLogger } from '../../src/log/index.js';
 import { createEngine, type Engine } from '../../src/engine.js';
-import { defineWorker } from '../../src/worker/index.js';
+import { defineWorker, makeWorkerRegistry } from '../../src/worker/index.js';
 import { formatHistory } from '../../src/present/index.js';
 import { waitFor } from '../support/waitFor.js';
 import { capturedLogger, exporter, parentOf, registerTestSdk, spansOfJob, unregisterTestSdk } from '../support/tracing.js';
@@ -178,6 +184,72 @@ test('an enqueue that is refused ends its span with an error; one of an existing
   const [refused] = spansOfJob(orphan);
   assert.is(refused?.status.code, SpanStatusCode.ERROR);
   assert.is(refused?.attributes['error.type'], 'UnknownParent');
+});
+
+test('a dispatch’s header: malformed is ignored, another valid context is linked, and a job untraced at enqueue takes it as parent', async () => {
+  const store = await makeStore('sqlite::memory:');
+  const broker = makeMemoryBroker();
+  try {
+    const w = defineWorker({ name: 'plain', action: async () => 'ok' });
+    const deps = {
+      jobs: makeJobStore(store, { engineVersion: 'test' }),
+      broker,
+      registry: makeWorkerRegistry([w]),
+      log: silentLogger,
+      now: () => new Date(),
+      random: () => 0,
+      processId: `test:${process.pid}:tracing`,
+      backoff: async () => false,
+    };
+    const handler = makeWorkHandler(deps, makeRunningAttempts());
+    const deliver = (jobId: string, headers: Record<string, string | number>) =>
+      handler({
+        queue: 'jobtrail.work.default',
+        body: Buffer.from(JSON.stringify({ jobId, attempt: 1 })),
+        messageId: randomUUID(),
+        redelivered: false,
+        headers,
+        correlationId: undefined,
+        replyTo: undefined,
+        contentType: 'application/json',
+      });
+    const foreign = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    // Traced at enqueue; the dispatch's header is garbage: ignored, the attempt is a child of the enqueue's span.
+    assert.ok(E.isRight(await enqueueJob(deps, 'plain', {}, { jobId: 'garbled' })));
+    assert.equal(await deliver('garbled', { traceparent: 'garbage', tracestate: 12 }), { _tag: 'Ack' });
+    const sendA = spansOfJob('garbled').find((x) => x.kind === SpanKind.PRODUCER)!;
+    const [attemptA] = spansOfJob('garbled').filter((x) => x.kind === SpanKind.CONSUMER);
+    assert.is(parentOf(attemptA!), sendA.spanContext().spanId);
+    assert.is(attemptA!.links.length, 0);
+    assert.is(attemptA!.attributes['jobtrail.outcome'], 'completed');
+
+    // Traced at enqueue; the dispatch carries another valid context: still the enqueue's child, linked to it.
+    assert.ok(E.isRight(await enqueueJob(deps, 'plain', {}, { jobId: 'other-context' })));
+    assert.equal(await deliver('other-context', { traceparent: foreign }), { _tag: 'Ack' });
+    const sendB = spansOfJob('other-context').find((x) => x.kind === SpanKind.PRODUCER)!;
+    const [attemptB] = spansOfJob('other-context').filter((x) => x.kind === SpanKind.CONSUMER);
+    assert.is(parentOf(attemptB!), sendB.spanContext().spanId);
+    assert.equal(
+      attemptB!.links.map((l) => [l.context.traceId, l.context.spanId]),
+      [['0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331']],
+    );
+
+    // Enqueued with no SDK (nothing in its stream): the dispatch's header is the parent.
+    unregisterTestSdk();
+    assert.ok(E.isRight(await enqueueJob(deps, 'plain', {}, { jobId: 'untraced' })));
+    const untraced = await deps.jobs.history('untraced')();
+    assert.is(E.isRight(untraced) ? untraced.right[0]?.metadata.traceparent : 'unread', undefined, 'no trace recorded without an SDK');
+    registerTestSdk();
+    assert.equal(await deliver('untraced', { traceparent: foreign }), { _tag: 'Ack' });
+    const [attemptC] = spansOfJob('untraced');
+    assert.is(attemptC!.kind, SpanKind.CONSUMER);
+    assert.is(attemptC!.spanContext().traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.is(parentOf(attemptC!), 'b7ad6b7169203331');
+  } finally {
+    await broker.close();
+    await store.close();
+  }
 });
 
 test.run();
