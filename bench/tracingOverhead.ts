@@ -8,7 +8,7 @@ import { withActiveTraceHeaders } from '../src/tracing/index.js';
 
 const job = { jobId: 'j', state: {} as never, revision: 1 };
 const view = { jobId: 'j', attempts: 0, queue: 'default' } as never;
-const delivery = { headers: {} };
+const delivery = { headers: {}, messageId: 'm' };
 const n = 500_000;
 const ok = E.right({ created: true });
 

@@ -545,7 +545,7 @@ const runAttempt = async (
   }
   const attempt = held.slot;
   // The attempt's span (docs/tracing.md); its log lines carry the worker and the trace.
-  const traced = startAttemptTrace(job, s, worker.name, backgroundJobId, delivery, log);
+  const traced = startAttemptTrace(job, s, worker.name, backgroundJobId, delivery, deps.log);
   log = traced.log;
   // Set while the action runs: it may outlive its attempt (a timeout, an abort it ignores).
   let actionReturned: Promise<void> | undefined;
@@ -556,21 +556,18 @@ const runAttempt = async (
     // nothing; whoever gets the redelivery records WorkerLost. This engine's own
     // execute, not the worker's: a worker made with another copy of jobtrail
     // would bring that copy's, written against its own engine.
-    outcome = await traced.run(() =>
-      executeAttempt(worker, deps, {
-        job: { ...job, state: s },
-        backgroundJobId,
-        signal: attempt.signal,
-        ...(deps.cancels !== undefined ? { watchCancel: deps.cancels.register } : {}),
-        ...(lost !== undefined ? { lost } : {}),
-        ...(traced.carrier !== undefined ? { trace: traced.carrier } : {}),
-        log: traced.log,
-        onAction: (returned) => {
-          actionRunning = true;
-          actionReturned = returned.then(() => void (actionRunning = false));
-        },
-      }),
-    );
+    outcome = await executeAttempt(worker, deps, {
+      job: { ...job, state: s },
+      backgroundJobId,
+      signal: attempt.signal,
+      ...(deps.cancels !== undefined ? { watchCancel: deps.cancels.register } : {}),
+      ...(lost !== undefined ? { lost } : {}),
+      ...traced.input,
+      onAction: (returned) => {
+        actionRunning = true;
+        actionReturned = returned.then(() => void (actionRunning = false));
+      },
+    });
   } finally {
     traced.end(outcome);
     if (outcome?._tag !== 'Conflict') {

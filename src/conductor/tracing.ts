@@ -14,7 +14,7 @@ import {
   TraceAttributes as A,
   type TraceCarrier,
 } from '../tracing/index.js';
-import type { AttemptOutcome } from '../worker/index.js';
+import type { AttemptInput, AttemptOutcome } from '../worker/index.js';
 import { context, ROOT_CONTEXT, trace, type Link } from '@opentelemetry/api';
 
 /**
@@ -73,7 +73,8 @@ export interface AttemptTrace {
   readonly carrier: TraceCarrier | undefined;
   /** A logger whose lines carry the worker, the trace id and the span id (lazily: nothing is made until a line is written). */
   readonly log: Logger;
-  run<T>(f: () => Promise<T>): Promise<T>;
+  /** What `executeAttempt` takes of it: the context for the events, `ctx.log`, and the span to run the action in. */
+  readonly input: Pick<AttemptInput, 'trace' | 'log' | 'inContext'>;
   end(outcome: AttemptOutcome | undefined): void;
 }
 
@@ -88,7 +89,8 @@ export const startAttemptTrace = (
   s: JobView,
   workerName: string,
   backgroundJobId: string,
-  delivery: Pick<Delivery, 'headers'>,
+  delivery: Pick<Delivery, 'headers' | 'messageId'>,
+  /** The engine's logger. */
   log: Logger,
 ): AttemptTrace => {
   const attempt = s.attempts + 1;
@@ -119,10 +121,17 @@ export const startAttemptTrace = (
   );
   const { span } = started;
   const fields = started.logFields;
+  // Bound afresh on the engine's logger, not on the delivery's (whose traceId, from the header, would be written twice).
+  const attemptLog = lazyChild(log, () => ({ jobId: s.jobId, attempt, messageId: delivery.messageId, worker: workerName, ...fields }));
   return {
     carrier: started.carrier,
-    log: lazyChild(log, () => ({ worker: workerName, ...fields })),
-    run: (f) => runInContext(started.context, f),
+    log: attemptLog,
+    input: {
+      ...(started.carrier !== undefined ? { trace: started.carrier } : {}),
+      log: attemptLog,
+      // The action runs with the attempt's span active: its own spans are children of it.
+      inContext: (f) => runInContext(started.context, f),
+    },
     end(outcome) {
       if (span.isRecording()) {
         const tag = outcome?._tag;

@@ -74,6 +74,8 @@ export interface AttemptInput {
   readonly trace?: TraceCarrier;
   /** `ctx.log`: lines about this attempt (job id, worker, attempt, trace id bound). Default: silent. */
   readonly log?: Logger;
+  /** Calls the action in the attempt's trace context (docs/tracing.md). Default: calls it. */
+  readonly inContext?: <T>(action: () => T) => T;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -282,7 +284,7 @@ const runStarted = async <P>(
     let running: Promise<unknown>;
     try {
       // User code is wrapped once, here: whatever it throws or rejects with is caught.
-      running = Promise.resolve(worker.action(payload, ctx));
+      running = Promise.resolve(input.inContext ? input.inContext(() => worker.action(payload, ctx)) : worker.action(payload, ctx));
     } catch (error) {
       running = Promise.reject(error);
     }

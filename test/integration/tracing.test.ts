@@ -32,7 +32,7 @@ test.after.each(async (ctx) => {
 const userTracer = () => trace.getTracer('test-app');
 
 test('enqueue → attempt 1 (throws) → attempt 2 (completes) is one trace; the events keep its context; the action runs in the attempt span', async (ctx) => {
-  const { logger, lines } = capturedLogger();
+  const { logger, lines, raw } = capturedLogger();
   const innerSpans: string[] = [];
   const flaky = defineWorker({
     name: 'flaky',
@@ -137,10 +137,11 @@ test('enqueue → attempt 1 (throws) → attempt 2 (completes) is one trace; the
       [jobId, 'flaky', 2, traceId, second.spanContext().spanId, 'charging'],
     ],
   );
+  for (const r of raw.filter((x) => x.includes('from the action'))) assert.is(r.split('"traceId"').length, 2, r);
 });
 
 test('the engine’s own log lines about an attempt carry jobId, worker, attempt and traceId', async (ctx) => {
-  const { logger, lines } = capturedLogger();
+  const { logger, lines, raw } = capturedLogger();
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   // Ignores its signal past its timeout: the engine warns about it, from the attempt's logger.
@@ -161,6 +162,9 @@ test('the engine’s own log lines about an attempt carry jobId, worker, attempt
   const aboutJob = lines.filter((l) => l.jobId === jobId);
   assert.ok(aboutJob.length >= 2, `lines about the job: ${JSON.stringify(lines)}`);
   for (const l of aboutJob) assert.equal([l.worker, l.attempt, l.traceId], ['stubborn', 1, traceId], JSON.stringify(l));
+  // Each field once per line (a child logger binding a key its parent bound writes it twice).
+  for (const r of raw.filter((x) => x.includes(jobId)))
+    for (const key of ['"jobId"', '"attempt"', '"traceId"']) assert.is(r.split(key).length, 2, r);
 });
 
 test('an enqueue that is refused ends its span with an error; one of an existing id says created: false', async (ctx) => {

@@ -44,14 +44,19 @@ export const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanCon
 /** A `traceparent` of span `s`. */
 export const traceparentOf = (s: ReadableSpan): string => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`;
 
-/** A pino logger at `debug` whose JSON lines are kept in `lines` (parsed). */
-export const capturedLogger = (): { logger: Logger; lines: Record<string, unknown>[] } => {
+/** A pino logger at `debug` whose JSON lines are kept in `lines` (parsed) and `raw` (as written). */
+export const capturedLogger = (): { logger: Logger; lines: Record<string, unknown>[]; raw: string[] } => {
   const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim() !== '') {
+          raw.push(l);
+          lines.push(JSON.parse(l) as Record<string, unknown>);
+        }
       done();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), lines };
+  return { logger: pino({ level: 'debug' }, stream), lines, raw };
 };
