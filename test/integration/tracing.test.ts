@@ -15,7 +15,7 @@ import { createEngine, type Engine } from '../../src/engine.js';
 import { defineWorker, makeWorkerRegistry } from '../../src/worker/index.js';
 import { formatHistory } from '../../src/present/index.js';
 import { waitFor } from '../support/waitFor.js';
-import { capturedLogger, exporter, parentOf, registerTestSdk, spansOfJob, unregisterTestSdk } from '../support/tracing.js';
+import { capturedLogger, exporter, parentOf, registerTestSdk, spansOfJob, traceparentOf, unregisterTestSdk } from '../support/tracing.js';
 
 const test = suite<{ engines: Engine[] }>('tracing: one trace from enqueue to the last attempt (embedded)');
 test.before(registerTestSdk);
@@ -188,6 +188,23 @@ test('an enqueue that is refused ends its span with an error; one of an existing
   const [refused] = spansOfJob(orphan);
   assert.is(refused?.status.code, SpanStatusCode.ERROR);
   assert.is(refused?.attributes['error.type'], 'UnknownParent');
+});
+
+test('enqueueMany: a send span per job, each a child of the caller’s span, each job with its own context', async (ctx) => {
+  const w = defineWorker({ name: 'batch', action: async () => 'ok' });
+  const engine = await createEngine({ store: 'sqlite::memory:', broker: 'memory', workers: [w] });
+  ctx.engines.push(engine);
+  const ids = [1, 2, 3].map((i) => `batch-${i}-${randomUUID()}`);
+  const request = userTracer().startSpan('import');
+  await context.with(trace.setSpan(context.active(), request), () =>
+    engine.enqueueMany(ids.map((jobId) => ({ workerName: 'batch', payload: {}, options: { jobId } }))),
+  );
+  request.end();
+  const sends = ids.map((id) => spansOfJob(id).find((s) => s.kind === SpanKind.PRODUCER)!);
+  for (const s of sends) assert.is(parentOf(s), request.spanContext().spanId);
+  assert.is(new Set(sends.map((s) => s.spanContext().spanId)).size, 3);
+  for (const [i, id] of ids.entries())
+    assert.is((await engine.history(id))[0]?.metadata.traceparent, traceparentOf(sends[i]!), `${id} keeps its own send span`);
 });
 
 test('a dispatch’s header: malformed is ignored, another valid context is linked, and a job untraced at enqueue takes it as parent', async () => {
