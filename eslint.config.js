@@ -58,6 +58,8 @@ export default tseslint.config(
     [['src/producer/**'], ['engine', ...edges]],
     [['src/present/**'], ['backends', 'conductor', 'engine', ...edges]],
     [['src/dashboard/**'], ['cli', 'demo']],
+    // Metrics (docs/metrics.md): the observer the worker and conductor call, and prom-client's side, below the conductor.
+    [['src/metrics/**'], ['conductor', 'engine', ...above]],
     [['src/demo/**'], ['cli', 'dashboard']],
   ]),
   {

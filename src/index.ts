@@ -18,6 +18,7 @@ export {
   TimeoutError,
 } from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
+export type { Synchronous } from './backends/index.js';
 export { ConfigError } from './config/index.js';
 export { InvalidScheduleError, ScheduleNotFoundError } from './schedules/index.js';
 export type { ScheduleEvent, ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
@@ -45,3 +46,4 @@ export { createProducer, EnqueueCommandRejectedError, ProducerError } from './pr
 export type { Producer, ProducerEnqueueOptions, ProducerOptions } from './producer/index.js';
 export { runDashboard } from './dashboard/index.js';
 export type { DashboardHandle, DashboardOptions } from './dashboard/index.js';
+export type { MetricsOptions } from './metrics/index.js';

@@ -40,6 +40,8 @@ import {
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
+  /** Told of each attempt recorded as `WorkerLost` (the Processes page notes it on the gone process's stream, docs/processes.md). */
+  readonly onWorkerLost?: (workerId: string, lost: { readonly jobId: string; readonly attempt: number }) => void;
   readonly broker: Broker;
   readonly registry: WorkerRegistry;
   readonly log: Logger;
@@ -443,6 +445,8 @@ export const recordWorkerLost = async (
           }),
     { correlationId: job.jobId, causationId },
   )();
+  if (E.isRight(r) && !cancelled) deps.observer?.lost?.(s);
+  if (E.isRight(r) && s.workerId !== undefined) deps.onWorkerLost?.(s.workerId, { jobId: s.jobId, attempt: s.attempts });
   return E.isLeft(r) ? r : E.right(cancelled ? undefined : retryAt);
 };
 

@@ -327,6 +327,7 @@ const record = async (
   )();
   if (E.isRight(appended)) {
     const view = viewOf(appended.right);
+    deps.observer?.enqueued?.(view);
     if (view.status === 'awaiting') return settleContinuation(deps, view, true);
     const d = await dispatchFirst(deps, view);
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });

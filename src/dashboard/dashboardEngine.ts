@@ -4,6 +4,7 @@ import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore
 import type { ProjectionQueries } from '../projections/index.js';
 import type { ScheduleInfo } from '../schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from '../processes/index.js';
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
 export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
@@ -20,6 +21,8 @@ export interface DashboardEngine {
   projections(): Promise<{ readonly queries: DashboardQueries }>;
   /** The job's view folded from its own stream; `undefined` when there is no such job. */
   getJob(jobId: string): Promise<JobView | undefined>;
+  /** Whether a process is gone (`Engine.processGone`): a "timed out, still running" action of a gone process is not shown as running. Optional. */
+  processGone?(processId: string): Promise<boolean>;
   /** Every event of the job's stream with its revision, time and metadata: the job page's history. */
   history(jobId: string): Promise<readonly RecordedJobEvent[]>;
   /** The job's history, then each event appended to it, until stopped: the job page's live feed. */
@@ -43,4 +46,8 @@ export interface DashboardEngine {
   listQueues?(): Promise<readonly QueueInfo[]>;
   pauseQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
   resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  /** The engine's Prometheus registry (`createEngine({ metrics })`), served at `/metrics` (docs/metrics.md); optional. */
+  readonly metrics?: { metrics(): Promise<string>; readonly contentType: string };
+  // The `jobtrail run` processes (the Processes page, docs/processes.md); optional as the queues are.
+  listProcesses?(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
 }

@@ -1,6 +1,7 @@
 import { eventTime, isFinal, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
+import { actionsRunningText } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
 import { actionPath, jobEventsPath, jobPath } from './routes.js';
@@ -102,6 +103,7 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
     <a href="/schedules"${ctx.active === 'schedules' ? raw(' class="active"') : ''}>Recurring</a>
     <a href="/queues"${ctx.active === 'queues' ? raw(' class="active"') : ''}>Queues</a>
+    <a href="/processes"${String(ctx.active) === 'processes' ? raw(' class="active"') : ''}>Processes</a>
   </nav>
   ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>
@@ -327,10 +329,12 @@ const jobLinks = (ids: readonly string[], statuses?: readonly { readonly jobId: 
   })}`;
 
 /** The job's view: status, worker, queue, attempts, ids, times, progress, payload, result, last error. Replaced live. */
-export const jobViewSection = (v: JobView): Html => {
+export const jobViewSection = (v: JobView, gone?: ReadonlySet<string>): Html => {
   const status = statusOf(v);
+  const stillRunning = actionsRunningText(v, gone);
   return html`<dl class="view">
-${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}${v.cancelRequested !== undefined ? html` <span class="badge cancel-requested" data-field="cancelRequested">cancel requested</span>` : ''}`, 'status')}
+${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}${v.cancelRequested !== undefined ? html` <span class="badge cancel-requested" data-field="cancelRequested">cancel requested</span>` : ''}${v.actionsRunning?.some((a) => a.workerId === undefined || gone?.has(a.workerId) !== true) === true ? html` <span class="badge timed-out-running" data-field="timedOutRunning">timed out, still running</span>` : ''}`, 'status')}
+${field('Action', stillRunning, 'actionsRunning')}
 ${field('Cancel requested', v.cancelRequested !== undefined ? html`<time>${v.cancelRequested.at}</time>${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}: attempt ${v.cancelRequested.attempt} is being aborted, and ends cancelled when its action returns` : undefined, 'cancelRequest')}
 ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')}
 ${field('Queue', v.queue, 'queue')}
@@ -405,7 +409,7 @@ export const timelineRows = (events: readonly RecordedJobEvent[]): Html => {
 };
 
 /** A job's page: the view, the actions, and the replayed history; live through `/events/jobs/<id>`. */
-export const jobPage = (ctx: PageContext, view: JobView, events: readonly RecordedJobEvent[]): string => {
+export const jobPage = (ctx: PageContext, view: JobView, events: readonly RecordedJobEvent[], gone?: ReadonlySet<string>): string => {
   const last = events[events.length - 1];
   return layout(
     { ...ctx, feed: jobEventsPath(view.jobId, last?.revision ?? -1) },
@@ -418,7 +422,7 @@ export const jobPage = (ctx: PageContext, view: JobView, events: readonly Record
   ${isFinal(view) ? html`<button type="button" data-action="purge" data-url="${actionPath(view.jobId, 'purge')}" class="danger" title="Delete this final job and its history for good (recorded as JobsPurged in purges-&lt;day&gt;)">Purge</button>` : ''}
   <p id="action-result" class="result" role="status" hidden></p>
 </section>
-<section data-section="view">${jobViewSection(view)}</section>
+<section data-section="view">${jobViewSection(view, gone)}</section>
 <h2>History <span class="note">(every event of <code>job-${view.jobId}</code>, replayed)</span></h2>
 <table class="grid timeline">
 <thead><tr><th class="n">Rev</th><th>Time</th><th class="n">Since previous</th><th class="n">Attempt</th><th>Event</th><th>Details</th><th>By</th></tr></thead>

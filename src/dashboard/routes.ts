@@ -46,7 +46,9 @@ export type Route =
   | { readonly kind: 'scheduleAction'; readonly scheduleId: string; readonly action: ScheduleAction }
   | { readonly kind: 'queues' }
   | { readonly kind: 'apiQueues' }
-  | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction };
+  | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction }
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'processes' | 'apiProcesses' };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
 export type RouteKind = Route['kind'];
@@ -94,6 +96,9 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'api' && b === 'queues' && c === undefined) return { kind: 'apiQueues' };
   if (a === 'api' && b === 'queues' && c !== undefined && isQueueAction(d)) return { kind: 'queueAction', queue: checkQueue(c), action: d };
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
+  if (a === 'metrics' && b === undefined) return { kind: 'metrics' };
+  if ((a === 'processes' && b === undefined) || (a === 'api' && b === 'processes' && c === undefined))
+    return { kind: a === 'api' ? 'apiProcesses' : 'processes' };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
     if (b === 'jobs' && c === undefined) return { kind: 'apiList' };

@@ -1,5 +1,6 @@
 // How jobs read for people, shared by the CLI, the dashboard and the demo (none of which imports another).
 export {
+  actionsRunningText,
   attemptOf,
   eventSummary,
   formatDuration,
@@ -11,3 +12,14 @@ export {
   traceRow,
   viewAt,
 } from './format.js';
+export {
+  displayStatus,
+  DisplayStatuses,
+  matchesStatusFilter,
+  parseStatusFilter,
+  statusFilterChoices,
+  statusLabel,
+  statusLabels,
+  storedStatusOf,
+} from './status.js';
+export type { DisplayStatus, StatusFilter } from './status.js';

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { newJobId } from '../conductor/newJobId.js';
-import { makeBroker } from '../backends/index.js';
-import { enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
+import type { Broker, Delivery, OutgoingMessage, ReplyChannel } from '../broker/broker.js';
+import { enqueueQueueName } from '../broker/workMessage.js';
+import { brokerFor } from './brokerFor.js';
+import type { PayloadArg, WorkerNameArg } from './types.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
 import { TraceAttributes, traceSend } from '../tracing/index.js';
 
@@ -56,16 +58,21 @@ export class ProducerError extends JobtrailError {
 
 const Reply = t.union([t.type({ ok: t.literal(true), jobId: t.string }), t.type({ ok: t.literal(false), error: t.string })]);
 
-export interface Producer {
+/**
+ * A producer. `W` types it by the workers without loading them: a workers module's type
+ * (`createProducer<typeof import('./workers.js')>(…)`), an array of workers, or a worker type; then the worker
+ * name must be one of theirs and the payload its codec's type. Without `W`: any name, any payload.
+ */
+export interface Producer<W = unknown> {
   /**
    * Publishes an enqueue command to `jobtrail.enqueue` with a publisher
    * confirm. Returns the job id (and, with `awaitReply`, whether the conductor
    * created the job); throws `EnqueueCommandRejectedError` when the conductor
    * refuses it.
    */
-  enqueue(
-    workerName: string,
-    payload: unknown,
+  enqueue<N extends WorkerNameArg<W>>(
+    workerName: N,
+    payload: PayloadArg<W, N>,
     options?: ProducerEnqueueOptions,
   ): Promise<{ readonly jobId: string; readonly created?: boolean }>;
   close(): Promise<void>;
@@ -75,9 +82,9 @@ export interface Producer {
  * A client for services that only enqueue: no workers, no store. It speaks
  * the same wire contract as a producer in any other language.
  */
-export const createProducer = async (options: ProducerOptions): Promise<Producer> => {
+export const createProducer = async <W = unknown>(options: ProducerOptions): Promise<Producer<W>> => {
   const owns = typeof options.broker === 'string';
-  const broker = typeof options.broker === 'string' ? await makeBroker(options.broker) : options.broker;
+  const broker = typeof options.broker === 'string' ? await brokerFor(options.broker) : options.broker;
   const pending = new Map<string, (d: Delivery) => void>();
   const commandQueue = options.commandQueue ?? enqueueQueueName;
   let replies: Promise<ReplyChannel> | undefined;
@@ -87,7 +94,11 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     }));
 
   // A `send jobtrail.enqueue` span; the command carries its context as header `traceparent` (docs/tracing.md).
-  const enqueue: Producer['enqueue'] = (workerName, payload, o = {}) => {
+  const enqueue = (
+    workerName: string,
+    payload: unknown,
+    o: ProducerEnqueueOptions = {},
+  ): Promise<{ readonly jobId: string; readonly created?: boolean }> => {
     const jobId = o.jobId ?? newJobId();
     const attributes = { [TraceAttributes.messageId]: jobId, [TraceAttributes.jobId]: jobId, [TraceAttributes.worker]: String(workerName) };
     return traceSend(commandQueue, attributes, (headers) => send(workerName, payload, { ...o, jobId }, headers));
@@ -163,7 +174,7 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
   };
 
   return {
-    enqueue,
+    enqueue: enqueue as Producer<W>['enqueue'],
     close: async () => {
       if (replies) await (await replies).stop();
       if (owns) await broker.close();

@@ -199,7 +199,9 @@ class DefinedWorker<P, R> extends Worker<P, R> {
 }
 
 /** Declares a worker from its options (see `WorkerOptions` for the defaults). */
-export const defineWorker = <P = unknown, R = unknown>(options: WorkerOptions<P, R>): Worker<P, R> => new DefinedWorker(options);
+export const defineWorker = <P = unknown, R = unknown, N extends string = string>(
+  options: WorkerOptions<P, R> & { readonly name: N },
+): Worker<P, R> & { readonly name: N } => new DefinedWorker(options) as Worker<P, R> as Worker<P, R> & { readonly name: N };
 
 /** A problem with a worker's declaration: thrown when the registry is built. */
 export class InvalidWorkerError extends JobtrailError {

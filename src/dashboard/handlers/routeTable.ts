@@ -10,6 +10,8 @@ import { handleOverview } from './overview.js';
 import { handleOverviewEvents } from './overviewEvents.js';
 import { handleScheduleAction, handleSchedules } from './schedules.js';
 import { handleQueueAction, handleQueues } from './queues.js';
+import { handleMetrics } from './metrics.js';
+import { handleProcesses } from './processes.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -48,4 +50,8 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   queues: { methods: page, signedIn: true, handler: handleQueues },
   apiQueues: { methods: page, signedIn: true, handler: handleQueues },
   queueAction: { methods: post, signedIn: false, handler: handleQueueAction },
+  // Prometheus text (docs/metrics.md): signed in as every page is (open on loopback without a token; Bearer with one).
+  metrics: { methods: page, signedIn: true, handler: handleMetrics },
+  processes: { methods: page, signedIn: true, handler: handleProcesses },
+  apiProcesses: { methods: page, signedIn: true, handler: handleProcesses },
 };
