@@ -107,7 +107,15 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
           : undefined,
     );
   };
-  const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? project?.logLevel ?? fallback });
+  const logger = (fallback: string): Logger => {
+    const level = config.JOBTRAIL_LOG_LEVEL ?? project?.logLevel ?? fallback;
+    const file = config.JOBTRAIL_LOG_FILE;
+    try {
+      return makeLogger({ level, ...(file !== undefined ? { file } : {}) });
+    } catch (error) {
+      throw new UserError(`cannot open the log file ${JSON.stringify(file)} (JOBTRAIL_LOG_FILE): ${(error as Error).message}`, 2);
+    }
+  };
   const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? project?.store ?? defaultStoreUrl;
   const brokerUrl = (opts: Common): string => opts.broker ?? config.JOBTRAIL_BROKER ?? project?.broker ?? defaultBrokerUrl;
   /** Where a setting came from, for messages. */

@@ -1,5 +1,6 @@
 import { defaultMaxInterruptions, eventTime, fold, isJobView, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
+import { spanIdOf, traceCarrierOf, traceIdOf } from '../tracing/index.js';
 import { displayStatus } from './status.js';
 
 const ms = (n: number): string => {
@@ -74,10 +75,29 @@ export const formatHistory = (
     lines.push(
       `${String(r.revision).padStart(4)}  ${at}  ${delta.padStart(9)}  ${attempt !== undefined ? `#${attempt}`.padEnd(4) : '    '}  ${r.event.type.padEnd(13)}  ${eventSummary(r.event)}`,
     );
+    const trace = traceLine(r);
+    if (trace !== undefined) lines.push(`${' '.repeat(54)}${trace}`);
     if (r.event.type === 'JobErrored' && options.stacks !== false && r.event.data.error.stack)
       for (const l of r.event.data.error.stack.split('\n').slice(1, 8)) lines.push(`${' '.repeat(54)}${l.trim()}`);
   }
   return lines.join('\n');
+};
+
+/**
+ * Where an event's trace begins (docs/tracing.md): the enqueue's trace and span for `JobEnqueued`, the attempt's for
+ * `JobStarted`, from their metadata; `undefined` for other events and untraced ones.
+ */
+export const traceLine = (r: Pick<RecordedJobEvent, 'event' | 'metadata'>): string | undefined => {
+  if (r.event.type !== 'JobEnqueued' && r.event.type !== 'JobStarted') return undefined;
+  const carrier = traceCarrierOf(r.metadata);
+  return carrier === undefined ? undefined : `trace ${traceIdOf(carrier.traceparent)} span ${spanIdOf(carrier.traceparent)}`;
+};
+
+/** The `trace` row `jobtrail show` adds to a traced job's view: the trace id its `JobEnqueued` recorded; `undefined` when none. */
+export const traceRow = (events: readonly Pick<RecordedJobEvent, 'event' | 'metadata'>[]): string | undefined => {
+  const first = events[0];
+  const carrier = first?.event.type === 'JobEnqueued' ? traceCarrierOf(first.metadata) : undefined;
+  return carrier === undefined ? undefined : `${'trace'.padEnd(16)}${traceIdOf(carrier.traceparent)}`;
 };
 
 /**

@@ -8,6 +8,8 @@ export {
   formatJobTable,
   formatView,
   historyJsonLine,
+  traceLine,
+  traceRow,
   viewAt,
 } from './format.js';
 export {

@@ -7,6 +7,7 @@ import { enqueueQueueName } from '../broker/workMessage.js';
 import { brokerFor } from './brokerFor.js';
 import type { PayloadArg, WorkerNameArg } from './types.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import { TraceAttributes, traceSend } from '../tracing/index.js';
 
 /** Options of a producer's enqueue: the optional fields of the wire command (docs/architecture.md#the-wire-contract). */
 export interface ProducerEnqueueOptions {
@@ -92,10 +93,22 @@ export const createProducer = async <W = unknown>(options: ProducerOptions): Pro
       if (d.correlationId !== undefined) pending.get(d.correlationId)?.(d);
     }));
 
-  const enqueue = async (
+  // A `send jobtrail.enqueue` span; the command carries its context as header `traceparent` (docs/tracing.md).
+  const enqueue = (
     workerName: string,
     payload: unknown,
     o: ProducerEnqueueOptions = {},
+  ): Promise<{ readonly jobId: string; readonly created?: boolean }> => {
+    const jobId = o.jobId ?? newJobId();
+    const attributes = { [TraceAttributes.messageId]: jobId, [TraceAttributes.jobId]: jobId, [TraceAttributes.worker]: String(workerName) };
+    return traceSend(commandQueue, attributes, (headers) => send(workerName, payload, { ...o, jobId }, headers));
+  };
+
+  const send = async (
+    workerName: string,
+    payload: unknown,
+    o: ProducerEnqueueOptions,
+    headers: Record<string, string> | undefined,
   ): Promise<{ readonly jobId: string; readonly created?: boolean }> => {
     const jobId = o.jobId ?? newJobId();
     const runAt = o.runAt instanceof Date ? o.runAt.toISOString() : o.runAt;
@@ -111,7 +124,12 @@ export const createProducer = async <W = unknown>(options: ProducerOptions): Pro
     };
     const body = JSON.stringify(command);
     if (body === undefined) throw new ProducerError('the payload is not JSON-serialisable');
-    const message: OutgoingMessage = { body: Buffer.from(body), messageId: jobId, contentType: 'application/json' };
+    const message: OutgoingMessage = {
+      body: Buffer.from(body),
+      messageId: jobId,
+      contentType: 'application/json',
+      ...(headers !== undefined ? { headers } : {}),
+    };
     if (!o.awaitReply) {
       const r = await broker.publish(commandQueue, message)();
       if (E.isLeft(r)) throw new ProducerError(`the enqueue command for job "${jobId}" was not confirmed by the broker: ${r.left.message}`);

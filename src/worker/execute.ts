@@ -21,6 +21,8 @@ import {
 import type { AppendTooLarge, StoreUnavailable } from '../eventStore/eventStore.js';
 import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import type { TraceCarrier } from '../tracing/carrier.js';
 import type { JobContext, Worker } from './worker.js';
 import type { JobObserver } from '../metrics/observer.js';
 
@@ -72,6 +74,12 @@ export interface AttemptInput {
    * action's signal with `AbortReasons.cancelled`. Returns the unregister, called when the attempt ends.
    */
   readonly watchCancel?: (jobId: string, attempt: number, abort: () => void) => () => void;
+  /** The attempt's trace context: recorded in the metadata of its events (docs/tracing.md). */
+  readonly trace?: TraceCarrier;
+  /** `ctx.log`: lines about this attempt (job id, worker, attempt, trace id bound). Default: silent. */
+  readonly log?: Logger;
+  /** Calls the action in the attempt's trace context (docs/tracing.md). Default: calls it. */
+  readonly inContext?: <T>(action: () => T) => T;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -94,6 +102,7 @@ const toError = (name: string, message: string): ErrorInfo => ({ name, message }
 const causedBy = (input: AttemptInput, causationId: string): Causation => ({
   correlationId: input.job.jobId,
   causationId,
+  ...(input.trace !== undefined ? { trace: input.trace } : {}),
 });
 
 /** Records that the job cannot start at all (unknown worker, invalid payload): `JobErrored`, no retry. */
@@ -121,6 +130,7 @@ class AttemptContext implements JobContext {
     readonly jobId: string,
     readonly attempt: number,
     controls: AttemptControls,
+    readonly log: Logger,
   ) {
     this.progress = controls.progress;
     this.#controls = controls;
@@ -273,7 +283,7 @@ const runStarted = async <P>(
 
   cancelHook.onCancel(() => controls.cancel());
   if (cancelHook.cancelled()) controls.cancel();
-  const ctx = new AttemptContext(input.job.jobId, attempt, controls);
+  const ctx = new AttemptContext(input.job.jobId, attempt, controls, input.log ?? silentLogger);
 
   // "Timed out, still running": whether the action has returned, and what to record when it does late.
   let actionSettled = false;
@@ -284,7 +294,7 @@ const runStarted = async <P>(
     let running: Promise<unknown>;
     try {
       // User code is wrapped once, here: whatever it throws or rejects with is caught.
-      running = Promise.resolve(worker.action(payload, ctx));
+      running = Promise.resolve(input.inContext ? input.inContext(() => worker.action(payload, ctx)) : worker.action(payload, ctx));
     } catch (error) {
       running = Promise.reject(error);
     }

@@ -4,6 +4,7 @@ import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.j
 import { NonRetryableError } from './failures.js';
 import { rateLimitProblems, type RateLimit } from './rateLimit.js';
 import { brandClass, brandMark, ErrorCodes, JobtrailError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
 
 /** What an action gets besides its payload. */
 export interface JobContext {
@@ -18,6 +19,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Records a `JobProgressed` event (percent 0–100 and/or a message). */
   progress(percent?: number, message?: string): Promise<void>;
+  /**
+   * The engine's logger (pino), its lines bound to this attempt: `jobId`, `attempt`, `worker`, and `traceId` and
+   * `spanId` when the attempt is traced (docs/tracing.md). Silent in `runAction`.
+   */
+  readonly log: Logger;
 }
 
 /** A worker's settings when it does not give them. */
