@@ -48,6 +48,8 @@ export default tseslint.config(
       ['worker', 'backends', 'conductor', 'engine', ...above],
     ],
     [['src/worker/**'], ['projections', 'backends', 'conductor', 'engine', ...above]],
+    // Tracing is core: the store layer keeps trace contexts in event metadata.
+    [['src/tracing/**'], ['eventStore', 'broker', 'jobStore', 'worker', 'projections', 'backends', 'conductor', 'engine', ...above]],
     [['src/backends/**'], ['worker', 'conductor', 'engine', ...above]],
     [['src/conductor/**'], ['engine', ...above]],
     // Recurring jobs sit on the conductor: they enqueue runs as any producer does.
@@ -56,6 +58,8 @@ export default tseslint.config(
     [['src/producer/**'], ['engine', ...edges]],
     [['src/present/**'], ['backends', 'conductor', 'engine', ...edges]],
     [['src/dashboard/**'], ['cli', 'demo']],
+    // Metrics (docs/metrics.md): the observer the worker and conductor call, and prom-client's side, below the conductor.
+    [['src/metrics/**'], ['conductor', 'engine', ...above]],
     [['src/demo/**'], ['cli', 'dashboard']],
   ]),
   {

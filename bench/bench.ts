@@ -32,11 +32,23 @@
  * `--jobs 5000` (or BENCH_JOBS=5000) makes a run of about 12 minutes;
  * `--quick` is a smoke run: 1,000 jobs, 3 s of latency load, 1 round.
  *
- * Figures: median (min–max) over the rounds; the table, then the ratios, and
- * the same in JSON under bench/results/bench-<timestamp>.json.
+ * Durability (issue 24): every system is labelled with what a job it
+ * acknowledged survives, read from the servers where it depends on their
+ * configuration (Redis's persistence, PostgreSQL's fsync), and compared within
+ * its class: `synced` (fsynced before the acknowledgement: survives a power
+ * loss) or `unsynced` (a power loss, or for a Redis that keeps nothing on
+ * disk a restart of Redis, may lose it). jobtrail embedded runs at
+ * `synchronous=full` (synced) and at `synchronous=normal` (unsynced). If
+ * `redis-server` is on PATH, the bench starts a second one (another port, a
+ * temporary directory, `appendonly yes`, `appendfsync always`) for "BullMQ AOF
+ * always", the synced class's Redis peer, and stops it at the end.
+ *
+ * Figures: median (min–max) over the rounds; the table, then the ratios within
+ * each durability class, the targets, and the same in JSON under
+ * bench/results/bench-<timestamp>.json.
  */
 import { randomBytes } from 'node:crypto';
-import { bullmqVersion, checkPostgres, checkRabbit, checkRedis, type ServiceCheck } from './support/services.js';
+import { bullmqVersion, checkPostgres, checkRabbit, checkRedis, startRedisAof, type ServiceCheck } from './support/services.js';
 import { parseBenchArgs, positiveInt } from './support/args.js';
 import { cell, num, table } from './support/format.js';
 import { machine, sourceState, writeResults } from './support/results.js';
@@ -45,7 +57,14 @@ import { runInChild } from './support/runChild.js';
 import { spread, type Spread } from './support/stats.js';
 import { waitForQuiet } from './support/quiet.js';
 import type { Scenario } from './support/scenarios.js';
-import { SystemNames, type SystemDefinition, type SystemName } from './support/system.js';
+import {
+  durabilityClasses,
+  SystemNames,
+  type Durability,
+  type DurabilityClass,
+  type SystemDefinition,
+  type SystemName,
+} from './support/system.js';
 import { systems } from './systems/index.js';
 
 const usage = `npm run bench -- [options]
@@ -149,6 +168,7 @@ const metrics = [
   ['latMax', 'latency max, ms', 'ms'],
   ['latAchieved', 'latency run: completed, jobs/s', 'rate'],
   ['rssE2eBulk', 'peak RSS, end to end bulk c=100, MB', 'mb'],
+  ['cpuE2eBulk', 'node process CPU per job, end to end bulk c=100, µs', 'us'],
   ['rssLatency', 'peak RSS, latency run, MB', 'mb'],
   ['rssMax', 'peak RSS, any run, MB', 'mb'],
 ] as const;
@@ -163,12 +183,20 @@ const main = async () => {
     `jobtrail bench: ${config.jobs} jobs per section, ${config.c1Jobs} at c=1, latency ${config.latencySeconds} s at ${config.latencyRate}/s after ${config.warmupSeconds} s of warm-up, ${config.runs} round(s)${quick ? ' (quick)' : ''}`,
   );
 
-  const checks: Record<'redis' | 'postgres' | 'rabbitmq', ServiceCheck> = {
+  const only = args.systems?.split(',').map((s) => s.trim());
+  const selected = systems.filter((system) => !only || only.includes(system.name));
+  // The synced Redis is started only when a selected system needs it, and stopped at the end (stopRedisAof).
+  const redisAof = selected.some((system) => system.needs.includes('redisAof'))
+    ? await startRedisAof()
+    : { check: { ok: false, why: 'not selected' }, stop: async () => undefined };
+  stopRedisAof = redisAof.stop;
+  const checks: Record<'redis' | 'postgres' | 'rabbitmq' | 'redisAof', ServiceCheck> = {
     redis: await checkRedis(),
     postgres: await checkPostgres(),
     rabbitmq: await checkRabbit(),
+    redisAof: redisAof.check,
   };
-  const only = args.systems?.split(',').map((s) => s.trim());
+  if (redisAof.check.ok) log(`  Redis with appendfsync always for BullMQ AOF always: ${redisAof.check.why ?? ''}`);
   const skipped: Record<string, string> = {};
   const active: SystemDefinition[] = [];
   for (const system of systems) {
@@ -180,6 +208,25 @@ const main = async () => {
     } else active.push(system);
   }
   if (active.length === 0) throw new Error('no system can run: see the reasons above');
+
+  // Issue 24: what each system's acknowledged jobs survive, read from its server where that is configured there.
+  const durability = new Map<SystemName, Durability>();
+  for (const system of active) {
+    let d = system.durability;
+    if (system.probeDurability)
+      d = await system
+        .probeDurability()
+        .catch((error: unknown) => ({ ...d, how: `${d.how}; reading it failed: ${(error as Error).message}` }));
+    durability.set(system.name, d);
+  }
+  const classOf = (name: SystemName): DurabilityClass | undefined => durability.get(name)?.class;
+  log('');
+  log('Durability (what a job the system acknowledged survives):');
+  for (const [c, text] of Object.entries(durabilityClasses)) {
+    log(`  ${c} (${text}):`);
+    for (const system of active.filter((x) => classOf(x.name) === c)) log(`    ${system.label}: ${durability.get(system.name)!.how}`);
+  }
+  log('');
 
   const values = new Map<SystemName, Map<MetricKey, number[]>>();
   const record = (system: SystemName, key: MetricKey, value: number | undefined) => {
@@ -233,6 +280,7 @@ const main = async () => {
           case 'e2eBulk':
             record(system.name, 'e2eBulk', r.e2eRate);
             record(system.name, 'rssE2eBulk', outcome.peakRssMb);
+            record(system.name, 'cpuE2eBulk', outcome.cpuUsPerJob);
             shown = `${num(r.e2eRate ?? NaN)}/s`;
             break;
           case 'e2eOne':
@@ -272,71 +320,99 @@ const main = async () => {
   log(
     table(
       ['', ...active.map((s) => s.label)],
-      metrics.map(([key, label]) => [label, ...active.map((s) => cell(get(s.name, key)))]),
+      [
+        ['durability class', ...active.map((s) => classOf(s.name) ?? '?')],
+        ...metrics.map(([key, label]) => [label, ...active.map((s) => cell(get(s.name, key)))]),
+      ],
     ),
   );
+  log(`(durability: ${active.map((s) => `${s.label}: ${durability.get(s.name)?.how ?? '?'}`).join('; ')})`);
   for (const [name, why] of Object.entries(skipped)) log(`${name}: skipped — ${why}`);
 
-  // Ratios of medians, measured in this one run.
+  // Ratios of medians, measured in this one run, each jobtrail system against the peers of its durability class.
   const ratio = (a: Spread | undefined, b: Spread | undefined) => (a && b && b.median > 0 ? a.median / b.median : undefined);
+  const show = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(3)}×`);
   const throughput = ['enqueueBulk', 'enqueueOne', 'drainC1', 'drainC10', 'drainC100', 'e2eBulk', 'e2eOne'] as const;
-  const peers = [SystemNames.bullmq, SystemNames.graphileDefault, SystemNames.graphileBatched] as const;
-  const bestPeer = (key: MetricKey): { name: string; spread: Spread } | undefined => {
-    let best: { name: string; spread: Spread } | undefined;
-    for (const p of peers) {
-      const s = get(p, key);
-      if (s && (!best || s.median > best.spread.median)) best = { name: p, spread: s };
-    }
-    return best;
-  };
+  const jobtrails: readonly SystemName[] = [SystemNames.jobtrailEmbedded, SystemNames.jobtrailEmbeddedNormal, SystemNames.jobtrailRabbit];
+  const peersOf = (c: DurabilityClass) => active.filter((s) => !jobtrails.includes(s.name) && classOf(s.name) === c);
   const ratios: Record<string, Record<string, Record<string, number | undefined>>> = {};
-  const ratioRows: string[][] = [];
-  for (const jt of [SystemNames.jobtrailEmbedded, SystemNames.jobtrailRabbit]) {
-    if (!summary[jt]) continue;
-    ratios[jt] = {};
-    for (const key of throughput) {
-      const r = {
-        bullmq: ratio(get(jt, key), get(SystemNames.bullmq, key)),
-        graphileBatched: ratio(get(jt, key), get(SystemNames.graphileBatched, key)),
-        rawRabbitmq: ratio(get(jt, key), get(SystemNames.rawRabbit, key)),
-        bestPeer: ratio(get(jt, key), bestPeer(key)?.spread),
-      };
-      ratios[jt][key] = r;
-      const show = (x: number | undefined) => (x === undefined ? 'n/a' : `${x.toFixed(3)}×`);
-      ratioRows.push([
-        `${jt} ${key}`,
-        show(r.bullmq),
-        show(r.graphileBatched),
-        show(r.rawRabbitmq),
-        `${show(r.bestPeer)} (${bestPeer(key)?.name ?? 'none'})`,
-      ]);
+  for (const c of Object.keys(durabilityClasses) as DurabilityClass[]) {
+    const mine = active.filter((s) => jobtrails.includes(s.name) && classOf(s.name) === c);
+    const peers = peersOf(c);
+    if (mine.length === 0) continue;
+    const rows: string[][] = [];
+    for (const jt of mine) {
+      ratios[jt.name] ??= {};
+      for (const key of throughput) {
+        if (get(jt.name, key) === undefined) continue;
+        const r: Record<string, number | undefined> = {};
+        for (const p of peers) r[p.name] = ratio(get(jt.name, key), get(p.name, key));
+        const best = peers
+          .map((p) => ({ p, s: get(p.name, key) }))
+          .filter((x) => x.s !== undefined)
+          .sort((a, b) => b.s!.median - a.s!.median)[0];
+        r['bestInClass'] = ratio(get(jt.name, key), best?.s);
+        ratios[jt.name]![key] = r;
+        rows.push([`${jt.label} ${key}`, ...peers.map((p) => show(r[p.name])), `${show(r['bestInClass'])} (${best?.p.label ?? 'none'})`]);
+      }
     }
+    log('');
+    log(`Ratios of medians within the ${c} class (jobtrail / peer; > 1 means jobtrail is faster):`);
+    log(peers.length === 0 ? '  no peer of this class ran' : table(['', ...peers.map((p) => `/ ${p.label}`), '/ best in class'], rows));
   }
-  log('');
-  log('Ratios of medians (jobtrail / other; > 1 means jobtrail is faster):');
-  log(table(['', '/ BullMQ', '/ Graphile batched', '/ raw RabbitMQ', '/ best peer'], ratioRows));
 
-  // The project's targets.
+  // The project's targets (issue 24's table).
   const targets: { target: string; value: string; met: boolean | undefined }[] = [];
-  const check = (target: string, value: number | undefined, threshold: number, fmt: (x: number) => string = (x) => `${x.toFixed(3)}×`) =>
-    targets.push({ target, value: value === undefined ? 'n/a' : fmt(value), met: value === undefined ? undefined : value >= threshold });
-  const rq = ratios[SystemNames.jobtrailRabbit];
-  const em = ratios[SystemNames.jobtrailEmbedded];
-  check('RabbitMQ mode, end to end bulk c=100 ≥ 1.0× BullMQ', rq?.['e2eBulk']?.['bullmq'], 1);
-  check('RabbitMQ mode, end to end bulk c=100 ≥ 0.6× raw RabbitMQ', rq?.['e2eBulk']?.['rawRabbitmq'], 0.6);
-  check('embedded mode, end to end bulk c=100 ≥ 1.0× best peer', em?.['e2eBulk']?.['bestPeer'], 1);
-  check('embedded mode, end to end one by one ≥ 1.0× best peer', em?.['e2eOne']?.['bestPeer'], 1);
-  check('RabbitMQ mode, end to end one by one ≥ 1.0× best peer', rq?.['e2eOne']?.['bestPeer'], 1);
-  const p99jt = get(SystemNames.jobtrailRabbit, 'latP99');
-  const p99bull = get(SystemNames.bullmq, 'latP99');
-  targets.push({
-    target: `RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`,
-    value:
-      p99jt && p99bull
-        ? `${num(p99jt.median)} ms vs ${num(p99bull.median)} + 2 ms`
-        : `n/a (jobtrail ${p99jt ? `${num(p99jt.median)} ms` : 'n/a'}, BullMQ ${p99bull ? `${num(p99bull.median)} ms` : 'not measured'})`,
-    met: p99jt && p99bull ? p99jt.median <= p99bull.median + 2 : undefined,
-  });
+  const times = (x: number) => `${x.toFixed(3)}×`;
+  const against = (target: string, jt: SystemName, key: MetricKey, peer: SystemName, threshold: number) => {
+    const value = ratio(get(jt, key), get(peer, key));
+    const a = get(jt, key);
+    const b = get(peer, key);
+    targets.push({
+      target,
+      value: value === undefined ? 'n/a' : `${num(a!.median)} / ${num(b!.median)} = ${times(value)}`,
+      met: value === undefined ? undefined : value >= threshold,
+    });
+  };
+  const atMost = (target: string, value: Spread | undefined, limit: Spread | number | undefined, unit: string, slack = 0) => {
+    const l = typeof limit === 'number' ? limit : limit?.median;
+    targets.push({
+      target,
+      value:
+        value === undefined || l === undefined
+          ? 'n/a'
+          : `${num(value.median)} ${unit} vs ${num(l)}${slack > 0 ? ` + ${slack}` : ''} ${unit}`,
+      met: value === undefined || l === undefined ? undefined : value.median <= l + slack,
+    });
+  };
+  const J = SystemNames;
+  against(
+    'embedded full, end to end bulk c=100 ≥ 1.0× Graphile batched (both synced)',
+    J.jobtrailEmbedded,
+    'e2eBulk',
+    J.graphileBatched,
+    1,
+  );
+  against('embedded normal, end to end bulk c=100 ≥ 1.5× BullMQ (both unsynced)', J.jobtrailEmbeddedNormal, 'e2eBulk', J.bullmq, 1.5);
+  against('embedded normal, end to end one by one ≥ 1.0× BullMQ (both unsynced)', J.jobtrailEmbeddedNormal, 'e2eOne', J.bullmq, 1);
+  against('RabbitMQ mode (full), end to end bulk c=100 ≥ 1.0× BullMQ', J.jobtrailRabbit, 'e2eBulk', J.bullmq, 1);
+  against('RabbitMQ mode (full), end to end bulk c=100 ≥ 0.6× raw amqplib', J.jobtrailRabbit, 'e2eBulk', J.rawRabbit, 0.6);
+  atMost('RabbitMQ mode, node CPU per job (end to end bulk) ≤ 40 µs', get(J.jobtrailRabbit, 'cpuE2eBulk'), 40, 'µs');
+  atMost(
+    `RabbitMQ mode, p99 at ${config.latencyRate}/s ≤ BullMQ p99 + 2 ms`,
+    get(J.jobtrailRabbit, 'latP99'),
+    get(J.bullmq, 'latP99'),
+    'ms',
+    2,
+  );
+  for (const jt of jobtrails)
+    if (summary[jt])
+      atMost(
+        `${systems.find((x) => x.name === jt)!.label}, peak RSS (end to end bulk) ≤ BullMQ's`,
+        get(jt, 'rssE2eBulk'),
+        get(J.bullmq, 'rssE2eBulk'),
+        'MB',
+      );
   log('');
   log('Targets:');
   log(
@@ -360,6 +436,7 @@ const main = async () => {
     source: { atStart: sourceAtStart, atEnd: sourceState() },
     versions: { bullmq: bullmqVersion() },
     services: checks,
+    durability: Object.fromEntries(durability),
     skipped,
     metrics: metrics.map(([key, label, unit]) => ({ key, label, unit })),
     summary,
@@ -372,8 +449,14 @@ const main = async () => {
   log(`Written to ${path} (${Math.round((Date.now() - started) / 60_000)} min).`);
 };
 
+/** Stops the Redis the bench started for BullMQ AOF always, if it did. */
+let stopRedisAof: () => Promise<void> = async () => undefined;
+
 main()
-  .finally(removeBuild)
+  .finally(async () => {
+    await stopRedisAof();
+    removeBuild();
+  })
   .catch((error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);

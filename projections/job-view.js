@@ -107,6 +107,14 @@ fromCategory('job')
       // An interrupted attempt (a shutdown, a lost process) is counted apart from maxAttempts.
       if (d.interrupted === true) state.interruptions = (state.interruptions !== undefined ? state.interruptions : 0) + 1;
       if (d.retryAt !== undefined) state.retryAt = d.retryAt;
+      // Timed out while its action runs on (it ignores its signal): "timed out, still running" until JobActionReturned.
+      if (d.actionRunning === true) {
+        var runningActions = state.actionsRunning !== undefined ? state.actionsRunning.slice() : [];
+        var entry = { attempt: d.attempt, since: d.erroredAt };
+        if (state.workerId !== undefined) entry.workerId = state.workerId;
+        runningActions.push(entry);
+        state.actionsRunning = runningActions;
+      }
       state.updatedAt = d.erroredAt;
       return state;
     },
@@ -170,6 +178,18 @@ fromCategory('job')
       children.push(d.childJobId);
       state.children = children;
       state.updatedAt = d.at;
+      return state;
+    },
+
+    // The late return of a timed-out action: changes neither the status nor updatedAt.
+    JobActionReturned: function (state, event) {
+      if (!isView(state)) return state;
+      var d = event.body;
+      var rest = [];
+      var all = state.actionsRunning !== undefined ? state.actionsRunning : [];
+      for (var i = 0; i < all.length; i++) if (all[i].attempt !== d.attempt) rest.push(all[i]);
+      if (rest.length > 0) state.actionsRunning = rest;
+      else delete state.actionsRunning;
       return state;
     },
 

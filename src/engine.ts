@@ -45,6 +45,7 @@ import {
   validateQueueOptions,
 } from './conductor/index.js';
 import { makeCancelWatch, watchCancelRequests } from './conductor/index.js';
+import { makeProcessGone } from './conductor/index.js';
 import { isJobView, type JobRef, type JobView } from './job/index.js';
 import { followJob, makeJobStore, storeRead, type JobStore } from './jobStore/index.js';
 import { redactUrl, silentLogger } from './log/index.js';
@@ -67,6 +68,8 @@ import {
 } from './schedules/index.js';
 import { makeWorkerRegistry, type WorkerRegistry } from './worker/index.js';
 import { makeQueueStore, makeQueues, startQueueConsumers, type QueueConsumers } from './queues/index.js';
+import { attachMetrics, checkMetricsOptions, jobCountsOf, projectionLag } from './metrics/index.js';
+import { describeProcess, listProcesses, noteRecovered } from './processes/index.js';
 
 export { engineVersion };
 export { defaultBrokerUrl, defaultStoreUrl } from './backends/index.js';
@@ -78,6 +81,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const backend = await makeBackend({
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
+    ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
   });
   const { store, broker } = backend;
@@ -86,6 +90,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     registry = makeWorkerRegistry(options.workers ?? []);
     validateQueueOptions(options.queues);
     retentionPolicy(options.retention);
+    checkMetricsOptions(options.metrics);
   } catch (error) {
     await backend.close();
     throw error;
@@ -93,7 +98,9 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const log = options.logger ?? silentLogger;
   const processId = makeProcessId(randomBytes(4).toString('hex'));
   const releaseProcessId = holdProcessId(processId);
-  const jobs: JobStore = makeJobStore(store, { engineVersion, origin: processId });
+  // Issue 23: Prometheus metrics (docs/metrics.md), when asked for: an observer of the job moves, appends timed.
+  const metrics = options.metrics === undefined ? undefined : attachMetrics(options.metrics, log);
+  const jobs: JobStore = makeJobStore(metrics === undefined ? store : metrics.timeAppends(store), { engineVersion, origin: processId });
   const gracePeriodMs = options.gracePeriodMs ?? 25_000;
   let started = false;
   let forced = false;
@@ -110,6 +117,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     now: options.now ?? (() => new Date()),
     random: options.random ?? Math.random,
     processId,
+    ...(metrics !== undefined ? { observer: metrics.observer } : {}),
     backoff: async (tries) => {
       if (forced) return false;
       await sleep(backoffMs(tries));
@@ -122,6 +130,8 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
       return started;
     },
     retryDispatch: (view) => dispatchRetries?.add(view) ?? false,
+    onWorkerLost: (workerId, lost) =>
+      void noteRecovered({ store, processId, log, now: options.now ?? (() => new Date()) }, workerId, [lost]),
     // A delivery waiting for a slot of its worker is handed back once the engine stops.
     accepting: () => started,
     // Cancel requests abort the attempts running here (docs/architecture.md#cancelling-a-running-attempt).
@@ -170,11 +180,19 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
   const readSide = holdReadSide(store, { holderId: processId, logger: log, isHolderGone: (holder) => isProcessGone(holder, processId) });
   const head = async (): Promise<string | undefined> => storeRead(store.headPosition());
   const queueOps = makeQueues({ conductor: deps, queues: queueStore, consumers: () => queueConsumers, readSide: () => readSide.current() });
+  const stopCollecting = metrics?.collectFrom({
+    queues: () => queueOps.list(),
+    projectionLag: async () => projectionLag(await readSide.opened(), store, deps.now),
+    jobCounts: async () => jobCountsOf(await (await readSide.opened()).queries.getState('job-dashboard')),
+  });
 
   const engine: Engine = {
     registry,
     processId,
-    adapters: { store: store.kind, broker: broker.kind },
+    adapters: { store: store.kind, broker: broker.kind, ...(store.synchronous !== undefined ? { synchronous: store.synchronous } : {}) },
+    ...(metrics !== undefined ? { metrics: metrics.registry } : {}),
+    // "Timed out, still running" (docs/running.md): whether the process running a late action is gone.
+    processGone: makeProcessGone(deps, heartbeatIntervalMs),
     enqueue: async (worker: WorkerRef, payload: unknown, enqueueOptions?: EnqueueOptions) => {
       await brokerGuard.check('enqueue');
       const r = await enqueueJob(deps, worker, payload, enqueueOptions);
@@ -222,8 +240,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
         if (!connected) running.abortAll('lost');
       });
       // The first heartbeat before any attempt starts: the stream says this process beats (docs/architecture.md).
-      if (heartbeatIntervalMs > 0)
-        heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, () => running.size > 0, { queues: registry.queues });
+      if (heartbeatIntervalMs > 0) heartbeat = await startHeartbeat(deps, heartbeatIntervalMs, describeProcess(registry, running));
       // The work queues, each unless paused (read from the queue streams first), and stopped and started as they change.
       queueConsumers = await startQueueConsumers(deps, running, queueStore);
       consumers = await consumeQueues(deps, handler, {
@@ -289,6 +306,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     },
     close: async (closeOptions) => {
       await engine.stop(closeOptions);
+      stopCollecting?.();
       await readSide.close();
       await backend.close();
       releaseProcessId();
@@ -327,6 +345,7 @@ export const createEngine = async (options: EngineOptions = {}): Promise<Engine>
     pauseQueue: (queue, queueOptions) => queueOps.pause(queue, queueOptions),
     resumeQueue: (queue, queueOptions) => queueOps.resume(queue, queueOptions),
     listQueues: () => queueOps.list(),
+    listProcesses: (o) => listProcesses(store, { ...o, now: deps.now, isGoneHere: (id) => isProcessGone(id, processId) }),
     recordedBroker: () => brokerGuard.read(),
     checkBroker: () => brokerGuard.check('checkBroker'),
     setBroker: (actionOptions) => brokerGuard.set(actionOptions),

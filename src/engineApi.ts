@@ -1,4 +1,6 @@
 import type { StoreBackend } from './backends/index.js';
+import type { Registry } from 'prom-client';
+import type { MetricsOptions } from './metrics/index.js';
 import type { Broker } from './broker/index.js';
 import type {
   ActionOptions,
@@ -19,6 +21,7 @@ import type { ProjectionQueries, ProjectionsHandle } from './projections/index.j
 import type { Worker, WorkerRegistry } from './worker/index.js';
 import type { ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from './queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from './processes/index.js';
 
 // The engine's public types: what createEngine (engine.ts) takes and returns.
 
@@ -29,6 +32,13 @@ export interface EngineOptions {
    * `sqlite:./.jobtrail/events.db`.
    */
   readonly store?: string | StoreBackend;
+  /**
+   * The embedded store's durability (SQLite's `synchronous`; docs/guarantees.md), as `?synchronous=` in its URL:
+   * `full` (default) syncs every commit to disk, so an acknowledged job survives a power loss; `normal` survives a
+   * crash of the process, but a power loss may lose the last commits. Only with a `sqlite:` URL; an error when the URL
+   * says another.
+   */
+  readonly synchronous?: 'full' | 'normal';
   /** A broker URL (`memory`, `amqp://…`) or an adapter. Default: `memory`. */
   readonly broker?: string | Broker;
   /** The workers this process can run. Default: none (an engine that only enqueues and queries). */
@@ -96,6 +106,11 @@ export interface EngineOptions {
    * good) `7d`, cancelled `7d`, as Hangfire.
    */
   readonly retention?: RetentionOption;
+  /**
+   * Prometheus metrics (docs/metrics.md): `{ registry }`, a prom-client `Registry` the engine registers its counters,
+   * histograms and scrape-time gauges into (serve it yourself: `await registry.metrics()`). Default: none (no cost).
+   */
+  readonly metrics?: MetricsOptions;
   /** Clock, for tests. Default: the system clock. */
   readonly now?: () => Date;
   /** Random draws in [0, 1), for tests. Default: `Math.random`. */
@@ -113,8 +128,19 @@ export interface Engine {
   readonly registry: WorkerRegistry;
   /** `host:pid:random`: this process, as recorded in the attempts it starts. */
   readonly processId: string;
-  /** What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`). */
-  readonly adapters: { readonly store: string; readonly broker: string };
+  /**
+   * What the engine runs on, for display: the store's and the broker's kind (`sqlite`, `esdb`; `memory`, `rabbitmq`);
+   * `synchronous`: the embedded store's durability in force (absent for EventStoreDB).
+   */
+  readonly adapters: { readonly store: string; readonly broker: string; readonly synchronous?: 'full' | 'normal' };
+  /** The prom-client registry given as `metrics.registry`, holding this engine's metrics; absent without `metrics`. */
+  readonly metrics?: Registry;
+  /**
+   * Whether the process `processId` (`host:pid:random`, as in `JobStarted` and `actionsRunning`) is certainly gone:
+   * on this host by its pid, elsewhere by its heartbeats. A job view's "timed out, still running" attempt whose
+   * process is gone is no longer running (docs/running.md#timed-out-still-running).
+   */
+  processGone(processId: string): Promise<boolean>;
   /**
    * Records the job and dispatches it; throws `EnqueueRejectedError` with a
    * reason when refused. Given the worker itself, the payload is typed by its
@@ -207,6 +233,8 @@ export interface Engine {
    * its workers in this process, and where known its depth and consumers; `noConsumer` when nothing takes its work.
    */
   listQueues(): Promise<readonly QueueInfo[]>;
+  /** The `jobtrail run` processes from their heartbeats (docs/processes.md): running, stopped, gone. */
+  listProcesses(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
   /** The broker the store says dispatches its jobs (its last `BrokerSet`), read now; `undefined` when none is recorded yet. */
   recordedBroker(): Promise<BrokerRecord | undefined>;
   /** Throws `BrokerMismatchError` when the store's jobs are dispatched by a broker of another kind than this engine's. */

@@ -18,6 +18,7 @@ export {
   TimeoutError,
 } from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
+export type { Synchronous } from './backends/index.js';
 export { ConfigError } from './config/index.js';
 export { InvalidScheduleError, ScheduleNotFoundError } from './schedules/index.js';
 export type { ScheduleEvent, ScheduleInfo, ScheduleOptions, ScheduleView, UpsertedSchedule } from './schedules/index.js';
@@ -54,3 +55,4 @@ export type {
   ThroughputReader,
   ThroughputSeries,
 } from './projections/throughputQueries.js';
+export type { MetricsOptions } from './metrics/index.js';

@@ -19,7 +19,14 @@ export interface ChildSpec {
 }
 
 export type ChildResult =
-  | { readonly ok: true; readonly result: ScenarioResult; readonly peakRssMb: number; readonly counters?: Record<string, number> }
+  | {
+      readonly ok: true;
+      readonly result: ScenarioResult;
+      readonly peakRssMb: number;
+      readonly counters?: Record<string, number>;
+      /** CPU time (user + system) this process spent in the scenario, per job, µs (not for the latency run). */
+      readonly cpuUsPerJob?: number;
+    }
   | { readonly ok: false; readonly error: string };
 
 // What-if of the profile (bench/profile.ts), never set by `npm run bench`: TCP_NODELAY on every socket,
@@ -45,9 +52,18 @@ const main = async (): Promise<ChildResult> => {
   const peak = makePeakRss();
   const sut = await system.open({ runId: spec.runId, concurrency: spec.scenario.concurrency });
   try {
+    const cpu = process.cpuUsage();
     const result = await runScenario(sut, spec.scenario, spec.slowestRate);
+    const used = process.cpuUsage(cpu);
+    const cpuUsPerJob = spec.scenario.kind === 'latency' ? undefined : (used.user + used.system) / spec.scenario.n;
     const counters = sut.counters?.();
-    return { ok: true, result, peakRssMb: peak.peakMb(), ...(counters ? { counters } : {}) };
+    return {
+      ok: true,
+      result,
+      peakRssMb: peak.peakMb(),
+      ...(counters ? { counters } : {}),
+      ...(cpuUsPerJob !== undefined ? { cpuUsPerJob } : {}),
+    };
   } finally {
     peak.stop();
     await sut.close();

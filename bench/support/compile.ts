@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resultsDir } from './results.js';
 
@@ -28,6 +28,8 @@ export const compileChild = (): string => {
     ],
     { cwd: repo, stdio: 'inherit' },
   );
+  // The projection files are read at run time from ../../projections/ of src/projections/ (as from dist/).
+  cpSync(join(repo, 'projections'), join(buildDir, 'projections'), { recursive: true });
   return join(buildDir, 'bench', 'support', 'child.js');
 };
 

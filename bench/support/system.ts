@@ -33,12 +33,34 @@ export interface OpenOptions {
   readonly concurrency: number;
 }
 
+/**
+ * Issue 24: what an acknowledged job survives. `synced`: it is on disk (fsynced) before the enqueue resolves, so it
+ * survives a power loss; `unsynced`: it is not synced at once (in the OS's cache, or only in a server's memory), so a
+ * power loss (or, for a server that keeps nothing on disk, a restart of it) may lose it. Systems are compared within a class.
+ */
+export type DurabilityClass = 'synced' | 'unsynced';
+
+export interface Durability {
+  readonly class: DurabilityClass;
+  /** How, in a few words, for the table (e.g. "SQLite synchronous=full"). */
+  readonly how: string;
+}
+
+export const durabilityClasses: Readonly<Record<DurabilityClass, string>> = {
+  synced: 'every acknowledged job is fsynced to disk first: it survives a power loss',
+  unsynced: 'acknowledged jobs are not fsynced at once: a crash of the worker process loses none, a power loss may',
+};
+
 export interface SystemDefinition {
   /** Name in tables and JSON. */
   readonly name: SystemName;
   readonly label: string;
-  /** Which service it needs (checked before its runs). */
-  readonly needs: readonly ('redis' | 'postgres' | 'rabbitmq')[];
+  /** Which service it needs (checked before its runs); `redisAof`: the Redis the bench starts with appendfsync always. */
+  readonly needs: readonly ('redis' | 'postgres' | 'rabbitmq' | 'redisAof')[];
+  /** What an acknowledged job survives, as configured; `probeDurability` reads it from the server when it depends on it. */
+  readonly durability: Durability;
+  /** Reads the durability from the running server (Redis's persistence, PostgreSQL's fsync); called once its service is up. */
+  probeDurability?(): Promise<Durability>;
   open(options: OpenOptions): Promise<SystemUnderTest>;
   /** Deletes what a run created even if its process was killed. */
   cleanup(runId: string): Promise<void>;
@@ -46,8 +68,10 @@ export interface SystemDefinition {
 
 export const SystemNames = {
   jobtrailEmbedded: 'jobtrail-embedded',
+  jobtrailEmbeddedNormal: 'jobtrail-embedded-normal',
   jobtrailRabbit: 'jobtrail-rabbitmq',
   bullmq: 'bullmq',
+  bullmqAof: 'bullmq-aof',
   graphileDefault: 'graphile-default',
   graphileBatched: 'graphile-batched',
   rawRabbit: 'raw-rabbitmq',

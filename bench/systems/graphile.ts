@@ -3,7 +3,14 @@ import pg from 'pg';
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerEvents, type WorkerUtils } from 'graphile-worker';
 import { sleep } from '../support/clock.js';
 import { serviceUrls } from '../support/services.js';
-import { SystemNames, type BenchJob, type OpenOptions, type SystemDefinition, type SystemUnderTest } from '../support/system.js';
+import {
+  SystemNames,
+  type BenchJob,
+  type Durability,
+  type OpenOptions,
+  type SystemDefinition,
+  type SystemUnderTest,
+} from '../support/system.js';
 
 const schemaOf = (runId: string) => `bench_gw_${runId.replaceAll('-', '_')}`;
 const silent = new Logger(() => () => undefined);
@@ -87,10 +94,29 @@ const cleanup = async (runId: string): Promise<void> => {
   }
 };
 
+/** Issue 24: whether PostgreSQL syncs each commit (fsync on, synchronous_commit not off), as configured here. */
+const probePostgres = async (): Promise<Durability> => {
+  const client = new pg.Client({ connectionString: serviceUrls.postgres });
+  await client.connect();
+  try {
+    const show = async (name: string) => ((await client.query(`SHOW ${name}`)).rows[0] as Record<string, string>)[name] ?? '';
+    const [fsync, synchronousCommit] = [await show('fsync'), await show('synchronous_commit')];
+    return fsync === 'on' && synchronousCommit !== 'off'
+      ? { class: 'synced', how: `PostgreSQL fsync=on, synchronous_commit=${synchronousCommit}: every commit fsynced` }
+      : { class: 'unsynced', how: `PostgreSQL fsync=${fsync}, synchronous_commit=${synchronousCommit}: commits not synced at once` };
+  } finally {
+    await client.end();
+  }
+};
+
+const postgresDurability: Durability = { class: 'synced', how: 'PostgreSQL as configured (not read yet)' };
+
 export const graphileDefault: SystemDefinition = {
   name: SystemNames.graphileDefault,
   label: 'Graphile default',
   needs: ['postgres'],
+  durability: postgresDurability,
+  probeDurability: probePostgres,
   open: (options) => open(false, options),
   cleanup,
 };
@@ -99,6 +125,8 @@ export const graphileBatched: SystemDefinition = {
   name: SystemNames.graphileBatched,
   label: 'Graphile batched',
   needs: ['postgres'],
+  durability: postgresDurability,
+  probeDurability: probePostgres,
   open: (options) => open(true, options),
   cleanup,
 };

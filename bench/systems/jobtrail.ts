@@ -29,14 +29,18 @@ const queueOf = (runId: string) => `bench-${runId}`;
  * time in the very process that just dispatched it; `acceptCommands: false`
  * and no delay router, so that the run touches no queue but its own.
  */
-const openJobtrail = async (mode: 'embedded' | 'rabbitmq', { runId, concurrency }: OpenOptions): Promise<SystemUnderTest> => {
+const openJobtrail = async (
+  mode: 'embedded' | 'rabbitmq',
+  synchronous: 'full' | 'normal',
+  { runId, concurrency }: OpenOptions,
+): Promise<SystemUnderTest> => {
   const dir = dirOf(runId);
   mkdirSync(dir, { recursive: true });
   const counts: Counts = {};
   let hooks: WorkerHooks | undefined;
   // What-if of the profile (bench/profile.ts), never set by `npm run bench`: another SQLite durability level.
-  const whatIfSync = process.env['BENCH_WHATIF_SYNC'] === 'NORMAL' ? 'NORMAL' : undefined;
-  const rawStore = makeEmbeddedStore({ path: join(dir, 'events.db'), ...(whatIfSync !== undefined ? { synchronous: whatIfSync } : {}) });
+  const whatIfSync = process.env['BENCH_WHATIF_SYNC']?.toLowerCase() === 'normal' ? 'normal' : undefined;
+  const rawStore = makeEmbeddedStore({ path: join(dir, 'events.db'), synchronous: whatIfSync ?? synchronous });
   // Counting every call costs a few per cent: only the profile (bench/profile.ts) asks for it.
   const counting = process.env['BENCH_COUNT'] === '1';
   const store = completionHook(counting ? countingStore(rawStore, counts) : rawStore, () => hooks?.onCompleted());
@@ -106,7 +110,21 @@ export const jobtrailEmbedded: SystemDefinition = {
   name: SystemNames.jobtrailEmbedded,
   label: 'jobtrail embedded',
   needs: [],
-  open: (options) => openJobtrail('embedded', options),
+  durability: { class: 'synced', how: 'SQLite synchronous=full: every commit fsynced before the enqueue resolves' },
+  open: (options) => openJobtrail('embedded', 'full', options),
+  cleanup: (runId) => cleanup('embedded', runId),
+};
+
+/** The embedded mode at `synchronous=normal` (issue 24): its peers are the systems that do not sync every commit. */
+export const jobtrailEmbeddedNormal: SystemDefinition = {
+  name: SystemNames.jobtrailEmbeddedNormal,
+  label: 'jobtrail embedded normal',
+  needs: [],
+  durability: {
+    class: 'unsynced',
+    how: 'SQLite synchronous=normal (WAL): survives a crash of the process; a power loss may lose the last commits',
+  },
+  open: (options) => openJobtrail('embedded', 'normal', options),
   cleanup: (runId) => cleanup('embedded', runId),
 };
 
@@ -114,6 +132,10 @@ export const jobtrailRabbit: SystemDefinition = {
   name: SystemNames.jobtrailRabbit,
   label: 'jobtrail RabbitMQ',
   needs: ['rabbitmq'],
-  open: (options) => openJobtrail('rabbitmq', options),
+  durability: {
+    class: 'synced',
+    how: 'SQLite synchronous=full, quorum queues with publisher confirms (fsynced before the confirm)',
+  },
+  open: (options) => openJobtrail('rabbitmq', 'full', options),
   cleanup: (runId) => cleanup('rabbitmq', runId),
 };

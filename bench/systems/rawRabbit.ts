@@ -62,6 +62,7 @@ export const rawRabbit: SystemDefinition = {
   name: SystemNames.rawRabbit,
   label: 'raw RabbitMQ',
   needs: ['rabbitmq'],
+  durability: { class: 'synced', how: 'quorum queue, persistent messages, publisher confirms (fsynced before the confirm)' },
   open,
   cleanup: async (runId) => {
     const connection = await amqp.connect(serviceUrls.rabbitmq);

@@ -4,15 +4,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { makeStreamPartitionsDelete, runProjections } from '../projections/index.js';
 import type { StoreBackend } from './readSide.js';
 
-export interface EmbeddedStoreOptions extends EmbeddedEventStoreOptions {
-  /**
-   * SQLite's `synchronous`: `FULL` syncs every commit to disk, so a recorded
-   * event survives a power loss; `NORMAL` (in WAL mode) survives a crash of
-   * the process but may lose the last commits to a power loss. For
-   * measurements; jobtrail's guarantees assume `FULL`. Default: `FULL`.
-   */
-  readonly synchronous?: 'FULL' | 'NORMAL';
-}
+/** Options of {@link makeEmbeddedStore}: the event store's; `synchronous` is its durability (docs/guarantees.md). */
+export type EmbeddedStoreOptions = EmbeddedEventStoreOptions;
 
 /**
  * The embedded store (SQLite), with its read side: jobtrail's projections
@@ -21,9 +14,7 @@ export interface EmbeddedStoreOptions extends EmbeddedEventStoreOptions {
  * others read.
  */
 export const makeEmbeddedStore = (options: EmbeddedStoreOptions): StoreBackend => {
-  const { synchronous, ...storeOptions } = options;
-  const { database, ...store } = makeEmbeddedEventStore(storeOptions);
-  if (synchronous !== undefined) database.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  const { database, ...store } = makeEmbeddedEventStore(options);
   let deletePartitions: ((stream: string) => void) | undefined;
   let partitionsToDelete: string[] = [];
   return {

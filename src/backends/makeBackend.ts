@@ -4,6 +4,7 @@ import { makeMemoryBroker } from '../broker/memory/memoryBroker.js';
 import type { RabbitBrokerOptions } from '../broker/rabbitmq/rabbitBroker.js';
 import { ErrorCodes, JobtrailError } from '../errors/index.js';
 import { redactUrl, silentLogger, type Logger } from '../log/index.js';
+import { isSqliteUrl, parseSqliteUrl, resolveSynchronous, type Synchronous } from './durability.js';
 import { makeEmbeddedStore } from './embeddedStore.js';
 import type { StoreBackend } from './readSide.js';
 
@@ -13,7 +14,7 @@ export const defaultStoreUrl = 'sqlite:./.jobtrail/events.db';
 export const defaultBrokerUrl = 'memory';
 
 const storeForms =
-  '"sqlite:<path>" (e.g. sqlite:./.jobtrail/events.db), "sqlite::memory:", "esdb://host:2113?tls=false" or "esdb+discover://…"';
+  '"sqlite:<path>" (e.g. sqlite:./.jobtrail/events.db, sqlite:./jobs.db?synchronous=normal), "sqlite::memory:", "esdb://host:2113?tls=false" or "esdb+discover://…"';
 const brokerForms = '"memory", "amqp://user:password@host:5672/vhost" or "amqps://user:password@host:5671/vhost"';
 
 const invalid = (message: string) => new JobtrailError(ErrorCodes.InvalidConfig, message);
@@ -25,25 +26,39 @@ const invalid = (message: string) => new JobtrailError(ErrorCodes.InvalidConfig,
  * reads checks it exists first: opening a store that is not there creates it.
  */
 export const embeddedStoreFile = (url: string): string | undefined => {
-  if (typeof url !== 'string' || !url.startsWith('sqlite:')) return undefined;
-  const path = url.slice('sqlite:'.length);
+  if (!isSqliteUrl(url)) return undefined;
+  const { path } = parseSqliteUrl(url);
   return path === '' || path === ':memory:' ? undefined : resolve(path);
 };
+
+/** What {@link makeStore} takes besides the URL. */
+export interface MakeStoreOptions {
+  /**
+   * The embedded store's durability (SQLite's `synchronous`; docs/guarantees.md), as `?synchronous=` in its URL:
+   * `full` (default) or `normal`. Refused for EventStoreDB, and when the URL says another.
+   */
+  readonly synchronous?: Synchronous;
+}
 
 /**
  * The store a URL names, with its read side:
  * - `sqlite:<path>`, e.g. `sqlite:./.jobtrail/events.db` (relative to the working directory): the embedded store;
+ *   `?synchronous=full` (the default) or `?synchronous=normal` sets its durability (docs/guarantees.md);
  * - `sqlite::memory:`: an embedded store in memory, gone on `close()`;
  * - `esdb://…` or `esdb+discover://…`: EventStoreDB, the URL being its connection string.
  *
  * Throws an `INVALID_CONFIG` error naming the accepted forms for anything else.
  */
-export const makeStore = async (url: string): Promise<StoreBackend> => {
-  if (typeof url === 'string' && url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length);
-    if (path === '') throw invalid(`event store URL "${url}" names no file; use ${storeForms}`);
-    return makeEmbeddedStore({ path });
+export const makeStore = async (url: string, options: MakeStoreOptions = {}): Promise<StoreBackend> => {
+  if (isSqliteUrl(url)) {
+    const parsed = parseSqliteUrl(url);
+    if (parsed.path === '') throw invalid(`event store URL "${url}" names no file; use ${storeForms}`);
+    return makeEmbeddedStore({ path: parsed.path, synchronous: resolveSynchronous(url, parsed.synchronous, options.synchronous) });
   }
+  if (options.synchronous !== undefined)
+    throw invalid(
+      `the synchronous option (${JSON.stringify(options.synchronous)}) is the embedded SQLite store's durability; the store ${typeof url === 'string' ? redactUrl(url) : JSON.stringify(url)} is not one: leave it out`,
+    );
   if (typeof url === 'string' && (url.startsWith('esdb://') || url.startsWith('esdb+discover://'))) {
     // Loaded on demand: the EventStoreDB client (gRPC) costs the embedded mode nothing.
     const { makeEsdbStore } = await import('./esdbStore.js');
@@ -89,10 +104,19 @@ export const makeBackend = async (options: {
   readonly broker?: string | Broker;
   /** Where a broker made from a URL reports (a library is silent unless given a logger). */
   readonly logger?: Logger;
+  /** The embedded store's durability, for a store URL (see `makeStore`). */
+  readonly synchronous?: Synchronous;
 }): Promise<Backend> => {
   const ownsStore = typeof options.store !== 'object';
   const ownsBroker = typeof options.broker !== 'object';
-  const store = typeof options.store === 'object' ? options.store : await makeStore(options.store ?? defaultStoreUrl);
+  if (!ownsStore && options.synchronous !== undefined)
+    throw invalid(
+      'the synchronous option applies to a store URL; for a store passed as an object, give it to makeStore(url, { synchronous })',
+    );
+  const store =
+    typeof options.store === 'object'
+      ? options.store
+      : await makeStore(options.store ?? defaultStoreUrl, options.synchronous !== undefined ? { synchronous: options.synchronous } : {});
   let broker: Broker;
   try {
     const logger = options.logger ?? silentLogger;

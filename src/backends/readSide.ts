@@ -28,6 +28,8 @@ export interface ReadSideOptions {
  */
 export interface StoreBackend extends EventStore {
   openReadSide(options: ReadSideOptions): Promise<ReadSide>;
+  /** The embedded store's durability in force (SQLite's `synchronous`, docs/guarantees.md); absent for EventStoreDB. */
+  readonly synchronous?: 'full' | 'normal';
 }
 
 /** A store's read side as a process holds it: opened on first use, caught up before it answers. */

@@ -1,3 +1,4 @@
+import type { MetricsOptions } from '../metrics/index.js';
 import type { RetentionOption } from '../conductor/index.js';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
@@ -12,6 +13,7 @@ import { makeLogger, redactUrl, type Logger } from '../log/index.js';
 import { loadWorkers, type Worker } from '../worker/index.js';
 import { UserError } from './errors.js';
 import { loadProjectConfig } from './projectConfig.js';
+import { fileSynchronous } from './durability.js';
 
 /** The CLI's outside world, injected so that it runs in-process too. */
 export interface Io {
@@ -49,6 +51,8 @@ export interface EngineExtras {
   readonly heartbeatIntervalMs?: number;
   /** `jobtrail run --retention` (docs/retention.md); absent: the engine's defaults. */
   readonly retention?: RetentionOption;
+  /** Prometheus metrics into this registry (docs/metrics.md): `run --metrics-port`, `dashboard`. */
+  readonly metrics?: MetricsOptions;
   /**
    * Check the store's broker before `f` runs, for this command (`dashboard`, whose actions dispatch): refused when the store's
    * jobs are dispatched by a broker of another kind. The engine's own enqueue, retry, cancel and start check anyway.
@@ -82,6 +86,8 @@ export interface Context {
   readonly storeLabel: (opts: Common) => string;
   /** `--workers`, else JOBTRAIL_WORKERS, else the config file's `workers`. */
   readonly workersModule: (opts: Common) => string | undefined;
+  /** The store and broker the last `withEngine` opened (as people read them), for the messages of connection failures. */
+  readonly connecting: { store?: string; broker?: string };
   /** Opens an engine, runs `f` on it, and closes it (without a grace period) whatever `f` does. */
   readonly withEngine: <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra?: EngineExtras) => Promise<T>;
 }
@@ -101,7 +107,15 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
           : undefined,
     );
   };
-  const logger = (fallback: string): Logger => makeLogger({ level: config.JOBTRAIL_LOG_LEVEL ?? project?.logLevel ?? fallback });
+  const logger = (fallback: string): Logger => {
+    const level = config.JOBTRAIL_LOG_LEVEL ?? project?.logLevel ?? fallback;
+    const file = config.JOBTRAIL_LOG_FILE;
+    try {
+      return makeLogger({ level, ...(file !== undefined ? { file } : {}) });
+    } catch (error) {
+      throw new UserError(`cannot open the log file ${JSON.stringify(file)} (JOBTRAIL_LOG_FILE): ${(error as Error).message}`, 2);
+    }
+  };
   const storeUrl = (opts: Common): string => opts.store ?? config.JOBTRAIL_STORE ?? project?.store ?? defaultStoreUrl;
   const brokerUrl = (opts: Common): string => opts.broker ?? config.JOBTRAIL_BROKER ?? project?.broker ?? defaultBrokerUrl;
   /** Where a setting came from, for messages. */
@@ -144,8 +158,11 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
         'to switch this store to another broker: jobtrail broker set <url>',
     );
   };
+  const connecting: { store?: string; broker?: string } = {};
   const withEngine = async <T>(opts: Common, f: (engine: Engine) => Promise<T>, extra: EngineExtras = {}): Promise<T> => {
     if (extra.readOnly === true) requireStore(opts);
+    connecting.store = storeLabel(opts);
+    connecting.broker = brokerUrl(opts) === 'memory' ? 'memory' : redactUrl(brokerUrl(opts));
     const workersFrom = workersModule(opts);
     const sweepIntervalMs = extra.sweepIntervalMs ?? project?.sweepIntervalMs;
     const sweepGraceMs = extra.sweepGraceMs ?? project?.sweepGraceMs;
@@ -153,6 +170,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
     const gracePeriodMs = config.JOBTRAIL_GRACE_MS ?? project?.gracePeriodMs;
     const engine = await createEngine({
       store: storeUrl(opts),
+      ...fileSynchronous(storeUrl(opts), project),
       broker: brokerUrl(opts),
       workers: extra.workers ?? (workersFrom ? await loadWorkers(workersFrom) : []),
       logger: logger(extra.logLevel ?? 'warn'),
@@ -163,6 +181,10 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
       ...(sweepGraceMs !== undefined ? { sweepGraceMs } : {}),
       ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
       ...(extra.retention !== undefined ? { retention: extra.retention } : {}),
+      ...(extra.metrics !== undefined ? { metrics: extra.metrics } : {}),
+      // Issue 22: "queues" (rate limits) and "retention" of jobtrail.config.json; a --retention flag wins.
+      ...(project?.queues !== undefined ? { queues: project.queues } : {}),
+      ...(extra.retention === undefined && project?.retention !== undefined ? { retention: project.retention } : {}),
     });
     try {
       if (extra.checkBroker !== undefined) await engine.checkBroker();
@@ -185,6 +207,7 @@ export const makeContext = (io: Io, config: EnvConfig): Context => {
     brokerUrl,
     storeLabel,
     workersModule,
+    connecting,
     withEngine,
   };
 };

@@ -83,8 +83,11 @@ const readConfigFile = async (file: string): Promise<unknown> => {
 const resolvePaths = (dir: string, settings: ReturnType<typeof checkConfigFile>): ReturnType<typeof checkConfigFile> => {
   const out = { ...settings };
   if (out.store?.startsWith('sqlite:')) {
-    const path = out.store.slice('sqlite:'.length);
-    if (path !== '' && path !== ':memory:' && !isAbsolute(path)) out.store = `sqlite:${resolve(dir, path)}`;
+    // The path only: a query (?synchronous=…) is kept as it is.
+    const rest = out.store.slice('sqlite:'.length);
+    const q = rest.indexOf('?');
+    const path = q < 0 ? rest : rest.slice(0, q);
+    if (path !== '' && path !== ':memory:' && !isAbsolute(path)) out.store = `sqlite:${resolve(dir, path)}${q < 0 ? '' : rest.slice(q)}`;
   }
   const w = out.workers;
   // A path (./x, ../x, or a file that exists beside the config file) is resolved; anything else is a package name.

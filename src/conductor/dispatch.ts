@@ -27,6 +27,8 @@ import { WorkMessage, workQueueName } from '../broker/workMessage.js';
 import { viewOf, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { lazyChild, type Logger } from '../log/index.js';
 import { passRateLimits, type RateLimits } from './rateLimits.js';
+import { deliveryContext, runInContext, traceLogFields, withActiveTraceHeaders } from '../tracing/index.js';
+import { startAttemptTrace } from './tracing.js';
 import {
   EngineErrors,
   executeAttempt,
@@ -38,6 +40,8 @@ import {
 
 /** What the conductor needs: the job streams, the broker, the workers, a clock. */
 export interface ConductorDeps extends ExecuteDeps {
+  /** Told of each attempt recorded as `WorkerLost` (the Processes page notes it on the gone process's stream, docs/processes.md). */
+  readonly onWorkerLost?: (workerId: string, lost: { readonly jobId: string; readonly attempt: number }) => void;
   readonly broker: Broker;
   readonly registry: WorkerRegistry;
   readonly log: Logger;
@@ -96,8 +100,11 @@ export const publishAttempt = async (
     delayMs: Math.max(0, Math.ceil(delayMs)),
     contentType: 'application/json',
     ...(view.priority !== undefined ? { priority: view.priority } : {}),
-    ...(headers !== undefined ? { headers } : {}),
+    ...withHeaders(withActiveTraceHeaders(headers)),
   })();
+
+// The dispatch carries the active trace context (the enqueue's, or the delivery's being handled) as `traceparent`.
+const withHeaders = (headers: Headers | undefined): { headers?: Headers } => (headers !== undefined ? { headers } : {});
 
 /** An attempt counted in: its `signal` is aborted by the next `abortAll`; `leave` counts it out (once). */
 export interface Entered {
@@ -252,7 +259,8 @@ export const makeWorkHandler = (deps: ConductorDeps, running: RunningAttempts) =
   // back forever: dead-letter it with the reason, where people can see it.
   return async (delivery: Delivery): Promise<Disposition> => {
     try {
-      return await handle(delivery);
+      // In the trace context the dispatch carries (a fresh root without one): what it publishes again carries it on.
+      return await runInContext(deliveryContext(delivery.headers), () => handle(delivery));
     } catch (error) {
       if (isStoreConfigurationError(error)) {
         // Not the message's fault: every message would fail alike until the store's
@@ -279,7 +287,7 @@ const makeHandler =
     const message = WorkMessage.decode(parsed);
     if (E.isLeft(message)) return Dispositions.deadLetter(`invalid work message: ${PathReporter.report(message).join('; ')}`);
     const { jobId, attempt: k } = message.right;
-    const log = lazyChild(deps.log, () => ({ jobId, attempt: k, messageId: delivery.messageId }));
+    const log = lazyChild(deps.log, () => ({ jobId, attempt: k, messageId: delivery.messageId, ...traceLogFields(delivery.headers) }));
     const backgroundJobId = delivery.messageId ?? randomUUID();
     const pause = deps.pause ?? deps.backoff;
     let keptSince: number | undefined;
@@ -437,6 +445,8 @@ export const recordWorkerLost = async (
           }),
     { correlationId: job.jobId, causationId },
   )();
+  if (E.isRight(r) && !cancelled) deps.observer?.lost?.(s);
+  if (E.isRight(r) && s.workerId !== undefined) deps.onWorkerLost?.(s.workerId, { jobId: s.jobId, attempt: s.attempts });
   return E.isLeft(r) ? r : E.right(cancelled ? undefined : retryAt);
 };
 
@@ -538,6 +548,9 @@ const runAttempt = async (
     }
   }
   const attempt = held.slot;
+  // The attempt's span (docs/tracing.md); its log lines carry the worker and the trace.
+  const traced = startAttemptTrace(job, s, worker.name, backgroundJobId, delivery, deps.log);
+  log = traced.log;
   // Set while the action runs: it may outlive its attempt (a timeout, an abort it ignores).
   let actionReturned: Promise<void> | undefined;
   let actionRunning = false;
@@ -553,12 +566,14 @@ const runAttempt = async (
       signal: attempt.signal,
       ...(deps.cancels !== undefined ? { watchCancel: deps.cancels.register } : {}),
       ...(lost !== undefined ? { lost } : {}),
+      ...traced.input,
       onAction: (returned) => {
         actionRunning = true;
         actionReturned = returned.then(() => void (actionRunning = false));
       },
     });
   } finally {
+    traced.end(outcome);
     if (outcome?._tag !== 'Conflict') {
       // The slot goes with the action, not with the attempt: the worker's concurrency counts what really runs.
       held.slot = undefined;

@@ -23,6 +23,8 @@ import { newJobId } from './newJobId.js';
 import { publishAttempt, type ConductorDeps } from './dispatch.js';
 import { evaluateContinuation, linkContinuation } from './continuations.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import type { TraceCarrier } from '../tracing/index.js';
+import { traceEnqueue } from './tracing.js';
 
 /** Deepest nesting of arrays and objects accepted in a command (deeper input breaks recursive JSON tools downstream). */
 export const maxCommandDepth = 64;
@@ -288,7 +290,12 @@ const dispatchFirst = async (deps: ConductorDeps, view: JobView): Promise<E.Eith
 };
 
 /** Appends `JobEnqueued` at `no_stream` and dispatches the first attempt; an existing id is a success that creates nothing new. */
-const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
+const record = async (
+  deps: ConductorDeps,
+  v: ValidEnqueue,
+  now: Date,
+  trace?: TraceCarrier,
+): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
   const { options } = v;
   const parents = await checkParentsExist(deps, v);
   if (E.isLeft(parents)) return parents;
@@ -312,10 +319,15 @@ const record = async (deps: ConductorDeps, v: ValidEnqueue, now: Date): Promise<
           : {}),
         ...(v.after !== undefined ? { after: v.after, on: v.on ?? 'completed' } : {}),
       }),
-    { correlationId: options.correlationId ?? v.jobId, causationId: options.causationId ?? v.jobId },
+    {
+      correlationId: options.correlationId ?? v.jobId,
+      causationId: options.causationId ?? v.jobId,
+      ...(trace !== undefined ? { trace } : {}),
+    },
   )();
   if (E.isRight(appended)) {
     const view = viewOf(appended.right);
+    deps.observer?.enqueued?.(view);
     if (view.status === 'awaiting') return settleContinuation(deps, view, true);
     const d = await dispatchFirst(deps, view);
     return E.isLeft(d) ? d : E.right({ jobId: v.jobId, created: true, job: view });
@@ -415,7 +427,7 @@ export const enqueueJob = async (
 ): Promise<E.Either<EnqueueRejectedError, Enqueued>> => {
   const now = deps.now();
   const valid = validate(deps.registry, workerName, payload, options, now);
-  return E.isLeft(valid) ? valid : record(deps, valid.right, now);
+  return E.isLeft(valid) ? valid : traceEnqueue(deps.broker.kind, valid.right, (trace) => record(deps, valid.right, now, trace));
 };
 
 /**
@@ -507,7 +519,7 @@ export const enqueueJobs = async (
         outcomes[i] =
           missing !== undefined
             ? reject('StoreUnavailable', `job "${v.jobId}" was not enqueued: its parent "${missing}" (in the same batch) was not`, v.jobId)
-            : await record(deps, v, now);
+            : await traceEnqueue(deps.broker.kind, v, (trace) => record(deps, v, now, trace));
       }),
     );
   return E.right(outcomes);

@@ -9,6 +9,8 @@ import type { Logger } from '../log/index.js';
 import type { ConductorDeps } from './dispatch.js';
 import { newJobId } from './newJobId.js';
 import { enqueueJob, maxCommandDepth, nestsDeeperThan, type EnqueueOptions } from './enqueue.js';
+import { traceLogFields } from '../tracing/index.js';
+import { traceCommand } from './tracing.js';
 
 /**
  * The enqueue command of the public wire contract: JSON published
@@ -96,7 +98,8 @@ export const makeEnqueueCommandHandler = (deps: ConductorDeps, options: { readon
   // A command that makes the handler throw would come back forever: dead-letter it with the defect.
   return async (delivery: Delivery): Promise<Disposition> => {
     try {
-      return await handle(delivery);
+      // A span per command, a child of its `traceparent` header when it has a valid one (docs/tracing.md).
+      return await traceCommand(delivery, () => handle(delivery));
     } catch (error) {
       if (isStoreConfigurationError(error)) {
         // Not the message's fault: every message would fail alike until the store's
@@ -114,7 +117,7 @@ export const makeEnqueueCommandHandler = (deps: ConductorDeps, options: { readon
 const makeHandler =
   (deps: ConductorDeps, options: { readonly maxBytes?: number }) =>
   async (delivery: Delivery): Promise<Disposition> => {
-    const log: Logger = deps.log.child({ messageId: delivery.messageId, queue: delivery.queue });
+    const log: Logger = deps.log.child({ messageId: delivery.messageId, queue: delivery.queue, ...traceLogFields(delivery.headers) });
     const answer = async (reply: EnqueueReply) => {
       if (delivery.replyTo === undefined || delivery.replyTo === '') return;
       const r = await deps.broker.reply(delivery.replyTo, {

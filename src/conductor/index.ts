@@ -32,3 +32,4 @@ export { defaultMaxCommandBytes, EnqueueCommand, makeEnqueueCommandHandler, pars
 export type { EnqueueReply } from './enqueueCommands.js';
 export { makeCancelWatch, watchCancelRequests } from './cancelRunning.js';
 export type { CancelSource, CancelWatch } from './cancelRunning.js';
+export { goneProcessesOf, makeProcessGone } from './processGone.js';

@@ -112,6 +112,7 @@ export const cancelJob = async (deps: ConductorDeps, jobId: string, options: Act
     options.by,
   );
   if (already !== undefined) return already;
+  if (view.status === 'cancelled') deps.observer?.cancelled?.(view);
   const request = view.status === 'in_progress' ? view.cancelRequested : undefined;
   if (request !== undefined) {
     // This process runs it: abort at once. Others follow the store (watchCancelRequests).

@@ -2,6 +2,7 @@ import type { ReadSide } from '../backends/index.js';
 import { formatDurationMs, parseDuration } from '../config/index.js';
 import { endedAt, type BulkDeps } from './bulk.js';
 import { purgeJobs } from './purge.js';
+import { defaultPurgeRecordsMs, makePurgeRecordsExpiry } from './purgeRecords.js';
 
 // Retention (docs/retention.md): every started engine purges, now and then, the final jobs older than their
 // status's age. Each run looks at a bounded number of jobs; several processes may run it at once (a job purged by
@@ -24,6 +25,11 @@ export type RetentionOption =
       readonly intervalMs?: number;
       /** Most jobs purged per status in one run. Default: 2000. */
       readonly maxPerRun?: number;
+      /**
+       * How long the `purges-<day>` records (who purged which job, when, why) are kept, counted from the end of their
+       * day. Default: the longest of the three ages and 30 days; `'forever'` when a status is kept `'forever'`.
+       */
+      readonly purgeRecordsFor?: RetentionAge;
     };
 
 export interface RetentionPolicy {
@@ -31,6 +37,8 @@ export interface RetentionPolicy {
   readonly ages: { readonly completed?: number; readonly errored?: number; readonly cancelled?: number };
   readonly intervalMs: number;
   readonly maxPerRun: number;
+  /** How long `purges-<day>` records are kept, in ms; absent: for ever. */
+  readonly purgeRecordsMs?: number;
 }
 
 export const defaultRetention = { completed: '1d', errored: '7d', cancelled: '7d' } as const;
@@ -61,10 +69,19 @@ export const retentionPolicy = (option: RetentionOption | undefined): RetentionP
   const maxPerRun = o.maxPerRun ?? 2000;
   if (!(Number.isInteger(maxPerRun) && maxPerRun > 0))
     throw new TypeError(`retention.maxPerRun: ${maxPerRun} is not a positive whole number`);
+  // Purge records: as configured; else kept as long as the longest age (30 days at least), and for ever when a
+  // status is kept for ever (its jobs' records then outlive nothing, but someone chose to keep things).
+  const purgeRecordsMs =
+    o.purgeRecordsFor !== undefined
+      ? age(o.purgeRecordsFor, 'forever', 'retention.purgeRecordsFor')
+      : finite.length === 3
+        ? Math.max(defaultPurgeRecordsMs, ...finite)
+        : undefined;
   return {
     ages: Object.fromEntries(Object.entries(ages).filter(([, a]) => a !== undefined)) as RetentionPolicy['ages'],
     intervalMs,
     maxPerRun,
+    ...(purgeRecordsMs !== undefined ? { purgeRecordsMs } : {}),
   };
 };
 
@@ -98,6 +115,8 @@ export interface RetentionRun {
   readonly purged: number;
   readonly refused: number;
   readonly undeleted: number;
+  /** The `purges-<day>` streams deleted (expired records, `purgeRecordsFor`). */
+  readonly purgeRecordsDeleted: number;
 }
 
 export interface Retention {
@@ -116,8 +135,12 @@ export const startRetention = (deps: BulkDeps, readSide: () => Promise<ReadSide>
   // Purged jobs whose streams are not deleted yet (the read side lagged): they are in no list, so they are kept here
   // and their deletes finished by the next runs of this process.
   let leftover: string[] = [];
+  const records = policy.purgeRecordsMs !== undefined ? makePurgeRecordsExpiry(deps, policy.purgeRecordsMs) : undefined;
 
-  const runStatus = async (status: 'completed' | 'errored' | 'cancelled', ageMs: number): Promise<RetentionRun> => {
+  const runStatus = async (
+    status: 'completed' | 'errored' | 'cancelled',
+    ageMs: number,
+  ): Promise<Omit<RetentionRun, 'purgeRecordsDeleted'>> => {
     const side = await readSide();
     const now = deps.now().getTime();
     const cutoff = now - ageMs;
@@ -177,7 +200,9 @@ export const startRetention = (deps: BulkDeps, readSide: () => Promise<ReadSide>
       total.refused += r.refused;
       total.undeleted += r.undeleted;
     }
-    return total;
+    const expired = records !== undefined ? await records.run(deps.now()) : [];
+    if (expired.length > 0) deps.log.info({ streams: expired }, 'retention deleted expired purge records');
+    return { ...total, purgeRecordsDeleted: expired.length };
   };
 
   let running: Promise<RetentionRun> | undefined;
@@ -188,7 +213,7 @@ export const startRetention = (deps: BulkDeps, readSide: () => Promise<ReadSide>
       running = undefined;
     }));
   const schedule = (factor: number) => {
-    if (stopped || Object.keys(policy.ages).length === 0) return;
+    if (stopped || (Object.keys(policy.ages).length === 0 && policy.purgeRecordsMs === undefined)) return;
     timer = setTimeout(async () => {
       timer = undefined;
       let again = false;

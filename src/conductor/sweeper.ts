@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import type { ReadSide } from '../backends/index.js';
-import type { EventStore, RecordedEvent } from '../eventStore/index.js';
+import type { EventStore } from '../eventStore/index.js';
 import { isJobView, type JobStatus, type JobView } from '../job/index.js';
 import { publishAttempt, recordWorkerLost, type ConductorDeps } from './dispatch.js';
 import { isProcessGone } from './recovery.js';
+import { makeProcessRetention, newProcessRecord, readProcessStream, type ProcessRecord } from '../processes/index.js';
 
 // The periodic sweep of a started engine (issue 22): nothing stays stranded while some process runs.
 // - A process heartbeat in the store (`process-<processId>`), so that other processes (other hosts too) can tell
@@ -13,10 +13,9 @@ import { isProcessGone } from './recovery.js';
 //   process is gone are recorded as `WorkerLost` and retried; `initial` jobs and due retries that are overdue by
 //   more than `graceMs` are dispatched again (a duplicate dispatch is harmless: the stream decides what it means).
 
-/** The stream of a process's heartbeats. */
-export const processStreamName = (processId: string): string => `process-${processId}`;
-
-export const ProcessEvents = { heartbeat: 'ProcessHeartbeat', stopped: 'ProcessStopped' } as const;
+// The process streams, their heartbeat and what they say live in src/processes/ (docs/processes.md).
+export { processStreamName, ProcessEvents, startHeartbeat } from '../processes/index.js';
+export type { Heartbeat } from '../processes/index.js';
 
 export interface SweepOptions {
   /** Between two sweeps of this process, ± 20 % jitter; the first comes after 0.5–1.5 intervals. */
@@ -31,6 +30,8 @@ export interface SweepOptions {
   readonly missedHeartbeats: number;
   /** Whether a queue is paused (docs/queues.md): its `initial` jobs and due retries wait there, not stranded. */
   readonly isQueuePaused?: (queue: string) => boolean;
+  /** The stream of a process stopped or gone longer than this is deleted by the sweeps (docs/processes.md); default 7 days. */
+  readonly processRetentionMs?: number;
 }
 
 export const defaultSweepOptions: SweepOptions = {
@@ -43,47 +44,7 @@ export const defaultSweepOptions: SweepOptions = {
 
 type SweepDeps = ConductorDeps & { readonly store: EventStore };
 
-// ---------------------------------------------------------------- heartbeat
-
-export interface Heartbeat {
-  /** Stops beating; records `ProcessStopped` (the process's attempts are over by then). */
-  stop(): Promise<void>;
-}
-
-/**
- * Writes `ProcessHeartbeat` into `process-<processId>` now (so the stream exists before any attempt starts), then
- * every `intervalMs` while `busy()` (attempts are running): an idle process writes nothing, since nobody needs to
- * judge it (an attempt's own `JobStarted` is its first sign of life).
- */
-export const startHeartbeat = async (
-  deps: SweepDeps,
-  intervalMs: number,
-  busy: () => boolean,
-  /** More of what each heartbeat says: the queues the process consumes (`queues`, docs/queues.md). */
-  extra: Readonly<Record<string, unknown>> = {},
-): Promise<Heartbeat> => {
-  const stream = processStreamName(deps.processId);
-  const write = async (type: string, data: Record<string, unknown>) => {
-    const r = await deps.store.append(stream, [{ id: randomUUID(), type, data, metadata: { origin: deps.processId } }], {
-      expectedRevision: 'any',
-    })();
-    if (E.isLeft(r)) deps.log.warn({ err: r.left.message }, `could not record ${type}`);
-  };
-  const beat = () => write(ProcessEvents.heartbeat, { ...extra, processId: deps.processId, at: deps.now().toISOString(), intervalMs });
-  await beat();
-  let writing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (busy()) writing = writing.then(beat);
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await writing;
-      await write(ProcessEvents.stopped, { processId: deps.processId, at: deps.now().toISOString() });
-    },
-  };
-};
+// ---------------------------------------------------------------- liveness
 
 /**
  * Judges whether the process that runs an attempt is gone: on this host by its pid (`isProcessGone`); elsewhere by
@@ -91,39 +52,31 @@ export const startHeartbeat = async (
  * `missedHeartbeats` of its intervals. A process that never wrote a heartbeat (an older version) is judged by its pid
  * only. Keeps what it read of each stream, so a sweep reads only new heartbeats.
  */
-export const makeLiveness = (deps: SweepDeps, options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>) => {
-  const seen = new Map<string, { next: number; lastAt?: number; intervalMs: number; stopped: boolean }>();
+export const makeLiveness = (
+  deps: Pick<SweepDeps, 'store' | 'processId' | 'now'>,
+  options: Pick<SweepOptions, 'heartbeatIntervalMs' | 'missedHeartbeats'>,
+) => {
+  const seen = new Map<string, ProcessRecord>();
   const read = async (processId: string) => {
-    const known = seen.get(processId) ?? { next: 0, intervalMs: options.heartbeatIntervalMs, stopped: false };
-    for (;;) {
-      const r = await deps.store.readStream(processStreamName(processId), { fromRevision: known.next, maxCount: 1000 })();
-      if (E.isLeft(r)) return undefined;
-      for (const e of r.right as readonly RecordedEvent[]) {
-        const data = e.data as { at?: string; intervalMs?: number };
-        const at = typeof data.at === 'string' ? Date.parse(data.at) : NaN;
-        if (!Number.isNaN(at)) known.lastAt = Math.max(known.lastAt ?? 0, at);
-        if (e.type === ProcessEvents.heartbeat) {
-          known.stopped = false;
-          if (typeof data.intervalMs === 'number' && data.intervalMs > 0) known.intervalMs = data.intervalMs;
-        } else if (e.type === ProcessEvents.stopped) known.stopped = true;
-        known.next = e.revision + 1;
-      }
-      if (r.right.length < 1000) break;
-    }
+    const known = seen.get(processId) ?? newProcessRecord(processId, options.heartbeatIntervalMs);
+    const r = await readProcessStream(deps.store, known);
+    if (E.isLeft(r)) return undefined;
     seen.set(processId, known);
     return known;
   };
   return {
     /** Whether the process running `view`'s attempt is certainly gone. */
-    isGone: async (view: JobView): Promise<boolean> => {
+    isGone: async (view: Pick<JobView, 'workerId' | 'startedAt' | 'progress'>): Promise<boolean> => {
       if (isProcessGone(view.workerId, deps.processId)) return true;
       if (view.workerId === undefined || view.workerId === deps.processId) return false;
       const known = await read(view.workerId);
-      if (known === undefined || known.lastAt === undefined) return false;
+      if (known === undefined || known.lastSeenAt === undefined) return false;
       if (known.stopped) return true;
-      const signs = [known.lastAt, view.startedAt, view.progress?.at].map((t) => (typeof t === 'string' ? Date.parse(t) : (t ?? 0)));
+      const signs = [known.lastSeenAt, view.startedAt, view.progress?.at].map((t) => (typeof t === 'string' ? Date.parse(t) : (t ?? 0)));
       return deps.now().getTime() - Math.max(...signs) > options.missedHeartbeats * known.intervalMs;
     },
+    /** What was read of a process's stream (the recovery note repeats its last sign of life). */
+    record: (processId: string): ProcessRecord | undefined => seen.get(processId),
     /** Forgets processes that no attempt names any more. */
     keepOnly: (processIds: ReadonlySet<string>) => {
       for (const id of seen.keys()) if (!processIds.has(id)) seen.delete(id);
@@ -168,6 +121,13 @@ const sweptStatuses: readonly JobStatus[] = ['in_progress', 'initial', 'errored'
 export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, partial: Partial<SweepOptions> = {}): Sweeper => {
   const options = { ...defaultSweepOptions, ...partial };
   const liveness = makeLiveness(deps, options);
+  // The process streams' retention (docs/processes.md), on every sweep: the reads are incremental.
+  const processRetention = makeProcessRetention(deps, {
+    missedHeartbeats: options.missedHeartbeats,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    isGoneHere: (id) => isProcessGone(id, deps.processId),
+    ...(options.processRetentionMs !== undefined ? { retentionMs: options.processRetentionMs } : {}),
+  });
   const cursors = new Map<JobStatus, string | undefined>();
   /** `jobId#attempt` → when this process may dispatch it again, and how long it waited last. */
   const redispatched = new Map<string, { notBefore: number; waitMs: number }>();
@@ -208,6 +168,11 @@ export const makeSweeper = (deps: SweepDeps, readSide: () => Promise<ReadSide>, 
       cursors.set(status, after);
     }
     if (cursors.get('in_progress') === undefined) liveness.keepOnly(runningOn);
+    try {
+      await processRetention.sweep();
+    } catch (error) {
+      deps.log.warn({ err: (error as Error).message }, 'the retention of process streams failed; the next sweep tries again');
+    }
     return { looked, dispatched, lost, jobIds };
   };
 

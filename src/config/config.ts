@@ -25,6 +25,8 @@ export const EnvConfig = t.partial(
     JOBTRAIL_WORKERS: t.string,
     /** pino level: `debug`, `info`, `warn`, `error`, `silent`. Default: `info` for `run`, `warn` otherwise. */
     JOBTRAIL_LOG_LEVEL: t.keyof({ trace: null, debug: null, info: null, warn: null, error: null, fatal: null, silent: null }),
+    /** A file to append the log lines to (JSON lines), instead of stderr. Default: stderr. */
+    JOBTRAIL_LOG_FILE: t.string,
     /** Shutdown grace period in ms. Default: 25 000. */
     JOBTRAIL_GRACE_MS: NumberFromString,
     /** Token the dashboard requires when bound beyond loopback. */

@@ -1,6 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { ConfigError } from './config.js';
+import { isSqliteUrl, parseSqliteUrl, synchronousPromise } from '../backends/durability.js';
+import { checkQueuesSetting, checkRetentionSetting, type QueueSettings, type RetentionSettings } from './operatorSettings.js';
 
 // Issue 22: the project config file (`jobtrail.config.json`, or `.ts`/`.mjs`/`.js` exporting default an object),
 // checked here; found and loaded by the CLI (src/cli/projectConfig.ts). Precedence: flag > environment > file > default.
@@ -16,6 +18,17 @@ const nonEmpty = new t.Type<string, string, unknown>(
   'a non-empty string',
   (u): u is string => typeof u === 'string' && u.trim() !== '',
   (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+// Issue 24: the embedded store's durability, any case (as in the store URL's ?synchronous=).
+const synchronous = new t.Type<'full' | 'normal', string, unknown>(
+  `"full" (the default: ${synchronousPromise.full}) or "normal" (${synchronousPromise.normal})`,
+  (u): u is 'full' | 'normal' => u === 'full' || u === 'normal',
+  (u, c) => {
+    const v = typeof u === 'string' ? u.trim().toLowerCase() : undefined;
+    return v === 'full' || v === 'normal' ? t.success(v) : t.failure(u, c);
+  },
   t.identity,
 );
 
@@ -42,10 +55,18 @@ const fileProps = {
   sweepGraceMs: milliseconds,
   /** `jobtrail run`: how often a process records its heartbeat while it runs attempts (0: none). */
   heartbeatIntervalMs: milliseconds,
+  /** The embedded store's durability (SQLite's synchronous): `full` (default) or `normal`; as `?synchronous=` in `store`. */
+  synchronous,
+  queues: t.unknown,
+  /** `jobtrail run`: how long final jobs are kept (`--retention` overrides it; checked by `checkRetentionSetting`). */
+  retention: t.unknown,
 };
 
 export const ConfigFileSettings = t.partial(fileProps, 'ConfigFileSettings');
-export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema'>;
+export type ConfigFileSettings = Omit<t.TypeOf<typeof ConfigFileSettings>, '$schema' | 'queues' | 'retention'> & {
+  readonly queues?: Readonly<Record<string, QueueSettings>>;
+  readonly retention?: RetentionSettings;
+};
 
 /** The keys a config file may have. */
 export const configFileKeys: readonly string[] = Object.keys(fileProps);
@@ -98,6 +119,31 @@ export const checkConfigFile = (file: string, value: unknown): ConfigFileSetting
     });
     throw new ConfigError(`${file}: ${[...new Set(problems)].join('; ')}`);
   }
-  const { $schema: _schema, ...settings } = decoded.right;
-  return settings;
+  const { $schema: _schema, queues, retention, ...settings } = decoded.right;
+  checkDurability(file, settings);
+  return {
+    ...settings,
+    ...(queues !== undefined ? { queues: checkQueuesSetting(file, queues) } : {}),
+    ...(retention !== undefined ? { retention: checkRetentionSetting(file, retention) } : {}),
+  };
+};
+
+/** The store URL's own `?synchronous=` is valid, and says the same as the `synchronous` key when both are there. */
+const checkDurability = (file: string, settings: ConfigFileSettings): void => {
+  const { store } = settings;
+  if (store !== undefined && isSqliteUrl(store)) {
+    let fromUrl: string | undefined;
+    try {
+      fromUrl = parseSqliteUrl(store).synchronous;
+    } catch (error) {
+      throw new ConfigError(`${file}: "store": ${(error as Error).message}`);
+    }
+    if (fromUrl !== undefined && settings.synchronous !== undefined && fromUrl !== settings.synchronous)
+      throw new ConfigError(
+        `${file}: "store" says synchronous=${fromUrl} but "synchronous" says "${settings.synchronous}": keep one of them`,
+      );
+  } else if (store !== undefined && settings.synchronous !== undefined)
+    throw new ConfigError(
+      `${file}: "synchronous" is the embedded SQLite store's durability, and "store" is not a sqlite: URL: remove "synchronous"`,
+    );
 };

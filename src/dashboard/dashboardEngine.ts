@@ -4,9 +4,15 @@ import type { FollowJobHandlers, JobFollow, RecordedJobEvent } from '../jobStore
 import type { ProjectionQueries } from '../projections/index.js';
 import type { ScheduleInfo } from '../schedules/index.js';
 import type { QueueActionOptions, QueueChange, QueueInfo } from '../queues/index.js';
+import type { ListProcessesOptions, ProcessSummary } from '../processes/index.js';
+
+/** What a bulk action did, per job. */
+export interface BulkActionReport {
+  readonly outcomes: readonly { readonly jobId: string; readonly outcome: string; readonly reason?: string }[];
+}
 
 /** The projection queries the dashboard reads: the `job-dashboard` state and its changes (the overview), and `listJobViews` (the lists). */
-export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews'>;
+export type DashboardQueries = Pick<ProjectionQueries, 'getState' | 'subscribe' | 'listJobViews' | 'searchJobs' | 'countJobs'>;
 
 /**
  * The dashboard's read model of the engine: what it reads, and the two manual
@@ -20,6 +26,8 @@ export interface DashboardEngine {
   projections(): Promise<{ readonly queries: DashboardQueries }>;
   /** The job's view folded from its own stream; `undefined` when there is no such job. */
   getJob(jobId: string): Promise<JobView | undefined>;
+  /** Whether a process is gone (`Engine.processGone`): a "timed out, still running" action of a gone process is not shown as running. Optional. */
+  processGone?(processId: string): Promise<boolean>;
   /** Every event of the job's stream with its revision, time and metadata: the job page's history. */
   history(jobId: string): Promise<readonly RecordedJobEvent[]>;
   /** The job's history, then each event appended to it, until stopped: the job page's live feed. */
@@ -33,6 +41,9 @@ export interface DashboardEngine {
     jobIds: readonly string[],
     options?: ActionOptions,
   ): Promise<{ readonly outcomes: readonly { readonly outcome: string; readonly reason?: string }[] }>;
+  /** Bulk retry and cancel (the console's bulk actions, docs/dashboard.md): optional; the list offers no bulk actions without them. */
+  retryMany?(jobIds: readonly string[], options?: ActionOptions): Promise<BulkActionReport>;
+  cancelMany?(jobIds: readonly string[], options?: ActionOptions): Promise<BulkActionReport>;
   // Recurring jobs (the Recurring page); optional, so that a read model without them still serves the other pages.
   listSchedules?(): Promise<readonly ScheduleInfo[]>;
   pauseSchedule?(scheduleId: string, options?: ActionOptions): Promise<unknown>;
@@ -43,4 +54,8 @@ export interface DashboardEngine {
   listQueues?(): Promise<readonly QueueInfo[]>;
   pauseQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
   resumeQueue?(queue: string, options?: QueueActionOptions): Promise<QueueChange>;
+  /** The engine's Prometheus registry (`createEngine({ metrics })`), served at `/metrics` (docs/metrics.md); optional. */
+  readonly metrics?: { metrics(): Promise<string>; readonly contentType: string };
+  // The `jobtrail run` processes (the Processes page, docs/processes.md); optional as the queues are.
+  listProcesses?(options?: ListProcessesOptions): Promise<readonly ProcessSummary[]>;
 }

@@ -1,10 +1,13 @@
-import { eventTime, isFinal, type JobView } from '../job/index.js';
+import { eventTime, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
+import { actionsRunningText } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
 import { throughputHistorySection } from './throughputSection.js';
 import { actionPath, jobEventsPath, jobPath } from './routes.js';
+import { timeTag } from './timeTag.js';
+import { validActions } from './jobActions.js';
 
 /** The lists of jobs by status the dashboard offers (`errored` split in two, as Hangfire does). */
 export const ListStatuses = {
@@ -103,6 +106,7 @@ ${ctx.csrfToken !== undefined ? html`<meta name="jobtrail-csrf" content="${ctx.c
     <a href="/jobs"${ctx.active === 'all' ? raw(' class="active"') : ''}>All jobs</a>
     <a href="/schedules"${ctx.active === 'schedules' ? raw(' class="active"') : ''}>Recurring</a>
     <a href="/queues"${ctx.active === 'queues' ? raw(' class="active"') : ''}>Queues</a>
+    <a href="/processes"${String(ctx.active) === 'processes' ? raw(' class="active"') : ''}>Processes</a>
   </nav>
   ${ctx.csrfToken !== undefined ? html`<label class="by">acting as <input id="by" name="by" maxlength="100" autocomplete="off" value="dashboard"></label>` : ''}
   <span id="live" class="live" hidden></span>
@@ -202,7 +206,7 @@ const failuresTable = (o: Overview): Html =>
 <tbody>
 ${o.failures.map(
   (f) =>
-    html`<tr><td><time>${f.at}</time></td><td><a href="${jobHref(f.jobId)}">${f.jobId}</a></td><td>${f.workerName}</td><td class="n">${f.attempt}</td><td class="error">${f.error.name}: ${f.error.message}</td><td>${f.retryAt !== undefined ? html`retry at <time>${f.retryAt}</time>` : 'no retry'}</td></tr>`,
+    html`<tr><td>${timeTag(f.at)}</td><td><a href="${jobHref(f.jobId)}">${f.jobId}</a></td><td>${f.workerName}</td><td class="n">${f.attempt}</td><td class="error">${f.error.name}: ${f.error.message}</td><td>${f.retryAt !== undefined ? html`retry at ${timeTag(f.retryAt)}` : 'no retry'}</td></tr>`,
 )}
 </tbody>
 </table>
@@ -225,7 +229,7 @@ ${
     : html`<table class="grid">
 <thead><tr><th>Job</th><th>Worker</th><th>Status</th><th>Enqueued</th></tr></thead>
 <tbody>
-${o.outstanding.map((e) => html`<tr><td><a href="${jobHref(e.jobId)}">${e.jobId}</a></td><td>${e.workerName}</td><td>${e.status}</td><td><time>${e.enqueuedAt}</time></td></tr>`)}
+${o.outstanding.map((e) => html`<tr><td><a href="${jobHref(e.jobId)}">${e.jobId}</a></td><td>${e.workerName}</td><td>${e.status}</td><td>${timeTag(e.enqueuedAt)}</td></tr>`)}
 </tbody>
 </table>`
 }
@@ -302,7 +306,7 @@ ${
 <tbody>
 ${m.jobs.map(
   (j) =>
-    html`<tr data-job="${j.jobId}"><td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${badge(statusOf(j))}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts + (j.interruptions ?? 0)}</td><td><time>${j.enqueuedAt}</time></td><td><time>${j.updatedAt}</time></td><td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td></tr>`,
+    html`<tr data-job="${j.jobId}"><td><a href="${jobHref(j.jobId)}">${j.jobId}</a></td><td>${j.workerName}</td><td>${badge(statusOf(j))}</td><td class="n">${j.attempts}/${j.attemptBase + j.maxAttempts + (j.interruptions ?? 0)}</td><td>${timeTag(j.enqueuedAt)}</td><td>${timeTag(j.updatedAt)}</td><td class="error">${j.lastError !== undefined ? `${j.lastError.name}: ${j.lastError.message.slice(0, 200)}` : ''}</td></tr>`,
 )}
 </tbody>
 </table>`
@@ -314,7 +318,7 @@ ${m.jobs.map(
   );
 };
 
-const time = (iso: string | undefined): Html | undefined => (iso === undefined ? undefined : html`<time>${iso}</time>`);
+const time = (iso: string | undefined): Html | undefined => (iso === undefined ? undefined : html`${timeTag(iso)}`);
 
 const field = (label: string, value: Html | string | number | undefined, name?: string): Html =>
   value === undefined || value === ''
@@ -329,25 +333,27 @@ const jobLinks = (ids: readonly string[], statuses?: readonly { readonly jobId: 
   })}`;
 
 /** The job's view: status, worker, queue, attempts, ids, times, progress, payload, result, last error. Replaced live. */
-export const jobViewSection = (v: JobView): Html => {
+export const jobViewSection = (v: JobView, gone?: ReadonlySet<string>): Html => {
   const status = statusOf(v);
+  const stillRunning = actionsRunningText(v, gone);
   return html`<dl class="view">
-${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at <time>${v.retryAt}</time>` : ''}${v.cancelRequested !== undefined ? html` <span class="badge cancel-requested" data-field="cancelRequested">cancel requested</span>` : ''}`, 'status')}
-${field('Cancel requested', v.cancelRequested !== undefined ? html`<time>${v.cancelRequested.at}</time>${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}: attempt ${v.cancelRequested.attempt} is being aborted, and ends cancelled when its action returns` : undefined, 'cancelRequest')}
+${field('Status', html`${badge(status)}${v.retryAt !== undefined ? html` next attempt at ${timeTag(v.retryAt)}` : ''}${v.cancelRequested !== undefined ? html` <span class="badge cancel-requested" data-field="cancelRequested">cancel requested</span>` : ''}${v.actionsRunning?.some((a) => a.workerId === undefined || gone?.has(a.workerId) !== true) === true ? html` <span class="badge timed-out-running" data-field="timedOutRunning">timed out, still running</span>` : ''}`, 'status')}
+${field('Action', stillRunning, 'actionsRunning')}
+${field('Cancel requested', v.cancelRequested !== undefined ? html`${timeTag(v.cancelRequested.at)}${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}: attempt ${v.cancelRequested.attempt} is being aborted, and ends cancelled when its action returns` : undefined, 'cancelRequest')}
 ${field('Worker', html`<a href="${listHref('all', v.workerName)}">${v.workerName}</a>`, 'worker')}
 ${field('Queue', v.queue, 'queue')}
 ${field('Attempts', `${v.attempts} of ${v.attemptBase + v.maxAttempts + (v.interruptions ?? 0)}${v.attemptBase > 0 ? ` (a manual retry after attempt ${v.attemptBase} granted ${v.maxAttempts} more)` : ''}${(v.interruptions ?? 0) > 0 ? ` (${v.interruptions} interrupted by a shutdown or a lost process, not counted against ${v.maxAttempts})` : ''}`, 'attempts')}
 ${field('backgroundJobId', v.backgroundJobId, 'backgroundJobId')}
 ${field('Process', v.workerId, 'workerId')}
-${field('Enqueued', html`<time>${v.enqueuedAt}</time>${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
+${field('Enqueued', html`${timeTag(v.enqueuedAt)}${v.enqueuedBy !== undefined ? ` by ${v.enqueuedBy}` : ''}`, 'enqueuedAt')}
 ${field('Run at', time(v.runAt), 'runAt')}
 ${field('After', v.after !== undefined ? html`${jobLinks(v.after, v.released?.parents)} <span class="note">(runs when ${v.on === 'finished' ? 'every one is final' : 'every one completed'})</span>` : undefined, 'after')}
-${field('Released', v.released !== undefined ? html`<time>${v.released.at}</time>` : undefined, 'released')}
+${field('Released', v.released !== undefined ? html`${timeTag(v.released.at)}` : undefined, 'released')}
 ${field('Children', v.children !== undefined ? jobLinks(v.children) : undefined, 'children')}
 ${field('Started', time(v.startedAt), 'startedAt')}
 ${field('Completed', time(v.completedAt), 'completedAt')}
 ${field('Errored', time(v.erroredAt), 'erroredAt')}
-${field('Cancelled', v.cancelledAt !== undefined ? html`<time>${v.cancelledAt}</time>${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}${v.status !== 'cancelled' ? ' — since retried' : ''}` : undefined, 'cancelledAt')}
+${field('Cancelled', v.cancelledAt !== undefined ? html`${timeTag(v.cancelledAt)}${v.cancelReason !== undefined ? ` (${v.cancelReason})` : ''}${v.status !== 'cancelled' ? ' — since retried' : ''}` : undefined, 'cancelledAt')}
 ${field('Duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined, 'duration')}
 ${field(
   'Progress',
@@ -356,7 +362,7 @@ ${field(
     : undefined,
   'progress',
 )}
-${field('Last reset', v.lastReset !== undefined ? html`${v.lastReset.reason} at <time>${v.lastReset.at}</time>${v.lastReset.by !== undefined ? ` by ${v.lastReset.by}` : ''}` : undefined, 'lastReset')}
+${field('Last reset', v.lastReset !== undefined ? html`${v.lastReset.reason} at ${timeTag(v.lastReset.at)}${v.lastReset.by !== undefined ? ` by ${v.lastReset.by}` : ''}` : undefined, 'lastReset')}
 ${field('Updated', time(v.updatedAt), 'updatedAt')}
 </dl>
 ${
@@ -387,13 +393,13 @@ export const timelineRow = (r: RecordedJobEvent, previous: string | undefined): 
   const e = r.event;
   const details =
     e.type === 'JobErrored'
-      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span>${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} — ${e.data.retryAt !== undefined ? html`retry at <time>${e.data.retryAt}</time>` : 'no retry'}${
+      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span>${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} — ${e.data.retryAt !== undefined ? html`retry at ${timeTag(e.data.retryAt)}` : 'no retry'}${
           e.data.error.stack !== undefined
             ? html`<details open><summary>stack</summary><pre class="stack">${e.data.error.stack}</pre></details>`
             : ''
         }`
       : html`${eventSummary(e)}`;
-  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}"><td class="n">${r.revision}</td><td><time>${at}</time></td><td class="n delta">${delta}</td><td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td><td><span class="evtype">${e.type}</span></td><td class="what">${details}</td><td>${byOf(r) ?? ''}</td></tr>`;
+  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}"><td class="n">${r.revision}</td><td>${timeTag(at)}</td><td class="n delta">${delta}</td><td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td><td><span class="evtype">${e.type}</span></td><td class="what">${details}</td><td>${byOf(r) ?? ''}</td></tr>`;
 };
 
 /** The timeline's rows, oldest first. */
@@ -407,20 +413,24 @@ export const timelineRows = (events: readonly RecordedJobEvent[]): Html => {
 };
 
 /** A job's page: the view, the actions, and the replayed history; live through `/events/jobs/<id>`. */
-export const jobPage = (ctx: PageContext, view: JobView, events: readonly RecordedJobEvent[]): string => {
+export const jobPage = (ctx: PageContext, view: JobView, events: readonly RecordedJobEvent[], gone?: ReadonlySet<string>): string => {
   const last = events[events.length - 1];
+  const actions = validActions(view);
+  // Every button is rendered, the invalid ones hidden: the page's script shows the valid ones as the job moves on.
+  const hiddenUnless = (a: (typeof actions)[number]) => (actions.includes(a) ? '' : raw(' hidden'));
   return layout(
     { ...ctx, feed: jobEventsPath(view.jobId, last?.revision ?? -1) },
     `Job ${view.jobId}`,
     html`<h1>Job <code data-field="jobId">${view.jobId}</code></h1>
 <section class="actions" data-job="${view.jobId}">
-  <button type="button" data-action="retry" data-url="${actionPath(view.jobId, 'retry')}" title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again">Retry (requeue)</button>
-  <input id="reason" name="reason" maxlength="500" placeholder="reason for cancelling (optional)" autocomplete="off">
-  <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}" class="danger" title="Cancel an enqueued or errored job; for a running one, ask its process to abort the action (it ends cancelled)">Cancel</button>
-  ${isFinal(view) ? html`<button type="button" data-action="purge" data-url="${actionPath(view.jobId, 'purge')}" class="danger" title="Delete this final job and its history for good (recorded as JobsPurged in purges-&lt;day&gt;)">Purge</button>` : ''}
+  <button type="button" data-action="retry" data-url="${actionPath(view.jobId, 'retry')}"${hiddenUnless('retry')} title="ResetToInitialState: back to initial with a fresh budget of attempts, and dispatched again">Retry (requeue)</button>
+  <input id="reason" name="reason" maxlength="500" placeholder="reason (optional)" autocomplete="off"${actions.includes('cancel') || actions.includes('purge') ? '' : raw(' hidden')}>
+  <button type="button" data-action="cancel" data-url="${actionPath(view.jobId, 'cancel')}"${hiddenUnless('cancel')} class="danger" title="Cancel an enqueued or errored job; for a running one, ask its process to abort the action (it ends cancelled)">Cancel</button>
+  <button type="button" data-action="purge" data-url="${actionPath(view.jobId, 'purge')}"${hiddenUnless('purge')} class="danger" title="Delete this final job and its history for good (recorded as JobsPurged in purges-&lt;day&gt;)">Purge</button>
+  <span class="note" data-no-actions${actions.length === 0 ? '' : raw(' hidden')}>No action applies to a job in this state.</span>
   <p id="action-result" class="result" role="status" hidden></p>
 </section>
-<section data-section="view">${jobViewSection(view)}</section>
+<section data-section="view">${jobViewSection(view, gone)}</section>
 <h2>History <span class="note">(every event of <code>job-${view.jobId}</code>, replayed)</span></h2>
 <table class="grid timeline">
 <thead><tr><th class="n">Rev</th><th>Time</th><th class="n">Since previous</th><th class="n">Attempt</th><th>Event</th><th>Details</th><th>By</th></tr></thead>

@@ -1,3 +1,4 @@
+import { timeTag } from './timeTag.js';
 import type { QueueInfo } from '../queues/index.js';
 import { html } from './html.js';
 import { layout, type PageContext } from './pages.js';
@@ -12,7 +13,7 @@ const state = (q: QueueInfo) =>
   q.paused
     ? html`<span class="badge st-paused" data-field="state">paused</span> <span class="note" data-field="paused-by">${
         q.pausedBy !== undefined ? `by ${q.pausedBy}` : ''
-      }${q.pausedAt !== undefined ? html` since <time>${q.pausedAt}</time>` : ''}${q.pauseReason !== undefined ? `: ${q.pauseReason}` : ''}</span>`
+      }${q.pausedAt !== undefined ? html` since ${timeTag(q.pausedAt)}` : ''}${q.pauseReason !== undefined ? `: ${q.pauseReason}` : ''}</span>`
     : q.noConsumer
       ? html`<span class="badge st-failed" data-field="state" title="Jobs sent to it wait until a process that runs its worker starts">no consumer</span>`
       : html`<span class="badge st-completed" data-field="state">running</span>`;

@@ -47,7 +47,10 @@ export type Route =
   | { readonly kind: 'scheduleAction'; readonly scheduleId: string; readonly action: ScheduleAction }
   | { readonly kind: 'queues' }
   | { readonly kind: 'apiQueues' }
-  | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction };
+  | { readonly kind: 'queueAction'; readonly queue: string; readonly action: QueueAction }
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'processes' | 'apiProcesses' }
+  | { readonly kind: 'bulkAction'; readonly action: DashboardAction };
 
 /** The kinds of route, each answered by one handler (see `handlers/routeTable.ts`). */
 export type RouteKind = Route['kind'];
@@ -95,6 +98,10 @@ export const routeOf = (url: URL): Route | undefined => {
   if (a === 'api' && b === 'queues' && c === undefined) return { kind: 'apiQueues' };
   if (a === 'api' && b === 'queues' && c !== undefined && isQueueAction(d)) return { kind: 'queueAction', queue: checkQueue(c), action: d };
   if (a === 'assets' && b !== undefined && c === undefined) return { kind: 'asset', name: b };
+  if (a === 'metrics' && b === undefined) return { kind: 'metrics' };
+  if ((a === 'processes' && b === undefined) || (a === 'api' && b === 'processes' && c === undefined))
+    return { kind: a === 'api' ? 'apiProcesses' : 'processes' };
+  if (a === 'api' && b === 'bulk' && isAction(c) && d === undefined) return { kind: 'bulkAction', action: c };
   if (a === 'api') {
     if (b === 'overview' && c === undefined) return { kind: 'apiOverview' };
     if (b === 'throughput' && c === undefined) return { kind: 'apiThroughput' };

@@ -1,3 +1,4 @@
+import { timeTag } from './timeTag.js';
 import type { ScheduleInfo } from '../schedules/index.js';
 import { html } from './html.js';
 import { layout, type PageContext } from './pages.js';
@@ -27,10 +28,10 @@ ${schedules.map(
 <td>${s.timezone}</td>
 <td>${s.workerName}</td>
 <td><span class="badge" data-field="status">${s.status}</span>${s.skippedTicks > 0 ? html` <span class="note">${s.skippedTicks} skipped</span>` : ''}</td>
-<td data-field="next"><time>${s.nextFireTime ?? '—'}</time></td>
+<td data-field="next">${s.nextFireTime !== undefined ? timeTag(s.nextFireTime) : '—'}</td>
 <td data-field="last">${
     s.lastJobId !== undefined
-      ? html`<a href="${jobPath(s.lastJobId)}"><time>${s.lastFireTime ?? ''}</time></a> <span class="note" data-field="last-status">${s.lastJobStatus ?? ''}</span>`
+      ? html`<a href="${jobPath(s.lastJobId)}">${s.lastFireTime !== undefined ? timeTag(s.lastFireTime) : ''}</a> <span class="note" data-field="last-status">${s.lastJobStatus ?? ''}</span>`
       : '—'
   }</td>
 <td class="actions">

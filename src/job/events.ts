@@ -131,7 +131,9 @@ export const JobErroredData = t.intersection([
   // interrupted: the attempt was cut short by a shutdown (`Interrupted`) or its process went away
   // (`WorkerLost`); it is counted in `interruptions`, not against `maxAttempts`. Absent in events
   // recorded before it existed: those attempts counted as failures then, and still do.
-  t.partial({ durationMs: NonNegative, retryAt: IsoDate, interrupted: t.boolean }),
+  // actionRunning: the attempt timed out and its action had not returned when this was recorded (it ignores its
+  // aborted signal); its process keeps the worker's slot until it returns, then records `JobActionReturned`.
+  t.partial({ durationMs: NonNegative, retryAt: IsoDate, interrupted: t.boolean, actionRunning: t.boolean }),
 ]);
 export const JobResetData = t.intersection([t.type({ at: IsoDate, reason: ResetReason }), t.partial({ by: t.string })]);
 // attempt: set when the job was cancelled while an attempt ran (a `JobCancelRequested` for it, then this at its end).
@@ -150,6 +152,11 @@ export const JobReleasedData = t.type({ at: IsoDate, parents: t.array(t.type({ j
 export const JobContinuationAddedData = t.type({ childJobId: JobId, at: IsoDate });
 /** Retention or a person purged the final job: the last event of its stream, which is then deleted (docs/retention.md). */
 export const JobPurgedData = t.intersection([t.type({ at: IsoDate }), t.partial({ reason: t.string, by: t.string })]);
+/**
+ * The action of an attempt that timed out while it ran on (`JobErrored` with `actionRunning`) has returned at last:
+ * its process let the worker's slot go. Changes no status (docs/running.md#timed-out-still-running).
+ */
+export const JobActionReturnedData = t.type({ attempt: PositiveInt, at: IsoDate });
 
 const event = <T extends string, D extends t.Mixed>(type: T, data: D) => t.type({ type: t.literal(type), data }, type);
 
@@ -175,6 +182,8 @@ export const JobContinuationAdded = event('JobContinuationAdded', JobContinuatio
 export type JobContinuationAdded = t.TypeOf<typeof JobContinuationAdded>;
 export const JobPurged = event('JobPurged', JobPurgedData);
 export type JobPurged = t.TypeOf<typeof JobPurged>;
+export const JobActionReturned = event('JobActionReturned', JobActionReturnedData);
+export type JobActionReturned = t.TypeOf<typeof JobActionReturned>;
 
 /** Every event of a job stream. The `type` literals are a public contract: projections, dashboards and other languages read them. */
 export const JobEvent = t.union(
@@ -190,6 +199,7 @@ export const JobEvent = t.union(
     JobContinuationAdded,
     JobCancelRequested,
     JobPurged,
+    JobActionReturned,
   ],
   'JobEvent',
 );
@@ -209,6 +219,7 @@ export const JobEventTypes = {
   JobContinuationAdded: 'JobContinuationAdded',
   JobCancelRequested: 'JobCancelRequested',
   JobPurged: 'JobPurged',
+  JobActionReturned: 'JobActionReturned',
 } as const satisfies { [K in JobEventType]: K };
 
 /** True when `type` is one of the ten job event types. */
@@ -232,6 +243,7 @@ export const eventTime = (e: JobEvent): IsoDate => {
     case 'JobContinuationAdded':
     case 'JobCancelRequested':
     case 'JobPurged':
+    case 'JobActionReturned':
       return e.data.at;
   }
 };

@@ -80,6 +80,13 @@ export interface JobView<R = unknown> {
    * `in_progress` until the attempt ends (`JobCancelled`, or `JobCompleted` when the action still returned a result).
    */
   readonly cancelRequested?: { readonly at: IsoDate; readonly attempt: number; readonly by?: string; readonly reason?: string };
+  /**
+   * Attempts that timed out while their action ran on (it ignored its aborted signal): "timed out, still running".
+   * Each from its `JobErrored` (`actionRunning`) until its `JobActionReturned`; `workerId` is the process that runs
+   * it (and keeps the worker's slot meanwhile). Absent when none. Whether that process is still alive is the
+   * reader's check (`engine.processGone`): a process that died took the action with it.
+   */
+  readonly actionsRunning?: readonly { readonly attempt: number; readonly since: IsoDate; readonly workerId?: string }[];
   readonly updatedAt: IsoDate;
 }
 
@@ -188,6 +195,14 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
         lastError: Object.assign({}, d.error, { attempt: d.attempt }),
         ...(d.interrupted === true ? { interruptions: (state.interruptions ?? 0) + 1 } : {}),
         ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}),
+        ...(d.actionRunning === true
+          ? {
+              actionsRunning: [
+                ...(state.actionsRunning ?? []),
+                { attempt: d.attempt, since: d.erroredAt, ...(state.workerId !== undefined ? { workerId: state.workerId } : {}) },
+              ],
+            }
+          : {}),
         updatedAt: d.erroredAt,
       });
     }
@@ -224,6 +239,12 @@ export const evolve = (state: JobState, event: JobEvent): JobState => {
     // Purged (docs/retention.md): the job is gone; its stream is deleted next.
     case 'JobPurged':
       return initialJobState;
+    case 'JobActionReturned': {
+      const d = event.data;
+      const rest = (state.actionsRunning ?? []).filter((a) => a.attempt !== d.attempt);
+      // Changes neither the status nor `updatedAt`: the job's own course goes on (a retry may be running meanwhile).
+      return update(state, ['actionsRunning'], rest.length > 0 ? { actionsRunning: rest } : {});
+    }
     case 'JobCancelRequested': {
       const d = event.data;
       return update(state, [], {

@@ -5,6 +5,7 @@ import type {
   FinalStatus,
   IsoDate,
   JobCancelled,
+  JobActionReturned,
   JobCancelRequested,
   JobPurged,
   JobCompleted,
@@ -35,6 +36,7 @@ export const Transitions = {
   addContinuation: 'addContinuation',
   release: 'release',
   purge: 'purge',
+  recordActionReturned: 'recordActionReturned',
 } as const;
 export type Transition = (typeof Transitions)[keyof typeof Transitions];
 
@@ -232,6 +234,8 @@ export const setToErrored = (
     readonly retryAt?: IsoDate;
     /** The attempt was cut short by a shutdown or its process went away: counted apart from `maxAttempts`. */
     readonly interrupted?: boolean;
+    /** The attempt timed out and its action has not returned yet ("timed out, still running"). */
+    readonly actionRunning?: boolean;
   },
 ): E.Either<TransitionRejected, readonly [JobErrored]> =>
   chain((s: JobView) => {
@@ -253,6 +257,12 @@ export const setToErrored = (
           'setToErrored',
           s,
           `cannot record attempt ${input.attempt} of job "${s.jobId}" as interrupted: it is initial, so the attempt never ran`,
+        );
+      if (input.actionRunning === true)
+        return reject(
+          'setToErrored',
+          s,
+          `cannot record attempt ${input.attempt} of job "${s.jobId}" with its action still running: it is initial, so the attempt never ran`,
         );
     } else {
       const ok = inAttempt('setToErrored', s, input.attempt, 'fail');
@@ -285,9 +295,32 @@ export const setToErrored = (
         ...(input.durationMs !== undefined ? { durationMs: input.durationMs } : {}),
         ...(input.retryAt !== undefined ? { retryAt: input.retryAt } : {}),
         ...(input.interrupted === true ? { interrupted: true } : {}),
+        ...(input.actionRunning === true ? { actionRunning: true } : {}),
       },
     });
   })(need('setToErrored', state, 'fail the job'));
+
+/**
+ * The action of attempt `attempt`, which timed out while it ran on (`actionsRunning`), has returned: from any
+ * status, since the job goes its own way meanwhile (a retry, a cancel, a manual retry). Only for an attempt the
+ * view says is still running, once.
+ */
+export const recordActionReturned = (
+  state: JobState,
+  input: { readonly attempt: number; readonly at: IsoDate },
+): E.Either<TransitionRejected, readonly [JobActionReturned]> =>
+  chain((s: JobView) =>
+    s.actionsRunning?.some((a) => a.attempt === input.attempt) === true
+      ? one<JobActionReturned>({
+          type: 'JobActionReturned',
+          data: { attempt: input.attempt as JobActionReturned['data']['attempt'], at: input.at },
+        })
+      : reject(
+          'recordActionReturned',
+          s,
+          `cannot record that the action of job "${s.jobId}" attempt ${input.attempt} returned: no timed-out attempt ${input.attempt} is still running`,
+        ),
+  )(need('recordActionReturned', state, 'record the return of an action'));
 
 /**
  * Back to `initial`. `retry`: an errored job whose retry is due (`at` ≥
@@ -521,6 +554,8 @@ const transitionOf = (state: JobState, event: JobEvent): E.Either<TransitionReje
       return addContinuation(state, event.data);
     case 'JobPurged':
       return purge(state, event.data);
+    case 'JobActionReturned':
+      return recordActionReturned(state, event.data);
   }
 };
 

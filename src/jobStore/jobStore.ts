@@ -6,6 +6,7 @@ import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import { fold, isFinal, isJobView, JobEvent, jobStreamName, type JobState, type JobView, type TransitionRejected } from '../job/index.js';
 import type { AppendError, EventStore, ReadStreamError, RecordedEvent, StoreUnavailable } from '../eventStore/eventStore.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import { traceCarrierOf, traceEntries, type TraceCarrier } from '../tracing/carrier.js';
 
 /** A job event as stored, with where and when. */
 export interface RecordedJobEvent {
@@ -22,6 +23,8 @@ export interface LoadedJob {
   readonly jobId: string;
   readonly state: JobState;
   readonly revision: number | 'no_stream';
+  /** The enqueue's trace context, as `JobEnqueued`'s metadata recorded it (docs/tracing.md); absent when none was. */
+  readonly trace?: TraceCarrier;
 }
 
 /** Where an event came from: EventStoreDB's own metadata keys, so `$by_correlation_id` works. */
@@ -30,6 +33,8 @@ export interface Causation {
   readonly causationId: string;
   /** Who asked (a dashboard user, the CLI); recorded in metadata as `by`. */
   readonly by?: string;
+  /** The trace context to record with the events (`traceparent`, `tracestate` in their metadata; docs/tracing.md). */
+  readonly trace?: TraceCarrier;
 }
 
 /** An event in the store that no longer decodes: a defect, reported with its stream and revision. */
@@ -146,7 +151,13 @@ export const makeJobStore = (
       TE.map((events): LoadedJob => {
         const state = fold(events.map(decodeJobEvent));
         const last = events[events.length - 1];
-        return remember({ jobId, state, revision: last === undefined ? 'no_stream' : last.revision });
+        const trace = events[0]?.type === 'JobEnqueued' ? traceCarrierOf(events[0].metadata) : undefined;
+        return remember({
+          jobId,
+          state,
+          revision: last === undefined ? 'no_stream' : last.revision,
+          ...(trace !== undefined ? { trace } : {}),
+        });
       }),
     );
 
@@ -164,6 +175,7 @@ export const makeJobStore = (
       engineVersion: options.engineVersion,
       ...(options.origin !== undefined ? { origin: options.origin } : {}),
       ...(causation.by !== undefined ? { by: causation.by } : {}),
+      ...(causation.trace !== undefined ? traceEntries(causation.trace) : {}),
     };
     const appending = store.append(
       jobStreamName(job.jobId),
@@ -177,7 +189,16 @@ export const makeJobStore = (
           if (r.left._tag === 'WrongExpectedRevision') recent.delete(job.jobId);
           return r;
         }
-        return E.right(remember({ jobId: job.jobId, state: fold(events, job.state), revision: r.right.nextExpectedRevision }));
+        // The stream's first append (`JobEnqueued`) sets the job's trace context; later ones keep it.
+        const trace = job.revision === 'no_stream' ? causation.trace : job.trace;
+        return E.right(
+          remember({
+            jobId: job.jobId,
+            state: fold(events, job.state),
+            revision: r.right.nextExpectedRevision,
+            ...(trace !== undefined ? { trace } : {}),
+          }),
+        );
       });
   };
 

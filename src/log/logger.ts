@@ -6,16 +6,18 @@ export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'chi
 
 /**
  * A pino logger writing JSON lines to stderr (so stdout stays for command
- * output). Level default: `info`; `silent` turns it off.
+ * output), or appending them to `file`. Level default: `info`; `silent` turns it off.
+ * Throws when `file` cannot be opened.
  */
-export const makeLogger = (options: { readonly level?: string; readonly name?: string } = {}): Logger =>
+export const makeLogger = (options: { readonly level?: string; readonly name?: string; readonly file?: string } = {}): Logger =>
   pino(
     {
       name: options.name ?? 'jobtrail',
       level: options.level ?? 'info',
       redact: { paths: ['password', '*.password', 'url', '*.url'], censor: (v) => (typeof v === 'string' ? redactUrl(v) : '***') },
     },
-    pino.destination(2),
+    // `file`: appended to (its folder made if need be), written synchronously as stderr is, so no line is lost at exit.
+    pino.destination(options.file === undefined ? 2 : { dest: options.file, append: true, mkdir: true, sync: true }),
   );
 
 /** A logger that writes nothing. */

@@ -1,5 +1,7 @@
 import { defaultMaxInterruptions, eventTime, fold, isJobView, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
+import { spanIdOf, traceCarrierOf, traceIdOf } from '../tracing/index.js';
+import { displayStatus } from './status.js';
 
 const ms = (n: number): string => {
   if (n < 1000) return `${Math.round(n)}ms`;
@@ -28,7 +30,7 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
     case 'JobCompleted':
       return `in ${ms(e.data.durationMs)}${e.data.result !== undefined ? ` result=${json(e.data.result)}` : ''}`;
     case 'JobErrored':
-      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.retryAt ? ` — retry at ${e.data.retryAt}` : ' — no retry'}`;
+      return `${e.data.error.name}: ${e.data.error.message}${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''}${e.data.interrupted === true ? ' (interrupted: not counted in attempts)' : ''}${e.data.actionRunning === true ? ' (timed out, still running)' : ''}${e.data.retryAt ? ` — awaiting retry at ${e.data.retryAt}` : ' — failed: no retry'}`;
     case 'JobReset':
       return `reason=${e.data.reason}${e.data.by ? ` by ${e.data.by}` : ''}`;
     case 'JobCancelled':
@@ -41,6 +43,8 @@ export const eventSummary = (e: RecordedJobEvent['event']): string => {
       return `cancel requested${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}; the action is aborted, the attempt ends cancelled`;
     case 'JobPurged':
       return `purged${e.data.reason ? `: ${e.data.reason}` : ''}${e.data.by ? ` by ${e.data.by}` : ''}`;
+    case 'JobActionReturned':
+      return `the timed-out action of attempt ${e.data.attempt} returned; its slot is free`;
   }
 };
 
@@ -71,21 +75,58 @@ export const formatHistory = (
     lines.push(
       `${String(r.revision).padStart(4)}  ${at}  ${delta.padStart(9)}  ${attempt !== undefined ? `#${attempt}`.padEnd(4) : '    '}  ${r.event.type.padEnd(13)}  ${eventSummary(r.event)}`,
     );
+    const trace = traceLine(r);
+    if (trace !== undefined) lines.push(`${' '.repeat(54)}${trace}`);
     if (r.event.type === 'JobErrored' && options.stacks !== false && r.event.data.error.stack)
       for (const l of r.event.data.error.stack.split('\n').slice(1, 8)) lines.push(`${' '.repeat(54)}${l.trim()}`);
   }
   return lines.join('\n');
 };
 
-/** A job's view, as `key: value` lines. */
-export const formatView = (v: JobView): string => {
+/**
+ * Where an event's trace begins (docs/tracing.md): the enqueue's trace and span for `JobEnqueued`, the attempt's for
+ * `JobStarted`, from their metadata; `undefined` for other events and untraced ones.
+ */
+export const traceLine = (r: Pick<RecordedJobEvent, 'event' | 'metadata'>): string | undefined => {
+  if (r.event.type !== 'JobEnqueued' && r.event.type !== 'JobStarted') return undefined;
+  const carrier = traceCarrierOf(r.metadata);
+  return carrier === undefined ? undefined : `trace ${traceIdOf(carrier.traceparent)} span ${spanIdOf(carrier.traceparent)}`;
+};
+
+/** The `trace` row `jobtrail show` adds to a traced job's view: the trace id its `JobEnqueued` recorded; `undefined` when none. */
+export const traceRow = (events: readonly Pick<RecordedJobEvent, 'event' | 'metadata'>[]): string | undefined => {
+  const first = events[0];
+  const carrier = first?.event.type === 'JobEnqueued' ? traceCarrierOf(first.metadata) : undefined;
+  return carrier === undefined ? undefined : `${'trace'.padEnd(16)}${traceIdOf(carrier.traceparent)}`;
+};
+
+/**
+ * The timed-out attempts whose action still runs (`actionsRunning`), for people: "timed out, still running", or,
+ * when the process running it is known to be gone (`gone`), that the action went with it.
+ */
+export const actionsRunningText = (v: JobView, gone: ReadonlySet<string> = new Set()): string | undefined =>
+  v.actionsRunning === undefined || v.actionsRunning.length === 0
+    ? undefined
+    : v.actionsRunning
+        .map((a) =>
+          a.workerId !== undefined && gone.has(a.workerId)
+            ? `attempt ${a.attempt} timed out at ${a.since}; its process ${a.workerId} is gone, and the action with it`
+            : `timed out, still running: attempt ${a.attempt} since ${a.since}${a.workerId !== undefined ? ` on ${a.workerId}` : ''} (it keeps its worker's slot until its action returns)`,
+        )
+        .join('; ');
+
+/** A job's view, as `key: value` lines; `gone`: the processes known to be gone (see `actionsRunningText`). */
+export const formatView = (v: JobView, gone?: ReadonlySet<string>): string => {
   const rows: [string, unknown][] = [
     ['job', v.jobId],
     [
       'status',
-      v.status +
-        (v.status === 'errored' ? (v.retryAt ? ` (retry at ${v.retryAt})` : ' (failed for good)') : '') +
-        (v.cancelRequested !== undefined ? ' (cancel requested)' : ''),
+      displayStatus(v) +
+        (v.status === 'errored' ? (v.retryAt ? ` (next attempt at ${v.retryAt})` : ' (no retry left)') : '') +
+        (v.cancelRequested !== undefined ? ' (cancel requested)' : '') +
+        (v.actionsRunning?.some((a) => a.workerId === undefined || gone?.has(a.workerId) !== true) === true
+          ? ' (timed out, still running)'
+          : ''),
     ],
     ['worker', v.workerName],
     ['queue', v.queue],
@@ -119,6 +160,7 @@ export const formatView = (v: JobView): string => {
         ? `requested at ${v.cancelRequested.at}${v.cancelRequested.by !== undefined ? ` by ${v.cancelRequested.by}` : ''}${v.cancelRequested.reason !== undefined ? ` (${v.cancelRequested.reason})` : ''}; attempt ${v.cancelRequested.attempt} still running${v.workerId !== undefined ? ` on ${v.workerId}` : ''}`
         : undefined,
     ],
+    ['action', actionsRunningText(v, gone)],
     ['duration', v.durationMs !== undefined ? ms(v.durationMs) : undefined],
     [
       'progress',
@@ -139,12 +181,12 @@ export const formatView = (v: JobView): string => {
 /** Jobs as a table, one line each. */
 export const formatJobTable = (views: readonly JobView[]): string => {
   if (views.length === 0) return '(no jobs)';
-  const header = `${'JOB'.padEnd(38)} ${'WORKER'.padEnd(14)} ${'STATUS'.padEnd(12)} ${'ATT'.padStart(3)}  UPDATED`;
+  const header = `${'JOB'.padEnd(38)} ${'WORKER'.padEnd(14)} ${'STATUS'.padEnd(14)} ${'ATT'.padStart(3)}  UPDATED`;
   return [
     header,
     ...views.map(
       (v) =>
-        `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${v.status.padEnd(12)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
+        `${v.jobId.padEnd(38)} ${v.workerName.slice(0, 14).padEnd(14)} ${displayStatus(v).padEnd(14)} ${String(v.attempts).padStart(3)}  ${v.updatedAt}`,
     ),
   ].join('\n');
 };

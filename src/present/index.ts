@@ -1,2 +1,25 @@
 // How jobs read for people, shared by the CLI, the dashboard and the demo (none of which imports another).
-export { attemptOf, eventSummary, formatDuration, formatHistory, formatJobTable, formatView, historyJsonLine, viewAt } from './format.js';
+export {
+  actionsRunningText,
+  attemptOf,
+  eventSummary,
+  formatDuration,
+  formatHistory,
+  formatJobTable,
+  formatView,
+  historyJsonLine,
+  traceLine,
+  traceRow,
+  viewAt,
+} from './format.js';
+export {
+  displayStatus,
+  DisplayStatuses,
+  matchesStatusFilter,
+  parseStatusFilter,
+  statusFilterChoices,
+  statusLabel,
+  statusLabels,
+  storedStatusOf,
+} from './status.js';
+export type { DisplayStatus, StatusFilter } from './status.js';

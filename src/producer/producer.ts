@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { newJobId } from '../conductor/newJobId.js';
-import { makeBroker } from '../backends/index.js';
-import { enqueueQueueName, type Broker, type Delivery, type OutgoingMessage, type ReplyChannel } from '../broker/index.js';
+import type { Broker, Delivery, OutgoingMessage, ReplyChannel } from '../broker/broker.js';
+import { enqueueQueueName } from '../broker/workMessage.js';
+import { brokerFor } from './brokerFor.js';
+import type { PayloadArg, WorkerNameArg } from './types.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import { TraceAttributes, traceSend } from '../tracing/index.js';
 
 /** Options of a producer's enqueue: the optional fields of the wire command (docs/architecture.md#the-wire-contract). */
 export interface ProducerEnqueueOptions {
@@ -55,16 +58,21 @@ export class ProducerError extends JobtrailError {
 
 const Reply = t.union([t.type({ ok: t.literal(true), jobId: t.string }), t.type({ ok: t.literal(false), error: t.string })]);
 
-export interface Producer {
+/**
+ * A producer. `W` types it by the workers without loading them: a workers module's type
+ * (`createProducer<typeof import('./workers.js')>(…)`), an array of workers, or a worker type; then the worker
+ * name must be one of theirs and the payload its codec's type. Without `W`: any name, any payload.
+ */
+export interface Producer<W = unknown> {
   /**
    * Publishes an enqueue command to `jobtrail.enqueue` with a publisher
    * confirm. Returns the job id (and, with `awaitReply`, whether the conductor
    * created the job); throws `EnqueueCommandRejectedError` when the conductor
    * refuses it.
    */
-  enqueue(
-    workerName: string,
-    payload: unknown,
+  enqueue<N extends WorkerNameArg<W>>(
+    workerName: N,
+    payload: PayloadArg<W, N>,
     options?: ProducerEnqueueOptions,
   ): Promise<{ readonly jobId: string; readonly created?: boolean }>;
   close(): Promise<void>;
@@ -74,9 +82,9 @@ export interface Producer {
  * A client for services that only enqueue: no workers, no store. It speaks
  * the same wire contract as a producer in any other language.
  */
-export const createProducer = async (options: ProducerOptions): Promise<Producer> => {
+export const createProducer = async <W = unknown>(options: ProducerOptions): Promise<Producer<W>> => {
   const owns = typeof options.broker === 'string';
-  const broker = typeof options.broker === 'string' ? await makeBroker(options.broker) : options.broker;
+  const broker = typeof options.broker === 'string' ? await brokerFor(options.broker) : options.broker;
   const pending = new Map<string, (d: Delivery) => void>();
   const commandQueue = options.commandQueue ?? enqueueQueueName;
   let replies: Promise<ReplyChannel> | undefined;
@@ -85,7 +93,23 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
       if (d.correlationId !== undefined) pending.get(d.correlationId)?.(d);
     }));
 
-  const enqueue: Producer['enqueue'] = async (workerName, payload, o = {}) => {
+  // A `send jobtrail.enqueue` span; the command carries its context as header `traceparent` (docs/tracing.md).
+  const enqueue = (
+    workerName: string,
+    payload: unknown,
+    o: ProducerEnqueueOptions = {},
+  ): Promise<{ readonly jobId: string; readonly created?: boolean }> => {
+    const jobId = o.jobId ?? newJobId();
+    const attributes = { [TraceAttributes.messageId]: jobId, [TraceAttributes.jobId]: jobId, [TraceAttributes.worker]: String(workerName) };
+    return traceSend(commandQueue, attributes, (headers) => send(workerName, payload, { ...o, jobId }, headers));
+  };
+
+  const send = async (
+    workerName: string,
+    payload: unknown,
+    o: ProducerEnqueueOptions,
+    headers: Record<string, string> | undefined,
+  ): Promise<{ readonly jobId: string; readonly created?: boolean }> => {
     const jobId = o.jobId ?? newJobId();
     const runAt = o.runAt instanceof Date ? o.runAt.toISOString() : o.runAt;
     const command = {
@@ -100,7 +124,12 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
     };
     const body = JSON.stringify(command);
     if (body === undefined) throw new ProducerError('the payload is not JSON-serialisable');
-    const message: OutgoingMessage = { body: Buffer.from(body), messageId: jobId, contentType: 'application/json' };
+    const message: OutgoingMessage = {
+      body: Buffer.from(body),
+      messageId: jobId,
+      contentType: 'application/json',
+      ...(headers !== undefined ? { headers } : {}),
+    };
     if (!o.awaitReply) {
       const r = await broker.publish(commandQueue, message)();
       if (E.isLeft(r)) throw new ProducerError(`the enqueue command for job "${jobId}" was not confirmed by the broker: ${r.left.message}`);
@@ -145,7 +174,7 @@ export const createProducer = async (options: ProducerOptions): Promise<Producer
   };
 
   return {
-    enqueue,
+    enqueue: enqueue as Producer<W>['enqueue'],
     close: async () => {
       if (replies) await (await replies).stop();
       if (owns) await broker.close();

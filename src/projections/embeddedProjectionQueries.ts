@@ -14,6 +14,7 @@ import {
   type ProjectionQueries,
 } from './projectionQueries.js';
 import { makeProjectionTables, type ProjectionTables, type SqliteDatabase } from './projectionTables.js';
+import { makeSqliteJobSearch } from './sqliteJobSearch.js';
 
 export interface EmbeddedProjectionQueriesOptions {
   /** The embedded store's SQLite connection. */
@@ -132,6 +133,7 @@ export const makeEmbeddedProjectionQueries = (options: EmbeddedProjectionQueries
   );
 
   const queries: EmbeddedProjectionQueries = {
+    ...makeSqliteJobSearch(options.database),
     checkpoint: (name) => tables.projection.get(name)?.checkpoint ?? undefined,
 
     getState: async (name, partition) => {

@@ -55,6 +55,25 @@ export const isCurrentEntry = (view: JobView, type: string, data: Data, index: '
   }
 };
 
+/** A job's view folded from its own stream, for a job the projection has not reached; `undefined` when there is none. */
+export const foldJobStream = async (client: EventStoreDBClient, stream: string): Promise<JobView | undefined> => {
+  const events: JobEvent[] = [];
+  try {
+    for await (const r of client.readStream(stream)) {
+      const e = r.event;
+      if (e === undefined) continue;
+      const decoded = JobEvent.decode({ type: e.type, data: e.data });
+      if (E.isLeft(decoded)) return undefined;
+      events.push(decoded.right);
+    }
+  } catch (error) {
+    if (error instanceof StreamNotFoundError) return undefined;
+    throw error;
+  }
+  const state = fold(events);
+  return isJobView(state) ? toJobView(stream, JSON.parse(JSON.stringify(state)) as unknown) : undefined;
+};
+
 export interface EsdbJobListDeps {
   readonly client: EventStoreDBClient;
   /** The job-view state of a partition (`job-<id>`); undefined when the projection has not folded it. */
@@ -80,25 +99,7 @@ export const makeEsdbJobList = (deps: EsdbJobListDeps) => {
   const { client } = deps;
   const budget = deps.scanBudget ?? indexScanBudget;
 
-  /** A job's view from its own stream, for a job the projection has not reached. */
-  const foldStream = async (stream: string): Promise<JobView | undefined> => {
-    const events: JobEvent[] = [];
-    try {
-      for await (const r of client.readStream(stream)) {
-        const e = r.event;
-        if (e === undefined) continue;
-        const decoded = JobEvent.decode({ type: e.type, data: e.data });
-        if (E.isLeft(decoded)) return undefined;
-        events.push(decoded.right);
-      }
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return undefined;
-      throw error;
-    }
-    const state = fold(events);
-    return isJobView(state) ? toJobView(stream, JSON.parse(JSON.stringify(state)) as unknown) : undefined;
-  };
-
+  const foldStream = (stream: string): Promise<JobView | undefined> => foldJobStream(client, stream);
   const viewOf = async (stream: string): Promise<JobView | undefined> => (await deps.readView(stream)) ?? (await foldStream(stream));
 
   return async (filter: JobViewFilter = {}): Promise<JobViewPage> => {

@@ -13,6 +13,7 @@ import {
 import type { JobView } from '../job/index.js';
 import { infoOf, lastRevisionOf, parseStreamPosition, sourceStreamOf, sourceStreamsOf } from './esdbInstall.js';
 import { jobIndexProjection, makeEsdbJobList } from './esdbList.js';
+import { makeEsdbJobSearch } from './esdbJobSearch.js';
 import type { ProjectionInfo } from './projectionEngine.js';
 import { builtInProjectionFiles, ProjectionNames, readProjectionFiles } from './projectionFiles.js';
 import { ProjectionNotInstalledError, toJobView, waitForState, type ProjectionChange, type ProjectionQueries } from './projectionQueries.js';
@@ -107,6 +108,17 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
     toJobView(partition, await getState(ProjectionNames.jobView, partition));
 
   const listJobViews = makeEsdbJobList({
+    client,
+    readView,
+    indexInstalled: async () => {
+      try {
+        return (await client.getProjectionStatus(jobIndexProjection)) !== undefined;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const { searchJobs, countJobs } = makeEsdbJobSearch({
     client,
     readView,
     indexInstalled: async () => {
@@ -408,6 +420,8 @@ export const makeEsdbProjectionQueries = async (options: EsdbProjectionQueriesOp
   const queries: ProjectionQueries = {
     getState,
     listJobViews,
+    searchJobs,
+    countJobs,
     subscribe,
     waitFor: (name, until, waitOptions) => waitForState(queries, name, until, waitOptions),
     close: async () => {

@@ -61,3 +61,5 @@ export type {
   ThroughputReaderOptions,
   ThroughputSeries,
 } from './throughputQueries.js';
+export { finishedAt, matchesSearch, searchStatuses, searchStatusOf } from './jobSearch.js';
+export type { JobSearch, JobSearchCounts, JobSearchPage, JobSearchQueries, SearchStatus } from './jobSearch.js';

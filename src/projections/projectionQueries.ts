@@ -3,6 +3,7 @@ import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import type { JobStatus, JobView } from '../job/index.js';
 import { brandClass, ErrorCodes, JobtrailError } from '../errors/index.js';
+import type { JobSearchQueries } from './jobSearch.js';
 
 /** A projection state that changed: `partition` is absent for an unpartitioned state or a bi-state projection's shared state. */
 export interface ProjectionChange {
@@ -48,6 +49,10 @@ export interface ProjectionQueries {
   getState(name: string, partition?: string): Promise<unknown>;
   /** Job views filtered by status and worker, newest enqueued first, paged with `next`. */
   listJobViews(filter?: JobViewFilter): Promise<JobViewPage>;
+  /** The dashboard console's search (jobSearch.ts): id, status, worker, queue, time ranges, both orders, paged both ways. */
+  searchJobs?: JobSearchQueries['searchJobs'];
+  /** How many jobs of each status match a search's filters (jobSearch.ts). */
+  countJobs?: JobSearchQueries['countJobs'];
   /** Calls `onChange` for each state the projection changes from now on; returns the unsubscribe function. */
   subscribe(name: string, onChange: (change: ProjectionChange) => void): () => void;
   /**

@@ -117,6 +117,7 @@ export interface ProjectionTables {
   readonly partitionsSince: Statement<[string, number], { partition: string; state: string | null; version: number }>;
   readonly deletePartitions: Statement<[string], unknown>;
   readonly upsertJobView: Statement<[string, string, string, string, string, string, number, string], unknown>;
+  readonly updateJobViewStatus: Statement<[string, string, string, string, string, string, string, number], unknown>;
   readonly deleteJobView: Statement<[string], unknown>;
   readonly deleteJobViews: Statement<[], unknown>;
 }
@@ -162,6 +163,12 @@ export const makeProjectionTables = (db: SqliteDatabase): ProjectionTables => {
        ON CONFLICT (partition) DO UPDATE SET job_id = excluded.job_id, status = excluded.status, worker_name = excluded.worker_name,
          queue = excluded.queue, enqueued_at = excluded.enqueued_at, enqueued_ms = excluded.enqueued_ms, updated_at = excluded.updated_at`,
     ),
+    // Sets only what a job's later events change: an index whose columns are not SET is not written (issue 24:
+    // the full upsert rewrote the entries of all four indexes on every status change).
+    updateJobViewStatus: db.prepare<[string, string, string, string, string, string, string, number]>(
+      `UPDATE projection_job_views SET status = ?, updated_at = ?
+       WHERE partition = ? AND job_id = ? AND worker_name = ? AND queue = ? AND enqueued_at = ? AND enqueued_ms = ?`,
+    ),
     deleteJobView: db.prepare<[string]>('DELETE FROM projection_job_views WHERE partition = ?'),
     deleteJobViews: db.prepare('DELETE FROM projection_job_views'),
   };
@@ -175,6 +182,18 @@ export const writeJobView = (tables: ProjectionTables, partition: string, stateJ
     tables.deleteJobView.run(partition);
     return;
   }
+  // The row is there with the same job (the common case: a status change): two columns, two indexes.
+  const updated = tables.updateJobViewStatus.run(
+    columns.status,
+    columns.updatedAt,
+    partition,
+    columns.jobId,
+    columns.workerName,
+    columns.queue,
+    columns.enqueuedAt,
+    columns.enqueuedMs,
+  );
+  if (updated.changes === 1) return;
   tables.upsertJobView.run(
     partition,
     columns.jobId,

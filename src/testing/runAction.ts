@@ -16,6 +16,7 @@ import {
 import { viewOf } from '../jobStore/index.js';
 import { executeAttempt, type Worker } from '../worker/index.js';
 import { makeMemoryJobStore } from './memoryJobStore.js';
+import type { Logger } from '../log/index.js';
 
 export interface RunActionOptions {
   /** `ctx.jobId`. Default: `test-job`. */
@@ -28,6 +29,8 @@ export interface RunActionOptions {
   readonly now?: () => Date;
   /** Random draws in [0, 1) for the worker's retry delay. Default: `Math.random`. */
   readonly random?: () => number;
+  /** `ctx.log`: a pino logger (bound to `jobId`, `attempt` and `worker`, as the engine binds it). Default: silent. */
+  readonly logger?: Logger;
 }
 
 /** A progress report the action made, as `JobProgressed` records it. */
@@ -115,6 +118,7 @@ export const runAction = async <P, R>(worker: Worker<P, R>, payload: P, options:
       job: { ...loaded, state: viewOf(loaded) },
       backgroundJobId: `runAction-${attempt}`,
       signal: options.signal ?? new AbortController().signal,
+      ...(options.logger !== undefined ? { log: options.logger.child({ jobId, attempt, worker: worker.name }) } : {}),
     },
   );
   if (outcome._tag !== 'Completed' && outcome._tag !== 'Errored')

@@ -5,6 +5,7 @@ import {
   isoDate,
   isJobView,
   planRetry,
+  recordActionReturned,
   recordProgress,
   setToCancelled,
   setToCompleted,
@@ -20,7 +21,10 @@ import {
 import type { AppendTooLarge, StoreUnavailable } from '../eventStore/eventStore.js';
 import { viewOf, type Causation, type JobStore, type LoadedJob, type TransitionError } from '../jobStore/index.js';
 import { EngineErrors, normaliseError } from './failures.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import type { TraceCarrier } from '../tracing/carrier.js';
 import type { JobContext, Worker } from './worker.js';
+import type { JobObserver } from '../metrics/observer.js';
 
 /** What `execute` needs from the engine. */
 export interface ExecuteDeps {
@@ -31,6 +35,8 @@ export interface ExecuteDeps {
   readonly processId: string;
   /** Waits before retrying an append the store could not take; resolves false when the engine gives up (forced stop). */
   readonly backoff: (tries: number) => Promise<boolean>;
+  /** Told of enqueues, attempts and cancels (the metrics, docs/metrics.md); absent when metrics are off. */
+  readonly observer?: JobObserver;
 }
 
 /** Why the engine aborted a running action from outside. */
@@ -68,6 +74,12 @@ export interface AttemptInput {
    * action's signal with `AbortReasons.cancelled`. Returns the unregister, called when the attempt ends.
    */
   readonly watchCancel?: (jobId: string, attempt: number, abort: () => void) => () => void;
+  /** The attempt's trace context: recorded in the metadata of its events (docs/tracing.md). */
+  readonly trace?: TraceCarrier;
+  /** `ctx.log`: lines about this attempt (job id, worker, attempt, trace id bound). Default: silent. */
+  readonly log?: Logger;
+  /** Calls the action in the attempt's trace context (docs/tracing.md). Default: calls it. */
+  readonly inContext?: <T>(action: () => T) => T;
 }
 
 /** How the attempt ended, for the conductor to settle the delivery. */
@@ -90,6 +102,7 @@ const toError = (name: string, message: string): ErrorInfo => ({ name, message }
 const causedBy = (input: AttemptInput, causationId: string): Causation => ({
   correlationId: input.job.jobId,
   causationId,
+  ...(input.trace !== undefined ? { trace: input.trace } : {}),
 });
 
 /** Records that the job cannot start at all (unknown worker, invalid payload): `JobErrored`, no retry. */
@@ -117,6 +130,7 @@ class AttemptContext implements JobContext {
     readonly jobId: string,
     readonly attempt: number,
     controls: AttemptControls,
+    readonly log: Logger,
   ) {
     this.progress = controls.progress;
     this.#controls = controls;
@@ -175,10 +189,13 @@ export const executeAttempt = async <P>(worker: Worker<P>, deps: ExecuteDeps, in
     )();
     if (E.isLeft(started))
       return started.left._tag === 'StoreUnavailable' ? { _tag: 'Unavailable', error: started.left } : { _tag: 'Conflict' };
-    return await runStarted(worker, deps, input, started.right, decoded.right, {
+    const observed = deps.observer?.attemptStarted?.(viewOf(started.right));
+    const running = runStarted(worker, deps, input, started.right, decoded.right, {
       cancelled: () => cancelled,
       onCancel: (f) => (onCancel = f),
     });
+    if (observed !== undefined) void running.then(observed, () => observed(undefined));
+    return await running;
   } finally {
     unwatch?.();
   }
@@ -266,24 +283,24 @@ const runStarted = async <P>(
 
   cancelHook.onCancel(() => controls.cancel());
   if (cancelHook.cancelled()) controls.cancel();
-  const ctx = new AttemptContext(input.job.jobId, attempt, controls);
+  const ctx = new AttemptContext(input.job.jobId, attempt, controls, input.log ?? silentLogger);
 
+  // "Timed out, still running": whether the action has returned, and what to record when it does late.
+  let actionSettled = false;
+  let lateReturn: (() => Promise<void>) | undefined;
   const timer =
     worker.timeoutMs === undefined ? undefined : setTimeout(() => controls.stop('timeout', { kind: 'timeout' }), worker.timeoutMs);
   if (stoppedWith === undefined) {
     let running: Promise<unknown>;
     try {
       // User code is wrapped once, here: whatever it throws or rejects with is caught.
-      running = Promise.resolve(worker.action(payload, ctx));
+      running = Promise.resolve(input.inContext ? input.inContext(() => worker.action(payload, ctx)) : worker.action(payload, ctx));
     } catch (error) {
       running = Promise.reject(error);
     }
-    input.onAction?.(
-      running.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    const markSettled = (): void => void (actionSettled = true);
+    // A late return of a timed-out action is recorded (`JobActionReturned`) before its slot goes.
+    input.onAction?.(running.then(markSettled, markSettled).then(() => lateReturn?.()));
     running.then(
       (value) => end({ kind: 'result', value }),
       (error: unknown) => end({ kind: 'thrown', error }),
@@ -342,6 +359,10 @@ const runStarted = async <P>(
   // An attempt whose cancel was requested ends cancelled, whatever it threw (read from the stream: a request
   // made since the last append of this attempt is found when that append conflicts and is decided again).
   let endedCancelled = false;
+  // A timed-out action that ignores its signal runs on: the record says so until it returns (docs/running.md).
+  // One that heeds its aborted signal settles at once: give it that turn of the event loop first.
+  if (ended.kind === 'timeout' && !actionSettled) await new Promise((resolve) => setImmediate(resolve));
+  const actionRunning = ended.kind === 'timeout' && !actionSettled;
   const r = await recorder.record((s) => {
     endedCancelled = cancelRequestedFor(s, attempt);
     return endedCancelled
@@ -353,9 +374,17 @@ const runStarted = async <P>(
           durationMs,
           interrupted,
           ...(retryAt !== undefined ? { retryAt } : {}),
+          ...(actionRunning ? { actionRunning } : {}),
         });
   });
   if (E.isLeft(r)) return { _tag: 'Abandoned', attempt, reason: r.left.reason };
+  if (actionRunning && !endedCancelled) {
+    // At the revision last seen, reloaded on a conflict (a retry attempt may be appending meanwhile).
+    const recordReturn = async (): Promise<void> =>
+      void (await recorder.record((s) => recordActionReturned(s, { attempt, at: isoDate(deps.now()) })));
+    if (actionSettled) await recordReturn();
+    else lateReturn = recordReturn;
+  }
   return endedCancelled ? { _tag: 'Cancelled', job: r.right, attempt } : { _tag: 'Errored', job: r.right, attempt, retryAt };
 };
 

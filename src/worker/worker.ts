@@ -4,6 +4,7 @@ import { executeAttempt, type AttemptInput, type ExecuteDeps } from './execute.j
 import { NonRetryableError } from './failures.js';
 import { rateLimitProblems, type RateLimit } from './rateLimit.js';
 import { brandClass, brandMark, ErrorCodes, JobtrailError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
 
 /** What an action gets besides its payload. */
 export interface JobContext {
@@ -18,6 +19,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Records a `JobProgressed` event (percent 0–100 and/or a message). */
   progress(percent?: number, message?: string): Promise<void>;
+  /**
+   * The engine's logger (pino), its lines bound to this attempt: `jobId`, `attempt`, `worker`, and `traceId` and
+   * `spanId` when the attempt is traced (docs/tracing.md). Silent in `runAction`.
+   */
+  readonly log: Logger;
 }
 
 /** A worker's settings when it does not give them. */
@@ -193,7 +199,9 @@ class DefinedWorker<P, R> extends Worker<P, R> {
 }
 
 /** Declares a worker from its options (see `WorkerOptions` for the defaults). */
-export const defineWorker = <P = unknown, R = unknown>(options: WorkerOptions<P, R>): Worker<P, R> => new DefinedWorker(options);
+export const defineWorker = <P = unknown, R = unknown, N extends string = string>(
+  options: WorkerOptions<P, R> & { readonly name: N },
+): Worker<P, R> & { readonly name: N } => new DefinedWorker(options) as Worker<P, R> as Worker<P, R> & { readonly name: N };
 
 /** A problem with a worker's declaration: thrown when the registry is built. */
 export class InvalidWorkerError extends JobtrailError {

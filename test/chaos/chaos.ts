@@ -27,6 +27,7 @@
 // under test, not a build.
 //
 //   npm run test:chaos [-- --jobs 3000 --chains 40 --fan-ins 12 --workers 3 --kills 4 --timeout 300]
+//   CHAOS_SYNCHRONOUS=normal npm run test:chaos   (the store at synchronous=normal; default full)
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -64,6 +65,13 @@ const killCount = Number(values.kills);
 const timeoutMs = Number(values.timeout) * 1000;
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Issue 24: CHAOS_SYNCHRONOUS=normal runs every process on the store at synchronous=normal (default: full).
+const synchronous = process.env['CHAOS_SYNCHRONOUS']?.trim().toLowerCase() || 'full';
+if (synchronous !== 'full' && synchronous !== 'normal') {
+  log(`FAIL CHAOS_SYNCHRONOUS must be full or normal, got ${JSON.stringify(process.env['CHAOS_SYNCHRONOUS'])}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 let node: RabbitNode;
 const nodeStarting = Date.now();
@@ -79,7 +87,8 @@ const rabbitmqctl = (...args: string[]) => node.ctl(...args);
 
 const queue = `chaos-${randomUUID()}`;
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-chaos-'));
-const store = `sqlite:${join(dir, 'events.db')}`;
+const store = `sqlite:${join(dir, 'events.db')}?synchronous=${synchronous}`;
+log(`store at synchronous=${synchronous}`);
 const began = Date.now();
 
 interface Proc {

@@ -260,7 +260,7 @@ test('a bad config file: a one-line error naming the file and the key, whatever 
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.is(
       oneLine(r.stderr),
-      `jobtrail: ${join(project, 'jobtrail.config.json')}: unknown key "brokr" (did you mean "broker"?); the keys are store, broker, workers, logLevel, gracePeriodMs, sweepIntervalMs, sweepGraceMs, heartbeatIntervalMs`,
+      `jobtrail: ${join(project, 'jobtrail.config.json')}: unknown key "brokr" (did you mean "broker"?); the keys are store, broker, workers, logLevel, gracePeriodMs, sweepIntervalMs, sweepGraceMs, heartbeatIntervalMs, synchronous, queues, retention`,
     );
   }
   writeFileSync(join(project, 'jobtrail.config.json'), '{"heartbeatIntervalMs": "5s"}');

@@ -165,7 +165,7 @@ test('--at prints the view as it was then, folded from the events up to that tim
 
   assert.is(errored!.code, 0, errored!.stderr);
   assert.match(errored!.stdout, `as of ${at(firstError)}: revision ${history[firstError]!.revision} (JobErrored at ${at(firstError)})`);
-  assert.match(errored!.stdout, /status\s+errored \(retry at /);
+  assert.match(errored!.stdout, /status\s+awaiting_retry \(next attempt at /);
   assert.match(errored!.stdout, /attempts\s+1 of 5/);
   assert.match(errored!.stdout, /last error\s+Error: partner timed out \(attempt 1\)/);
 

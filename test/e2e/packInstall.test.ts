@@ -152,6 +152,39 @@ console.log(JSON.stringify({ ok: [ok.status, ok.result, ok.progress.map((p) => p
   });
 });
 
+test('jobtrail/producer: typed by the workers as types only, and it loads no native module', async () => {
+  writeFileSync(
+    join(app, 'producer-workers.ts'),
+    `import * as t from 'io-ts';
+import { defineWorker } from 'jobtrail';
+export const greet = defineWorker({ name: 'greet', payload: t.type({ name: t.string }), action: async ({ name }) => \`hello \${name}\` });
+`,
+  );
+  writeFileSync(
+    join(app, 'producer.ts'),
+    `import { createRequire } from 'node:module';
+import { createProducer } from 'jobtrail/producer';
+import type * as workers from './producer-workers.js';
+const producer = await createProducer<typeof workers>({ broker: 'memory' });
+const { jobId } = await producer.enqueue('greet', { name: 'ada' }, { jobId: 'from-producer' });
+// @ts-expect-error: greet's name is a string
+await producer.enqueue('greet', { name: 42 }).catch(() => undefined);
+// @ts-expect-error: no worker is named "gret"
+await producer.enqueue('gret', { name: 'ada' }).catch(() => undefined);
+await producer.close();
+const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[/](better-sqlite3|@eventstore)[/]/.test(f));
+console.log(JSON.stringify({ jobId, loaded }));
+`,
+  );
+  try {
+    await npx(['tsc', '-p', '.'], 120_000);
+  } catch (error) {
+    assert.unreachable(`tsc refused the producer app:\n${failure(error)}`);
+  }
+  const { stdout } = await run('producer.ts', ['--import', 'tsx']);
+  assert.equal(JSON.parse(stdout.trim().split('\n').pop()!), { jobId: 'from-producer', loaded: [] });
+});
+
 /** `npx jobtrail run`, in a process group of its own: a terminal's Ctrl-C reaches npm and node alike. */
 const startRun = (workers: string, store: string): { child: ChildProcess; stderr: () => string } => {
   const args = ['run', '--workers', workers, '--store', store];

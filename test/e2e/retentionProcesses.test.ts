@@ -1,7 +1,8 @@
-// Retention across processes (docs/retention.md), embedded mode: three `jobtrail run --retention completed=2s`
-// processes on one SQLite file with the in-process broker, one SIGKILLed while jobs flow. Afterwards the completed
-// jobs are gone from the store and the lists, the failed ones (kept 7 days) remain; `jobtrail purge` as a
-// subprocess then purges those by filter, with a line per job and the record of who and why.
+// Retention across processes (docs/retention.md), in both modes: three `jobtrail run --retention completed=2s`
+// processes on one SQLite file, with the in-process broker and on RabbitMQ, one SIGKILLed while jobs flow.
+// Afterwards every completed job is gone from the store and the lists, purged exactly once (one `JobsPurged` record
+// names it), the failed ones (kept 7 days) remain; `jobtrail purge` as a subprocess then purges those by filter,
+// with a line per job and the record of who and why.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -14,18 +15,19 @@ import * as assert from 'uvu/assert';
 import { makeStore } from '../../src/backends/index.js';
 import { purgeStreamName, type JobsPurgedData } from '../../src/conductor/index.js';
 import { createEngine } from '../../src/engine.js';
-import { sleeper } from '../fixtures/workers.js';
+import { makeSleeper } from '../fixtures/workers.js';
 import { root, runJobtrail } from '../support/cli.js';
+import { consumersOf, deleteQueues, rabbitUrl } from '../support/rabbit.js';
 import { waitFor } from '../support/waitFor.js';
 
 const test = suite('retention: jobtrail run processes on one SQLite file, one SIGKILLed; jobtrail purge');
 const dir = mkdtempSync(join(tmpdir(), 'jobtrail-retention-processes-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const spawnRun = (env: Record<string, string>): ChildProcess =>
+const spawnRun = (env: Record<string, string>, extra: readonly string[]): ChildProcess =>
   spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/bin.ts', 'run', '--retention', 'completed=2s,errored=7d', '--sweep-interval', '2000'],
+    ['--import', 'tsx', 'src/cli/bin.ts', 'run', '--retention', 'completed=2s,errored=7d', '--sweep-interval', '2000', ...extra],
     {
       cwd: root,
       env: { ...process.env, JOBTRAIL_LOG_LEVEL: 'info', ...env },
@@ -33,20 +35,36 @@ const spawnRun = (env: Record<string, string>): ChildProcess =>
     },
   );
 
-test('completed jobs expire after 2 s whichever process runs them; failed ones stay; jobtrail purge removes them by filter', async () => {
-  const url = `sqlite:${join(dir, 'events.db')}`;
-  const env = { JOBTRAIL_STORE: url, JOBTRAIL_BROKER: 'memory', JOBTRAIL_WORKERS: 'test/fixtures/workers.ts' };
-  // The test's engine is never started: it enqueues (the run processes see the jobs in the store) and reads.
-  const engine = await createEngine({ store: url, broker: 'memory', workers: [sleeper], recover: false, rememberBroker: false });
+const scenario = async (mode: 'embedded' | 'rabbitmq') => {
+  // A queue of its own: the RabbitMQ is shared (its work queue is deleted at the end).
+  const queue = `retention-${mode}-${randomUUID().slice(0, 8)}`;
+  const url = `sqlite:${join(dir, `${queue}.db`)}`;
+  const broker = mode === 'rabbitmq' ? rabbitUrl : 'memory';
+  const env = { JOBTRAIL_STORE: url, JOBTRAIL_BROKER: broker, JOBTRAIL_WORKERS: 'test/fixtures/workers.ts', JOBTRAIL_TEST_QUEUE: queue };
+  // On RabbitMQ the processes leave jobtrail.enqueue (shared) alone: this test's engine publishes to the work queue.
+  const runArgs = mode === 'rabbitmq' ? ['--no-accept-commands'] : [];
+  const sleeper = makeSleeper(queue);
+  const workQueue = `jobtrail.work.${queue}`;
+  // The test's engine is never started: it enqueues (the run processes see the jobs in the store, or get them from
+  // RabbitMQ) and reads.
+  const engine = await createEngine({
+    store: url,
+    broker,
+    workers: [sleeper],
+    recover: false,
+    acceptCommands: false,
+    rememberBroker: false,
+  });
   const children: { child: ChildProcess; exited: Promise<unknown>; err: () => string }[] = [];
   try {
     for (let i = 0; i < 3; i++) {
-      const child = spawnRun(env);
+      const child = spawnRun(env, runArgs);
       let err = '';
       child.stderr!.on('data', (d) => (err += d));
       children.push({ child, exited: once(child, 'exit'), err: () => err });
     }
     await waitFor(() => children.every((c) => /engine started/.test(c.err())), 60_000, 'the three processes to start');
+    if (mode === 'rabbitmq') await waitFor(async () => (await consumersOf('/', workQueue)) === 3, 20_000, 'the three to consume');
 
     const tag = randomUUID().slice(0, 8);
     const done: string[] = [];
@@ -109,10 +127,12 @@ test('completed jobs expire after 2 s whichever process runs them; failed ones s
     assert.ok((dash.purged ?? 0) >= done.length);
     const records = await (await makeStoreOnce()).readStream(purgeStreamName(new Date()))();
     const purgedIds = E.isRight(records) ? records.right.flatMap((e) => (e.data as JobsPurgedData).jobIds) : [];
-    for (const id of done) assert.ok(purgedIds.includes(id), `${id} is in a JobsPurged record`);
+    // Purged exactly once: three processes purge at once, and only the one whose JobPurged went in records it.
+    for (const id of done) assert.is(purgedIds.filter((x) => x === id).length, 1, `${id} is in exactly one JobsPurged record`);
+    for (const id of failed) assert.not.ok(purgedIds.includes(id), `${id} (failed, kept 7 days) is not purged`);
 
     // By hand: a dry run, then the failed ones by filter.
-    const cliEnv = { JOBTRAIL_STORE: url, JOBTRAIL_BROKER: 'memory' };
+    const cliEnv = { JOBTRAIL_STORE: url, JOBTRAIL_BROKER: broker };
     const dry = await runJobtrail(['purge', '--status', 'errored', '--older-than', '0s', '--dry-run'], { env: cliEnv });
     assert.is(dry.code, 0, dry.stderr);
     for (const id of failed) assert.match(dry.stdout, `${id}: would purge`);
@@ -141,7 +161,12 @@ test('completed jobs expire after 2 s whichever process runs them; failed ones s
     for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGTERM');
     await Promise.all(children.map((c) => c.exited));
     await engine.close({ gracePeriodMs: 0 });
+    if (mode === 'rabbitmq') await deleteQueues([workQueue, `${workQueue}.dead`]);
   }
-});
+};
+
+test('embedded: completed jobs expire after 2 s whichever process runs them; failed ones stay; jobtrail purge removes them by filter', () =>
+  scenario('embedded'));
+test('RabbitMQ: the same with three processes consuming one work queue, one SIGKILLed', () => scenario('rabbitmq'));
 
 test.run();

@@ -24,10 +24,11 @@ export interface Ran {
 /** Runs `jobtrail …` in a child process and collects its output. Killed after `timeoutMs` (default 60 s). */
 export const runJobtrail = (
   args: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; input?: string } = {},
 ): Promise<Ran> =>
   new Promise((resolve, reject) => {
     const child = spawnJobtrail(args, options);
+    if (options.input !== undefined) child.stdin!.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -41,9 +42,12 @@ export const runJobtrail = (
   });
 
 /** Starts `jobtrail …` without waiting; the caller ends it. */
-export const spawnJobtrail = (args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): ChildProcess =>
+export const spawnJobtrail = (
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
+): ChildProcess =>
   spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: options.cwd ?? root,
     env: { ...process.env, JOBTRAIL_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

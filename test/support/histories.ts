@@ -15,6 +15,7 @@ import {
   interruptionsLeft,
   isJobView,
   jobStreamName,
+  recordActionReturned,
   recordProgress,
   release,
   requestCancel,
@@ -143,7 +144,11 @@ const choices = (s: JobView, step: Step, now: number): Array<() => readonly JobE
   const cancelIt = () => accept(cancel(s, { at, ...(step.text !== undefined ? { reason: step.text } : {}), ...by }));
   // A continuation that waits for this job: from any status, a new child each time.
   const link = () => accept(addContinuation(s, { childJobId: `child-${s.children?.length ?? 0}-${step.n}` as JobId, at }));
-  return [...statusChoices(s, step, now, at, manual, cancelIt), ...(step.n % 5 === 0 ? [link] : [])];
+  // The late return of a timed-out action ("timed out, still running"): from any status, the oldest first or not.
+  const running = s.actionsRunning ?? [];
+  const returned =
+    running.length > 0 ? [() => accept(recordActionReturned(s, { attempt: running[step.n % running.length]!.attempt, at }))] : [];
+  return [...statusChoices(s, step, now, at, manual, cancelIt), ...(step.n % 5 === 0 ? [link] : []), ...returned];
 };
 
 /** Purged (docs/retention.md), now and then: the job's last event. */
@@ -236,6 +241,18 @@ const statusChoices = (
             }),
           ),
         () => accept(setToErrored(s, { attempt, erroredAt: at, error: step.error, durationMs: step.durationMs, ...retry })),
+        // a timeout whose action ignores its signal: "timed out, still running" until its JobActionReturned
+        () =>
+          accept(
+            setToErrored(s, {
+              attempt,
+              erroredAt: at,
+              error: { name: 'Timeout', message: `attempt ${attempt} ran past the worker's timeout` },
+              durationMs: step.durationMs,
+              actionRunning: true,
+              ...retry,
+            }),
+          ),
         // a deploy's shutdown or a lost process: retried apart from maxAttempts, while interruptions remain
         () =>
           accept(

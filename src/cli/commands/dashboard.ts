@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkBinding, runDashboard } from '../../dashboard/index.js';
+import { makeProcessRegistry } from '../../metrics/index.js';
 import { brokerOption, parsePort, storeOption, untilSignal, type Common, type Context } from '../context.js';
 
 /**
@@ -45,7 +46,8 @@ export const register = (program: Command, { io, config, logger, withEngine }: C
           }
         },
         // Its retry and cancel dispatch: refuse a broker of another kind than the store's before serving.
-        { recover: false, readOnly: true, checkBroker: 'dashboard' },
+        // Issue 23: /metrics serves the process's registry, with the store-wide job counts (docs/metrics.md).
+        { recover: false, readOnly: true, checkBroker: 'dashboard', metrics: { registry: makeProcessRegistry(), jobCounts: true } },
       );
     });
 };

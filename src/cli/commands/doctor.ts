@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import { redactUrl } from '../../log/index.js';
 import type { ProjectionHealth } from '../../projections/esdb.js';
 import { brokerOption, parsePositiveInt, storeOption, workersOption, type Common, type Context } from '../context.js';
+import { parseSqliteUrl } from '../../backends/index.js';
+import type { ProjectConfig } from '../../config/index.js';
+import { describeDurability, storeDurability } from '../durability.js';
 
 /**
  * `jobtrail doctor`: whether the store, its projections and the broker work,
@@ -190,15 +193,30 @@ const formatBytes = (n: number): string =>
         ? `${(n / 1024 ** 2).toFixed(1)} MiB`
         : `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
-const checkEmbedded = async (url: string): Promise<Finding[]> => {
-  const path = url.slice('sqlite:'.length);
+const checkEmbedded = async (url: string, project: ProjectConfig | undefined): Promise<Finding[]> => {
+  // Issue 24: the durability this configuration opens the store with (each process sets its own when it opens it).
+  let durability: ReturnType<typeof storeDurability>;
+  try {
+    durability = storeDurability(url, project);
+  } catch (error) {
+    return [fail(messageOf(error), 'use sqlite:<path>?synchronous=full or ?synchronous=normal, or no query')];
+  }
+  const path = parseSqliteUrl(url).path;
   if (path === ':memory:') return [info('in memory: gone with its process; nothing to check from here')];
+  const durable =
+    durability === undefined
+      ? []
+      : [
+          info(
+            `durability: ${describeDurability(durability.synchronous)}, from ${durability.from}; the processes started with this configuration use it`,
+          ),
+        ];
   const file = resolve(path);
   if (!existsSync(file))
-    return [info(`${file}: does not exist yet (enqueue, run or demo create it; the commands that only read never do)`)];
+    return [info(`${file}: does not exist yet (enqueue, run or demo create it; the commands that only read never do)`), ...durable];
   const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
   const wal = size(`${file}-wal`);
-  const findings: Finding[] = [ok(`${file}: ${formatBytes(size(file))}${wal > 0 ? ` (+ ${formatBytes(wal)} of WAL)` : ''}`)];
+  const findings: Finding[] = [ok(`${file}: ${formatBytes(size(file))}${wal > 0 ? ` (+ ${formatBytes(wal)} of WAL)` : ''}`), ...durable];
   const { default: Database } = await import('better-sqlite3');
   let db: InstanceType<typeof Database> | undefined;
   try {
@@ -364,7 +382,7 @@ export const register = (program: Command, ctx: Context): void => {
         findings: isEsdb
           ? await checkEsdb(storeUrl, timeoutMs)
           : storeUrl.startsWith('sqlite:')
-            ? await checkEmbedded(storeUrl)
+            ? await checkEmbedded(storeUrl, ctx.project())
             : [fail('unknown store URL', 'sqlite:<path>, sqlite::memory: or esdb://host:2113?tls=false')],
       });
 

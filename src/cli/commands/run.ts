@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { brokerOption, parseMilliseconds, storeOption, workersOption, type Common, type Context } from '../context.js';
 import { UserError } from '../errors.js';
+import { describeDurability } from '../durability.js';
 import { parseRetentionFlag, type RetentionOption } from '../../conductor/index.js';
 import { DurationError } from '../../config/index.js';
 import { InvalidArgumentError } from 'commander';
+import { parseMetricsPort, startMetrics } from './metricsFlags.js';
 
 const retentionFlag = (text: string): RetentionOption => {
   try {
@@ -22,6 +24,8 @@ type RunOptions = Common & {
   sweepGrace?: number;
   heartbeatInterval?: number;
   retention?: RetentionOption;
+  metricsPort?: number;
+  metricsHost?: string;
 };
 
 /** `jobtrail run`: consume the workers' queues until a signal; a second signal forces exit through `io.exit`. */
@@ -58,12 +62,20 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
     )
     .option(
       '--retention <ages>',
-      'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [default: completed 1d, errored and cancelled 7d]',
+      'how long final jobs are kept before this process purges them (docs/retention.md): completed=1d,errored=7d,cancelled=7d (any of them), one age for all (12h), or forever [jobtrail.config.json "retention"; default: completed 1d, errored and cancelled 7d]',
       retentionFlag,
     )
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://<metrics-host>:<n>/metrics (0 picks a free port; docs/metrics.md)',
+      parseMetricsPort,
+    )
+    .option('--metrics-host <address>', 'the address the metrics are served on [default: 127.0.0.1]')
     .action(async (opts: RunOptions) => {
       if (!workersModule(opts))
         throw new UserError('jobtrail run needs --workers <module> (or JOBTRAIL_WORKERS, or "workers" in jobtrail.config.json)', 2);
+      // Issue 23: the metrics endpoint is bound before the engine starts, so a port in use fails before any job is taken.
+      const metrics = await startMetrics(opts, io);
       await withEngine(
         opts,
         async (engine) => {
@@ -94,7 +106,7 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           starting = start;
           const report = await start;
           io.err(
-            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}; SIGTERM or Ctrl-C stops`,
+            `jobtrail run: ${engine.registry.names.join(', ')} on ${engine.adapters.broker}, store ${engine.adapters.store}${engine.adapters.synchronous !== undefined ? ` ${describeDurability(engine.adapters.synchronous)}` : ''}; SIGTERM or Ctrl-C stops`,
           );
           if (report)
             io.err(
@@ -111,7 +123,8 @@ export const register = (program: Command, { io, workersModule, withEngine }: Co
           ...(opts.sweepGrace !== undefined ? { sweepGraceMs: opts.sweepGrace } : {}),
           ...(opts.heartbeatInterval !== undefined ? { heartbeatIntervalMs: opts.heartbeatInterval } : {}),
           ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
+          ...(metrics !== undefined ? { metrics: { registry: metrics.registry } } : {}),
         },
-      );
+      ).finally(() => metrics?.server.stop());
     });
 };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { JobNotFoundError } from '../../conductor/index.js';
-import { formatView } from '../../present/index.js';
+import { goneProcessesOf, JobNotFoundError } from '../../conductor/index.js';
+import { displayStatus, formatView, traceRow } from '../../present/index.js';
 import { storeOption, type Common, type Context } from '../context.js';
 
 /** `jobtrail show <jobId>`: a job's current state. */
@@ -17,7 +17,14 @@ export const register = (program: Command, { io, withEngine }: Context): void =>
         async (engine) => {
           const view = await engine.getJob(jobId);
           if (!view) throw new JobNotFoundError(jobId);
-          io.out(opts.json ? JSON.stringify(view, null, 2) : formatView(view));
+          // A traced job's trace id (docs/tracing.md), from its JobEnqueued's metadata.
+          const trace = opts.json ? undefined : traceRow(await engine.history(jobId));
+          // "timed out, still running": not when the process running the action is gone (docs/running.md).
+          io.out(
+            opts.json
+              ? JSON.stringify({ ...view, displayStatus: displayStatus(view) }, null, 2)
+              : formatView(view, await goneProcessesOf(view, (id) => engine.processGone(id))) + (trace !== undefined ? `\n${trace}` : ''),
+          );
         },
         { recover: false, readOnly: true },
       );

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type * as t from 'io-ts';
 import { JobNotFoundError, TransitionRejectedError } from '../../conductor/index.js';
 import { HttpError, readBody, sendJson } from '../http.js';
 import { ActionBody, checkText, parseBody } from '../requests.js';
@@ -42,16 +43,17 @@ export const handleAction: Handler<RouteOf<'action'>> = async ({ engine, access,
  * same origin, a credential (header, body or session), and for an ambient credential the page's CSRF token. Gives
  * the parsed body.
  */
-export const authorizeAction = async (
+export const authorizeAction = async <A extends ActionBody = ActionBody>(
   { access, host, maxBodyBytes }: Pick<HandlerDeps, 'access' | 'host' | 'maxBodyBytes'>,
   req: IncomingMessage,
-): Promise<ActionBody> => {
+  codec: t.Type<A, unknown, unknown> = ActionBody as unknown as t.Type<A, unknown, unknown>,
+): Promise<A> => {
   if (!access.sameOrigin(req))
     throw new HttpError(
       403,
       `cross-site request refused: Origin ${JSON.stringify(req.headers.origin ?? null)} is not this dashboard (http://${req.headers.host ?? host}); act from the dashboard's own pages`,
     );
-  const body: ActionBody = parseBody(req, await readBody(req, maxBodyBytes), ActionBody);
+  const body: A = parseBody(req, await readBody(req, maxBodyBytes), codec);
   let credential: Credential | undefined = access.credential(req);
   if (credential === undefined && req.headers.authorization === undefined && body.token !== undefined && access.isToken(body.token))
     credential = 'body';

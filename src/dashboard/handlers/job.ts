@@ -1,3 +1,4 @@
+import { goneProcessesOf } from '../../conductor/index.js';
 import { fold, isJobView } from '../../job/index.js';
 import { HttpError, sendHtml, sendJson } from '../http.js';
 import { jobPage } from '../pages.js';
@@ -10,5 +11,6 @@ export const handleJob: Handler<RouteOf<'job' | 'apiJob'>> = async ({ engine, co
   const state = fold(events.map((e) => e.event));
   if (!isJobView(state)) throw new HttpError(404, `job "${route.jobId}" does not exist (no stream job-${route.jobId})`);
   if (route.kind === 'apiJob') return sendJson(res, 200, { job: state, history: events });
-  return sendHtml(res, 200, jobPage(context(true), state, events));
+  const gone = await goneProcessesOf(state, engine.processGone?.bind(engine));
+  return sendHtml(res, 200, jobPage(context(true), state, events, gone));
 };

@@ -1,6 +1,7 @@
 import type { Route, RouteKind, RouteOf } from '../routes.js';
 import { handleAction } from './action.js';
 import { handleAsset } from './asset.js';
+import { handleBulkAction } from './bulk.js';
 import type { Handler } from './handler.js';
 import { handleJob } from './job.js';
 import { handleJobEvents } from './jobEvents.js';
@@ -11,6 +12,8 @@ import { handleOverviewEvents } from './overviewEvents.js';
 import { handleScheduleAction, handleSchedules } from './schedules.js';
 import { handleQueueAction, handleQueues } from './queues.js';
 import { handleThroughput } from './throughput.js';
+import { handleMetrics } from './metrics.js';
+import { handleProcesses } from './processes.js';
 
 /** How one kind of route is answered. */
 export interface RouteEntry<R extends Route> {
@@ -50,4 +53,9 @@ export const routeTable: { readonly [K in RouteKind]: RouteEntry<RouteOf<K>> } =
   queues: { methods: page, signedIn: true, handler: handleQueues },
   apiQueues: { methods: page, signedIn: true, handler: handleQueues },
   queueAction: { methods: post, signedIn: false, handler: handleQueueAction },
+  // Prometheus text (docs/metrics.md): signed in as every page is (open on loopback without a token; Bearer with one).
+  metrics: { methods: page, signedIn: true, handler: handleMetrics },
+  processes: { methods: page, signedIn: true, handler: handleProcesses },
+  apiProcesses: { methods: page, signedIn: true, handler: handleProcesses },
+  bulkAction: { methods: post, signedIn: false, handler: handleBulkAction },
 };

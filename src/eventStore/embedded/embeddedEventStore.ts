@@ -33,6 +33,12 @@ export interface EmbeddedEventStoreOptions {
   readonly busyTimeoutMs?: number;
   /** How often a live subscription looks for events that other connections appended to the same file. Default: 100 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * SQLite's `synchronous` (the file is in WAL mode): `full` syncs every commit to disk, so an appended event
+   * survives a power loss; `normal` syncs the WAL at checkpoints only, so an appended event survives a crash of the
+   * process but the last commits may be lost to a power loss. Each connection sets its own. Default: `full`.
+   */
+  readonly synchronous?: 'full' | 'normal';
 }
 
 /** The SQLite event store: the {@link EventStore} port plus the connection, for tables kept beside the events. */
@@ -45,6 +51,8 @@ export interface EmbeddedEventStore extends EventStore {
    * start with `es_` belong to the store.
    */
   readonly database: Database.Database;
+  /** The `synchronous` in force on this connection, as `PRAGMA synchronous` reads it (2: `full`, 1: `normal`). */
+  readonly synchronous: 'full' | 'normal';
 }
 
 /**
@@ -83,13 +91,21 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`path must be a file path or ":memory:"; got ${JSON.stringify(path)}`);
   }
+  const wanted = options.synchronous === undefined ? 'full' : String(options.synchronous).toLowerCase();
+  if (wanted !== 'full' && wanted !== 'normal')
+    throw new TypeError(`synchronous must be "full" or "normal"; got ${JSON.stringify(options.synchronous)}`);
   const inMemory = path === ':memory:';
   if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
   const db = openDatabase(path, busyTimeoutMs);
+  let synchronous: 'full' | 'normal';
   try {
     db.pragma('journal_mode = WAL');
-    // The log is the record of every job: a commit must survive a power loss, not only a crash.
-    db.pragma('synchronous = FULL');
+    // The log is the record of every job: by default a commit must survive a power loss, not only a crash.
+    db.pragma(`synchronous = ${wanted === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // What SQLite says is in force (2: FULL, 1: NORMAL), not what was asked.
+    const level = db.pragma('synchronous', { simple: true }) as number;
+    if (level !== 2 && level !== 1) throw new Error(`SQLite reports synchronous=${level} after it was set to ${wanted}`);
+    synchronous = level === 2 ? 'full' : 'normal';
     db.exec(schema);
   } catch (e) {
     db.close();
@@ -130,6 +146,7 @@ export const makeEmbeddedEventStore = (options: EmbeddedEventStoreOptions): Embe
   return {
     kind: 'sqlite',
     database: db,
+    synchronous,
 
     append: (stream, events, { expectedRevision }): TE.TaskEither<AppendError, AppendResult> => {
       const checked = checkAppendInput(stream, events, expectedRevision);

@@ -192,7 +192,7 @@ test('through runCli: a read command names the config file its missing store cam
     const io4 = quietIo(bad);
     assert.is(await runCli(argv, io4), 2, argv.join(' '));
     assert.equal(io4.lines, [
-      `jobtrail: ${join(bad, 'jobtrail.config.json')}: unknown key "stor" (did you mean "store"?); the keys are store, broker, workers, logLevel, gracePeriodMs, sweepIntervalMs, sweepGraceMs, heartbeatIntervalMs`,
+      `jobtrail: ${join(bad, 'jobtrail.config.json')}: unknown key "stor" (did you mean "store"?); the keys are store, broker, workers, logLevel, gracePeriodMs, sweepIntervalMs, sweepGraceMs, heartbeatIntervalMs, synchronous, queues, retention`,
     ]);
   }
   const help = quietIo(bad);

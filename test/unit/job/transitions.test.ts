@@ -205,6 +205,7 @@ const statusAfter: Record<JobEvent['type'], (before: JobState) => JobState['stat
   JobCancelled: () => 'cancelled',
   JobCancelRequested: (before) => before.status,
   JobPurged: () => 'none',
+  JobActionReturned: (before) => before.status,
 };
 
 const matrix = suite('job transitions: every function × every status');

@@ -59,6 +59,9 @@ test('the fixture covers every event type and the scenarios it is meant to', () 
     const interrupted = es.filter((e) => e.type === 'JobErrored' && e.data.interrupted === true && e.data.retryAt !== undefined).length;
     return enqueued?.type === 'JobEnqueued' && interrupted > 0 && es.some((e) => e.type === 'JobCompleted' && e.data.attempt > enqueued.data.maxAttempts);
   });
+  has('a timed-out attempt still running, its action returned during the retry', (es) =>
+    es.some((e, i) => e.type === 'JobActionReturned' && es.slice(0, i).some((p) => p.type === 'JobStarted' && p.data.attempt > e.data.attempt)),
+  );
   has('a job awaiting its retry', (es) => {
     const last = es[es.length - 1];
     return last?.type === 'JobErrored' && last.data.retryAt !== undefined;

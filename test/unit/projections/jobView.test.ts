@@ -16,7 +16,7 @@ test('is what EventStoreDB needs: fromCategory(job).foreachStream(), every event
   const { info } = jobView().engine;
   assert.equal(info.source, { type: 'categories', categories: ['job'] });
   assert.is(info.partitioning, 'byStream');
-  assert.equal([...info.events].sort(), ['JobCancelRequested', 'JobCancelled', 'JobCompleted', 'JobContinuationAdded', 'JobEnqueued', 'JobErrored', 'JobProgressed', 'JobPurged', 'JobReleased', 'JobReset', 'JobStarted']);
+  assert.equal([...info.events].sort(), ['JobActionReturned', 'JobCancelRequested', 'JobCancelled', 'JobCompleted', 'JobContinuationAdded', 'JobEnqueued', 'JobErrored', 'JobProgressed', 'JobPurged', 'JobReleased', 'JobReset', 'JobStarted']);
   assert.is(info.outputState, false);
   assert.is(info.biState, false);
   assert.is(info.emits, false);

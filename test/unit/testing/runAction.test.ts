@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defineWorker, NonRetryableError } from '../../../src/index.js';
 import { runAction } from '../../../src/testing/index.js';
+import { capturedLogger } from '../../support/tracing.js';
 
 // jobtrail/testing's runAction: one attempt of a worker's action, decided as the engine decides it.
 const test = suite('jobtrail/testing: runAction');
@@ -124,6 +125,23 @@ test('a bad attempt number is refused', async () => {
   await runAction(worker, {}, { attempt: 0 }).then(
     () => assert.unreachable('attempt 0 should be refused'),
     (error: Error) => assert.match(error.message, 'attempt must be a whole number ≥ 1, got 0'),
+  );
+});
+
+test('ctx.log: silent by default; with a logger, its lines are bound to the job, the attempt and the worker', async () => {
+  const chatty = defineWorker({
+    name: 'chatty',
+    action: async (_p: unknown, ctx) => {
+      ctx.log.info({ step: 1 }, 'hello from the action');
+      return 'ok';
+    },
+  });
+  assert.is((await runAction(chatty, {})).status, 'completed');
+  const { logger, lines } = capturedLogger();
+  await runAction(chatty, {}, { jobId: 'log-1', attempt: 2, logger });
+  assert.equal(
+    lines.map((l) => [l.msg, l.jobId, l.attempt, l.worker, l.step]),
+    [['hello from the action', 'log-1', 2, 'chatty', 1]],
   );
 });
 

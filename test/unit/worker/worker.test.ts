@@ -10,6 +10,7 @@ import {
   Worker,
   type JobContext,
 } from '../../../src/worker/index.js';
+import { silentLogger } from '../../../src/log/index.js';
 
 const test = suite('workers, the registry, error normalisation');
 
@@ -111,7 +112,13 @@ test('a class worker runs with the context it is given', async () => {
       return ctx.attempt;
     }
   }
-  const ctx: JobContext = { jobId: 'j', attempt: 3, signal: new AbortController().signal, progress: async () => undefined };
+  const ctx: JobContext = {
+    jobId: 'j',
+    attempt: 3,
+    signal: new AbortController().signal,
+    progress: async () => undefined,
+    log: silentLogger,
+  };
   assert.is(await new Probe().action({}, ctx), 3);
   assert.is(seen[0]?.jobId, 'j');
 });
