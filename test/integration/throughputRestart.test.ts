@@ -67,8 +67,8 @@ const runJobs = async (engine: Engine, id: (s: string) => string): Promise<void>
   // Two jobs due in an hour, cancelled before they run.
   const later = new Date(Date.now() + 3_600_000);
   for (let i = 0; i < 2; i++) {
-    await engine.enqueue(ok, {}, { jobId: id(`later-${i}`), runAt: later });
-    await engine.cancel(id(`later-${i}`), { by: 'test' });
+    await engine.enqueue(ok, {}, { jobId: id(`delayed-${i}`), runAt: later });
+    await engine.cancel(id(`delayed-${i}`), { by: 'test' });
   }
   const final = await engine.waitForFinal(ids, { timeoutMs: 20_000 });
   assert.equal(final.map((j) => j.status).sort(), [...Array(8).fill('completed'), ...Array(3).fill('errored')].sort());
