@@ -223,12 +223,17 @@ const evaluateWithRetries = async (deps: ConductorDeps, childId: string, causati
  * engine runs one; they race harmlessly (each decision is an append at the
  * child's revision).
  */
-export const watchContinuations = (deps: ConductorDeps & { readonly store: EventStore }, after: string | undefined): Subscription =>
-  deps.store.subscribe(
+export const watchContinuations = (deps: ConductorDeps & { readonly store: EventStore }, after: string | undefined): Subscription => {
+  const childless = makeChildlessStreams(childlessStreamsKept);
+  return deps.store.subscribe(
     { streamPrefix: jobStreamPrefix, ...(after !== undefined ? { after } : {}) },
     {
       onEvent: async (e) => {
+        const seenWhole = childless.see(e);
         if (!endsJob(e)) return;
+        // Every event of the stream up to its end went by here and none named a child: nothing to evaluate,
+        // no read. A link appended after the end is evaluated by its linker (`linkContinuation`'s callers).
+        if (seenWhole) return;
         const id = jobIdOfStream(e.streamId);
         if (id === undefined) return;
         const loaded = await deps.jobs.load(id)();
@@ -240,6 +245,38 @@ export const watchContinuations = (deps: ConductorDeps & { readonly store: Event
       onError: (error) => deps.log.error({ err: error.message }, 'stopped following jobs for their continuations'),
     },
   );
+};
+
+/** How many job streams the releaser follows from their first event at most (a few dozen bytes each). */
+const childlessStreamsKept = 50_000;
+
+/**
+ * The job streams whose every event, from revision 0, the releaser's
+ * subscription delivered, none of them a `JobContinuationAdded`: each with
+ * the revision it expects next. `see` takes every event in the
+ * subscription's order and says whether the stream, up to and including this
+ * event, is one of them; it forgets a stream when it ends, when a child is
+ * named, at a gap or a repeat (read the stream then, as before), and the
+ * oldest beyond `max`.
+ */
+export const makeChildlessStreams = (max: number) => {
+  const next = new Map<string, number>();
+  return {
+    see(e: { readonly streamId: string; readonly revision: number; readonly type: string; readonly data: unknown }): boolean {
+      const expected = e.revision === 0 ? 0 : next.get(e.streamId);
+      next.delete(e.streamId);
+      if (expected !== e.revision || e.type === 'JobContinuationAdded') return false;
+      if (!endsJob(e)) {
+        next.set(e.streamId, e.revision + 1);
+        if (next.size > max) next.delete(next.keys().next().value as string);
+      }
+      return true;
+    },
+    get size() {
+      return next.size;
+    },
+  };
+};
 
 /** What the start-up sweep did. */
 export interface ContinuationSweep {

@@ -14,7 +14,15 @@ export interface StreamRows {
 /** An append's outcome inside the write transaction, with the positions it inserted (none for a retry or an empty batch). */
 export interface Written {
   readonly result: AppendResult;
-  readonly inserted?: { readonly from: number; readonly to: number };
+  readonly inserted?: Inserted;
+}
+
+/** Where an append's events went: positions `from` to `to`, at `created` (ms), each event's metadata as stored. */
+export interface Inserted {
+  readonly from: number;
+  readonly to: number;
+  readonly created: number;
+  readonly metadata: readonly (string | null)[];
 }
 
 /**
@@ -70,17 +78,22 @@ export const makeAppendCheck = (statements: AppendStatements): AppendCheck => {
     const created = Date.now();
     let from = 0;
     let position = 0;
+    const metadatas: (string | null)[] = [];
     for (let i = 0; i < events.length; i += 1) {
       const event = events[i] as CheckedEvent;
       const bytes = event.bytes;
       const data = bytes === undefined ? (event.json as string) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const metadata = event.metadata === undefined ? null : JSON.stringify(event.metadata);
+      metadatas.push(metadata);
       const info = insertEvent.run(key, first + i, uuidBytes(event.id), event.type, data, metadata, event.isJson ? 1 : 0, created);
       position = info.lastInsertRowid as number;
       if (i === 0) from = position;
     }
     // Under the write lock each rowid is the largest so far plus one: the batch took from..position, nothing else.
-    return { result: { nextExpectedRevision: last, position: String(position) }, inserted: { from, to: position } };
+    return {
+      result: { nextExpectedRevision: last, position: String(position) },
+      inserted: { from, to: position, created, metadata: metadatas },
+    };
   };
 
   // EventStoreDB's commit check (its IndexWriter.CheckCommit), run inside one write transaction.

@@ -153,8 +153,14 @@ export const makeGroupCommit = ({ db, statements, appendChecked, guard, subscrip
         const { result, inserted } = settled.ok.right;
         if (p.events.length > 0) appended = true;
         // Committed, and no subscription can read between the commit and this line: a skipping one
-        // learns of these positions before it could see them.
-        if (skipping && inserted) subscriptions.committed(inserted.from, inserted.to);
+        // learns of these positions before it could see them, and one that follows them gets them without reading them back.
+        if (skipping && inserted)
+          subscriptions.committed(inserted.from, inserted.to, {
+            stream: p.stream,
+            firstRevision: result.nextExpectedRevision - p.events.length + 1,
+            events: p.events,
+            inserted,
+          });
         p.resolve(E.right(result));
       });
       if (appended) subscriptions.appended();

@@ -1,10 +1,43 @@
 import { setImmediate } from 'node:timers/promises';
+import type { CheckedEvent } from '../checkAppendInput.js';
 import type { RecordedEvent, SubscribeOptions } from '../eventStore.js';
 import type { EventSource } from '../runSubscription.js';
+import type { Inserted } from './appendCheck.js';
 import { isTransientError, isUnavailableError, type Guard } from './guard.js';
 import { decodePosition, noBound, readPage, type Statements } from './schema.js';
 
 const pageSize = 500;
+/** Most events of this store's own commits a subscription holds to yield without reading them back; beyond, it reads them. */
+const maxHeldEvents = 10_000;
+
+/** One append this store committed: what a subscription needs to yield its events as a read would give them. */
+export interface OwnCommit {
+  readonly stream: string;
+  readonly firstRevision: number;
+  readonly events: readonly CheckedEvent[];
+  readonly inserted: Inserted;
+}
+
+/** Event `i` of `commit` as `toRecordedEvent` reads it back (the same fields, the same values, its own copies). */
+const ownEvent = (commit: OwnCommit, i: number): RecordedEvent => {
+  const e = commit.events[i] as CheckedEvent;
+  const metadata = commit.inserted.metadata[i] ?? null;
+  return {
+    streamId: commit.stream,
+    revision: commit.firstRevision + i,
+    position: String(commit.inserted.from + i),
+    id: e.id,
+    type: e.type,
+    data: e.isJson ? JSON.parse(e.json as string) : new Uint8Array(e.bytes as Uint8Array),
+    metadata: metadata === null ? {} : JSON.parse(metadata),
+    isJson: e.isJson,
+    created: new Date(commit.inserted.created).toISOString(),
+  };
+};
+
+/** Whether a subscription to `prefix` reads `stream` (as `readPage` selects: no prefix means every stream not starting with `$`). */
+const matchesPrefix = (prefix: string | undefined, stream: string): boolean =>
+  prefix === undefined || prefix === '' ? !stream.startsWith('$') : stream.startsWith(prefix);
 
 /** Ascending, disjoint ranges of positions, `from` to `to` inclusive: added at the back, dropped from the front. */
 interface PositionRanges {
@@ -52,14 +85,27 @@ interface OwnAppendsSkipper {
   readonly own: PositionRanges;
 }
 
+/**
+ * A live subscription without `skipOwnAppends`: the store's own commits it
+ * has not passed yet, in position order, to yield from memory (`commit`
+ * undefined: none of its events matches the subscription's prefix).
+ */
+interface OwnAppendsFollower {
+  readonly passed: () => number;
+  readonly matches: (stream: string) => boolean;
+  commits: { readonly from: number; readonly to: number; readonly commit: OwnCommit | undefined }[];
+  next: number;
+  held: number;
+}
+
 /** The event sources of a store's subscriptions, and what they must learn of the store's own commits. */
 export interface SubscriptionSource {
   /** The catch-up-then-live source of a subscription with `options`, whose `after` is a valid position. */
   readonly eventSource: (options: SubscribeOptions) => EventSource;
-  /** Whether a live subscription skips this store's own appends: only then must it learn of their positions. */
+  /** Whether a live subscription skips or follows this store's own appends: only then must it learn of them. */
   readonly skipsOwnAppends: () => boolean;
-  /** This store has committed positions `from` to `to` (and nothing else took any between them). */
-  readonly committed: (from: number, to: number) => void;
+  /** This store has committed positions `from` to `to` (and nothing else took any between them), `commit`'s events. */
+  readonly committed: (from: number, to: number, commit: OwnCommit) => void;
   /** This store has committed events: the subscriptions waiting for them read again at once. */
   readonly appended: () => void;
 }
@@ -98,6 +144,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
     });
 
   const skippers = new Set<OwnAppendsSkipper>();
+  const followers = new Set<OwnAppendsFollower>();
 
   const eventSource = (options: SubscribeOptions): EventSource =>
     async function* (signal) {
@@ -106,12 +153,41 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
       // reads jump over them and read only the gaps between them, which hold the other connections' events.
       const skipper: OwnAppendsSkipper | undefined =
         options.skipOwnAppends === true ? { passed: () => after, own: makePositionRanges() } : undefined;
+      // Without it, the group commit hands each of this store's commits here as it succeeds (up to
+      // `maxHeldEvents` held): they are yielded from memory, and the reads cover only the gaps between them.
+      const prefix = options.streamPrefix;
+      const follower: OwnAppendsFollower | undefined = skipper
+        ? undefined
+        : { passed: () => after, matches: (stream) => matchesPrefix(prefix, stream), commits: [], next: 0, held: 0 };
       if (skipper) skippers.add(skipper);
+      if (follower) followers.add(follower);
       try {
         while (!signal.aborted) {
           if (guard.isClosed()) throw guard.unavailable('subscribe');
           if (skipper) after = skipper.own.skip(after);
-          const before = skipper?.own.nextStart() ?? noBound;
+          if (follower) {
+            // The own commits whose gap before them has been read: yield them, in order.
+            for (let c = follower.commits[follower.next]; c !== undefined && c.from <= after + 1; c = follower.commits[follower.next]) {
+              follower.next += 1;
+              if (c.commit !== undefined) {
+                follower.held -= c.commit.events.length;
+                for (let i = 0; i < c.commit.events.length; i += 1) {
+                  if (c.from + i <= after) continue;
+                  if (signal.aborted) return;
+                  yield ownEvent(c.commit, i);
+                }
+              }
+              after = Math.max(after, c.to);
+            }
+            if (follower.next === follower.commits.length) {
+              follower.commits = [];
+              follower.next = 0;
+            } else if (follower.next >= 1024 && follower.next * 2 >= follower.commits.length) {
+              follower.commits = follower.commits.slice(follower.next);
+              follower.next = 0;
+            }
+          }
+          const before = skipper?.own.nextStart() ?? follower?.commits[follower.next]?.from ?? noBound;
           let page: readonly RecordedEvent[];
           // The head, read before the page: every position up to it is final (positions are taken in order under the
           // write lock, and the highest is never given back), so a page that reads to it lets the subscription pass
@@ -119,8 +195,9 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
           // schedule-) would read again, on every wake, every event appended since it last matched.
           let head = after;
           try {
-            head = Math.min(statements.selectHead.get()?.position ?? after, before - 1);
-            page = readPage(statements, after, Math.min(before, head + 1), pageSize, options.streamPrefix);
+            // Nothing can lie between `after` and an own commit right after it: no read.
+            head = before === after + 1 ? after : Math.min(statements.selectHead.get()?.position ?? after, before - 1);
+            page = head > after ? readPage(statements, after, Math.min(before, head + 1), pageSize, options.streamPrefix) : [];
           } catch (e) {
             if (!isUnavailableError(e)) throw e;
             if (!isTransientError(e)) throw guard.unavailable('subscribe', e);
@@ -153,14 +230,21 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
         }
       } finally {
         if (skipper) skippers.delete(skipper);
+        if (follower) followers.delete(follower);
       }
     };
 
   return {
     eventSource,
-    skipsOwnAppends: () => skippers.size > 0,
-    committed: (from, to) => {
+    skipsOwnAppends: () => skippers.size > 0 || followers.size > 0,
+    committed: (from, to, commit) => {
       for (const s of skippers) if (to > s.passed()) s.own.add(from, to);
+      for (const f of followers) {
+        if (to <= f.passed() || f.held >= maxHeldEvents) continue;
+        const matching = f.matches(commit.stream);
+        f.commits.push({ from, to, commit: matching ? commit : undefined });
+        if (matching) f.held += commit.events.length;
+      }
     },
     appended: () => {
       for (const wake of [...waiters]) wake();

@@ -47,9 +47,13 @@ test('events of other streams are read once, not again on every wake', async () 
     source.appended();
     await new Promise((r) => setTimeout(r, 5));
   }
-  // Each wake reads from where the last read ended (the head), not from the start.
+  // Each wake reads from where the last read ended (the head), not from the start; a wake with the head not moved reads nothing.
   assert.ok(reads.length >= 2, `reads: ${reads.join(',')}`);
-  assert.is(Math.max(...reads), 1005, `reads: ${reads.join(',')}`);
+  assert.ok(Math.max(...reads) >= 1003, `reads: ${reads.join(',')}`);
+  assert.ok(
+    reads.every((a, i) => i === 0 || a > (reads[i - 1] as number)),
+    `read the same positions again: ${reads.join(',')}`,
+  );
   assert.ok(reads.filter((a) => a === 0).length === 1, `read from the start more than once: ${reads.join(',')}`);
   rows.push(row(rows.length + 1, 'queue-a'));
   source.appended();
