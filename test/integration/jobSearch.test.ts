@@ -75,6 +75,8 @@ test.before(async () => {
 
 test.after(async () => {
   await engine?.close({ gracePeriodMs: 0 });
+  // The engine was given the store, so it does not own it: an open EventStoreDB client keeps the test process alive.
+  await store?.close();
 });
 
 const ids = async (s: JobSearch): Promise<string[]> => (await q.searchJobs(s)).jobs.map((j) => j.jobId as string);
