@@ -107,6 +107,8 @@ test.after(async () => {
   await browser?.close();
   await dashboard?.stop();
   await engine?.close({ gracePeriodMs: 0 });
+  // Given to the engine, so not closed by it: an open EventStoreDB client would keep the test process alive.
+  await store?.close();
 });
 
 test('search by id: a prefix, and exactly one id; the state is in the URL and survives a reload', async () => {
