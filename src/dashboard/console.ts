@@ -4,7 +4,7 @@ import { searchStatusOf } from '../projections/index.js';
 import { html, raw, type Html } from './html.js';
 import { validActions } from './jobActions.js';
 import { HttpError } from './http.js';
-import { layout, statusOf, type ListStatus, type PageContext } from './pages.js';
+import { layout, listLabels as statusLabels, statusOf, tabs, type ListStatus, type PageContext } from './pages.js';
 import type { DashboardAction } from './routes.js';
 import { jobPath } from './routes.js';
 import { timeTag } from './timeTag.js';
@@ -12,22 +12,6 @@ import { timeTag } from './timeTag.js';
 // The jobs list as a console (docs/dashboard.md): search by id, filters, sort, keyset pages both ways with a page
 // size, counts per status under the filters, bulk actions. Its whole state is in the URL's query, so a view can be
 // linked and reloaded.
-
-/** The statuses the console filters by, and what it shows them as. */
-const statusLabels: Readonly<Record<ListStatus, string>> = {
-  all: 'All',
-  awaiting: 'Awaiting',
-  initial: 'Enqueued',
-  in_progress: 'In progress',
-  awaiting_retry: 'Awaiting retry',
-  failed: 'Failed',
-  errored: 'Errored',
-  completed: 'Completed',
-  cancelled: 'Cancelled',
-};
-
-/** The tabs, in the order a job moves through them. */
-const tabs = ['awaiting', 'initial', 'in_progress', 'awaiting_retry', 'failed', 'completed', 'cancelled'] as const;
 
 /** The words a status may be given as: the dashboard's own, the CLI's (`awaiting-retry`, `in-progress`), and the label's (`enqueued`). */
 const statusWords: Readonly<Record<string, ListStatus>> = {

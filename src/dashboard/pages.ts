@@ -1,7 +1,7 @@
 import { eventTime, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
 import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
-import { actionsRunningText } from '../present/index.js';
+import { actionsRunningText, displayStatus, DisplayStatuses, statusLabels } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
 import { throughputHistorySection } from './throughputSection.js';
@@ -24,28 +24,11 @@ export const ListStatuses = {
 /** A list the dashboard shows: a job status, `errored` split into `awaiting_retry` and `failed`, or `all`. */
 export type ListStatus = (typeof ListStatuses)[keyof typeof ListStatuses];
 
-const listLabels: Readonly<Record<ListStatus, string>> = {
-  all: 'All',
-  awaiting: 'Awaiting',
-  initial: 'Enqueued',
-  in_progress: 'In progress',
-  awaiting_retry: 'Awaiting retry',
-  failed: 'Failed',
-  errored: 'Errored',
-  completed: 'Completed',
-  cancelled: 'Cancelled',
-};
+/** What each list is called: the words of `jobtrail list` and `show` (src/present/status.ts), with `all` and `errored`. */
+export const listLabels: Readonly<Record<ListStatus, string>> = { all: 'All', ...statusLabels, errored: 'Errored' };
 
 /** The tabs, in the order a job moves through them. */
-const tabs: readonly Exclude<ListStatus, 'errored' | 'all'>[] = [
-  'awaiting',
-  'initial',
-  'in_progress',
-  'awaiting_retry',
-  'failed',
-  'completed',
-  'cancelled',
-];
+export const tabs: readonly Exclude<ListStatus, 'errored' | 'all'>[] = Object.values(DisplayStatuses);
 
 /** What every page needs from the server. */
 export interface PageContext {
@@ -59,8 +42,7 @@ export interface PageContext {
 }
 
 /** The view's status as the dashboard names it. */
-export const statusOf = (v: Pick<JobView, 'status' | 'retryAt'>): Exclude<ListStatus, 'all' | 'errored'> =>
-  v.status === 'errored' ? (v.retryAt !== undefined ? 'awaiting_retry' : 'failed') : v.status;
+export const statusOf = (v: Pick<JobView, 'status' | 'retryAt'>): Exclude<ListStatus, 'all' | 'errored'> => displayStatus(v);
 
 const badge = (status: Exclude<ListStatus, 'all'>): Html =>
   html`<span class="badge st-${status}" data-status="${status}">${listLabels[status]}</span>`;
