@@ -11,7 +11,11 @@ import { cancelJob, retryJob, type ActionOptions } from './manualActions.js';
 
 /** Which jobs a bulk action nominates, from the read side's list (`job-view`). Every field narrows. */
 export interface JobsFilter {
-  readonly status?: JobStatus;
+  /**
+   * A stored status, or the words the CLI and the dashboard use for `errored`: `failed` (no retry left) and
+   * `awaiting_retry` (a retry is planned).
+   */
+  readonly status?: JobStatus | ErroredSplit;
   readonly workerName?: string;
   readonly queue?: string;
   /** Enqueued at or after (ISO-8601 or a Date). */
@@ -46,6 +50,14 @@ export interface BulkReport {
   readonly dryRun?: boolean;
 }
 
+/** `errored` split as people read it (src/present/status.ts): with a retry planned, or without. */
+export type ErroredSplit = 'failed' | 'awaiting_retry';
+const erroredSplit: readonly string[] = ['failed', 'awaiting_retry'];
+
+/** The stored status a filter's status lists (`failed` and `awaiting_retry` list `errored` and keep some). */
+const storedStatus = (status: JobStatus | ErroredSplit): JobStatus =>
+  status === 'failed' || status === 'awaiting_retry' ? 'errored' : status;
+
 export const defaultBulkLimit = 1000;
 export const maxBulkLimit = 100_000;
 
@@ -69,8 +81,10 @@ export const endedAt = (view: JobView): string | undefined => {
 
 /** Checks a filter; throws a `TypeError` naming the bad field. */
 export const checkJobsFilter = (filter: JobsFilter): void => {
-  if (filter.status !== undefined && !Object.hasOwn(JobStatuses, filter.status))
-    throw new TypeError(`status: ${JSON.stringify(filter.status)} is not a status; one of ${Object.keys(JobStatuses).join(', ')}`);
+  if (filter.status !== undefined && !Object.hasOwn(JobStatuses, filter.status) && !erroredSplit.includes(filter.status))
+    throw new TypeError(
+      `status: ${JSON.stringify(filter.status)} is not a status; one of ${[...Object.keys(JobStatuses), ...erroredSplit].join(', ')}`,
+    );
   time(filter.since, 'since');
   time(filter.until, 'until');
   if (filter.olderThanMs !== undefined && !(Number.isFinite(filter.olderThanMs) && filter.olderThanMs >= 0))
@@ -81,7 +95,9 @@ export const checkJobsFilter = (filter: JobsFilter): void => {
 
 /** Whether `view` matches the parts of `filter` the list query does not apply. */
 export const matchesFilter = (view: JobView, filter: JobsFilter, now: number): boolean => {
-  if (filter.status !== undefined && view.status !== filter.status) return false;
+  if (filter.status !== undefined && view.status !== storedStatus(filter.status)) return false;
+  if (filter.status === 'failed' && view.retryAt !== undefined) return false;
+  if (filter.status === 'awaiting_retry' && view.retryAt === undefined) return false;
   if (filter.workerName !== undefined && view.workerName !== filter.workerName) return false;
   if (filter.queue !== undefined && view.queue !== filter.queue) return false;
   const enqueued = Date.parse(view.enqueuedAt);
@@ -104,7 +120,7 @@ export const selectJobIds = async (readSide: ReadSide, filter: JobsFilter, now: 
   // The list is paged by the status and worker it can filter on; the rest is checked here, so more is scanned.
   for await (const page of jobViewPages(readSide.queries, {
     limit: maxBulkLimit * 10,
-    ...(filter.status !== undefined ? { status: filter.status } : {}),
+    ...(filter.status !== undefined ? { status: storedStatus(filter.status) } : {}),
     ...(filter.workerName !== undefined ? { workerName: filter.workerName } : {}),
   })) {
     for (const view of page) {

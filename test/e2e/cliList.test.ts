@@ -179,6 +179,14 @@ test('errored jobs read as awaiting_retry and failed in list and show, and --sta
   const bogus = await runJobtrail(['list', '--status', 'done', '--store', store]);
   assert.is(bogus.code, 1, 'a usage error, as commander reports them');
   assert.match(bogus.stderr, 'awaiting_retry, failed, completed, cancelled, errored');
+
+  // The bulk commands take the same words: a cancel of the awaiting-retry jobs leaves the failed one alone.
+  const cancelled = await runJobtrail(['cancel', '--status', 'awaiting-retry', '--by', 'ada', '--store', store]);
+  assert.is(cancelled.code, 0, cancelled.stderr);
+  assert.equal(cancelled.stdout.trim().split('\n'), ['err-flaky: cancelled', 'cancelled 1, refused 0']);
+  const purgeBad = await runJobtrail(['purge', '--status', 'awaiting_retry', '--store', store]);
+  assert.is(purgeBad.code, 1, 'purge takes only final statuses');
+  assert.match(purgeBad.stderr, 'completed, failed, cancelled, errored');
 });
 
 test.run();

@@ -229,4 +229,54 @@ test('bulk retry and cancel by filter: one outcome per job, refusals with the re
   assert.match((bad as Error).message, /status: "nope" is not a status/);
 });
 
+test('bulk filters take the words people read: failed (no retry left) and awaiting_retry (one planned)', async (ctx) => {
+  const w = workersOf();
+  const tag = randomUUID().slice(0, 8);
+  const flaky = defineWorker({
+    name: `flaky-${tag}`,
+    maxAttempts: 5,
+    retryDelay: () => 3_600_000, // the retry waits an hour: the job stays awaiting retry
+    action: async () => {
+      throw new Error('later');
+    },
+  });
+  const engine = await createEngine({
+    store: ctx.store,
+    broker: 'memory',
+    workers: [w.ok, w.bad, flaky],
+    sweepIntervalMs: 0,
+    heartbeatIntervalMs: 0,
+    rememberBroker: false,
+  });
+  ctx.engines.push(engine);
+  await engine.start();
+  const failed = testJobId(`failed-${randomUUID()}`);
+  const waiting = testJobId(`waiting-${randomUUID()}`);
+  await engine.enqueue(w.bad, {}, { jobId: failed });
+  await engine.enqueue(flaky, {}, { jobId: waiting });
+  await waitFor(
+    async () => {
+      const [f, r] = await Promise.all([engine.getJob(failed), engine.getJob(waiting)]);
+      return f?.status === 'errored' && f.retryAt === undefined && r?.status === 'errored' && r.retryAt !== undefined;
+    },
+    10_000,
+    'one failed, one awaiting retry',
+  );
+  await waitFor(async () => (await engine.listJobs({ status: 'errored' })).some((v) => v.jobId === waiting), 10_000, 'both listed');
+
+  // awaiting_retry nominates the job with a retry planned, never the failed one (and the reverse).
+  const cancelled = await engine.cancelMany({ status: 'awaiting_retry', workerName: flaky.name }, { by: 'ada' });
+  assert.equal(
+    cancelled.outcomes.map((o) => [o.jobId, o.outcome]),
+    [[waiting, 'cancelled']],
+  );
+  assert.equal((await engine.cancelMany({ status: 'awaiting_retry', workerName: w.bad.name }, { by: 'ada' })).outcomes, []);
+  const retried = await engine.retryMany({ status: 'failed', workerName: w.bad.name }, { by: 'ada' });
+  assert.equal(
+    retried.outcomes.map((o) => [o.jobId, o.outcome]),
+    [[failed, 'retried']],
+  );
+  assert.equal((await engine.retryMany({ status: 'failed', workerName: flaky.name }, { by: 'ada' })).outcomes, []);
+});
+
 test.run();

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BulkReport, JobsFilter } from '../../conductor/index.js';
 import { DurationError, parseDuration } from '../../config/index.js';
-import { JobStatuses, type JobStatus } from '../../job/index.js';
+import { parseStatusFilter, statusFilterChoices, type StatusFilter } from '../../present/index.js';
 import type { Io } from '../context.js';
 import { UserError } from '../errors.js';
 
@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 // report: one line per job, then a summary; exit 1 when any job was refused.
 
 export interface SelectionFlags {
-  status?: JobStatus;
+  status?: StatusFilter;
   worker?: string;
   queue?: string;
   since?: string;
@@ -39,12 +39,15 @@ export const parseDurationFlag =
     }
   };
 
+// The words of `jobtrail list` and the dashboard (src/present/status.ts): `failed` and `awaiting_retry` (or
+// `awaiting-retry`) split `errored`, which is still taken and means both.
 const statusFlag =
-  (allowed: readonly JobStatus[]) =>
-  (text: string): JobStatus => {
-    if (!(allowed as readonly string[]).includes(text))
+  (allowed: readonly string[]) =>
+  (text: string): StatusFilter => {
+    const status = parseStatusFilter(text);
+    if (status === undefined || !allowed.includes(status))
       throw new InvalidArgumentError(`--status takes one of ${allowed.join(', ')}; got ${JSON.stringify(text)}`);
-    return text as JobStatus;
+    return status;
   };
 
 const limitFlag = (text: string): number => {
@@ -55,7 +58,10 @@ const limitFlag = (text: string): number => {
 };
 
 /** Adds the selection flags to a bulk command. */
-export const selectionOptions = (command: Command, statuses: readonly JobStatus[] = Object.values(JobStatuses)): Command =>
+export const selectionOptions = (
+  command: Command,
+  statuses: readonly StatusFilter[] = statusFilterChoices as readonly StatusFilter[],
+): Command =>
   command
     .option('--status <status>', `only jobs in this status (${statuses.join(', ')})`, statusFlag(statuses))
     .option('--worker <name>', 'only jobs of this worker')

@@ -14,7 +14,7 @@ export const register = (program: Command, ctx: Context): void => {
       .argument('[jobIds...]')
       .addOption(storeOption())
       .addOption(brokerOption()),
-    ['completed', 'errored', 'cancelled'],
+    ['completed', 'failed', 'cancelled', 'errored'],
   )
     .option('--dry-run', 'say what would be purged; change nothing')
     .option('--by <name>', 'who did it, for the record', io.env.USER ?? 'cli')
