@@ -1,6 +1,6 @@
 import { eventTime, type JobView } from '../job/index.js';
 import type { RecordedJobEvent } from '../jobStore/index.js';
-import { attemptOf, eventSummary, formatDuration } from '../present/index.js';
+import { attemptOf, eventSummary, formatDuration, traceLine } from '../present/index.js';
 import { actionsRunningText, displayStatus, DisplayStatuses, statusLabels } from '../present/index.js';
 import { html, raw, toText, type Html } from './html.js';
 import type { Overview, StatusCounts } from './overview.js';
@@ -375,13 +375,15 @@ export const timelineRow = (r: RecordedJobEvent, previous: string | undefined): 
   const e = r.event;
   const details =
     e.type === 'JobErrored'
-      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span>${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} — ${e.data.retryAt !== undefined ? html`retry at ${timeTag(e.data.retryAt)}` : 'no retry'}${
+      ? html`<span class="error">${e.data.error.name}: ${e.data.error.message}</span>${e.data.durationMs !== undefined ? ` after ${ms(e.data.durationMs)}` : ''} — ${e.data.retryAt !== undefined ? html`awaiting retry at ${timeTag(e.data.retryAt)}` : 'failed: no retry'}${
           e.data.error.stack !== undefined
             ? html`<details open><summary>stack</summary><pre class="stack">${e.data.error.stack}</pre></details>`
             : ''
         }`
       : html`${eventSummary(e)}`;
-  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}"><td class="n">${r.revision}</td><td>${timeTag(at)}</td><td class="n delta">${delta}</td><td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td><td><span class="evtype">${e.type}</span></td><td class="what">${details}</td><td>${byOf(r) ?? ''}</td></tr>`;
+  // Where the event's trace begins (JobEnqueued: the enqueue's span; JobStarted: the attempt's), as `history` prints it.
+  const trace = traceLine(r);
+  return html`<tr class="ev ev-${e.type}" data-revision="${r.revision}"><td class="n">${r.revision}</td><td>${timeTag(at)}</td><td class="n delta">${delta}</td><td class="n">${attempt !== undefined ? `#${attempt}` : ''}</td><td><span class="evtype">${e.type}</span></td><td class="what">${details}${trace !== undefined ? html` <span class="note trace" data-field="trace">${trace}</span>` : ''}</td><td>${byOf(r) ?? ''}</td></tr>`;
 };
 
 /** The timeline's rows, oldest first. */

@@ -14,6 +14,8 @@ import {
 } from '../../../src/tracing/index.js';
 
 import { traceLine } from '../../../src/present/format.js';
+import { toText } from '../../../src/dashboard/html.js';
+import { timelineRow } from '../../../src/dashboard/pages.js';
 
 const test = suite('tracing: the W3C trace context as jobtrail reads and writes it');
 
@@ -81,6 +83,15 @@ test('history shows the trace where it begins: JobEnqueued and JobStarted with a
   );
   assert.is(traceLine({ event: started as never, metadata: { traceparent: 'malformed' } }), undefined);
   assert.is(traceLine({ event: { type: 'JobCompleted', data: {} } as never, metadata: { traceparent: good } }), undefined);
+});
+
+test("the dashboard's timeline shows the same trace on the event's row, and none where none was recorded", () => {
+  const started = { type: 'JobStarted', data: { attempt: 1, workerId: 'w', backgroundJobId: 'm', startedAt: '2026-01-01T00:00:00.000Z' } };
+  const row = (metadata: Record<string, unknown>) =>
+    toText(timelineRow({ event: started, metadata, revision: 1, position: 1n } as never, undefined));
+  assert.match(row({ traceparent: good }), 'data-field="trace">trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7<');
+  assert.not.match(row({}), 'data-field="trace"');
+  assert.not.match(row({ traceparent: 'malformed' }), 'data-field="trace"');
 });
 
 test.run();
