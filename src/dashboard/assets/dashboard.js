@@ -85,6 +85,25 @@
     });
   });
 
+  /**
+   * Posts `body` as JSON with the page's CSRF token; resolves to the answer's JSON, or `{ ok: false, error }` when the
+   * answer is not JSON.
+   * @param {string} url
+   * @param {unknown} body
+   * @returns {Promise<any>}
+   */
+  const postJson = function (url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
+      body: JSON.stringify(body),
+    }).then(function (res) {
+      return res.json().catch(function () {
+        return { ok: false, error: 'HTTP ' + res.status };
+      });
+    });
+  };
   // Retry and cancel: confirm, post, show the outcome (the state machine's reason when refused).
   const result = document.getElementById('action-result');
   /**
@@ -108,17 +127,7 @@
    */
   const postThenReload = function (button, url, body, key, noteOf) {
     button.disabled = true;
-    fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
-      body: JSON.stringify(body),
-    })
-      .then(function (res) {
-        return res.json().catch(function () {
-          return { ok: false, error: 'HTTP ' + res.status };
-        });
-      })
+    postJson(url, body)
       .then(function (data) {
         if (!data.ok) return show('Refused: ' + data.error, false);
         try {
@@ -207,37 +216,25 @@
     /** @type {{ by: string, reason?: string }} */
     const body = { by: by };
     if (reason) body.reason = reason;
-    fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
-      body: JSON.stringify(body),
-    })
-      .then(function (res) {
-        return res
-          .json()
-          .catch(function () {
-            return { ok: false, error: 'HTTP ' + res.status };
-          })
-          .then(function (data) {
-            if (data.ok && action === 'purge') show('Purged by ' + by + ': the job and its history are deleted.', true);
-            // A running job: the request is recorded; the process running it aborts the action.
-            else if (data.ok && action === 'cancel' && data.job.status === 'in_progress' && data.job.cancelRequested)
-              show(
-                'Cancel requested by ' +
-                  by +
-                  ': attempt ' +
-                  data.job.cancelRequested.attempt +
-                  ' is being aborted; the job ends cancelled when its action returns.',
-                true,
-              );
-            else if (data.ok)
-              show(
-                (action === 'retry' ? 'Retried' : 'Cancelled') + ' by ' + by + ': the job is ' + data.job.status.replace('_', ' ') + '.',
-                true,
-              );
-            else show('Refused: ' + data.error, false);
-          });
+    postJson(url, body)
+      .then(function (data) {
+        if (data.ok && action === 'purge') show('Purged by ' + by + ': the job and its history are deleted.', true);
+        // A running job: the request is recorded; the process running it aborts the action.
+        else if (data.ok && action === 'cancel' && data.job.status === 'in_progress' && data.job.cancelRequested)
+          show(
+            'Cancel requested by ' +
+              by +
+              ': attempt ' +
+              data.job.cancelRequested.attempt +
+              ' is being aborted; the job ends cancelled when its action returns.',
+            true,
+          );
+        else if (data.ok)
+          show(
+            (action === 'retry' ? 'Retried' : 'Cancelled') + ' by ' + by + ': the job is ' + data.job.status.replace('_', ' ') + '.',
+            true,
+          );
+        else show('Refused: ' + data.error, false);
       })
       .catch(function (err) {
         show('Could not reach the dashboard: ' + err.message, false);
@@ -491,17 +488,7 @@
       bulk.querySelectorAll('button').forEach(function (b) {
         b.disabled = true;
       });
-      fetch(url, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Jobtrail-Csrf': csrf },
-        body: JSON.stringify(body),
-      })
-        .then(function (res) {
-          return res.json().catch(function () {
-            return { ok: false, error: 'HTTP ' + res.status };
-          });
-        })
+      postJson(url, body)
         .then(function (data) {
           if (data.ok) showReport(action, data);
           else {
