@@ -1,7 +1,7 @@
 import type { ReadSide } from '../backends/index.js';
 import { ErrorCodes, isJobtrailError } from '../errors/index.js';
 import type { EventStore } from '../eventStore/index.js';
-import { JobStatuses, type JobStatus, type JobView } from '../job/index.js';
+import { erroredSplits, inStatus, JobStatuses, storedStatusOf, type ErroredSplit, type JobStatus, type JobView } from '../job/index.js';
 import type { ConductorDeps } from './dispatch.js';
 import { jobViewPages } from './listJobs.js';
 import { cancelJob, retryJob, type ActionOptions } from './manualActions.js';
@@ -50,14 +50,6 @@ export interface BulkReport {
   readonly dryRun?: boolean;
 }
 
-/** `errored` split as people read it (src/present/status.ts): with a retry planned, or without. */
-export type ErroredSplit = 'failed' | 'awaiting_retry';
-const erroredSplit: readonly string[] = ['failed', 'awaiting_retry'];
-
-/** The stored status a filter's status lists (`failed` and `awaiting_retry` list `errored` and keep some). */
-const storedStatus = (status: JobStatus | ErroredSplit): JobStatus =>
-  status === 'failed' || status === 'awaiting_retry' ? 'errored' : status;
-
 export const defaultBulkLimit = 1000;
 export const maxBulkLimit = 100_000;
 
@@ -81,9 +73,13 @@ export const endedAt = (view: JobView): string | undefined => {
 
 /** Checks a filter; throws a `TypeError` naming the bad field. */
 export const checkJobsFilter = (filter: JobsFilter): void => {
-  if (filter.status !== undefined && !Object.hasOwn(JobStatuses, filter.status) && !erroredSplit.includes(filter.status))
+  if (
+    filter.status !== undefined &&
+    !Object.hasOwn(JobStatuses, filter.status) &&
+    !(erroredSplits as readonly string[]).includes(filter.status)
+  )
     throw new TypeError(
-      `status: ${JSON.stringify(filter.status)} is not a status; one of ${[...Object.keys(JobStatuses), ...erroredSplit].join(', ')}`,
+      `status: ${JSON.stringify(filter.status)} is not a status; one of ${[...Object.keys(JobStatuses), ...erroredSplits].join(', ')}`,
     );
   time(filter.since, 'since');
   time(filter.until, 'until');
@@ -95,9 +91,7 @@ export const checkJobsFilter = (filter: JobsFilter): void => {
 
 /** Whether `view` matches the parts of `filter` the list query does not apply. */
 export const matchesFilter = (view: JobView, filter: JobsFilter, now: number): boolean => {
-  if (filter.status !== undefined && view.status !== storedStatus(filter.status)) return false;
-  if (filter.status === 'failed' && view.retryAt !== undefined) return false;
-  if (filter.status === 'awaiting_retry' && view.retryAt === undefined) return false;
+  if (filter.status !== undefined && !inStatus(filter.status, view)) return false;
   if (filter.workerName !== undefined && view.workerName !== filter.workerName) return false;
   if (filter.queue !== undefined && view.queue !== filter.queue) return false;
   const enqueued = Date.parse(view.enqueuedAt);
@@ -120,7 +114,7 @@ export const selectJobIds = async (readSide: ReadSide, filter: JobsFilter, now: 
   // The list is paged by the status and worker it can filter on; the rest is checked here, so more is scanned.
   for await (const page of jobViewPages(readSide.queries, {
     limit: maxBulkLimit * 10,
-    ...(filter.status !== undefined ? { status: storedStatus(filter.status) } : {}),
+    ...(filter.status !== undefined ? { status: storedStatusOf(filter.status) } : {}),
     ...(filter.workerName !== undefined ? { workerName: filter.workerName } : {}),
   })) {
     for (const view of page) {

@@ -31,6 +31,8 @@ export {
 } from './events.js';
 export type { JobEventType } from './events.js';
 export { endsJob, evolve, fold, initialJobState, isFinal, isJobView, JobStatuses } from './state.js';
+export { erroredSplitOf, erroredSplits, inStatus, storedStatusOf } from './erroredSplit.js';
+export type { ErroredSplit } from './erroredSplit.js';
 export type { JobRef, JobState, JobStatus, JobView } from './state.js';
 export {
   addContinuation,

@@ -2,7 +2,7 @@
 // The stored status (`JobView.status`, the event names) stays as it is: `errored` is split here,
 // for presentation and filtering only, into "awaiting retry" (a retry is planned) and "failed"
 // (no attempt is left, or the error was not retryable).
-import type { JobStatus, JobView } from '../job/index.js';
+import { erroredSplitOf, inStatus, storedStatusOf as storedOf, type JobStatus, type JobView } from '../job/index.js';
 
 /** A job's status as the CLI prints it and the dashboard names its lists: `errored` split in two. */
 export const DisplayStatuses = {
@@ -18,7 +18,7 @@ export type DisplayStatus = (typeof DisplayStatuses)[keyof typeof DisplayStatuse
 
 /** The display status of a view: `errored` with a retry planned is `awaiting_retry`, without one `failed`. */
 export const displayStatus = (v: Pick<JobView, 'status' | 'retryAt'>): DisplayStatus =>
-  v.status === 'errored' ? (v.retryAt !== undefined ? 'awaiting_retry' : 'failed') : v.status;
+  v.status === 'errored' ? erroredSplitOf(v) : v.status;
 
 /** The label of a display status for people, as the dashboard's tabs and badges show it. */
 export const statusLabels: Readonly<Record<DisplayStatus, string>> = {
@@ -50,8 +50,7 @@ export const parseStatusFilter = (text: string): StatusFilter | undefined => {
 };
 
 /** The stored status a filter reads (`awaiting_retry` and `failed` read `errored` views and keep some). */
-export const storedStatusOf = (f: StatusFilter): JobStatus => (f === 'awaiting_retry' || f === 'failed' ? 'errored' : f);
+export const storedStatusOf = (f: StatusFilter): JobStatus => storedOf(f);
 
 /** Whether a view passes a filter (only `awaiting_retry` and `failed` look beyond the stored status). */
-export const matchesStatusFilter = (f: StatusFilter, v: Pick<JobView, 'status' | 'retryAt'>): boolean =>
-  f === 'errored' ? v.status === 'errored' : displayStatus(v) === f;
+export const matchesStatusFilter = (f: StatusFilter, v: Pick<JobView, 'status' | 'retryAt'>): boolean => inStatus(f, v);

@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import type { JobStatus, JobView } from '../job/index.js';
+import { erroredSplitOf, type JobStatus, type JobView } from '../job/index.js';
 import { decodeCursor, encodeCursor } from './projectionQueries.js';
 
 // The dashboard's console (docs/dashboard.md): jobs searched by id, filtered by status, worker, queue and time
@@ -81,7 +81,7 @@ export const finishedAt = (v: JobView): string | undefined =>
 
 /** The console's status of a view. */
 export const searchStatusOf = (v: Pick<JobView, 'status' | 'retryAt'>): Exclude<SearchStatus, 'errored'> =>
-  v.status === 'errored' ? (v.retryAt !== undefined ? 'awaiting_retry' : 'failed') : v.status;
+  v.status === 'errored' ? erroredSplitOf(v) : v.status;
 
 /** Whether a view matches a search's filters (all of them, or all but the status). */
 export const matchesSearch = (v: JobView, s: JobSearch, withStatus = true): boolean => {
