@@ -226,7 +226,8 @@ const evaluateWithRetries = async (deps: ConductorDeps, childId: string, causati
 export const watchContinuations = (deps: ConductorDeps & { readonly store: EventStore }, after: string | undefined): Subscription => {
   const childless = makeChildlessStreams(childlessStreamsKept);
   return deps.store.subscribe(
-    { streamPrefix: jobStreamPrefix, ...(after !== undefined ? { after } : {}) },
+    // Only a JobErrored's data is read here (whether it ends the job): the others' need not be decoded.
+    { streamPrefix: jobStreamPrefix, ...(after !== undefined ? { after } : {}), dataFor: ['JobErrored'] },
     {
       onEvent: async (e) => {
         const seenWhole = childless.see(e);

@@ -126,8 +126,11 @@ export interface RunningAttempts {
   enter(): Entered;
   /** Takes a slot of `worker` (of `limit`) at once: undefined when all are taken, or when others wait for one. */
   tryEnter(worker: string, limit: number): Entered | undefined;
-  /** Waits for a slot of `worker`, after those already waiting; undefined when `cancel` was aborted first. */
-  waitToEnter(worker: string, limit: number, cancel: AbortSignal): Promise<Entered | undefined>;
+  /**
+   * Waits for a slot of `worker`, after those already waiting, for at most `waitMs`: the slot, or why the wait
+   * ended without one (`waited`: the time ran out; else what `giveUp` answered, asked every `slotCheckMs`).
+   */
+  waitToEnter(worker: string, limit: number, waitMs: number, giveUp: () => string | undefined): Promise<Entered | WaitEnded>;
   /** Deliveries waiting for a slot of `worker`. */
   waiting(worker: string): number;
   /** Slots of `worker` taken: attempts running, and actions of ended attempts that have not returned. */
@@ -136,9 +139,24 @@ export interface RunningAttempts {
   readonly size: number;
 }
 
+/** Why a wait for a slot ended without one: the time ran out (`waited`), or what `giveUp` answered. */
+export interface WaitEnded {
+  readonly ended: string;
+}
+
+/** How often the deliveries waiting for a slot are checked (their deadline, `giveUp`). */
+export const slotCheckMs = 100;
+
+/** A delivery waiting for a slot: resolved with the slot, or with why it stopped waiting. */
+interface Waiter {
+  readonly until: number;
+  readonly giveUp: () => string | undefined;
+  readonly resolve: (r: Entered | WaitEnded) => void;
+}
+
 interface Slots {
   taken: number;
-  readonly waiters: Array<(entered: Entered) => void>;
+  waiters: Waiter[];
 }
 
 export const makeRunningAttempts = (): RunningAttempts => {
@@ -176,9 +194,31 @@ export const makeRunningAttempts = (): RunningAttempts => {
   const enterSlot = (s: Slots): Entered =>
     enter(() => {
       const next = s.waiters.shift();
-      if (next !== undefined) next(enterSlot(s));
+      if (next !== undefined) next.resolve(enterSlot(s));
       else s.taken -= 1;
     });
+  // One timer for every waiting delivery (not a timer, an AbortController and listeners each): it runs
+  // while any waits, and ends the waits whose time ran out or whose `giveUp` answers.
+  let ticker: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    const now = Date.now();
+    let waitingCount = 0;
+    for (const s of slots.values()) {
+      if (s.waiters.length === 0) continue;
+      const kept: Waiter[] = [];
+      for (const w of s.waiters) {
+        const why = w.giveUp() ?? (now >= w.until ? 'waited' : undefined);
+        if (why === undefined) kept.push(w);
+        else w.resolve({ ended: why });
+      }
+      s.waiters = kept;
+      waitingCount += kept.length;
+    }
+    if (waitingCount === 0 && ticker !== undefined) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  };
   return {
     enter: () => enter(),
     tryEnter(worker, limit) {
@@ -187,22 +227,15 @@ export const makeRunningAttempts = (): RunningAttempts => {
       s.taken += 1;
       return enterSlot(s);
     },
-    waitToEnter(worker, limit, cancel) {
+    waitToEnter(worker, limit, waitMs, giveUp) {
       const now = this.tryEnter(worker, limit);
-      if (now !== undefined || cancel.aborted) return Promise.resolve(now);
+      if (now !== undefined) return Promise.resolve(now);
+      const why = giveUp();
+      if (why !== undefined) return Promise.resolve({ ended: why });
       const s = slotsOf(worker);
       return new Promise((resolve) => {
-        const waiter = (entered: Entered) => {
-          cancel.removeEventListener('abort', onCancel);
-          resolve(entered);
-        };
-        const onCancel = () => {
-          const i = s.waiters.indexOf(waiter);
-          if (i >= 0) s.waiters.splice(i, 1);
-          resolve(undefined);
-        };
-        cancel.addEventListener('abort', onCancel, { once: true });
-        s.waiters.push(waiter);
+        s.waiters.push({ until: Date.now() + waitMs, giveUp, resolve });
+        ticker ??= setInterval(tick, Math.min(slotCheckMs, Math.max(1, waitMs)));
       });
     },
     waiting: (worker) => slots.get(worker)?.waiters.length ?? 0,
@@ -638,23 +671,17 @@ const takeSlot = async (
   log: Logger,
 ): Promise<Entered | 'deferred' | 'handBack' | typeof unavailable> => {
   if (running.waiting(worker.name) < worker.concurrency) {
-    const cancel = new AbortController();
-    const onLost = () => cancel.abort('lost');
-    delivery.lost?.addEventListener('abort', onLost, { once: true });
-    const timer = setTimeout(() => cancel.abort('waited'), deps.slotWaitMs ?? maxSlotWaitMs);
     const accepting = deps.accepting;
-    const poll = accepting === undefined ? undefined : setInterval(() => void (accepting() || cancel.abort('stopping')), 100);
-    let entered: Entered | undefined;
-    try {
-      entered = await running.waitToEnter(worker.name, worker.concurrency, cancel.signal);
-    } finally {
-      clearTimeout(timer);
-      clearInterval(poll);
-      delivery.lost?.removeEventListener('abort', onLost);
+    const lost = delivery.lost;
+    // Checked every `slotCheckMs` while it waits: a delivery lost or an engine stopping hands the delivery back.
+    const giveUp = (): string | undefined => (lost?.aborted === true ? 'lost' : accepting?.() === false ? 'stopping' : undefined);
+    const entered = await running.waitToEnter(worker.name, worker.concurrency, deps.slotWaitMs ?? maxSlotWaitMs, giveUp);
+    if ('leave' in entered) {
+      if (giveUp() === undefined) return entered;
+      entered.leave();
+      return 'handBack';
     }
-    if (entered !== undefined && accepting?.() !== false && delivery.lost?.aborted !== true) return entered;
-    entered?.leave();
-    if (entered !== undefined || cancel.signal.reason !== 'waited') return 'handBack';
+    if (entered.ended !== 'waited') return 'handBack';
   }
   // Deferred, not handed back: a nack puts it back at the head of the queue, where this
   // consumer takes it again at once, and RabbitMQ 4.0 to 4.2 drop it after 20 returns.

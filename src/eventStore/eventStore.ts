@@ -150,6 +150,12 @@ export interface SubscribeOptions {
    * store reads its own file and delivers every type). The subscriber must still tolerate other types. Default: all.
    */
   readonly eventTypes?: readonly string[];
+  /**
+   * A hint for a subscriber that reads the `data` and `metadata` of only these event types (and of the others only
+   * `streamId`, `revision`, `position`, `id`, `type`): an adapter may deliver the others with both empty (`{}`),
+   * sparing their decoding (the SQLite store does for the events of its own commits). Default: every event whole.
+   */
+  readonly dataFor?: readonly string[];
 }
 
 export interface SubscriptionHandlers {

@@ -166,6 +166,31 @@ test('an append in the same process reaches a subscriber at once, without waitin
   await subscription.stop();
 });
 
+test('dataFor: own events of the other types come with empty data and metadata, the listed types whole; another store’s whole', async () => {
+  const path = join(temporaryDirectory(), 'data-for.db');
+  const store = open(path, { pollIntervalMs: 20 });
+  const other = open(path, { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  const seen: RecordedEvent[] = [];
+  const subscription = store.subscribe({ streamPrefix: prefix, dataFor: ['Wanted'] }, { onEvent: (e) => void seen.push(e) });
+  await sleep(20);
+  const own = [anEvent({ n: 1 }, 'Skipped', { m: 1 }), anEvent({ n: 2 }, 'Wanted', { m: 2 })];
+  await right(store.append(`${prefix}.own`, own, { expectedRevision: 'no_stream' }));
+  const theirs = anEvent({ n: 3 }, 'Skipped', { m: 3 });
+  await right(other.append(`${prefix}.theirs`, [theirs], { expectedRevision: 'no_stream' }));
+  await waitFor('three events', () => seen.length === 3, 5000);
+  await subscription.stop();
+  assert.equal(
+    seen.map((e) => [e.type, e.revision, e.data, e.metadata['m']]),
+    [
+      ['Skipped', 0, {}, undefined],
+      ['Wanted', 1, { n: 2 }, 2],
+      ['Skipped', 0, { n: 3 }, 3],
+    ],
+  );
+  assert.equal(ids(seen), [...ids(own), theirs.id]);
+});
+
 /** Resolves with `promise`, or fails the test when it takes longer than `ms`. */
 const within = async <A>(what: string, ms: number, promise: Promise<A>): Promise<A> => {
   let timer: NodeJS.Timeout | undefined;

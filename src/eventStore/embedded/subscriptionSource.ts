@@ -18,9 +18,24 @@ export interface OwnCommit {
   readonly inserted: Inserted;
 }
 
-/** Event `i` of `commit` as `toRecordedEvent` reads it back (the same fields, the same values, its own copies). */
-const ownEvent = (commit: OwnCommit, i: number): RecordedEvent => {
+/**
+ * Event `i` of `commit` as `toRecordedEvent` reads it back (the same fields, the same values, its own copies);
+ * with `dataFor`, the data and metadata of the other types are left empty (`SubscribeOptions.dataFor`).
+ */
+const ownEvent = (commit: OwnCommit, i: number, dataFor: ReadonlySet<string> | undefined): RecordedEvent => {
   const e = commit.events[i] as CheckedEvent;
+  if (dataFor !== undefined && !dataFor.has(e.type))
+    return {
+      streamId: commit.stream,
+      revision: commit.firstRevision + i,
+      position: String(commit.inserted.from + i),
+      id: e.id,
+      type: e.type,
+      data: {},
+      metadata: {},
+      isJson: e.isJson,
+      created: new Date(commit.inserted.created).toISOString(),
+    };
   const metadata = commit.inserted.metadata[i] ?? null;
   return {
     streamId: commit.stream,
@@ -156,6 +171,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
       // Without it, the group commit hands each of this store's commits here as it succeeds (up to
       // `maxHeldEvents` held): they are yielded from memory, and the reads cover only the gaps between them.
       const prefix = options.streamPrefix;
+      const dataFor = options.dataFor === undefined ? undefined : new Set(options.dataFor);
       const follower: OwnAppendsFollower | undefined = skipper
         ? undefined
         : { passed: () => after, matches: (stream) => matchesPrefix(prefix, stream), commits: [], next: 0, held: 0 };
@@ -174,7 +190,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
                 for (let i = 0; i < c.commit.events.length; i += 1) {
                   if (c.from + i <= after) continue;
                   if (signal.aborted) return;
-                  yield ownEvent(c.commit, i);
+                  yield ownEvent(c.commit, i, dataFor);
                 }
               }
               after = Math.max(after, c.to);
