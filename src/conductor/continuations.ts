@@ -237,6 +237,9 @@ export const watchContinuations = (deps: ConductorDeps & { readonly store: Event
         if (seenWhole) return;
         const id = jobIdOfStream(e.streamId);
         if (id === undefined) return;
+        // This process read or wrote the stream up to this very event and found no child named (a stream first
+        // seen midway, such as a backlog enqueued before this engine started): no read either.
+        if (deps.jobs.endedChildless?.(id, e.revision) === true) return;
         const loaded = await deps.jobs.load(id)();
         if (E.isLeft(loaded))
           return deps.log.error({ jobId: id, err: loaded.left.message }, 'could not read a job that ended, for its continuations');

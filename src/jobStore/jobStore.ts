@@ -92,6 +92,12 @@ export interface JobStore {
    * only to decide an append, whose expected revision then catches staleness.
    */
   cached(jobId: string): LoadedJob | undefined;
+  /**
+   * Whether this process read or wrote the job's stream up to `revision`, found the job ended there, naming no
+   * continuation: then the releaser need not read it back (src/conductor/continuations.ts). Asked once: the answer
+   * is forgotten. False when it does not know (it remembers the last 10,000 such jobs).
+   */
+  endedChildless?(jobId: string, revision: number): boolean;
   history(jobId: string): TE.TaskEither<StoreUnavailable, readonly RecordedJobEvent[]>;
   /**
    * Appends `events` at `job.revision`. `WrongExpectedRevision` means another
@@ -118,6 +124,9 @@ export const readJobEvents = (store: EventStore, jobId: string): TE.TaskEither<S
     TE.orElse((e: ReadStreamError) => (e._tag === 'StreamDeleted' ? TE.right([] as readonly RecordedEvent[]) : TE.left(e))),
   );
 
+/** How many ended, childless jobs the job store remembers for the releaser (a few dozen bytes each). */
+const endedChildlessKept = 10_000;
+
 /**
  * Makes the job repository. `engineVersion`, and `origin` (the writing
  * process's worker id) when given, go into every event's metadata. It
@@ -131,9 +140,19 @@ export const makeJobStore = (
 ): JobStore => {
   const cacheSize = options.cacheSize ?? 50_000;
   const recent = new Map<string, LoadedJob>();
+  // Jobs seen ended at a revision, with no continuation named: the revision.
+  const childless = new Map<string, number>();
   const remember = (job: LoadedJob): LoadedJob => {
     recent.delete(job.jobId);
-    if (isFinal(job.state)) return job;
+    if (isFinal(job.state)) {
+      const s = job.state;
+      if (isJobView(s) && (s.children === undefined || s.children.length === 0) && typeof job.revision === 'number') {
+        childless.delete(job.jobId);
+        childless.set(job.jobId, job.revision);
+        if (childless.size > endedChildlessKept) childless.delete(childless.keys().next().value as string);
+      }
+      return job;
+    }
     recent.set(job.jobId, job);
     if (recent.size > cacheSize) recent.delete(recent.keys().next().value as string);
     return job;
@@ -205,6 +224,12 @@ export const makeJobStore = (
   return {
     load,
     cached: (jobId) => recent.get(jobId),
+    endedChildless: (jobId, revision) => {
+      const known = childless.get(jobId);
+      if (known === undefined) return false;
+      childless.delete(jobId);
+      return known === revision;
+    },
     history,
     append,
     transition: (job, decide, causation) => {

@@ -5,6 +5,7 @@ import type { EventStore } from '../../src/eventStore/index.js';
 import { makeStore } from '../../src/backends/index.js';
 import { makeJobStore, type JobStore, type LoadedJob } from '../../src/jobStore/index.js';
 import {
+  addContinuation,
   initialJobState,
   setToCompleted,
   setToInitialState,
@@ -82,6 +83,32 @@ test('a job that ended is forgotten (the room is for the backlog), and still loa
   const loaded = right(await jobs.load(testJobId('b'))());
   assert.equal(loaded, done);
   assert.is(jobs.cached(testJobId('b')), undefined, 'loading an ended job does not cache it either');
+});
+
+test('endedChildless: true once for a job it saw end naming no child, at that revision only; false with a child, or unknown', async ({
+  store,
+  jobs,
+}) => {
+  const plain = await complete(jobs, await start(jobs, await enqueue(jobs, testJobId('p'))));
+  assert.is(plain.revision, 2);
+  assert.is(jobs.endedChildless?.(testJobId('p'), 1), false, 'not at another revision (and forgotten once asked)');
+  assert.is(jobs.endedChildless?.(testJobId('p'), 2), false, 'asked once only');
+  const again = await complete(jobs, await start(jobs, await enqueue(jobs, testJobId('q'))));
+  assert.is(jobs.endedChildless?.(testJobId('q'), again.revision as number), true);
+  // A parent naming a child: never childless, whether written or read.
+  const parent = await start(jobs, await enqueue(jobs, testJobId('r')));
+  const linked = right(
+    await jobs.transition(parent, (s) => addContinuation(s, { childJobId: testJobId('c') as JobId, at: at(1) }), cause('r'))(),
+  );
+  const ended = await complete(jobs, linked);
+  assert.is(jobs.endedChildless?.(testJobId('r'), ended.revision as number), false);
+  right(await jobs.load(testJobId('r'))());
+  assert.is(jobs.endedChildless?.(testJobId('r'), ended.revision as number), false);
+  // A job read (not written) that ended childless counts too; one never seen does not.
+  const reader = makeJobStore(store, { engineVersion: 'test' });
+  const read = right(await reader.load(testJobId('q'))());
+  assert.is(reader.endedChildless?.(testJobId('q'), read.revision as number), true);
+  assert.is(reader.endedChildless?.(testJobId('never'), 0), false);
 });
 
 test('the cache keeps the last cacheSize unfinished jobs', async ({ jobs }) => {
