@@ -78,7 +78,9 @@ const usage = `npm run bench -- [options]
   --systems a,b         only these (${systems.map((s) => s.name).join(', ')})
   --scenarios a,b       only these (bulk, one, c1, e2eBulk, e2eOne, latency)
   --quick               smoke run: 1000 jobs, 3 s of latency load, 1 round
-  --no-wait-quiet       do not wait for the machine to be quiet before each run`;
+  --no-wait-quiet       do not wait for the machine to be quiet before each run
+  --read-side           jobtrail's workers fold the projections during every section, as a worker running
+                        longer than 15 s does (its sweeper opens the read side; the dashboard at once)`;
 
 const args = parseBenchArgs(
   {
@@ -92,9 +94,12 @@ const args = parseBenchArgs(
     scenarios: { type: 'string' },
     quick: { type: 'boolean' },
     'no-wait-quiet': { type: 'boolean' },
+    'read-side': { type: 'boolean' },
   },
   usage,
 );
+// Read by bench/systems/jobtrail.ts in each child (forked with this environment).
+if (args['read-side'] === true) process.env['BENCH_READ_SIDE'] = '1';
 
 const quick = args.quick === true;
 const jobs = positiveInt('--jobs', args.jobs ?? process.env['BENCH_JOBS'], quick ? 1000 : 50_000);
@@ -106,6 +111,7 @@ const config = {
   warmupSeconds: positiveInt('--warmup-seconds', args['warmup-seconds'], quick ? 1 : 2),
   runs: positiveInt('--runs', args.runs, quick ? 1 : 3),
   quick,
+  readSide: args['read-side'] === true,
   batchSize: 1000,
   /** A phase slower than this (jobs/s) is cut off: every run is bounded in time. */
   slowestRate: 25,
@@ -221,6 +227,11 @@ const main = async () => {
   }
   const classOf = (name: SystemName): DurabilityClass | undefined => durability.get(name)?.class;
   log('');
+  log(
+    config.readSide
+      ? "jobtrail's workers fold the projections during every section (--read-side)."
+      : "jobtrail's workers run without folding the projections: each section is shorter than the 15 s after which a worker's sweeper opens the read side (--read-side measures with it).",
+  );
   log('Durability (what a job the system acknowledged survives):');
   for (const [c, text] of Object.entries(durabilityClasses)) {
     log(`  ${c} (${text}):`);

@@ -38,6 +38,11 @@ export interface RecordedEvent {
   readonly isJson: boolean;
   /** When the store recorded it, ISO-8601 UTC. */
   readonly created: string;
+  /**
+   * With `SubscribeOptions.asText`, when the adapter has them: the data (a JSON event's) and the metadata as stored,
+   * JSON text (`data` and `metadata` may then be empty).
+   */
+  readonly text?: { readonly data: string | undefined; readonly metadata: string };
 }
 
 export interface AppendResult {
@@ -156,6 +161,12 @@ export interface SubscribeOptions {
    * sparing their decoding (the SQLite store does for the events of its own commits). Default: every event whole.
    */
   readonly dataFor?: readonly string[];
+  /**
+   * A hint for a subscriber that reads the data and metadata as JSON text (`RecordedEvent.text`) when it is given:
+   * an adapter that gives it may then leave `data` and `metadata` empty (`{}`), sparing their decoding (the SQLite
+   * store does, for its own commits and for what it reads). The subscriber must still take events without it.
+   */
+  readonly asText?: boolean;
 }
 
 export interface SubscriptionHandlers {

@@ -17,6 +17,8 @@ export interface ProjectionEvent {
   readonly isJson: boolean;
   /** Where the event sits in the global log; reported with faults. */
   readonly position?: string;
+  /** The data and metadata as stored, JSON text, when the store gave them (`SubscribeOptions.asText`): used as they are. */
+  readonly text?: { readonly data: string | undefined; readonly metadata: string };
 }
 
 /** What a projection reads, as its selector declares. */
@@ -201,8 +203,8 @@ const toContextEvent = (e: ProjectionEvent): ContextEvent => ({
   eventType: e.type,
   eventId: e.id ?? '',
   isJson: e.isJson,
-  bodyRaw: e.isJson && e.data !== undefined ? JSON.stringify(e.data) : '',
-  metadataRaw: e.metadata !== undefined ? JSON.stringify(e.metadata) : '',
+  bodyRaw: e.text !== undefined ? (e.isJson ? (e.text.data ?? '') : '') : e.isJson && e.data !== undefined ? JSON.stringify(e.data) : '',
+  metadataRaw: e.text !== undefined ? e.text.metadata : e.metadata !== undefined ? JSON.stringify(e.metadata) : '',
   category: categoryOf(e.streamId) ?? '',
 });
 

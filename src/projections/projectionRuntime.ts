@@ -343,7 +343,8 @@ export const runProjections = async (options: RunProjectionsOptions): Promise<Pr
     const generation = p.generation;
     const prefix = streamPrefixOf(engine.info);
     p.subscription = store.subscribe(
-      { ...(p.checkpoint !== undefined ? { after: p.checkpoint } : {}), ...(prefix !== undefined ? { streamPrefix: prefix } : {}) },
+      // The engine hands the sandbox the data and metadata as JSON text: the stored text, not decoded and encoded again.
+      { ...(p.checkpoint !== undefined ? { after: p.checkpoint } : {}), ...(prefix !== undefined ? { streamPrefix: prefix } : {}), asText: true },
       {
         onEvent: (event) => {
           if (generation !== p.generation || p.status !== 'running' || !leader) return;

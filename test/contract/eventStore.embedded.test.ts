@@ -191,6 +191,42 @@ test('dataFor: own events of the other types come with empty data and metadata, 
   assert.equal(ids(seen), [...ids(own), theirs.id]);
 });
 
+test('asText: own and read events come with their stored JSON text, data and metadata left empty; without it, decoded', async () => {
+  const path = join(temporaryDirectory(), 'as-text.db');
+  const store = open(path, { pollIntervalMs: 20 });
+  const other = open(path, { pollIntervalMs: 20 });
+  const prefix = uniqueStream();
+  // One from another connection before the subscription starts (read back), one own after (from memory), one other after.
+  const before = anEvent({ n: 1, s: 'é' }, 'Typed', { m: 1 });
+  await right(other.append(`${prefix}.before`, [before], { expectedRevision: 'no_stream' }));
+  const seen: RecordedEvent[] = [];
+  const decoded: RecordedEvent[] = [];
+  const subscription = store.subscribe({ streamPrefix: prefix, asText: true }, { onEvent: (e) => void seen.push(e) });
+  const plain = store.subscribe({ streamPrefix: prefix }, { onEvent: (e) => void decoded.push(e) });
+  await waitFor('the first event', () => seen.length === 1, 5000);
+  const own = anEvent({ n: 2 }, 'Typed');
+  await right(store.append(`${prefix}.own`, [own], { expectedRevision: 'no_stream' }));
+  const after = anEvent({ n: 3 }, 'Typed', { m: 3 });
+  await right(other.append(`${prefix}.after`, [after], { expectedRevision: 'no_stream' }));
+  await waitFor('three events each', () => seen.length === 3 && decoded.length === 3, 5000);
+  await Promise.all([subscription.stop(), plain.stop()]);
+  assert.equal(ids(seen), [before.id, own.id, after.id]);
+  assert.equal(
+    seen.map((e) => [
+      e.data,
+      e.metadata,
+      e.text?.data === undefined ? undefined : JSON.parse(e.text.data),
+      JSON.parse(e.text?.metadata ?? 'null'),
+    ]),
+    decoded.map((e) => [{}, {}, e.data, e.metadata]),
+  );
+  assert.equal(
+    decoded.map((e) => e.text),
+    [undefined, undefined, undefined],
+    'without the hint: no text',
+  );
+});
+
 /** Resolves with `promise`, or fails the test when it takes longer than `ms`. */
 const within = async <A>(what: string, ms: number, promise: Promise<A>): Promise<A> => {
   let timer: NodeJS.Timeout | undefined;

@@ -121,6 +121,20 @@ const uuidText = (bytes: Buffer): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
 
+/** A row as a `RecordedEvent` whose data and metadata are given as the stored text only (`SubscribeOptions.asText`). */
+const toTextEvent = (row: EventRow): RecordedEvent => ({
+  streamId: row.name,
+  revision: row.revision,
+  position: String(row.position),
+  id: uuidText(row.event_id),
+  type: row.type,
+  data: row.is_json === 1 ? {} : new Uint8Array(row.data as Buffer),
+  metadata: {},
+  isJson: row.is_json === 1,
+  created: new Date(row.created).toISOString(),
+  text: { data: row.is_json === 1 ? (row.data as string) : undefined, metadata: row.metadata ?? '{}' },
+});
+
 const toRecordedEvent = (row: EventRow): RecordedEvent => ({
   streamId: row.name,
   revision: row.revision,
@@ -148,8 +162,9 @@ export const readPage = (
   before: number,
   limit: number,
   prefix: string | undefined,
+  asText = false,
 ): readonly RecordedEvent[] =>
   (prefix === undefined || prefix === ''
     ? statements.selectAllUser.all(after, before, limit)
     : statements.selectAllPrefixed.all({ after, before, prefix, limit })
-  ).map(toRecordedEvent);
+  ).map(asText ? toTextEvent : toRecordedEvent);

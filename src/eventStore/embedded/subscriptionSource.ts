@@ -22,8 +22,21 @@ export interface OwnCommit {
  * Event `i` of `commit` as `toRecordedEvent` reads it back (the same fields, the same values, its own copies);
  * with `dataFor`, the data and metadata of the other types are left empty (`SubscribeOptions.dataFor`).
  */
-const ownEvent = (commit: OwnCommit, i: number, dataFor: ReadonlySet<string> | undefined): RecordedEvent => {
+const ownEvent = (commit: OwnCommit, i: number, dataFor: ReadonlySet<string> | undefined, asText: boolean): RecordedEvent => {
   const e = commit.events[i] as CheckedEvent;
+  if (asText)
+    return {
+      streamId: commit.stream,
+      revision: commit.firstRevision + i,
+      position: String(commit.inserted.from + i),
+      id: e.id,
+      type: e.type,
+      data: e.isJson ? {} : new Uint8Array(e.bytes as Uint8Array),
+      metadata: {},
+      isJson: e.isJson,
+      created: new Date(commit.inserted.created).toISOString(),
+      text: { data: e.isJson ? (e.json as string) : undefined, metadata: commit.inserted.metadata[i] ?? '{}' },
+    };
   if (dataFor !== undefined && !dataFor.has(e.type))
     return {
       streamId: commit.stream,
@@ -172,6 +185,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
       // `maxHeldEvents` held): they are yielded from memory, and the reads cover only the gaps between them.
       const prefix = options.streamPrefix;
       const dataFor = options.dataFor === undefined ? undefined : new Set(options.dataFor);
+      const asText = options.asText === true;
       const follower: OwnAppendsFollower | undefined = skipper
         ? undefined
         : { passed: () => after, matches: (stream) => matchesPrefix(prefix, stream), commits: [], next: 0, held: 0 };
@@ -190,7 +204,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
                 for (let i = 0; i < c.commit.events.length; i += 1) {
                   if (c.from + i <= after) continue;
                   if (signal.aborted) return;
-                  yield ownEvent(c.commit, i, dataFor);
+                  yield ownEvent(c.commit, i, dataFor, asText);
                 }
               }
               after = Math.max(after, c.to);
@@ -213,7 +227,7 @@ export const makeSubscriptionSource = ({ statements, guard, inMemory, pollInterv
           try {
             // Nothing can lie between `after` and an own commit right after it: no read.
             head = before === after + 1 ? after : Math.min(statements.selectHead.get()?.position ?? after, before - 1);
-            page = head > after ? readPage(statements, after, Math.min(before, head + 1), pageSize, options.streamPrefix) : [];
+            page = head > after ? readPage(statements, after, Math.min(before, head + 1), pageSize, options.streamPrefix, asText) : [];
           } catch (e) {
             if (!isUnavailableError(e)) throw e;
             if (!isTransientError(e)) throw guard.unavailable('subscribe', e);
