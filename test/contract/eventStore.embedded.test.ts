@@ -166,11 +166,14 @@ test('an append in the same process reaches a subscriber at once, without waitin
   await subscription.stop();
 });
 
+/** Two connections to a new store file, polling every 20 ms, and a fresh stream prefix. */
+const twoConnections = (file: string) => {
+  const path = join(temporaryDirectory(), file);
+  return { store: open(path, { pollIntervalMs: 20 }), other: open(path, { pollIntervalMs: 20 }), prefix: uniqueStream() };
+};
+
 test('dataFor: own events of the other types come with empty data and metadata, the listed types whole; another store’s whole', async () => {
-  const path = join(temporaryDirectory(), 'data-for.db');
-  const store = open(path, { pollIntervalMs: 20 });
-  const other = open(path, { pollIntervalMs: 20 });
-  const prefix = uniqueStream();
+  const { store, other, prefix } = twoConnections('data-for.db');
   const seen: RecordedEvent[] = [];
   const subscription = store.subscribe({ streamPrefix: prefix, dataFor: ['Wanted'] }, { onEvent: (e) => void seen.push(e) });
   await sleep(20);
@@ -192,10 +195,7 @@ test('dataFor: own events of the other types come with empty data and metadata, 
 });
 
 test('asText: own and read events come with their stored JSON text, data and metadata left empty; without it, decoded', async () => {
-  const path = join(temporaryDirectory(), 'as-text.db');
-  const store = open(path, { pollIntervalMs: 20 });
-  const other = open(path, { pollIntervalMs: 20 });
-  const prefix = uniqueStream();
+  const { store, other, prefix } = twoConnections('as-text.db');
   // One from another connection before the subscription starts (read back), one own after (from memory), one other after.
   const before = anEvent({ n: 1, s: 'é' }, 'Typed', { m: 1 });
   await right(other.append(`${prefix}.before`, [before], { expectedRevision: 'no_stream' }));

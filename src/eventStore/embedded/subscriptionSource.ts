@@ -20,47 +20,25 @@ export interface OwnCommit {
 
 /**
  * Event `i` of `commit` as `toRecordedEvent` reads it back (the same fields, the same values, its own copies);
- * with `dataFor`, the data and metadata of the other types are left empty (`SubscribeOptions.dataFor`).
+ * a JSON event's data and metadata are left empty for a type outside `dataFor` (`SubscribeOptions.dataFor`), and
+ * with `asText` they are given as the stored text instead (`SubscribeOptions.asText`).
  */
 const ownEvent = (commit: OwnCommit, i: number, dataFor: ReadonlySet<string> | undefined, asText: boolean): RecordedEvent => {
   const e = commit.events[i] as CheckedEvent;
-  if (asText)
-    return {
-      streamId: commit.stream,
-      revision: commit.firstRevision + i,
-      position: String(commit.inserted.from + i),
-      id: e.id,
-      type: e.type,
-      data: e.isJson ? {} : new Uint8Array(e.bytes as Uint8Array),
-      metadata: {},
-      isJson: e.isJson,
-      created: new Date(commit.inserted.created).toISOString(),
-      text: { data: e.isJson ? (e.json as string) : undefined, metadata: commit.inserted.metadata[i] ?? '{}' },
-    };
-  if (dataFor !== undefined && !dataFor.has(e.type))
-    return {
-      streamId: commit.stream,
-      revision: commit.firstRevision + i,
-      position: String(commit.inserted.from + i),
-      id: e.id,
-      type: e.type,
-      data: {},
-      metadata: {},
-      isJson: e.isJson,
-      created: new Date(commit.inserted.created).toISOString(),
-    };
   const metadata = commit.inserted.metadata[i] ?? null;
-  return {
+  const decode = !asText && (dataFor === undefined || dataFor.has(e.type));
+  const event: RecordedEvent = {
     streamId: commit.stream,
     revision: commit.firstRevision + i,
     position: String(commit.inserted.from + i),
     id: e.id,
     type: e.type,
-    data: e.isJson ? JSON.parse(e.json as string) : new Uint8Array(e.bytes as Uint8Array),
-    metadata: metadata === null ? {} : JSON.parse(metadata),
+    data: !e.isJson ? new Uint8Array(e.bytes as Uint8Array) : decode ? JSON.parse(e.json as string) : {},
+    metadata: decode && metadata !== null ? JSON.parse(metadata) : {},
     isJson: e.isJson,
     created: new Date(commit.inserted.created).toISOString(),
   };
+  return asText ? { ...event, text: { data: e.isJson ? (e.json as string) : undefined, metadata: metadata ?? '{}' } } : event;
 };
 
 /** Whether a subscription to `prefix` reads `stream` (as `readPage` selects: no prefix means every stream not starting with `$`). */
