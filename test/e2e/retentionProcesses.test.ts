@@ -77,7 +77,9 @@ const scenario = async (mode: 'embedded' | 'rabbitmq') => {
         if (i % 5 === 0) {
           const bad = `bad-${tag}-${failed.length}`;
           failed.push(bad);
-          await engine.enqueue(sleeper, { failAttempts: [1] }, { jobId: bad, maxAttempts: 1 });
+          // Every attempt fails: one the SIGKILL interrupts is retried (WorkerLost does not count against maxAttempts),
+          // and the retry must fail too for the job to end failed.
+          await engine.enqueue(sleeper, { failAttempts: [1, 2, 3, 4, 5] }, { jobId: bad, maxAttempts: 1 });
         }
       }
     };

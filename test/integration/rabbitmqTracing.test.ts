@@ -231,6 +231,8 @@ test('createProducer: its send span, the command, the enqueue and the attempt ar
     assert.equal(r, { jobId, created: true });
     await engine.waitForFinal([jobId], { timeoutMs: 20_000 });
     await waitFor(() => attemptsOf(jobId).length === 1, 5_000, 'the attempt span');
+    // The dispatch's send span ends at RabbitMQ's confirm, which may come after the job already ran.
+    await waitFor(() => spansOfJob(jobId).some((s) => s.name === `send ${queue}`), 5_000, 'the send span');
     const traceId = request.spanContext().traceId;
     const producerSend = exporter.getFinishedSpans().find((s) => s.name === `send ${commandQueue}`)!;
     assert.is(producerSend.kind, SpanKind.PRODUCER);
